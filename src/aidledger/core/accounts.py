@@ -1,0 +1,111 @@
+"""The chart of accounts and funds."""
+
+from __future__ import annotations
+
+import enum
+import re
+
+import attrs
+
+from aidledger.core.amounts import Unit
+from aidledger.core.errors import InvalidArgument
+
+_CODE = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,63}(:[A-Za-z0-9][A-Za-z0-9_-]{0,63}){0,15}$")
+
+
+class Side(enum.Enum):
+    """The side on which an account normally carries its balance."""
+
+    DEBIT = 1
+    CREDIT = -1
+
+
+class AccountType(enum.Enum):
+    """The five types of a chart of accounts, plus memo accounts (commitments, pledges).
+
+    Memo accounts take part in double entry among themselves: a memo entry moves
+    an amount between a memo account and its memo counterpart, so it balances
+    like any other and never touches real money.
+    """
+
+    ASSET = "asset"
+    LIABILITY = "liability"
+    NET_ASSETS = "net_assets"
+    REVENUE = "revenue"
+    EXPENSE = "expense"
+    MEMO = "memo"
+
+    @property
+    def normal_side(self) -> Side:
+        if self in (AccountType.ASSET, AccountType.EXPENSE, AccountType.MEMO):
+            return Side.DEBIT
+        return Side.CREDIT
+
+
+def check_code(kind: str, code: object) -> str:
+    """Return ``code`` if it is a valid account or fund code, else raise InvalidArgument."""
+    if not isinstance(code, str) or not _CODE.match(code):
+        raise InvalidArgument(
+            f"{kind} code must be letters, digits, '_' and '-' in ':'-separated parts, "
+            f"starting with a letter; got {code!r}",
+            code=code,
+        )
+    return code
+
+
+def _check_name(_: object, attribute: attrs.Attribute[str], value: object) -> None:
+    if not isinstance(value, str) or "\x00" in value or len(value) > 1000:
+        raise InvalidArgument(f"{attribute.name} must be text without NUL of at most 1000 characters, "
+                              f"got {value!r}", value=value)
+
+
+@attrs.frozen
+class Account:
+    """An account in the chart of accounts, held in one unit.
+
+    Attributes:
+        code: hierarchical code such as ``Assets:Bank:KZT``.
+        type: asset, liability, net assets, revenue, expense or memo.
+        unit: the currency or commodity every posting to this account is in.
+        name: a human-readable name.
+        normal_side: the side of its normal balance; by default the type's (memo: debit).
+        allow_negative: whether its normal balance may go below zero.  By default
+            no account may, which is what keeps cash and stock from going negative.
+    """
+
+    code: str = attrs.field(validator=lambda _, __, v: check_code("account", v))
+    type: AccountType = attrs.field(validator=attrs.validators.instance_of(AccountType))
+    unit: Unit = attrs.field(validator=attrs.validators.instance_of(Unit))
+    name: str = attrs.field(default="", validator=_check_name)
+    normal_side: Side = attrs.field(validator=attrs.validators.instance_of(Side))
+    allow_negative: bool = attrs.field(default=False, validator=attrs.validators.instance_of(bool))
+
+    @normal_side.default
+    def _default_side(self) -> Side:
+        return self.type.normal_side
+
+
+@attrs.frozen
+class Fund:
+    """A self-balancing segment of the ledger.
+
+    Attributes:
+        code: short code such as ``CASH-AID``.
+        name: a human-readable name.
+        purpose: ``None`` for an unrestricted fund, else the purpose it is restricted to.
+        allow_negative: whether the fund's net assets may go below zero (by default not).
+    """
+
+    code: str = attrs.field(validator=lambda _, __, v: check_code("fund", v))
+    name: str = attrs.field(default="", validator=_check_name)
+    purpose: str | None = attrs.field(default=None)
+    allow_negative: bool = attrs.field(default=False, validator=attrs.validators.instance_of(bool))
+
+    @purpose.validator
+    def _check_purpose(self, _: object, value: object) -> None:
+        if value is not None:
+            check_code("purpose", value)
+
+    @property
+    def restricted(self) -> bool:
+        return self.purpose is not None

@@ -1,0 +1,92 @@
+"""The one hierarchy of errors that aidledger raises.
+
+Every error is a subclass of :class:`AidLedgerError` and, where one fits, of
+the builtin exception it resembles, so ``except ValueError`` still works for
+callers who do not know aidledger.  Each error carries the offending values as
+attributes, and its message names them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+
+class AidLedgerError(Exception):
+    """Base class of every error raised by aidledger.
+
+    Attributes:
+        details: the offending values, by name, for programs that handle the error.
+    """
+
+    def __init__(self, message: str, **details: Any) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details: Mapping[str, Any] = details
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class InvalidArgument(AidLedgerError, ValueError):
+    """An argument has the wrong type or value (a float amount, a naive time, an empty actor)."""
+
+
+class InvalidAmount(InvalidArgument):
+    """An amount is not exact money or quantity: a float, NaN, infinity, too fine or too large."""
+
+
+class InvalidTime(InvalidArgument):
+    """A time is naive (no time zone) or not a datetime."""
+
+
+class UnitMismatch(AidLedgerError, TypeError):
+    """Two amounts in different units were combined, or a posting's unit is not its account's."""
+
+
+class UnbalancedEntry(AidLedgerError, ValueError):
+    """A journal entry does not balance for some fund and unit."""
+
+
+class UnknownAccount(AidLedgerError, LookupError):
+    """An account code is not in the chart of accounts."""
+
+
+class UnknownFund(AidLedgerError, LookupError):
+    """A fund code is not known to the ledger."""
+
+
+class UnknownEntry(AidLedgerError, LookupError):
+    """No journal entry has the given id."""
+
+
+class DuplicateDefinition(AidLedgerError, ValueError):
+    """An account, fund or unit is defined again with different attributes."""
+
+
+class InsufficientBalance(AidLedgerError):
+    """Posting would take an account or a fund below zero at some effective time."""
+
+
+class PeriodClosed(AidLedgerError):
+    """An entry's effective time falls in a closed period."""
+
+
+class IdempotencyConflict(AidLedgerError):
+    """An idempotency key was already used for a different entry."""
+
+
+class AlreadyReversed(AidLedgerError):
+    """The entry was already reversed (a reversal can happen once)."""
+
+
+class DuplicateClaim(AidLedgerError):
+    """A once-only claim (such as a beneficiary in a one-off programme) is already taken."""
+
+
+class LedgerUrlError(AidLedgerError, ValueError):
+    """A database URL cannot be used.  The message never contains its password."""
+
+
+class StorageError(AidLedgerError):
+    """The database refused an operation in a way the ledger did not expect."""

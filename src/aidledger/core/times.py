@@ -1,0 +1,58 @@
+"""Time at the edges: aware datetimes in, UTC microseconds in storage, pendulum out."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pendulum
+
+from aidledger.core.errors import InvalidTime
+
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
+MICROS_PER_DAY = 86_400_000_000
+
+
+def to_micros(when: object, what: str = "time") -> int:
+    """Microseconds since the Unix epoch (UTC) of an aware datetime; refuse naive ones."""
+    if not isinstance(when, dt.datetime):
+        raise InvalidTime(f"{what} must be a time-zone-aware datetime, got {when!r}", value=when)
+    if when.tzinfo is None or when.utcoffset() is None:
+        raise InvalidTime(
+            f"{what} {when.isoformat()} has no time zone; pass an aware datetime "
+            f"such as pendulum.datetime(2020, 5, 1, tz='Asia/Almaty')",
+            value=when,
+        )
+    delta = when - _EPOCH
+    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+
+
+def zone_name(when: dt.datetime) -> str:
+    """A name for the time zone of ``when`` that pendulum can read back."""
+    tz = when.tzinfo
+    name = getattr(tz, "key", None) or getattr(tz, "name", None)
+    if isinstance(name, str) and name and not name.startswith(("+", "-")):
+        try:
+            pendulum.timezone(name)
+            return name
+        except Exception:  # noqa: BLE001 - fall back to the fixed offset
+            pass
+    offset = when.utcoffset()
+    assert offset is not None
+    minutes = int(offset.total_seconds()) // 60
+    sign = "+" if minutes >= 0 else "-"
+    return f"{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
+
+
+def from_micros(micros: int, zone: str = "UTC") -> pendulum.DateTime:
+    """The pendulum time of ``micros`` since the epoch, shown in ``zone``."""
+    utc = pendulum.from_timestamp(0, tz="UTC").add(microseconds=micros)
+    if zone.startswith(("+", "-")):
+        sign = 1 if zone[0] == "+" else -1
+        hours, minutes = zone[1:].split(":")
+        return utc.in_timezone(pendulum.FixedTimezone(sign * (int(hours) * 3600 + int(minutes) * 60)))
+    return utc.in_timezone(zone)
+
+
+def now() -> pendulum.DateTime:
+    """The current time in UTC."""
+    return pendulum.now("UTC")

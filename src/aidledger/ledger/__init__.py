@@ -1,0 +1,5 @@
+"""The Ledger facade."""
+
+from aidledger.ledger.ledger import Ledger
+
+__all__ = ["Ledger"]

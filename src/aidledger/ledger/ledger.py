@@ -1,0 +1,1248 @@
+"""The Ledger facade: open a database, define accounts and funds, post, reverse, read.
+
+Every write runs in one database transaction that first takes the ledger's
+write lock (SQLite: ``BEGIN IMMEDIATE``; PostgreSQL: the ``ledger_head`` row,
+``FOR UPDATE``), then checks every invariant against what is stored, then
+writes.  A refused operation raises before anything is written; an accepted
+batch is written whole or not at all.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+import time
+import uuid
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import Any, Final, TypeVar
+
+import attrs
+import pendulum
+from sqlalchemy import bindparam, func, insert, select, tuple_, update
+from sqlalchemy.engine import URL, Connection, Engine
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+
+from aidledger.core import hashing
+from aidledger.core.accounts import Account, AccountType, Fund, Side
+from aidledger.core.amounts import Amount, Unit, UnitKind
+from aidledger.core.entries import Claim, JournalEntry, Posting, PostedEntry, check_text
+from aidledger.core.errors import (
+    AidLedgerError,
+    AlreadyReversed,
+    DuplicateClaim,
+    DuplicateDefinition,
+    IdempotencyConflict,
+    InsufficientBalance,
+    InvalidArgument,
+    PeriodClosed,
+    StorageError,
+    UnknownAccount,
+    UnknownEntry,
+    UnknownFund,
+)
+from aidledger.core.times import MICROS_PER_DAY, from_micros, now, to_micros, zone_name
+from aidledger.ledger.results import ChainBreak, TrialBalance, TrialBalanceLine, Verification
+from aidledger.store import engine as store_engine
+from aidledger.store import schema as t
+
+T = TypeVar("T")
+
+_CHUNK: Final = 500
+_RETRIES: Final = 8
+_RETRYABLE_SQLSTATES: Final = frozenset({"40001", "40P01", "55P03"})
+#: Account types whose balances make up a fund's net assets (assets minus liabilities).
+_NET_ASSET_TYPES: Final = (AccountType.ASSET, AccountType.LIABILITY)
+
+
+def _chunks(items: Sequence[T], size: int = _CHUNK) -> Iterator[Sequence[T]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+@attrs.frozen
+class _Prepared:
+    """An entry checked against the chart, with its canonical fields, ready to store."""
+
+    entry: JournalEntry
+    effective_at: int
+    fields: dict[str, Any]
+    fingerprint: str
+    lines: tuple[tuple[int, int, int], ...]  # account id, fund id, minor
+
+
+class _Chart:
+    """The accounts, funds and units the ledger knows, by code and by id."""
+
+    def __init__(self) -> None:
+        self.units: dict[str, Unit] = {}
+        self.accounts: dict[str, tuple[int, Account]] = {}
+        self.funds: dict[str, tuple[int, Fund]] = {}
+        self.account_by_id: dict[int, Account] = {}
+        self.fund_by_id: dict[int, Fund] = {}
+        self.definitions: dict[tuple[str, str], list[object]] = {}
+
+    def load(self, connection: Connection) -> None:
+        for row in connection.execute(select(t.units)):
+            self.units[row.code] = Unit(
+                code=row.code, kind=UnitKind(row.kind), exponent=row.exponent, measure=row.measure
+            )
+        for row in connection.execute(select(t.accounts)):
+            account = Account(
+                code=row.code,
+                type=AccountType(row.type),
+                unit=self.units[row.unit_code],
+                name=row.name,
+                normal_side=Side(row.normal_side),
+                allow_negative=bool(row.allow_negative),
+            )
+            self.accounts[row.code] = (row.id, account)
+            self.account_by_id[row.id] = account
+        for row in connection.execute(select(t.funds)):
+            fund = Fund(code=row.code, name=row.name, purpose=row.purpose, allow_negative=bool(row.allow_negative))
+            self.funds[row.code] = (row.id, fund)
+            self.fund_by_id[row.id] = fund
+
+    def definition(self, kind: str, code: str) -> list[object]:
+        """The canonical definition of an account, fund or unit, as hashed into entries."""
+        key = (kind, code)
+        found = self.definitions.get(key)
+        if found is None:
+            if kind == "account":
+                a = self.accounts[code][1]
+                found = ["account", a.code, a.type.value, a.unit.code, a.normal_side.value, a.allow_negative, a.name]
+            elif kind == "fund":
+                f = self.funds[code][1]
+                found = ["fund", f.code, f.purpose, f.allow_negative, f.name]
+            else:
+                u = self.units[code]
+                found = ["unit", u.code, u.kind.value, u.exponent, u.measure]
+            self.definitions[key] = found
+        return found
+
+
+class Ledger:
+    """An append-only, double-entry ledger in a SQLite or PostgreSQL database.
+
+    Open one with :meth:`Ledger.open`; close it with :meth:`close` or use it as a
+    context manager.  A Ledger may be shared by the threads of one process;
+    several processes may open the same database at once.
+    """
+
+    def __init__(self, engine: Engine, url: URL, clock: Callable[[], dt.datetime]) -> None:
+        self._engine = engine
+        self._writer = engine.execution_options(**{store_engine.WRITE: True})
+        self._url = url
+        self._clock = clock
+        self._chart = _Chart()
+        self._postgres = engine.dialect.name == "postgresql"
+
+    # -- opening -----------------------------------------------------------
+
+    @classmethod
+    def open(cls, url: str | URL = "aidledger.db", *, clock: Callable[[], dt.datetime] | None = None) -> Ledger:
+        """Open the ledger at ``url``, creating or migrating its schema.
+
+        ``url`` is a SQLAlchemy URL (``sqlite:///aidledger.db``, ``sqlite://`` for
+        memory, ``postgresql+psycopg://user@host/db``) or a plain path to a SQLite
+        file.  ``clock`` returns the current aware time (for tests); entries are
+        recorded at the later of its time and the previous entry's.
+        """
+        parsed = store_engine.parse_url(url)
+        engine = store_engine.create(parsed)
+        try:
+            store_engine.migrate(engine)
+        except AidLedgerError:
+            engine.dispose()
+            raise
+        except DBAPIError as error:
+            engine.dispose()
+            raise StorageError(
+                f"cannot open ledger at {store_engine.shown(parsed)}: {type(error.orig).__name__}: "
+                f"{_first_line(error.orig)}",
+                url=store_engine.shown(parsed),
+            ) from None
+        ledger = cls(engine, parsed, clock or now)
+        with engine.connect() as connection:
+            ledger._chart.load(connection)
+        return ledger
+
+    @property
+    def url(self) -> str:
+        """The database URL, with its password hidden."""
+        return store_engine.shown(self._url)
+
+    @property
+    def dialect(self) -> str:
+        """``sqlite`` or ``postgresql``."""
+        return self._engine.dialect.name
+
+    @property
+    def engine(self) -> Engine:
+        """The SQLAlchemy engine (for the layers above; not for writing journal rows)."""
+        return self._engine
+
+    def close(self) -> None:
+        """Release the database connections."""
+        self._engine.dispose()
+
+    def __enter__(self) -> Ledger:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"Ledger({self.url!r})"
+
+    # -- transactions ------------------------------------------------------
+
+    def _write(self, work: Callable[[Connection, int, str, int], T]) -> T:
+        """Run ``work(connection, head_seq, head_hash, head_recorded)`` in a write transaction.
+
+        The whole transaction is retried on serialization failures and deadlocks.
+        """
+        for attempt in range(_RETRIES):
+            try:
+                with self._writer.begin() as connection:
+                    head = select(t.ledger_head.c.seq, t.ledger_head.c.hash, t.ledger_head.c.recorded_at).where(
+                        t.ledger_head.c.id == 1
+                    )
+                    if self._postgres:
+                        head = head.with_for_update()
+                    row = connection.execute(head).one()
+                    return work(connection, row.seq, row.hash, row.recorded_at)
+            except (OperationalError, DBAPIError) as error:
+                if isinstance(error, IntegrityError) or not _retryable(error) or attempt == _RETRIES - 1:
+                    if isinstance(error, IntegrityError):
+                        raise StorageError(
+                            f"the database refused the write: {_first_line(error.orig)}"
+                        ) from None
+                    raise StorageError(
+                        f"the database failed: {type(error.orig).__name__}: {_first_line(error.orig)}"
+                    ) from None
+                time.sleep(random.uniform(0, 0.01 * 2**attempt))
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _read(self) -> Any:
+        return self._engine.connect()
+
+    # -- chart of accounts --------------------------------------------------
+
+    def add_account(self, account: Account) -> Account:
+        """Add ``account`` to the chart; adding the same definition again does nothing.
+
+        Raises DuplicateDefinition if the code exists with another definition.
+        """
+        if not isinstance(account, Account):
+            raise InvalidArgument(f"expected an Account, got {account!r}", value=account)
+
+        def work(connection: Connection, *_: object) -> Account:
+            self._chart.load(connection)
+            existing = self._chart.accounts.get(account.code)
+            if existing is not None:
+                if existing[1] != account:
+                    raise DuplicateDefinition(
+                        f"account {account.code} already exists as {existing[1]}, not {account}",
+                        code=account.code,
+                    )
+                return account
+            self._add_unit(connection, account.unit)
+            new_id = (connection.execute(select(func.max(t.accounts.c.id))).scalar() or 0) + 1
+            connection.execute(
+                insert(t.accounts).values(
+                    id=new_id,
+                    code=account.code,
+                    name=account.name,
+                    type=account.type.value,
+                    unit_code=account.unit.code,
+                    normal_side=account.normal_side.value,
+                    allow_negative=account.allow_negative,
+                )
+            )
+            return account
+
+        result = self._write(work)
+        with self._read() as connection:
+            self._chart.load(connection)
+        return result
+
+    def _add_unit(self, connection: Connection, unit: Unit) -> None:
+        existing = self._chart.units.get(unit.code)
+        if existing is not None:
+            if existing != unit:
+                raise DuplicateDefinition(
+                    f"unit {unit.code} already exists as {existing}, not {unit}", code=unit.code
+                )
+            return
+        connection.execute(
+            insert(t.units).values(code=unit.code, kind=unit.kind.value, exponent=unit.exponent, measure=unit.measure)
+        )
+
+    def add_fund(self, fund: Fund) -> Fund:
+        """Add ``fund``; adding the same definition again does nothing."""
+        if not isinstance(fund, Fund):
+            raise InvalidArgument(f"expected a Fund, got {fund!r}", value=fund)
+
+        def work(connection: Connection, *_: object) -> Fund:
+            self._chart.load(connection)
+            existing = self._chart.funds.get(fund.code)
+            if existing is not None:
+                if existing[1] != fund:
+                    raise DuplicateDefinition(
+                        f"fund {fund.code} already exists as {existing[1]}, not {fund}", code=fund.code
+                    )
+                return fund
+            new_id = (connection.execute(select(func.max(t.funds.c.id))).scalar() or 0) + 1
+            connection.execute(
+                insert(t.funds).values(
+                    id=new_id, code=fund.code, name=fund.name, purpose=fund.purpose, allow_negative=fund.allow_negative
+                )
+            )
+            return fund
+
+        result = self._write(work)
+        with self._read() as connection:
+            self._chart.load(connection)
+        return result
+
+    def account(self, code: str) -> Account:
+        """The account with this code, or UnknownAccount."""
+        return self._chart.accounts[self._known_account(code)][1]
+
+    def fund(self, code: str) -> Fund:
+        """The fund with this code, or UnknownFund."""
+        return self._chart.funds[self._known_fund(code)][1]
+
+    def accounts(self) -> tuple[Account, ...]:
+        """Every account, by code."""
+        self._refresh_chart()
+        return tuple(a for _, (_, a) in sorted(self._chart.accounts.items()))
+
+    def funds(self) -> tuple[Fund, ...]:
+        """Every fund, by code."""
+        self._refresh_chart()
+        return tuple(f for _, (_, f) in sorted(self._chart.funds.items()))
+
+    def _refresh_chart(self) -> None:
+        with self._read() as connection:
+            self._chart.load(connection)
+
+    def _known_account(self, code: object) -> str:
+        if isinstance(code, Account):
+            code = code.code
+        if not isinstance(code, str):
+            raise InvalidArgument(f"account must be an Account or its code, got {code!r}", value=code)
+        if code not in self._chart.accounts:
+            self._refresh_chart()
+            if code not in self._chart.accounts:
+                raise UnknownAccount(f"unknown account {code!r}", code=code)
+        return code
+
+    def _known_fund(self, code: object) -> str:
+        if isinstance(code, Fund):
+            code = code.code
+        if not isinstance(code, str):
+            raise InvalidArgument(f"fund must be a Fund or its code, got {code!r}", value=code)
+        if code not in self._chart.funds:
+            self._refresh_chart()
+            if code not in self._chart.funds:
+                raise UnknownFund(f"unknown fund {code!r}", code=code)
+        return code
+
+    # -- posting -------------------------------------------------------------
+
+    def post(self, entry: JournalEntry) -> PostedEntry:
+        """Post one entry, or return the first result if its idempotency key was posted."""
+        return self.post_many([entry])[0]
+
+    def post_many(self, entries: Iterable[JournalEntry]) -> list[PostedEntry]:
+        """Post a batch of entries in one transaction: all of them, or (on any error) none.
+
+        Entries whose idempotency key is already posted with the same content are
+        not posted again: their first result is returned in their place.
+        """
+        batch = list(entries)
+        for entry in batch:
+            if not isinstance(entry, JournalEntry):
+                raise InvalidArgument(f"expected a JournalEntry, got {entry!r}", value=entry)
+        if not batch:
+            return []
+        prepared = [self._prepare(entry) for entry in batch]
+        return self._write(lambda c, seq, hash_, rec: self._post_prepared(c, prepared, seq, hash_, rec))
+
+    def _prepare(self, entry: JournalEntry) -> _Prepared:
+        chart = self._chart
+        lines: list[tuple[int, int, int]] = []
+        canonical: list[tuple[str, str, str, int]] = []
+        referenced: dict[tuple[str, str], None] = {}
+        for posting in entry.postings:
+            code = self._known_account(posting.account.code)
+            account_id, stored = chart.accounts[code]
+            if stored != posting.account:
+                raise UnknownAccount(
+                    f"account {code} is defined as {stored}, not as the {posting.account} in this entry",
+                    code=code,
+                )
+            fund_code = self._known_fund(posting.fund.code)
+            fund_id, stored_fund = chart.funds[fund_code]
+            if stored_fund != posting.fund:
+                raise UnknownFund(
+                    f"fund {fund_code} is defined as {stored_fund}, not as the {posting.fund} in this entry",
+                    code=fund_code,
+                )
+            minor = posting.minor
+            lines.append((account_id, fund_id, minor))
+            canonical.append((code, fund_code, posting.amount.unit.code, minor))
+            referenced[("account", code)] = None
+            referenced[("fund", fund_code)] = None
+            referenced[("unit", posting.amount.unit.code)] = None
+        effective = to_micros(entry.effective_at)
+        fields = hashing.draft_fields(
+            kind=entry.kind,
+            effective_at=effective,
+            effective_tz=zone_name(entry.effective_at),
+            actor=entry.actor,
+            memo=entry.memo,
+            idempotency_key=entry.idempotency_key,
+            source=entry.source,
+            tags=entry.tags,
+            claims=[(c.scope, c.key) for c in entry.claims],
+            reverses=entry.reverses,
+            postings=canonical,
+            chart=[chart.definition(kind, code) for kind, code in referenced],
+        )
+        return _Prepared(entry, effective, fields, hashing.fingerprint(fields), tuple(lines))
+
+    def _post_prepared(
+        self, connection: Connection, batch: list[_Prepared], head_seq: int, head_hash: str, head_recorded: int
+    ) -> list[PostedEntry]:
+        results: list[PostedEntry | None] = [None] * len(batch)
+        fresh = self._resolve_idempotency(connection, batch, results)
+        todo = [batch[i] for i in fresh]
+        if todo:
+            self._check_closed_periods(connection, todo)
+            self._check_reversals(connection, todo)
+            self._check_claims(connection, todo)
+            self._check_balances(connection, todo)
+            written = self._store(connection, todo, head_seq, head_hash, head_recorded)
+            for index, posted in zip(fresh, written, strict=True):
+                results[index] = posted
+        # Duplicates of a key inside this batch share the first one's result.
+        first: dict[str, PostedEntry] = {}
+        for index, prepared in enumerate(batch):
+            key = prepared.entry.idempotency_key
+            found = results[index]
+            if found is not None and key is not None:
+                first.setdefault(key, found)
+            elif found is None and key is not None:
+                results[index] = first[key]
+        return [r for r in results if r is not None]
+
+    def _resolve_idempotency(
+        self, connection: Connection, batch: list[_Prepared], results: list[PostedEntry | None]
+    ) -> list[int]:
+        """Fill in results for keys already posted; return the indexes still to post."""
+        seen: dict[str, _Prepared] = {}
+        fresh: list[int] = []
+        for index, prepared in enumerate(batch):
+            key = prepared.entry.idempotency_key
+            if key is None:
+                fresh.append(index)
+                continue
+            earlier = seen.get(key)
+            if earlier is not None:
+                if earlier.fingerprint != prepared.fingerprint:
+                    raise IdempotencyConflict(
+                        f"idempotency key {key!r} is used twice in this batch for different entries", key=key
+                    )
+                continue
+            seen[key] = prepared
+            fresh.append(index)
+        if not seen:
+            return fresh
+        stored: dict[str, str] = {}
+        for chunk in _chunks(list(seen)):
+            for row in connection.execute(
+                select(t.entries.c.idempotency_key, t.entries.c.id).where(t.entries.c.idempotency_key.in_(chunk))
+            ):
+                stored[row.idempotency_key] = row.id
+        if not stored:
+            return fresh
+        still: list[int] = []
+        for index in fresh:
+            prepared = batch[index]
+            key = prepared.entry.idempotency_key
+            if key is None or key not in stored:
+                still.append(index)
+                continue
+            original = self._load_entry(connection, stored[key])
+            if self._prepare(original.entry).fingerprint != prepared.fingerprint:
+                raise IdempotencyConflict(
+                    f"idempotency key {key!r} was already used for entry {original.id} "
+                    f"with different content; nothing was posted",
+                    key=key,
+                    entry_id=original.id,
+                )
+            results[index] = original
+        return still
+
+    def _check_closed_periods(self, connection: Connection, batch: list[_Prepared]) -> None:
+        closed = connection.execute(select(func.max(t.period_closes.c.closed_through))).scalar()
+        if closed is None:
+            return
+        for prepared in batch:
+            if prepared.effective_at <= closed:
+                raise PeriodClosed(
+                    f"entry effective {prepared.entry.effective_at.isoformat()} falls in a closed period "
+                    f"(closed through {from_micros(closed).isoformat()}); post the correction in an open period",
+                    effective_at=prepared.entry.effective_at,
+                    closed_through=from_micros(closed),
+                )
+
+    def _check_reversals(self, connection: Connection, batch: list[_Prepared]) -> None:
+        targets: dict[str, _Prepared] = {}
+        for prepared in batch:
+            target = prepared.entry.reverses
+            if target is None:
+                continue
+            if target in targets:
+                raise AlreadyReversed(f"entry {target} is reversed twice in this batch", entry_id=target)
+            targets[target] = prepared
+        for target, prepared in targets.items():
+            if connection.execute(select(t.entries.c.id).where(t.entries.c.reverses == target)).first():
+                raise AlreadyReversed(f"entry {target} was already reversed", entry_id=target)
+            original = self._load_entry(connection, target)
+            if original.entry.reverses is not None:
+                raise InvalidArgument(
+                    f"entry {target} is itself a reversal; post a new entry instead", entry_id=target
+                )
+            mirror = [(p.account, p.fund, -p.amount) for p in original.entry.postings]
+            actual = [(p.account, p.fund, p.amount) for p in prepared.entry.postings]
+            if mirror != actual:
+                raise InvalidArgument(
+                    f"a reversal must mirror entry {target} exactly (same lines, opposite signs)",
+                    entry_id=target,
+                )
+
+    def _check_claims(self, connection: Connection, batch: list[_Prepared]) -> None:
+        wanted: dict[tuple[str, str], _Prepared] = {}
+        for prepared in batch:
+            for claim in prepared.entry.claims:
+                pair = (claim.scope, claim.key)
+                if pair in wanted:
+                    raise DuplicateClaim(
+                        f"claim {claim.key!r} in {claim.scope!r} is taken twice in this batch",
+                        scope=claim.scope,
+                        key=claim.key,
+                    )
+                wanted[pair] = prepared
+        if not wanted:
+            return
+        for chunk in _chunks(list(wanted)):
+            row = connection.execute(
+                select(t.claims.c.scope, t.claims.c.key, t.entries.c.id)
+                .join(t.entries, t.entries.c.seq == t.claims.c.entry_seq)
+                .where(tuple_(t.claims.c.scope, t.claims.c.key).in_(chunk))
+                .limit(1)
+            ).first()
+            if row is not None:
+                raise DuplicateClaim(
+                    f"claim {row.key!r} in {row.scope!r} was already taken by entry {row.id}",
+                    scope=row.scope,
+                    key=row.key,
+                    entry_id=row.id,
+                )
+
+    # -- balance invariants ---------------------------------------------------
+
+    def _check_balances(self, connection: Connection, batch: list[_Prepared]) -> None:
+        """Refuse the batch if any account or fund would go below zero at any effective time."""
+        chart = self._chart
+        by_account: dict[tuple[int, int], list[tuple[int, int, int]]] = defaultdict(list)
+        by_fund: dict[tuple[int, str], list[tuple[int, int, int]]] = defaultdict(list)
+        for order, prepared in enumerate(batch):
+            eff = prepared.effective_at
+            for account_id, fund_id, minor in prepared.lines:
+                account = chart.account_by_id[account_id]
+                if not account.allow_negative and minor * account.normal_side.value < 0:
+                    by_account[(account_id, fund_id)].append((eff, order, minor))
+                if account.type in _NET_ASSET_TYPES:
+                    by_fund[(fund_id, account.unit.code)].append((eff, order, minor))
+        # Funds: only those that may not go negative and lose net assets somewhere in the batch.
+        fund_checks: dict[tuple[int, str], list[tuple[int, int, int]]] = {}
+        for (fund_id, unit_code), deltas in by_fund.items():
+            if not chart.fund_by_id[fund_id].allow_negative and any(d[2] < 0 for d in deltas):
+                fund_checks[(fund_id, unit_code)] = deltas
+        if by_account:
+            # The account's check must see every line of the batch on it, not only the decreases.
+            full: dict[tuple[int, int], list[tuple[int, int, int]]] = defaultdict(list)
+            for order, prepared in enumerate(batch):
+                for account_id, fund_id, minor in prepared.lines:
+                    if (account_id, fund_id) in by_account:
+                        full[(account_id, fund_id)].append((prepared.effective_at, order, minor))
+            rows = self._balance_rows(connection, list(full))
+            for key, deltas in full.items():
+                account = chart.account_by_id[key[0]]
+                total, last = rows.get(key, (0, None))
+                self._check_running(
+                    connection,
+                    [key[0]],
+                    key[1],
+                    total,
+                    last,
+                    deltas,
+                    account.normal_side.value,
+                    batch,
+                    lambda offending: f"account {account.code} in fund {chart.fund_by_id[key[1]].code}",
+                )
+        for (fund_id, unit_code), deltas in fund_checks.items():
+            account_ids = [
+                i for i, a in chart.account_by_id.items() if a.unit.code == unit_code and a.type in _NET_ASSET_TYPES
+            ]
+            total, last = self._fund_row(connection, fund_id, account_ids)
+            fund = chart.fund_by_id[fund_id]
+            self._check_running(
+                connection,
+                account_ids,
+                fund_id,
+                total,
+                last,
+                deltas,
+                1,
+                batch,
+                lambda offending: f"fund {fund.code} ({unit_code} net assets)",
+            )
+
+    def _balance_rows(self, connection: Connection, keys: list[tuple[int, int]]) -> dict[tuple[int, int], tuple[int, int]]:
+        found: dict[tuple[int, int], tuple[int, int]] = {}
+        for chunk in _chunks(keys):
+            for row in connection.execute(
+                select(t.balances.c.account_id, t.balances.c.fund_id, t.balances.c.total, t.balances.c.last_effective)
+                .where(tuple_(t.balances.c.account_id, t.balances.c.fund_id).in_(chunk))
+            ):
+                found[(row.account_id, row.fund_id)] = (row.total, row.last_effective)
+        return found
+
+    def _fund_row(self, connection: Connection, fund_id: int, account_ids: list[int]) -> tuple[int, int | None]:
+        row = connection.execute(
+            select(func.coalesce(func.sum(t.balances.c.total), 0), func.max(t.balances.c.last_effective)).where(
+                t.balances.c.fund_id == fund_id, t.balances.c.account_id.in_(account_ids)
+            )
+        ).one()
+        return int(row[0]), row[1]
+
+    def _check_running(
+        self,
+        connection: Connection,
+        account_ids: list[int],
+        fund_id: int,
+        total: int,
+        last_effective: int | None,
+        deltas: list[tuple[int, int, int]],
+        sign: int,
+        batch: list[_Prepared],
+        describe: Callable[[int], str],
+    ) -> None:
+        """Walk the balance forward in effective order and refuse if it dips below zero."""
+        deltas.sort()
+        earliest = deltas[0][0]
+        if last_effective is None or earliest >= last_effective:
+            # The usual case: everything lands after what is stored.
+            running = total
+            events: Iterable[tuple[int, int, int, bool]] = ((e, o, m, True) for e, o, m in deltas)
+        else:
+            # Back-dated: replay stored postings from the earliest new effective time on.
+            running = self._sum_before(connection, account_ids, fund_id, earliest)
+            stored = connection.execute(
+                select(t.postings.c.effective_at, t.postings.c.entry_seq, t.postings.c.amount)
+                .where(
+                    t.postings.c.account_id.in_(account_ids),
+                    t.postings.c.fund_id == fund_id,
+                    t.postings.c.effective_at >= earliest,
+                )
+                .order_by(t.postings.c.effective_at, t.postings.c.entry_seq)
+            ).all()
+            # Stored postings come before new ones at the same effective time.
+            merged = [(e, 0, s, m, False) for e, s, m in stored] + [(e, 1, o, m, True) for e, o, m in deltas]
+            merged.sort()
+            events = ((e, o, m, new) for e, _, o, m, new in merged)
+        for effective, order, minor, new in events:
+            running += minor
+            if running * sign < 0 and new:
+                prepared = batch[order]
+                account_id = account_ids[0]
+                unit = self._chart.account_by_id[account_id].unit
+                short = Amount.from_minor(-running * sign, unit)
+                raise InsufficientBalance(
+                    f"{describe(order)} would go {short} below zero at "
+                    f"{from_micros(effective).isoformat()} (entry {prepared.entry.kind!r}, "
+                    f"memo {prepared.entry.memo!r}); nothing was posted",
+                    what=describe(order),
+                    shortfall=short,
+                    effective_at=from_micros(effective),
+                )
+            if running * sign < 0 and not new:
+                # A stored posting after a back-dated withdrawal now dips below zero.
+                prepared = batch[deltas[0][1]]
+                unit = self._chart.account_by_id[account_ids[0]].unit
+                short = Amount.from_minor(-running * sign, unit)
+                raise InsufficientBalance(
+                    f"{describe(order)} would go {short} below zero at {from_micros(effective).isoformat()} "
+                    f"because of a back-dated entry {prepared.entry.kind!r} effective "
+                    f"{prepared.entry.effective_at.isoformat()}; nothing was posted",
+                    what=describe(order),
+                    shortfall=short,
+                    effective_at=from_micros(effective),
+                )
+
+    def _sum_before(self, connection: Connection, account_ids: list[int], fund_id: int | None, before: int) -> int:
+        """The sum of postings with effective time strictly before ``before``."""
+        day = before // MICROS_PER_DAY
+        days = select(func.coalesce(func.sum(t.balance_days.c.delta), 0)).where(
+            t.balance_days.c.account_id.in_(account_ids), t.balance_days.c.day < day
+        )
+        partial = select(func.coalesce(func.sum(t.postings.c.amount), 0)).where(
+            t.postings.c.account_id.in_(account_ids),
+            t.postings.c.effective_at >= day * MICROS_PER_DAY,
+            t.postings.c.effective_at < before,
+        )
+        if fund_id is not None:
+            days = days.where(t.balance_days.c.fund_id == fund_id)
+            partial = partial.where(t.postings.c.fund_id == fund_id)
+        return int(connection.execute(days).scalar_one()) + int(connection.execute(partial).scalar_one())
+
+    # -- storing ----------------------------------------------------------------
+
+    def _store(
+        self, connection: Connection, batch: list[_Prepared], head_seq: int, head_hash: str, head_recorded: int
+    ) -> list[PostedEntry]:
+        recorded = max(to_micros(self._clock(), "clock time"), head_recorded)
+        recorded_at = from_micros(recorded)
+        entry_rows: list[dict[str, Any]] = []
+        posting_rows: list[dict[str, Any]] = []
+        tag_rows: list[dict[str, Any]] = []
+        claim_rows: list[dict[str, Any]] = []
+        balance_delta: dict[tuple[int, int], list[int]] = {}
+        day_delta: dict[tuple[int, int, int], int] = defaultdict(int)
+        posted: list[PostedEntry] = []
+        seq, prev = head_seq, head_hash
+        for prepared in batch:
+            seq += 1
+            entry = prepared.entry
+            entry_id = str(uuid.uuid4())
+            digest = hashing.entry_hash(prepared.fields, seq=seq, entry_id=entry_id, recorded_at=recorded, prev_hash=prev)
+            eff = prepared.effective_at
+            entry_rows.append(
+                {
+                    "seq": seq,
+                    "id": entry_id,
+                    "idempotency_key": entry.idempotency_key,
+                    "kind": entry.kind,
+                    "effective_at": eff,
+                    "effective_tz": prepared.fields["tz"],
+                    "recorded_at": recorded,
+                    "actor": entry.actor,
+                    "memo": entry.memo,
+                    "source": entry.source,
+                    "reverses": entry.reverses,
+                    "prev_hash": prev,
+                    "hash": digest,
+                }
+            )
+            day = eff // MICROS_PER_DAY
+            for line, (account_id, fund_id, minor) in enumerate(prepared.lines, start=1):
+                posting_rows.append(
+                    {
+                        "entry_seq": seq,
+                        "line": line,
+                        "account_id": account_id,
+                        "fund_id": fund_id,
+                        "amount": minor,
+                        "effective_at": eff,
+                    }
+                )
+                acc = balance_delta.get((account_id, fund_id))
+                if acc is None:
+                    balance_delta[(account_id, fund_id)] = [minor, eff, 1]
+                else:
+                    acc[0] += minor
+                    acc[1] = max(acc[1], eff)
+                    acc[2] += 1
+                day_delta[(account_id, fund_id, day)] += minor
+            tag_rows.extend({"entry_seq": seq, "name": k, "value": v} for k, v in entry.tags.items())
+            claim_rows.extend({"scope": c.scope, "key": c.key, "entry_seq": seq} for c in entry.claims)
+            posted.append(PostedEntry(entry=entry, seq=seq, id=entry_id, recorded_at=recorded_at, prev_hash=prev, hash=digest))
+            prev = digest
+        connection.execute(insert(t.entries), entry_rows)
+        connection.execute(insert(t.postings), posting_rows)
+        if tag_rows:
+            connection.execute(insert(t.entry_tags), tag_rows)
+        if claim_rows:
+            connection.execute(insert(t.claims), claim_rows)
+        self._update_balances(connection, balance_delta, day_delta)
+        connection.execute(
+            update(t.ledger_head).where(t.ledger_head.c.id == 1).values(seq=seq, hash=prev, recorded_at=recorded)
+        )
+        return posted
+
+    def _update_balances(
+        self,
+        connection: Connection,
+        balance_delta: dict[tuple[int, int], list[int]],
+        day_delta: dict[tuple[int, int, int], int],
+    ) -> None:
+        existing = self._balance_rows(connection, list(balance_delta))
+        b = t.balances.c
+        updates = []
+        inserts = []
+        for (account_id, fund_id), (delta, last, count) in balance_delta.items():
+            if (account_id, fund_id) in existing:
+                total, stored_last = existing[(account_id, fund_id)]
+                updates.append(
+                    {"a": account_id, "f": fund_id, "total": total + delta, "last": max(last, stored_last), "n": count}
+                )
+            else:
+                inserts.append(
+                    {"account_id": account_id, "fund_id": fund_id, "total": delta, "last_effective": last, "postings": count}
+                )
+        if inserts:
+            connection.execute(insert(t.balances), inserts)
+        if updates:
+            connection.execute(
+                update(t.balances)
+                .where(b.account_id == bindparam("a"), b.fund_id == bindparam("f"))
+                .values(total=bindparam("total"), last_effective=bindparam("last"), postings=b.postings + bindparam("n")),
+                updates,
+            )
+        d = t.balance_days.c
+        found: dict[tuple[int, int, int], int] = {}
+        for chunk in _chunks(list(day_delta)):
+            for row in connection.execute(
+                select(d.account_id, d.fund_id, d.day, d.delta).where(tuple_(d.account_id, d.fund_id, d.day).in_(chunk))
+            ):
+                found[(row.account_id, row.fund_id, row.day)] = row.delta
+        day_updates = [
+            {"a": k[0], "f": k[1], "dd": k[2], "delta": found[k] + v} for k, v in day_delta.items() if k in found
+        ]
+        day_inserts = [
+            {"account_id": k[0], "fund_id": k[1], "day": k[2], "delta": v} for k, v in day_delta.items() if k not in found
+        ]
+        if day_inserts:
+            connection.execute(insert(t.balance_days), day_inserts)
+        if day_updates:
+            connection.execute(
+                update(t.balance_days)
+                .where(d.account_id == bindparam("a"), d.fund_id == bindparam("f"), d.day == bindparam("dd"))
+                .values(delta=bindparam("delta")),
+                day_updates,
+            )
+
+    # -- reversals and periods ------------------------------------------------
+
+    def reverse(
+        self,
+        entry_id: str,
+        *,
+        actor: str,
+        effective_at: dt.datetime | None = None,
+        memo: str | None = None,
+        idempotency_key: str | None = None,
+    ) -> PostedEntry:
+        """Post the mirror image of entry ``entry_id``, pointing at it.
+
+        The reversal is effective at ``effective_at`` (by default the original's
+        effective time, which must then still be in an open period).  An entry can
+        be reversed once; a reversal cannot itself be reversed.
+        """
+        original = self.entry(entry_id)
+        entry = original.entry
+        reversal = JournalEntry(
+            kind=entry.kind,
+            effective_at=entry.effective_at if effective_at is None else effective_at,
+            postings=[Posting(p.account, p.fund, -p.amount) for p in entry.postings],
+            actor=actor,
+            memo=f"reversal of {original.id}" if memo is None else memo,
+            idempotency_key=idempotency_key,
+            source=entry.source,
+            tags=entry.tags,
+            reverses=original.id,
+        )
+        return self.post(reversal)
+
+    def close_period(self, through: dt.datetime, *, actor: str) -> pendulum.DateTime:
+        """Close every effective time up to and including ``through``; return the closing time.
+
+        Nothing can be posted into a closed period afterwards, reversals and
+        back-dated entries included.  Closing an earlier time than is already
+        closed is refused.
+        """
+        closing = to_micros(through, "closing time")
+        check_text("actor", actor, allow_empty=False, limit=200)
+
+        def work(connection: Connection, *_: object) -> pendulum.DateTime:
+            row = connection.execute(
+                select(func.max(t.period_closes.c.closed_through), func.max(t.period_closes.c.seq))
+            ).one()
+            if row[0] is not None and closing < row[0]:
+                raise PeriodClosed(
+                    f"the ledger is already closed through {from_micros(row[0]).isoformat()}, "
+                    f"after {through.isoformat()}",
+                    closed_through=from_micros(row[0]),
+                )
+            recorded = to_micros(self._clock(), "clock time")
+            connection.execute(
+                insert(t.period_closes).values(
+                    seq=(row[1] or 0) + 1, closed_through=closing, actor=actor, recorded_at=recorded
+                )
+            )
+            return from_micros(closing, zone_name(through))
+
+        return self._write(work)
+
+    def closed_through(self) -> pendulum.DateTime | None:
+        """The end of the last closed period, or ``None`` if no period is closed."""
+        with self._read() as connection:
+            closed = connection.execute(select(func.max(t.period_closes.c.closed_through))).scalar()
+        return None if closed is None else from_micros(closed)
+
+    # -- reading entries ------------------------------------------------------
+
+    def entry(self, entry_id: str) -> PostedEntry:
+        """The posted entry with this id, or UnknownEntry."""
+        if not isinstance(entry_id, str):
+            raise InvalidArgument(f"entry id must be text, got {entry_id!r}", value=entry_id)
+        with self._read() as connection:
+            return self._load_entry(connection, entry_id)
+
+    def entries(self, *, after_seq: int = 0, limit: int | None = None) -> Iterator[PostedEntry]:
+        """Posted entries in chain order, starting after ``after_seq``."""
+        with self._read() as connection:
+            query = select(t.entries.c.id).where(t.entries.c.seq > after_seq).order_by(t.entries.c.seq)
+            if limit is not None:
+                query = query.limit(limit)
+            ids = list(connection.execute(query).scalars())
+            for entry_id in ids:
+                yield self._load_entry(connection, entry_id)
+
+    def _load_entry(self, connection: Connection, entry_id: str) -> PostedEntry:
+        row = connection.execute(select(t.entries).where(t.entries.c.id == entry_id)).first()
+        if row is None:
+            raise UnknownEntry(f"no entry with id {entry_id!r}", entry_id=entry_id)
+        lines = connection.execute(
+            select(t.postings).where(t.postings.c.entry_seq == row.seq).order_by(t.postings.c.line)
+        ).all()
+        if any(p.account_id not in self._chart.account_by_id or p.fund_id not in self._chart.fund_by_id for p in lines):
+            self._chart.load(connection)
+        tags = {r.name: r.value for r in connection.execute(select(t.entry_tags).where(t.entry_tags.c.entry_seq == row.seq))}
+        claims = [
+            Claim(r.scope, r.key) for r in connection.execute(select(t.claims).where(t.claims.c.entry_seq == row.seq))
+        ]
+        postings = []
+        for p in lines:
+            account = self._chart.account_by_id[p.account_id]
+            postings.append(Posting(account, self._chart.fund_by_id[p.fund_id], Amount.from_minor(p.amount, account.unit)))
+        entry = JournalEntry(
+            kind=row.kind,
+            effective_at=from_micros(row.effective_at, row.effective_tz),
+            postings=postings,
+            actor=row.actor,
+            memo=row.memo,
+            idempotency_key=row.idempotency_key,
+            source=row.source,
+            tags=tags,
+            claims=claims,
+            reverses=row.reverses,
+        )
+        return PostedEntry(
+            entry=entry,
+            seq=row.seq,
+            id=row.id,
+            recorded_at=from_micros(row.recorded_at),
+            prev_hash=row.prev_hash,
+            hash=row.hash,
+        )
+
+    # -- balances -----------------------------------------------------------------
+
+    def balance(
+        self,
+        account: Account | str,
+        fund: Fund | str | None = None,
+        *,
+        as_of: dt.datetime | None = None,
+        known_at: dt.datetime | None = None,
+    ) -> Amount:
+        """The signed balance of ``account`` (debits positive), in one fund or all.
+
+        ``as_of`` limits it to entries effective at or before that time;
+        ``known_at`` to entries the ledger had recorded by then.
+        """
+        code = self._known_account(account)
+        account_id, found = self._chart.accounts[code]
+        fund_id = None if fund is None else self._chart.funds[self._known_fund(fund)][0]
+        with self._read() as connection:
+            totals = self._balances(connection, as_of, known_at, account_ids=[account_id], fund_id=fund_id)
+        return Amount.from_minor(sum(totals.values()), found.unit)
+
+    def fund_balance(
+        self, fund: Fund | str, unit: Unit | str, *, as_of: dt.datetime | None = None, known_at: dt.datetime | None = None
+    ) -> Amount:
+        """The net assets of ``fund`` in ``unit``: its assets minus its liabilities."""
+        fund_id = self._chart.funds[self._known_fund(fund)][0]
+        unit_code = unit.code if isinstance(unit, Unit) else unit
+        if unit_code not in self._chart.units:
+            self._refresh_chart()
+        if unit_code not in self._chart.units:
+            raise InvalidArgument(f"unknown unit {unit_code!r}", unit=unit_code)
+        ids = [i for i, a in self._chart.account_by_id.items() if a.unit.code == unit_code and a.type in _NET_ASSET_TYPES]
+        with self._read() as connection:
+            totals = self._balances(connection, as_of, known_at, account_ids=ids, fund_id=fund_id)
+        return Amount.from_minor(sum(totals.values()), self._chart.units[unit_code])
+
+    def trial_balance(self, *, as_of: dt.datetime | None = None, known_at: dt.datetime | None = None) -> TrialBalance:
+        """Every account's balance per fund, with totals that are zero in a balanced ledger."""
+        self._refresh_chart()
+        with self._read() as connection:
+            totals = self._balances(connection, as_of, known_at)
+        lines = []
+        per_unit: dict[str, int] = defaultdict(int)
+        per_fund: dict[tuple[str, str], int] = defaultdict(int)
+        for (account_id, fund_id), minor in totals.items():
+            account = self._chart.account_by_id[account_id]
+            fund = self._chart.fund_by_id[fund_id]
+            per_unit[account.unit.code] += minor
+            per_fund[(fund.code, account.unit.code)] += minor
+            if minor:
+                lines.append(TrialBalanceLine(account, fund, Amount.from_minor(minor, account.unit)))
+        lines.sort(key=lambda line: (line.account.code, line.fund.code))
+        units = self._chart.units
+        return TrialBalance(
+            lines=tuple(lines),
+            totals={u: Amount.from_minor(v, units[u]) for u, v in sorted(per_unit.items())},
+            fund_totals={k: Amount.from_minor(v, units[k[1]]) for k, v in sorted(per_fund.items())},
+        )
+
+    def _balances(
+        self,
+        connection: Connection,
+        as_of: dt.datetime | None,
+        known_at: dt.datetime | None,
+        *,
+        account_ids: list[int] | None = None,
+        fund_id: int | None = None,
+    ) -> dict[tuple[int, int], int]:
+        """Balances per (account id, fund id), from the maintained tables where possible."""
+        p = t.postings.c
+        if known_at is not None:
+            # Reproducing an earlier report: only what had been recorded by then.
+            query = (
+                select(p.account_id, p.fund_id, func.sum(p.amount))
+                .join(t.entries, t.entries.c.seq == p.entry_seq)
+                .where(t.entries.c.recorded_at <= to_micros(known_at, "known_at"))
+                .group_by(p.account_id, p.fund_id)
+            )
+            if as_of is not None:
+                query = query.where(p.effective_at <= to_micros(as_of, "as_of"))
+            return self._grouped(connection, query, p.account_id, p.fund_id, account_ids, fund_id)
+        b = t.balances.c
+        current = select(b.account_id, b.fund_id, b.total, b.last_effective)
+        if account_ids is not None:
+            current = current.where(b.account_id.in_(account_ids))
+        if fund_id is not None:
+            current = current.where(b.fund_id == fund_id)
+        rows = connection.execute(current).all()
+        if as_of is None:
+            return {(r.account_id, r.fund_id): int(r.total) for r in rows}
+        cutoff = to_micros(as_of, "as_of")
+        result = {(r.account_id, r.fund_id): int(r.total) for r in rows if r.last_effective <= cutoff}
+        stale = [(r.account_id, r.fund_id) for r in rows if r.last_effective > cutoff]
+        if not stale:
+            return result
+        day = cutoff // MICROS_PER_DAY
+        d = t.balance_days.c
+        for chunk in _chunks(stale):
+            days = (
+                select(d.account_id, d.fund_id, func.sum(d.delta))
+                .where(tuple_(d.account_id, d.fund_id).in_(chunk), d.day < day)
+                .group_by(d.account_id, d.fund_id)
+            )
+            partial = (
+                select(p.account_id, p.fund_id, func.sum(p.amount))
+                .where(
+                    tuple_(p.account_id, p.fund_id).in_(chunk),
+                    p.effective_at >= day * MICROS_PER_DAY,
+                    p.effective_at <= cutoff,
+                )
+                .group_by(p.account_id, p.fund_id)
+            )
+            for query in (days, partial):
+                for account_id, fund, minor in connection.execute(query):
+                    result[(account_id, fund)] = result.get((account_id, fund), 0) + int(minor)
+        return result
+
+    @staticmethod
+    def _grouped(
+        connection: Connection, query: Any, account_col: Any, fund_col: Any, account_ids: list[int] | None, fund_id: int | None
+    ) -> dict[tuple[int, int], int]:
+        if account_ids is not None:
+            query = query.where(account_col.in_(account_ids))
+        if fund_id is not None:
+            query = query.where(fund_col == fund_id)
+        return {(a, f): int(m) for a, f, m in connection.execute(query)}
+
+    # -- verification ----------------------------------------------------------------
+
+    def verify(self) -> Verification:
+        """Recompute the hash chain from the stored rows and report the first broken link.
+
+        Detects edited, deleted, inserted and reordered entries, postings, tags and
+        claims, and edited account or fund definitions.  Cutting off the newest
+        entries is only detected against an auditor's digest (``head_seq``, ``head_hash``).
+        """
+        self._refresh_chart()
+        with self._engine.connect().execution_options(stream_results=True, yield_per=2000) as connection:
+            return _Verifier(self, connection).run()
+
+
+class _Verifier:
+    """Walks entries, postings, tags and claims in chain order, side by side."""
+
+    def __init__(self, ledger: Ledger, connection: Connection) -> None:
+        self.ledger = ledger
+        self.connection = connection
+
+    def run(self) -> Verification:
+        c = self.connection
+        chart = self.ledger._chart
+        postings = _Grouped(c.execute(select(t.postings).order_by(t.postings.c.entry_seq, t.postings.c.line)))
+        tags = _Grouped(c.execute(select(t.entry_tags).order_by(t.entry_tags.c.entry_seq, t.entry_tags.c.name)))
+        claims = _Grouped(
+            c.execute(select(t.claims).order_by(t.claims.c.entry_seq, t.claims.c.scope, t.claims.c.key))
+        )
+        prev = hashing.GENESIS
+        expected_seq = 0
+        count = 0
+        first_break: ChainBreak | None = None
+        last_recorded = 0
+        for row in c.execute(select(t.entries).order_by(t.entries.c.seq)):
+            expected_seq += 1
+            count += 1
+            lines = postings.take(row.seq)
+            row_tags = tags.take(row.seq)
+            row_claims = claims.take(row.seq)
+            if first_break is not None:
+                continue
+            if row.seq != expected_seq:
+                first_break = ChainBreak(
+                    expected_seq, None, "an entry is missing from the sequence", str(expected_seq), str(row.seq)
+                )
+                continue
+            if row.prev_hash != prev:
+                first_break = ChainBreak(row.seq, row.id, "link to the previous entry is broken", prev, row.prev_hash)
+                continue
+            problem = self._line_problem(row, lines)
+            if problem:
+                first_break = ChainBreak(row.seq, row.id, problem, "", "")
+                continue
+            canonical = []
+            referenced: dict[tuple[str, str], None] = {}
+            for line in lines:
+                account = chart.account_by_id[line.account_id]
+                fund = chart.fund_by_id[line.fund_id]
+                canonical.append((account.code, fund.code, account.unit.code, line.amount))
+                referenced[("account", account.code)] = None
+                referenced[("fund", fund.code)] = None
+                referenced[("unit", account.unit.code)] = None
+            fields = hashing.draft_fields(
+                kind=row.kind,
+                effective_at=row.effective_at,
+                effective_tz=row.effective_tz,
+                actor=row.actor,
+                memo=row.memo,
+                idempotency_key=row.idempotency_key,
+                source=row.source,
+                tags={r.name: r.value for r in row_tags},
+                claims=[(r.scope, r.key) for r in row_claims],
+                reverses=row.reverses,
+                postings=canonical,
+                chart=[chart.definition(kind, code) for kind, code in referenced],
+            )
+            digest = hashing.entry_hash(
+                fields, seq=row.seq, entry_id=row.id, recorded_at=row.recorded_at, prev_hash=row.prev_hash
+            )
+            if digest != row.hash:
+                first_break = ChainBreak(
+                    row.seq, row.id, "entry content does not match its hash", digest, row.hash
+                )
+                continue
+            if row.recorded_at < last_recorded:
+                first_break = ChainBreak(
+                    row.seq, row.id, "recorded time goes backwards", str(last_recorded), str(row.recorded_at)
+                )
+                continue
+            last_recorded = row.recorded_at
+            prev = row.hash
+        orphans = postings.rest() + tags.rest() + claims.rest()
+        if first_break is None and orphans:
+            seq = orphans[0].entry_seq
+            first_break = ChainBreak(seq, None, "rows refer to an entry that is not in the chain", "", str(seq))
+        head = c.execute(select(t.ledger_head)).one()
+        if first_break is None and (head.seq != expected_seq or head.hash != prev):
+            first_break = ChainBreak(
+                head.seq, None, "the ledger head does not match the last entry", f"{expected_seq}:{prev}", f"{head.seq}:{head.hash}"
+            )
+        return Verification(entries=count, head_seq=expected_seq, head_hash=prev, first_break=first_break)
+
+    def _line_problem(self, row: Any, lines: list[Any]) -> str | None:
+        chart = self.ledger._chart
+        if len(lines) < 2:
+            return f"entry has {len(lines)} posting(s)"
+        for number, line in enumerate(lines, start=1):
+            if line.line != number:
+                return f"posting lines are not 1..{len(lines)}"
+            if line.account_id not in chart.account_by_id or line.fund_id not in chart.fund_by_id:
+                return f"posting line {number} refers to an unknown account or fund"
+            if line.effective_at != row.effective_at:
+                return f"posting line {number} has effective time {line.effective_at}, its entry {row.effective_at}"
+        return None
+
+
+class _Grouped:
+    """Hands out consecutive rows of an ordered result, grouped by ``entry_seq``."""
+
+    def __init__(self, rows: Iterable[Any]) -> None:
+        self._rows = iter(rows)
+        self._next: Any = next(self._rows, None)
+        self._skipped: list[Any] = []
+
+    def take(self, seq: int) -> list[Any]:
+        taken = []
+        while self._next is not None and self._next.entry_seq < seq:
+            self._skipped.append(self._next)
+            self._next = next(self._rows, None)
+        while self._next is not None and self._next.entry_seq == seq:
+            taken.append(self._next)
+            self._next = next(self._rows, None)
+        return taken
+
+    def rest(self) -> list[Any]:
+        remaining = list(self._skipped)
+        while self._next is not None:
+            remaining.append(self._next)
+            self._next = next(self._rows, None)
+        return remaining
+
+
+def _retryable(error: DBAPIError) -> bool:
+    code = getattr(error.orig, "sqlstate", None)
+    if code in _RETRYABLE_SQLSTATES:
+        return True
+    return "database is locked" in str(error.orig)
+
+
+def _first_line(error: object) -> str:
+    return str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+
+
+__all__ = ["Ledger"]

@@ -1,0 +1,1 @@
+"""Storage: schema, append-only triggers, dialect settings and migrations. Knows SQL, not aid."""

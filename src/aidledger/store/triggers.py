@@ -1,0 +1,64 @@
+"""Database triggers that make the journal tables append-only.
+
+SQLite and PostgreSQL both refuse UPDATE and DELETE on every append-only table;
+PostgreSQL also refuses TRUNCATE, which row triggers do not see.  What the
+triggers cannot stop (someone who drops them first) the hash chain detects.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy.engine import Connection
+
+from aidledger.store.schema import APPEND_ONLY
+
+MESSAGE = "aidledger: {table} is append-only; corrections are reversal entries"
+
+
+def sqlite_statements(table: str) -> list[str]:
+    return [
+        f"CREATE TRIGGER IF NOT EXISTS {table}_no_{op.lower()} BEFORE {op} ON {table} "
+        f"BEGIN SELECT RAISE(ABORT, '{MESSAGE.format(table=table)}'); END"
+        for op in ("UPDATE", "DELETE")
+    ]
+
+
+PG_FUNCTION = """
+CREATE OR REPLACE FUNCTION aidledger_append_only() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    RAISE EXCEPTION 'aidledger: % is append-only; corrections are reversal entries', TG_TABLE_NAME
+        USING ERRCODE = 'insufficient_privilege';
+END
+$$
+"""
+
+
+def postgresql_statements(table: str) -> list[str]:
+    return [
+        f"CREATE TRIGGER {table}_no_change BEFORE UPDATE OR DELETE ON {table} "
+        f"FOR EACH ROW EXECUTE FUNCTION aidledger_append_only()",
+        f"CREATE TRIGGER {table}_no_truncate BEFORE TRUNCATE ON {table} "
+        f"FOR EACH STATEMENT EXECUTE FUNCTION aidledger_append_only()",
+    ]
+
+
+def create(connection: Connection) -> None:
+    """Create the append-only triggers on every journal table."""
+    dialect = connection.dialect.name
+    if dialect == "postgresql":
+        connection.exec_driver_sql(PG_FUNCTION)
+    for table in APPEND_ONLY:
+        statements = postgresql_statements(table) if dialect == "postgresql" else sqlite_statements(table)
+        for statement in statements:
+            connection.exec_driver_sql(statement)
+
+
+def drop(connection: Connection) -> None:
+    """Drop the triggers (for migrations, and for tests that tamper behind the library)."""
+    for table in APPEND_ONLY:
+        if connection.dialect.name == "postgresql":
+            for suffix in ("no_change", "no_truncate"):
+                connection.exec_driver_sql(f"DROP TRIGGER IF EXISTS {table}_{suffix} ON {table}")
+        else:
+            for op in ("update", "delete"):
+                connection.exec_driver_sql(f"DROP TRIGGER IF EXISTS {table}_no_{op}")
