@@ -26,8 +26,9 @@ PG_FUNCTION = """
 CREATE OR REPLACE FUNCTION aidledger_append_only() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
-    RAISE EXCEPTION 'aidledger: % is append-only; corrections are reversal entries', TG_TABLE_NAME
-        USING ERRCODE = 'insufficient_privilege';
+    RAISE EXCEPTION USING
+        MESSAGE = 'aidledger: ' || TG_TABLE_NAME || ' is append-only; corrections are reversal entries',
+        ERRCODE = 'insufficient_privilege';
 END
 $$
 """
