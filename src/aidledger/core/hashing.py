@@ -69,3 +69,10 @@ def entry_hash(fields: Mapping[str, Any], *, seq: int, entry_id: str, recorded_a
 def _sha256(obj: dict[str, Any]) -> str:
     text = json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def close_hash(*, seq: int, closed_through: int, actor: str, recorded_at: int, prev_hash: str) -> str:
+    """Hash of a period close, chained to the previous close (closes have their own chain)."""
+    return _sha256(
+        {"v": FORMAT, "close": seq, "through": closed_through, "actor": actor, "rec": recorded_at, "prev": prev_hash}
+    )

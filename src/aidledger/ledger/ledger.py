@@ -83,6 +83,7 @@ class _Chart:
         self.definitions: dict[tuple[str, str], list[object]] = {}
 
     def load(self, connection: Connection) -> None:
+        self.__init__()  # type: ignore[misc]
         for row in connection.execute(select(t.units)):
             self.units[row.code] = Unit(
                 code=row.code, kind=UnitKind(row.kind), exponent=row.exponent, measure=row.measure
@@ -881,19 +882,21 @@ class Ledger:
         check_text("actor", actor, allow_empty=False, limit=200)
 
         def work(connection: Connection, *_: object) -> pendulum.DateTime:
-            row = connection.execute(
-                select(func.max(t.period_closes.c.closed_through), func.max(t.period_closes.c.seq))
-            ).one()
-            if row[0] is not None and closing < row[0]:
+            c = t.period_closes.c
+            last = connection.execute(select(c.seq, c.closed_through, c.hash).order_by(c.seq.desc()).limit(1)).first()
+            if last is not None and closing < last.closed_through:
                 raise PeriodClosed(
-                    f"the ledger is already closed through {from_micros(row[0]).isoformat()}, "
+                    f"the ledger is already closed through {from_micros(last.closed_through).isoformat()}, "
                     f"after {through.isoformat()}",
-                    closed_through=from_micros(row[0]),
+                    closed_through=from_micros(last.closed_through),
                 )
+            seq = 1 if last is None else last.seq + 1
+            prev = hashing.GENESIS if last is None else last.hash
             recorded = to_micros(self._clock(), "clock time")
+            digest = hashing.close_hash(seq=seq, closed_through=closing, actor=actor, recorded_at=recorded, prev_hash=prev)
             connection.execute(
                 insert(t.period_closes).values(
-                    seq=(row[1] or 0) + 1, closed_through=closing, actor=actor, recorded_at=recorded
+                    seq=seq, closed_through=closing, actor=actor, recorded_at=recorded, prev_hash=prev, hash=digest
                 )
             )
             return from_micros(closing, zone_name(through))
@@ -1187,12 +1190,27 @@ class _Verifier:
         if first_break is None and orphans:
             seq = orphans[0].entry_seq
             first_break = ChainBreak(seq, None, "rows refer to an entry that is not in the chain", "", str(seq))
+        if first_break is None:
+            first_break = self._check_closes()
         head = c.execute(select(t.ledger_head)).one()
         if first_break is None and (head.seq != expected_seq or head.hash != prev):
             first_break = ChainBreak(
                 head.seq, None, "the ledger head does not match the last entry", f"{expected_seq}:{prev}", f"{head.seq}:{head.hash}"
             )
         return Verification(entries=count, head_seq=expected_seq, head_hash=prev, first_break=first_break)
+
+    def _check_closes(self) -> ChainBreak | None:
+        """Period closes carry a chain of their own; a removed or edited close breaks it."""
+        prev = hashing.GENESIS
+        closes = self.connection.execute(select(t.period_closes).order_by(t.period_closes.c.seq)).all()
+        for number, row in enumerate(closes, 1):
+            digest = hashing.close_hash(
+                seq=row.seq, closed_through=row.closed_through, actor=row.actor, recorded_at=row.recorded_at, prev_hash=prev
+            )
+            if row.seq != number or row.prev_hash != prev or row.hash != digest:
+                return ChainBreak(row.seq, None, "period close does not match its chain", digest, row.hash)
+            prev = row.hash
+        return None
 
     def _line_problem(self, row: Any, lines: list[Any]) -> str | None:
         chart = self.ledger._chart

@@ -117,6 +117,8 @@ period_closes = Table(
     Column("closed_through", BigInteger, nullable=False),
     Column("actor", String(200), nullable=False),
     Column("recorded_at", BigInteger, nullable=False),
+    Column("prev_hash", String(64), nullable=False),
+    Column("hash", String(64), nullable=False),
 )
 
 # --- maintained caches (rebuildable from the journal) -------------------------

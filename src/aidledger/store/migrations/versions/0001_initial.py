@@ -92,6 +92,8 @@ def upgrade() -> None:
         sa.Column("closed_through", sa.BigInteger, nullable=False),
         sa.Column("actor", sa.String(200), nullable=False),
         sa.Column("recorded_at", sa.BigInteger, nullable=False),
+        sa.Column("prev_hash", sa.String(64), nullable=False),
+        sa.Column("hash", sa.String(64), nullable=False),
     )
     op.create_table(
         "balances",

@@ -1,0 +1,167 @@
+"""Append-only for real: the triggers refuse changes, and verify() catches what they could not stop."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from aidledger import Claim, Ledger
+from aidledger.store import schema as t
+from aidledger.store import triggers
+from tests.conftest import T0, Chart
+from tests.helpers import transfer
+
+
+@pytest.fixture
+def filled(ledger: Ledger, chart: type[Chart]) -> Ledger:
+    ledger.post(transfer(chart.bank, chart.donations, chart.general, "1000", T0, kind="donation", tags={"donor": "D1"}))
+    for day in range(1, 6):
+        ledger.post(
+            transfer(chart.cash_aid, chart.bank, chart.general, "10", T0.add(days=day), kind="payment",
+                     tags={"region": "north"}, claims=[Claim("p1", f"hh{day}")])
+        )
+    ledger.close_period(T0.add(hours=1), actor="closer")
+    ledger.close_period(T0.add(hours=2), actor="closer")
+    assert ledger.verify().ok
+    return ledger
+
+
+APPEND_ONLY_CHANGES = [
+    "UPDATE postings SET amount = amount * 2",
+    "UPDATE entries SET memo = 'x'",
+    "UPDATE accounts SET allow_negative = NOT allow_negative",
+    "UPDATE entry_tags SET value = 'south'",
+    "UPDATE claims SET key = 'other'",
+    "DELETE FROM postings",
+    "DELETE FROM entries WHERE seq = 6",
+    "DELETE FROM claims",
+    "DELETE FROM funds",
+    "DELETE FROM period_closes",
+    "UPDATE units SET exponent = 0",
+]
+
+
+@pytest.mark.parametrize("statement", APPEND_ONLY_CHANGES)
+def test_triggers_refuse_updates_and_deletes(filled: Ledger, statement: str) -> None:
+    """The database itself refuses UPDATE and DELETE on journal tables."""
+    with pytest.raises(sa.exc.DBAPIError, match="append-only"), filled.engine.begin() as connection:
+        connection.exec_driver_sql(statement)
+    assert filled.verify().ok
+
+
+def test_truncate_is_refused_on_postgresql(filled: Ledger) -> None:
+    """Row triggers miss TRUNCATE; a statement trigger refuses it too."""
+    if filled.dialect != "postgresql":
+        pytest.skip("SQLite has no TRUNCATE")
+    for table in ("postings", "entries", "claims"):
+        with pytest.raises(sa.exc.DBAPIError, match="append-only"), filled.engine.begin() as connection:
+            connection.exec_driver_sql(f"TRUNCATE {table} CASCADE")
+
+
+def behind_the_library(ledger: Ledger, work: Callable[[Connection], object]) -> None:
+    """Drop the triggers, change rows, and put the triggers back, as an attacker with DDL rights would."""
+    plain = sa.create_engine(ledger.engine.url)  # no aidledger settings: foreign keys off on SQLite
+    with plain.connect() as connection:
+        if ledger.dialect == "postgresql":
+            connection.exec_driver_sql("SET session_replication_role = replica")  # foreign keys off
+            connection.commit()
+        with connection.begin():
+            triggers.drop(connection)
+            work(connection)
+            triggers.create(connection)
+    plain.dispose()
+
+
+def swap_seq(connection: Connection) -> None:
+    for old, new in ((2, 1000), (3, 2), (1000, 3)):
+        for table, column in ((t.entries, t.entries.c.seq), (t.postings, t.postings.c.entry_seq),
+                              (t.entry_tags, t.entry_tags.c.entry_seq), (t.claims, t.claims.c.entry_seq)):
+            connection.execute(sa.update(table).where(column == old).values({column.key: new}))
+
+
+def forge_rehashed(connection: Connection) -> None:
+    """Change an amount in both lines and recompute that entry's hash properly: the next link breaks."""
+    from aidledger.core import hashing
+
+    connection.exec_driver_sql("UPDATE postings SET amount = amount + 100 WHERE entry_seq = 3 AND amount > 0")
+    connection.exec_driver_sql("UPDATE postings SET amount = amount - 100 WHERE entry_seq = 3 AND amount < 0")
+    row = connection.execute(sa.select(t.entries).where(t.entries.c.seq == 3)).one()
+    fields = hashing.draft_fields(
+        kind=row.kind, effective_at=row.effective_at, effective_tz=row.effective_tz, actor=row.actor, memo=row.memo,
+        idempotency_key=row.idempotency_key, source=row.source, tags={"region": "north"}, claims=[("p1", "hh2")],
+        reverses=None, postings=[("Expenses:CashAid", "GENERAL", "KZT", 11000), ("Assets:Bank:KZT", "GENERAL", "KZT", -11000)],
+        chart=[],
+    )
+    digest = hashing.entry_hash(fields, seq=3, entry_id=row.id, recorded_at=row.recorded_at, prev_hash=row.prev_hash)
+    connection.execute(sa.update(t.entries).where(t.entries.c.seq == 3).values(hash=digest))
+
+
+def insert_entry(connection: Connection) -> None:
+    row = connection.execute(sa.select(t.entries).where(t.entries.c.seq == 6)).one()._asdict()
+    row.update(seq=7, id="forged-entry", idempotency_key=None, prev_hash=row["hash"], hash="f" * 64)
+    connection.execute(sa.insert(t.entries).values(row))
+    for line in connection.execute(sa.select(t.postings).where(t.postings.c.entry_seq == 6)).all():
+        connection.execute(sa.insert(t.postings).values({**line._asdict(), "entry_seq": 7}))
+
+
+def insert_in_the_middle(connection: Connection) -> None:
+    """Shift entries up and slip a copy in at seq 3."""
+    insert_entry(connection)
+    connection.exec_driver_sql("UPDATE entries SET memo = 'moved' WHERE seq = 7")
+
+
+TAMPERING = {
+    "amount changed": lambda c: c.exec_driver_sql("UPDATE postings SET amount = amount * 2 WHERE entry_seq = 2"),
+    "both lines changed": lambda c: c.exec_driver_sql("UPDATE postings SET amount = amount * 2 WHERE entry_seq = 4"),
+    "memo changed": lambda c: c.exec_driver_sql("UPDATE entries SET memo = 'nothing to see' WHERE seq = 1"),
+    "actor changed": lambda c: c.exec_driver_sql("UPDATE entries SET actor = 'mallory' WHERE seq = 5"),
+    "effective time changed": lambda c: c.exec_driver_sql("UPDATE entries SET effective_at = effective_at + 1 WHERE seq = 3"),
+    "posting time changed": lambda c: c.exec_driver_sql("UPDATE postings SET effective_at = effective_at - 1 WHERE entry_seq = 3"),
+    "recorded time changed": lambda c: c.exec_driver_sql("UPDATE entries SET recorded_at = recorded_at - 1 WHERE seq = 2"),
+    "account moved": lambda c: c.exec_driver_sql("UPDATE postings SET fund_id = 2 WHERE entry_seq = 2"),
+    "tag changed": lambda c: c.exec_driver_sql("UPDATE entry_tags SET value = 'south' WHERE entry_seq = 3"),
+    "tag added": lambda c: c.exec_driver_sql("INSERT INTO entry_tags (entry_seq, name, value) VALUES (2, 'x', 'y')"),
+    "claim removed": lambda c: c.exec_driver_sql("DELETE FROM claims WHERE entry_seq = 4"),
+    "entry deleted": lambda c: (c.exec_driver_sql("DELETE FROM postings WHERE entry_seq = 3"),
+                                c.exec_driver_sql("DELETE FROM entry_tags WHERE entry_seq = 3"),
+                                c.exec_driver_sql("DELETE FROM claims WHERE entry_seq = 3"),
+                                c.exec_driver_sql("DELETE FROM entries WHERE seq = 3")),
+    "posting deleted": lambda c: c.exec_driver_sql("DELETE FROM postings WHERE entry_seq = 2 AND line = 2"),
+    "posting inserted": lambda c: c.exec_driver_sql(
+        "INSERT INTO postings (entry_seq, line, account_id, fund_id, amount, effective_at) "
+        "SELECT entry_seq, 3, account_id, fund_id, amount, effective_at FROM postings WHERE entry_seq = 2 AND line = 1"),
+    "orphan posting": lambda c: c.exec_driver_sql(
+        "INSERT INTO postings (entry_seq, line, account_id, fund_id, amount, effective_at) VALUES (99, 1, 1, 1, 5, 0)"),
+    "entry appended with bad hash": insert_entry,
+    "entry inserted and altered": insert_in_the_middle,
+    "chain reordered": swap_seq,
+    "forged entry re-hashed in place": forge_rehashed,
+    "account redefined": lambda c: c.exec_driver_sql("UPDATE accounts SET allow_negative = NOT allow_negative WHERE id = 1"),
+    "fund purpose changed": lambda c: c.exec_driver_sql("UPDATE funds SET purpose = 'food' WHERE code = 'GENERAL'"),
+    "unit exponent changed": lambda c: c.exec_driver_sql("UPDATE units SET exponent = 0 WHERE code = 'KZT'"),
+    "period close deleted": lambda c: c.exec_driver_sql("DELETE FROM period_closes WHERE seq = 1"),
+    "period close moved": lambda c: c.exec_driver_sql("UPDATE period_closes SET closed_through = 0 WHERE seq = 2"),
+    "head rolled back": lambda c: c.exec_driver_sql("UPDATE ledger_head SET seq = 4"),
+}
+
+
+@pytest.mark.parametrize("name", list(TAMPERING))
+def test_verify_catches_changes_behind_the_library(filled: Ledger, name: str) -> None:
+    """Every edit, deletion, insertion or reordering made with the triggers dropped is reported."""
+    behind_the_library(filled, TAMPERING[name])
+    result = filled.verify()
+    assert not result.ok, name
+    assert result.first_break is not None and result.first_break.problem
+
+
+def test_first_broken_link_is_reported(filled: Ledger) -> None:
+    """verify() names the first entry whose content no longer matches its hash."""
+    behind_the_library(filled, lambda c: c.exec_driver_sql("UPDATE postings SET amount = amount * 2 WHERE entry_seq IN (3, 5)"))
+    result = filled.verify()
+    assert result.first_break is not None
+    assert result.first_break.seq == 3
+    assert result.first_break.problem == "entry content does not match its hash"
+    assert result.entries == 6
