@@ -60,26 +60,50 @@ class PostgresServer:
         if bindir is None:
             raise PostgresUnavailable("no PostgreSQL binaries (install Debian's postgresql package)")
         directory = Path(tempfile.mkdtemp(prefix="aidledger-pg-"))
-        os.chmod(directory, 0o755)
+        os.chmod(directory, 0o755)  # noqa: S103 - the postgres user must reach its data directory
         as_root = os.geteuid() == 0
         if as_root:
             shutil.chown(directory, "postgres", "postgres")
         port = _free_port()
         server = cls(port=port, directory=directory, bindir=bindir)
         data = directory / "data"
-        server._run([str(bindir / "initdb"), "-D", str(data), "-U", "postgres", "--auth=trust", "-E", "UTF8",
-                     "--locale=C.UTF-8"])
+        server._run(
+            [
+                str(bindir / "initdb"),
+                "-D",
+                str(data),
+                "-U",
+                "postgres",
+                "--auth=trust",
+                "-E",
+                "UTF8",
+                "--locale=C.UTF-8",
+            ]
+        )
         options = f"-p {port} -k {directory} -c listen_addresses=127.0.0.1 -c max_connections=200"
         if not durable:
             options += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
-        server._run([str(bindir / "pg_ctl"), "-D", str(data), "-o", options, "-l", str(directory / "log"),
-                     "-w", "-t", "60", "start"])
+        server._run(
+            [
+                str(bindir / "pg_ctl"),
+                "-D",
+                str(data),
+                "-o",
+                options,
+                "-l",
+                str(directory / "log"),
+                "-w",
+                "-t",
+                "60",
+                "start",
+            ]
+        )
         return server
 
     def _run(self, command: list[str]) -> None:
         if os.geteuid() == 0:
             command = ["runuser", "-u", "postgres", "--", *command]
-        result = subprocess.run(command, capture_output=True, text=True, check=False)
+        result = subprocess.run(command, capture_output=True, text=True, check=False)  # noqa: S603 - our own binaries
         if result.returncode != 0:
             log = self.directory / "log"
             tail = log.read_text()[-2000:] if log.exists() else ""
@@ -94,15 +118,17 @@ class PostgresServer:
         import psycopg
 
         name = name or f"t_{uuid.uuid4().hex[:12]}"
-        with psycopg.connect(f"host=127.0.0.1 port={self.port} user={self.user} dbname=postgres",
-                             autocommit=True) as connection:
+        with psycopg.connect(
+            f"host=127.0.0.1 port={self.port} user={self.user} dbname=postgres", autocommit=True
+        ) as connection:
             connection.execute(f'CREATE DATABASE "{name}" TEMPLATE template0')
         return self.url(name)
 
     def stop(self) -> None:
         with contextlib.suppress(PostgresUnavailable):
-            self._run([str(self.bindir / "pg_ctl"), "-D", str(self.directory / "data"), "-m", "immediate", "-w",
-                       "stop"])
+            self._run(
+                [str(self.bindir / "pg_ctl"), "-D", str(self.directory / "data"), "-m", "immediate", "-w", "stop"]
+            )
         shutil.rmtree(self.directory, ignore_errors=True)
 
 

@@ -50,7 +50,9 @@ class TestUnits:
 
 
 class TestMoney:
-    @pytest.mark.parametrize("bad", [0.1, 1.0, float("nan"), float("inf"), "nan", "-inf", "Infinity", True, None, [], "1e", ""])
+    @pytest.mark.parametrize(
+        "bad", [0.1, 1.0, float("nan"), float("inf"), "nan", "-inf", "Infinity", True, None, [], "1e", ""]
+    )
     def test_non_exact_values_are_refused(self, bad: object) -> None:
         """Floats, NaN, infinities, booleans and junk never become money."""
         with pytest.raises(InvalidAmount):

@@ -86,7 +86,7 @@ class TestFields:
             entry(
                 Posting.debit(BANK, A, Money("1", KZT)),
                 Posting.credit(INCOME, A, Money("1", KZT)),
-                when=dt.datetime(2020, 4, 1),  # noqa: DTZ001
+                when=dt.datetime(2020, 4, 1),
             )
 
     @pytest.mark.parametrize(

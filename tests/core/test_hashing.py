@@ -48,6 +48,12 @@ def test_every_field_changes_the_hash() -> None:
     ]
     for variant in variants:
         assert hashing.entry_hash(variant, seq=1, entry_id="x", recorded_at=5, prev_hash=hashing.GENESIS) != reference
-    for seq, entry_id, recorded, prev in [(2, "x", 5, hashing.GENESIS), (1, "y", 5, hashing.GENESIS),
-                                          (1, "x", 6, hashing.GENESIS), (1, "x", 5, "1" * 64)]:
-        assert hashing.entry_hash(fields(), seq=seq, entry_id=entry_id, recorded_at=recorded, prev_hash=prev) != reference
+    for seq, entry_id, recorded, prev in [
+        (2, "x", 5, hashing.GENESIS),
+        (1, "y", 5, hashing.GENESIS),
+        (1, "x", 6, hashing.GENESIS),
+        (1, "x", 5, "1" * 64),
+    ]:
+        assert (
+            hashing.entry_hash(fields(), seq=seq, entry_id=entry_id, recorded_at=recorded, prev_hash=prev) != reference
+        )

@@ -29,11 +29,15 @@ from tests.conftest import KZT, T0, Chart
 from tests.helpers import snapshot, transfer
 
 
-def donate(ledger: Ledger, amount: str = "1000000", *, fund: Fund = Chart.general, days: int = 0, key: str | None = None):
+def donate(
+    ledger: Ledger, amount: str = "1000000", *, fund: Fund = Chart.general, days: int = 0, key: str | None = None
+):
     return ledger.post(transfer(Chart.bank, Chart.donations, fund, amount, T0.add(days=days), key=key, kind="donation"))
 
 
-def pay(amount: str, *, fund: Fund = Chart.general, days: int = 1, key: str | None = None, **extra: object) -> JournalEntry:
+def pay(
+    amount: str, *, fund: Fund = Chart.general, days: int = 1, key: str | None = None, **extra: object
+) -> JournalEntry:
     return transfer(Chart.cash_aid, Chart.bank, fund, amount, T0.add(days=days), key=key, kind="payment", **extra)
 
 
@@ -51,8 +55,17 @@ class TestPosting:
         """An entry read back equals what was posted, time zone and hostile text included."""
         memo = "'; DROP TABLE entries; -- \u202eעברית " + "ж" * 3000
         posted = ledger.post(
-            transfer(chart.bank, chart.donations, chart.general, "12.34", T0, key="k1", memo=memo,
-                     source="receipt 7", tags={"donor": "D-1", "region": "Abai"})
+            transfer(
+                chart.bank,
+                chart.donations,
+                chart.general,
+                "12.34",
+                T0,
+                key="k1",
+                memo=memo,
+                source="receipt 7",
+                tags={"donor": "D-1", "region": "Abai"},
+            )
         )
         again = ledger.entry(posted.id)
         assert again == posted
@@ -322,8 +335,10 @@ def test_usd_is_a_separate_unit(ledger: Ledger, chart: type[Chart]) -> None:
     entry = JournalEntry(
         "donation",
         T0,
-        [Posting.debit(chart.bank_usd, chart.general, Money("10", "USD")),
-         Posting.credit(chart.donations_usd, chart.general, Money("10", "USD"))],
+        [
+            Posting.debit(chart.bank_usd, chart.general, Money("10", "USD")),
+            Posting.credit(chart.donations_usd, chart.general, Money("10", "USD")),
+        ],
         actor="x",
     )
     ledger.post(entry)

@@ -121,35 +121,79 @@ def build_bad(kind: str, when: dt.datetime) -> JournalEntry:
     fund = FUNDS[0]
     good = Money("10", KZT)
     if kind == "float":
-        return JournalEntry("general", when, [Posting.debit(cash, fund, Money(10.0, KZT)), Posting.credit(gifts, fund, good)], actor="x")
+        return JournalEntry(
+            "general", when, [Posting.debit(cash, fund, Money(10.0, KZT)), Posting.credit(gifts, fund, good)], actor="x"
+        )
     if kind == "nan":
-        return JournalEntry("general", when, [Posting.debit(cash, fund, Money("NaN", KZT)), Posting.credit(gifts, fund, good)], actor="x")
+        return JournalEntry(
+            "general",
+            when,
+            [Posting.debit(cash, fund, Money("NaN", KZT)), Posting.credit(gifts, fund, good)],
+            actor="x",
+        )
     if kind == "inf":
-        return JournalEntry("general", when, [Posting.debit(cash, fund, Money(Decimal("Infinity"), KZT)), Posting.credit(gifts, fund, good)], actor="x")
+        return JournalEntry(
+            "general",
+            when,
+            [Posting.debit(cash, fund, Money(Decimal("Infinity"), KZT)), Posting.credit(gifts, fund, good)],
+            actor="x",
+        )
     if kind == "fine":
-        return JournalEntry("general", when, [Posting.debit(cash, fund, Money("10.001", KZT)), Posting.credit(gifts, fund, good)], actor="x")
+        return JournalEntry(
+            "general",
+            when,
+            [Posting.debit(cash, fund, Money("10.001", KZT)), Posting.credit(gifts, fund, good)],
+            actor="x",
+        )
     if kind == "unbalanced":
-        return JournalEntry("general", when, [Posting.debit(cash, fund, Money("10.01", KZT)), Posting.credit(gifts, fund, good)], actor="x")
+        return JournalEntry(
+            "general",
+            when,
+            [Posting.debit(cash, fund, Money("10.01", KZT)), Posting.credit(gifts, fund, good)],
+            actor="x",
+        )
     if kind == "wrong-unit":
-        return JournalEntry("general", when, [Posting.debit(cash, fund, Money("10", USD)), Posting.credit(gifts, fund, good)], actor="x")
+        return JournalEntry(
+            "general", when, [Posting.debit(cash, fund, Money("10", USD)), Posting.credit(gifts, fund, good)], actor="x"
+        )
     if kind == "naive":
-        return JournalEntry("general", dt.datetime(2020, 1, 1), [Posting.debit(cash, fund, good), Posting.credit(gifts, fund, good)], actor="x")  # noqa: DTZ001
+        return JournalEntry(
+            "general",
+            dt.datetime(2020, 1, 1),
+            [Posting.debit(cash, fund, good), Posting.credit(gifts, fund, good)],
+            actor="x",
+        )
     if kind == "closed":
-        return JournalEntry("general", START.subtract(days=1), [Posting.debit(cash, fund, good), Posting.credit(gifts, fund, good)], actor="x")
+        return JournalEntry(
+            "general",
+            START.subtract(days=1),
+            [Posting.debit(cash, fund, good), Posting.credit(gifts, fund, good)],
+            actor="x",
+        )
     assert kind == "overdraft"
     bank = Account("Assets:Strict", AccountType.ASSET, KZT)
-    return JournalEntry("general", when, [Posting.debit(gifts, fund, good), Posting.credit(bank, fund, good)], actor="x")
+    return JournalEntry(
+        "general", when, [Posting.debit(gifts, fund, good), Posting.credit(bank, fund, good)], actor="x"
+    )
 
 
 EXPECTED = {
-    "float": InvalidAmount, "nan": InvalidAmount, "inf": InvalidAmount, "fine": InvalidAmount,
-    "unbalanced": UnbalancedEntry, "wrong-unit": UnitMismatch, "naive": InvalidTime,
-    "closed": PeriodClosed, "overdraft": InsufficientBalance,
+    "float": InvalidAmount,
+    "nan": InvalidAmount,
+    "inf": InvalidAmount,
+    "fine": InvalidAmount,
+    "unbalanced": UnbalancedEntry,
+    "wrong-unit": UnitMismatch,
+    "naive": InvalidTime,
+    "closed": PeriodClosed,
+    "overdraft": InsufficientBalance,
 }
 
 
 @given(valid=st.lists(balanced_entry(), min_size=0, max_size=3), bad=bad_inputs(), position=st.integers(0, 3))
-def test_bad_input_raises_its_typed_error_and_changes_nothing(fresh, valid: list[JournalEntry], bad: str, position: int) -> None:  # type: ignore[no-untyped-def]
+def test_bad_input_raises_its_typed_error_and_changes_nothing(
+    fresh, valid: list[JournalEntry], bad: str, position: int
+) -> None:  # type: ignore[no-untyped-def]
     """Floats, NaN, unbalanced, wrong-unit, naive, closed-period and overdrawing input: typed error, nothing written."""
     ledger = fresh()
     ledger.add_account(Account("Assets:Strict", AccountType.ASSET, KZT))

@@ -20,8 +20,16 @@ def filled(ledger: Ledger, chart: type[Chart]) -> Ledger:
     ledger.post(transfer(chart.bank, chart.donations, chart.general, "1000", T0, kind="donation", tags={"donor": "D1"}))
     for day in range(1, 6):
         ledger.post(
-            transfer(chart.cash_aid, chart.bank, chart.general, "10", T0.add(days=day), kind="payment",
-                     tags={"region": "north"}, claims=[Claim("p1", f"hh{day}")])
+            transfer(
+                chart.cash_aid,
+                chart.bank,
+                chart.general,
+                "10",
+                T0.add(days=day),
+                kind="payment",
+                tags={"region": "north"},
+                claims=[Claim("p1", f"hh{day}")],
+            )
         )
     ledger.close_period(T0.add(hours=1), actor="closer")
     ledger.close_period(T0.add(hours=2), actor="closer")
@@ -77,8 +85,12 @@ def behind_the_library(ledger: Ledger, work: Callable[[Connection], object]) -> 
 
 def swap_seq(connection: Connection) -> None:
     for old, new in ((2, 1000), (3, 2), (1000, 3)):
-        for table, column in ((t.entries, t.entries.c.seq), (t.postings, t.postings.c.entry_seq),
-                              (t.entry_tags, t.entry_tags.c.entry_seq), (t.claims, t.claims.c.entry_seq)):
+        for table, column in (
+            (t.entries, t.entries.c.seq),
+            (t.postings, t.postings.c.entry_seq),
+            (t.entry_tags, t.entry_tags.c.entry_seq),
+            (t.claims, t.claims.c.entry_seq),
+        ):
             connection.execute(sa.update(table).where(column == old).values({column.key: new}))
 
 
@@ -90,9 +102,17 @@ def forge_rehashed(connection: Connection) -> None:
     connection.exec_driver_sql("UPDATE postings SET amount = amount - 100 WHERE entry_seq = 3 AND amount < 0")
     row = connection.execute(sa.select(t.entries).where(t.entries.c.seq == 3)).one()
     fields = hashing.draft_fields(
-        kind=row.kind, effective_at=row.effective_at, effective_tz=row.effective_tz, actor=row.actor, memo=row.memo,
-        idempotency_key=row.idempotency_key, source=row.source, tags={"region": "north"}, claims=[("p1", "hh2")],
-        reverses=None, postings=[("Expenses:CashAid", "GENERAL", "KZT", 11000), ("Assets:Bank:KZT", "GENERAL", "KZT", -11000)],
+        kind=row.kind,
+        effective_at=row.effective_at,
+        effective_tz=row.effective_tz,
+        actor=row.actor,
+        memo=row.memo,
+        idempotency_key=row.idempotency_key,
+        source=row.source,
+        tags={"region": "north"},
+        claims=[("p1", "hh2")],
+        reverses=None,
+        postings=[("Expenses:CashAid", "GENERAL", "KZT", 11000), ("Assets:Bank:KZT", "GENERAL", "KZT", -11000)],
         chart=[],
     )
     digest = hashing.entry_hash(fields, seq=3, entry_id=row.id, recorded_at=row.recorded_at, prev_hash=row.prev_hash)
@@ -118,28 +138,40 @@ TAMPERING = {
     "both lines changed": lambda c: c.exec_driver_sql("UPDATE postings SET amount = amount * 2 WHERE entry_seq = 4"),
     "memo changed": lambda c: c.exec_driver_sql("UPDATE entries SET memo = 'nothing to see' WHERE seq = 1"),
     "actor changed": lambda c: c.exec_driver_sql("UPDATE entries SET actor = 'mallory' WHERE seq = 5"),
-    "effective time changed": lambda c: c.exec_driver_sql("UPDATE entries SET effective_at = effective_at + 1 WHERE seq = 3"),
-    "posting time changed": lambda c: c.exec_driver_sql("UPDATE postings SET effective_at = effective_at - 1 WHERE entry_seq = 3"),
-    "recorded time changed": lambda c: c.exec_driver_sql("UPDATE entries SET recorded_at = recorded_at - 1 WHERE seq = 2"),
+    "effective time changed": lambda c: c.exec_driver_sql(
+        "UPDATE entries SET effective_at = effective_at + 1 WHERE seq = 3"
+    ),
+    "posting time changed": lambda c: c.exec_driver_sql(
+        "UPDATE postings SET effective_at = effective_at - 1 WHERE entry_seq = 3"
+    ),
+    "recorded time changed": lambda c: c.exec_driver_sql(
+        "UPDATE entries SET recorded_at = recorded_at - 1 WHERE seq = 2"
+    ),
     "account moved": lambda c: c.exec_driver_sql("UPDATE postings SET fund_id = 2 WHERE entry_seq = 2"),
     "tag changed": lambda c: c.exec_driver_sql("UPDATE entry_tags SET value = 'south' WHERE entry_seq = 3"),
     "tag added": lambda c: c.exec_driver_sql("INSERT INTO entry_tags (entry_seq, name, value) VALUES (2, 'x', 'y')"),
     "claim removed": lambda c: c.exec_driver_sql("DELETE FROM claims WHERE entry_seq = 4"),
-    "entry deleted": lambda c: (c.exec_driver_sql("DELETE FROM postings WHERE entry_seq = 3"),
-                                c.exec_driver_sql("DELETE FROM entry_tags WHERE entry_seq = 3"),
-                                c.exec_driver_sql("DELETE FROM claims WHERE entry_seq = 3"),
-                                c.exec_driver_sql("DELETE FROM entries WHERE seq = 3")),
+    "entry deleted": lambda c: (
+        c.exec_driver_sql("DELETE FROM postings WHERE entry_seq = 3"),
+        c.exec_driver_sql("DELETE FROM entry_tags WHERE entry_seq = 3"),
+        c.exec_driver_sql("DELETE FROM claims WHERE entry_seq = 3"),
+        c.exec_driver_sql("DELETE FROM entries WHERE seq = 3"),
+    ),
     "posting deleted": lambda c: c.exec_driver_sql("DELETE FROM postings WHERE entry_seq = 2 AND line = 2"),
     "posting inserted": lambda c: c.exec_driver_sql(
         "INSERT INTO postings (entry_seq, line, account_id, fund_id, amount, effective_at) "
-        "SELECT entry_seq, 3, account_id, fund_id, amount, effective_at FROM postings WHERE entry_seq = 2 AND line = 1"),
+        "SELECT entry_seq, 3, account_id, fund_id, amount, effective_at FROM postings WHERE entry_seq = 2 AND line = 1"
+    ),
     "orphan posting": lambda c: c.exec_driver_sql(
-        "INSERT INTO postings (entry_seq, line, account_id, fund_id, amount, effective_at) VALUES (99, 1, 1, 1, 5, 0)"),
+        "INSERT INTO postings (entry_seq, line, account_id, fund_id, amount, effective_at) VALUES (99, 1, 1, 1, 5, 0)"
+    ),
     "entry appended with bad hash": insert_entry,
     "entry inserted and altered": insert_in_the_middle,
     "chain reordered": swap_seq,
     "forged entry re-hashed in place": forge_rehashed,
-    "account redefined": lambda c: c.exec_driver_sql("UPDATE accounts SET allow_negative = NOT allow_negative WHERE id = 1"),
+    "account redefined": lambda c: c.exec_driver_sql(
+        "UPDATE accounts SET allow_negative = NOT allow_negative WHERE id = 1"
+    ),
     "fund purpose changed": lambda c: c.exec_driver_sql("UPDATE funds SET purpose = 'food' WHERE code = 'GENERAL'"),
     "unit exponent changed": lambda c: c.exec_driver_sql("UPDATE units SET exponent = 0 WHERE code = 'KZT'"),
     "period close deleted": lambda c: c.exec_driver_sql("DELETE FROM period_closes WHERE seq = 1"),
@@ -159,7 +191,9 @@ def test_verify_catches_changes_behind_the_library(filled: Ledger, name: str) ->
 
 def test_first_broken_link_is_reported(filled: Ledger) -> None:
     """verify() names the first entry whose content no longer matches its hash."""
-    behind_the_library(filled, lambda c: c.exec_driver_sql("UPDATE postings SET amount = amount * 2 WHERE entry_seq IN (3, 5)"))
+    behind_the_library(
+        filled, lambda c: c.exec_driver_sql("UPDATE postings SET amount = amount * 2 WHERE entry_seq IN (3, 5)")
+    )
     result = filled.verify()
     assert result.first_break is not None
     assert result.first_break.seq == 3

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 import re
+from typing import Any
 
 import attrs
 
@@ -53,10 +54,18 @@ def check_code(kind: str, code: object) -> str:
     return code
 
 
+def _code(kind: str) -> Any:
+    def check(_: object, __: object, value: object) -> None:
+        check_code(kind, value)
+
+    return check
+
+
 def _check_name(_: object, attribute: attrs.Attribute[str], value: object) -> None:
     if not isinstance(value, str) or "\x00" in value or len(value) > 1000:
-        raise InvalidArgument(f"{attribute.name} must be text without NUL of at most 1000 characters, "
-                              f"got {value!r}", value=value)
+        raise InvalidArgument(
+            f"{attribute.name} must be text without NUL of at most 1000 characters, got {value!r}", value=value
+        )
 
 
 @attrs.frozen
@@ -73,7 +82,7 @@ class Account:
             no account may, which is what keeps cash and stock from going negative.
     """
 
-    code: str = attrs.field(validator=lambda _, __, v: check_code("account", v))
+    code: str = attrs.field(validator=_code("account"))
     type: AccountType = attrs.field(validator=attrs.validators.instance_of(AccountType))
     unit: Unit = attrs.field(validator=attrs.validators.instance_of(Unit))
     name: str = attrs.field(default="", validator=_check_name)
@@ -96,7 +105,7 @@ class Fund:
         allow_negative: whether the fund's net assets may go below zero (by default not).
     """
 
-    code: str = attrs.field(validator=lambda _, __, v: check_code("fund", v))
+    code: str = attrs.field(validator=_code("fund"))
     name: str = attrs.field(default="", validator=_check_name)
     purpose: str | None = attrs.field(default=None)
     allow_negative: bool = attrs.field(default=False, validator=attrs.validators.instance_of(bool))

@@ -87,12 +87,9 @@ class Unit:
             )
         if self.kind is UnitKind.CURRENCY and self.measure is not None:
             raise InvalidArgument(f"currency {self.code} cannot have a unit of measure", code=self.code)
-        if self.kind is UnitKind.COMMODITY and (
-            not isinstance(self.measure, str) or not _MEASURE.match(self.measure)
-        ):
+        if self.kind is UnitKind.COMMODITY and (not isinstance(self.measure, str) or not _MEASURE.match(self.measure)):
             raise InvalidArgument(
-                f"commodity {self.code} needs a unit of measure such as 'kg' or 'package', "
-                f"got {self.measure!r}",
+                f"commodity {self.code} needs a unit of measure such as 'kg' or 'package', got {self.measure!r}",
                 code=self.code,
                 measure=self.measure,
             )
@@ -179,15 +176,13 @@ def _minor_units(number: Decimal, unit: Unit) -> int:
         minor = int(scaled)
     except (decimal.Inexact, decimal.InvalidOperation):
         raise InvalidAmount(
-            f"{number} has more decimals than {unit.code} allows ({unit.exponent}); "
-            f"round it first with a named rule",
+            f"{number} has more decimals than {unit.code} allows ({unit.exponent}); round it first with a named rule",
             value=number,
             unit=unit.code,
         ) from None
     if abs(minor) > MAX_MINOR:
         raise InvalidAmount(
-            f"{number} {unit.code} is beyond the largest amount the ledger holds "
-            f"({MAX_MINOR} minor units)",
+            f"{number} {unit.code} is beyond the largest amount the ledger holds ({MAX_MINOR} minor units)",
             value=number,
             unit=unit.code,
         )

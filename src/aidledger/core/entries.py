@@ -39,14 +39,19 @@ def check_text(what: str, value: object, *, allow_empty: bool = True, limit: int
     if "\x00" in value:
         raise InvalidArgument(f"{what} must not contain NUL characters: {value!r}", value=value)
     if len(value) > limit:
-        raise InvalidArgument(
-            f"{what} is {len(value)} characters long; the limit is {limit}", value=value[:80] + "…"
-        )
+        raise InvalidArgument(f"{what} is {len(value)} characters long; the limit is {limit}", value=value[:80] + "…")
     try:
         value.encode("utf-8")
     except UnicodeEncodeError:
         raise InvalidArgument(f"{what} is not valid Unicode text: {value!r}", value=value) from None
     return value
+
+
+def _text(what: str, *, allow_empty: bool = True, limit: int = MAX_TEXT) -> Any:
+    def check(_: object, __: object, value: object) -> None:
+        check_text(what, value, allow_empty=allow_empty, limit=limit)
+
+    return check
 
 
 def _optional_text(what: str) -> Any:
@@ -74,8 +79,7 @@ class Posting:
     def __attrs_post_init__(self) -> None:
         if self.amount.unit != self.account.unit:
             raise UnitMismatch(
-                f"posting of {self.amount} to {self.account.code}, which is held in "
-                f"{self.account.unit.code}",
+                f"posting of {self.amount} to {self.account.code}, which is held in {self.account.unit.code}",
                 account=self.account.code,
                 amount=self.amount,
             )
@@ -117,8 +121,8 @@ class Claim:
     is paid at most once, whichever process or batch tries again.
     """
 
-    scope: str = attrs.field(validator=lambda _, __, v: check_text("claim scope", v, allow_empty=False, limit=200))
-    key: str = attrs.field(validator=lambda _, __, v: check_text("claim key", v, allow_empty=False, limit=200))
+    scope: str = attrs.field(validator=_text("claim scope", allow_empty=False, limit=200))
+    key: str = attrs.field(validator=_text("claim key", allow_empty=False, limit=200))
 
 
 def _to_postings(value: Iterable[Posting]) -> tuple[Posting, ...]:
@@ -147,12 +151,12 @@ def _to_claims(value: Iterable[Claim]) -> tuple[Claim, ...]:
     return tuple(sorted(claims, key=lambda c: (c.scope, c.key)))
 
 
-def _check_kind(_: object, __: object, value: object) -> None:
+def _check_kind(_: Any, __: Any, value: Any) -> None:
     if not isinstance(value, str) or not _KIND.match(value):
         raise InvalidArgument(f"entry kind must be a lower-case identifier, got {value!r}", value=value)
 
 
-def _check_time(_: object, __: object, value: object) -> None:
+def _check_time(_: Any, __: Any, value: Any) -> None:
     to_micros(value, "effective time")
 
 
@@ -177,8 +181,8 @@ class JournalEntry:
     kind: str = attrs.field(validator=_check_kind)
     effective_at: dt.datetime = attrs.field(validator=_check_time)
     postings: tuple[Posting, ...] = attrs.field(converter=_to_postings)
-    actor: str = attrs.field(validator=lambda _, __, v: check_text("actor", v, allow_empty=False, limit=200))
-    memo: str = attrs.field(default="", validator=lambda _, __, v: check_text("memo", v))
+    actor: str = attrs.field(validator=_text("actor", allow_empty=False, limit=200))
+    memo: str = attrs.field(default="", validator=_text("memo"))
     idempotency_key: str | None = attrs.field(default=None, validator=_optional_text("idempotency key"))
     source: str | None = attrs.field(default=None, validator=_optional_text("source"))
     tags: Mapping[str, str] = attrs.field(factory=dict, converter=_to_tags)

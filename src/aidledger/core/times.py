@@ -8,7 +8,7 @@ import pendulum
 
 from aidledger.core.errors import InvalidTime
 
-_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 MICROS_PER_DAY = 86_400_000_000
 
 
@@ -30,17 +30,21 @@ def zone_name(when: dt.datetime) -> str:
     """A name for the time zone of ``when`` that pendulum can read back."""
     tz = when.tzinfo
     name = getattr(tz, "key", None) or getattr(tz, "name", None)
-    if isinstance(name, str) and name and not name.startswith(("+", "-")):
-        try:
-            pendulum.timezone(name)
-            return name
-        except Exception:  # noqa: BLE001 - fall back to the fixed offset
-            pass
+    if isinstance(name, str) and name and not name.startswith(("+", "-")) and _is_zone(name):
+        return name
     offset = when.utcoffset()
     assert offset is not None
     minutes = int(offset.total_seconds()) // 60
     sign = "+" if minutes >= 0 else "-"
     return f"{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
+
+
+def _is_zone(name: str) -> bool:
+    try:
+        pendulum.timezone(name)
+    except Exception:  # noqa: BLE001 - any failure means: not a zone pendulum can read back
+        return False
+    return True
 
 
 def from_micros(micros: int, zone: str = "UTC") -> pendulum.DateTime:

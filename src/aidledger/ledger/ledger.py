@@ -26,7 +26,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from aidledger.core import hashing
 from aidledger.core.accounts import Account, AccountType, Fund, Side
 from aidledger.core.amounts import Amount, Unit, UnitKind
-from aidledger.core.entries import Claim, JournalEntry, Posting, PostedEntry, check_text
+from aidledger.core.entries import Claim, JournalEntry, PostedEntry, Posting, check_text
 from aidledger.core.errors import (
     AidLedgerError,
     AlreadyReversed,
@@ -216,13 +216,11 @@ class Ledger:
             except (OperationalError, DBAPIError) as error:
                 if isinstance(error, IntegrityError) or not _retryable(error) or attempt == _RETRIES - 1:
                     if isinstance(error, IntegrityError):
-                        raise StorageError(
-                            f"the database refused the write: {_first_line(error.orig)}"
-                        ) from None
+                        raise StorageError(f"the database refused the write: {_first_line(error.orig)}") from None
                     raise StorageError(
                         f"the database failed: {type(error.orig).__name__}: {_first_line(error.orig)}"
                     ) from None
-                time.sleep(random.uniform(0, 0.01 * 2**attempt))
+                time.sleep(random.uniform(0, 0.01 * 2**attempt))  # noqa: S311 - jitter, not security
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _read(self) -> Any:
@@ -272,9 +270,7 @@ class Ledger:
         existing = self._chart.units.get(unit.code)
         if existing is not None:
             if existing != unit:
-                raise DuplicateDefinition(
-                    f"unit {unit.code} already exists as {existing}, not {unit}", code=unit.code
-                )
+                raise DuplicateDefinition(f"unit {unit.code} already exists as {existing}, not {unit}", code=unit.code)
             return
         connection.execute(
             insert(t.units).values(code=unit.code, kind=unit.kind.value, exponent=unit.exponent, measure=unit.measure)
@@ -515,9 +511,7 @@ class Ledger:
                 raise AlreadyReversed(f"entry {target} was already reversed", entry_id=target)
             original = self._load_entry(connection, target)
             if original.entry.reverses is not None:
-                raise InvalidArgument(
-                    f"entry {target} is itself a reversal; post a new entry instead", entry_id=target
-                )
+                raise InvalidArgument(f"entry {target} is itself a reversal; post a new entry instead", entry_id=target)
             mirror = [(p.account, p.fund, -p.amount) for p in original.entry.postings]
             actual = [(p.account, p.fund, p.amount) for p in prepared.entry.postings]
             if mirror != actual:
@@ -595,7 +589,7 @@ class Ledger:
                     deltas,
                     account.normal_side.value,
                     batch,
-                    lambda offending: f"account {account.code} in fund {chart.fund_by_id[key[1]].code}",
+                    f"account {account.code} in fund {chart.fund_by_id[key[1]].code}",
                 )
         for (fund_id, unit_code), deltas in fund_checks.items():
             account_ids = [
@@ -612,15 +606,18 @@ class Ledger:
                 deltas,
                 1,
                 batch,
-                lambda offending: f"fund {fund.code} ({unit_code} net assets)",
+                f"fund {fund.code} ({unit_code} net assets)",
             )
 
-    def _balance_rows(self, connection: Connection, keys: list[tuple[int, int]]) -> dict[tuple[int, int], tuple[int, int]]:
+    def _balance_rows(
+        self, connection: Connection, keys: list[tuple[int, int]]
+    ) -> dict[tuple[int, int], tuple[int, int]]:
         found: dict[tuple[int, int], tuple[int, int]] = {}
         for chunk in _chunks(keys):
             for row in connection.execute(
-                select(t.balances.c.account_id, t.balances.c.fund_id, t.balances.c.total, t.balances.c.last_effective)
-                .where(tuple_(t.balances.c.account_id, t.balances.c.fund_id).in_(chunk))
+                select(
+                    t.balances.c.account_id, t.balances.c.fund_id, t.balances.c.total, t.balances.c.last_effective
+                ).where(tuple_(t.balances.c.account_id, t.balances.c.fund_id).in_(chunk))
             ):
                 found[(row.account_id, row.fund_id)] = (row.total, row.last_effective)
         return found
@@ -643,7 +640,7 @@ class Ledger:
         deltas: list[tuple[int, int, int]],
         sign: int,
         batch: list[_Prepared],
-        describe: Callable[[int], str],
+        what: str,
     ) -> None:
         """Walk the balance forward in effective order and refuse if it dips below zero."""
         deltas.sort()
@@ -676,10 +673,10 @@ class Ledger:
                 unit = self._chart.account_by_id[account_id].unit
                 short = Amount.from_minor(-running * sign, unit)
                 raise InsufficientBalance(
-                    f"{describe(order)} would go {short} below zero at "
+                    f"{what} would go {short} below zero at "
                     f"{from_micros(effective).isoformat()} (entry {prepared.entry.kind!r}, "
                     f"memo {prepared.entry.memo!r}); nothing was posted",
-                    what=describe(order),
+                    what=what,
                     shortfall=short,
                     effective_at=from_micros(effective),
                 )
@@ -689,10 +686,10 @@ class Ledger:
                 unit = self._chart.account_by_id[account_ids[0]].unit
                 short = Amount.from_minor(-running * sign, unit)
                 raise InsufficientBalance(
-                    f"{describe(order)} would go {short} below zero at {from_micros(effective).isoformat()} "
+                    f"{what} would go {short} below zero at {from_micros(effective).isoformat()} "
                     f"because of a back-dated entry {prepared.entry.kind!r} effective "
                     f"{prepared.entry.effective_at.isoformat()}; nothing was posted",
-                    what=describe(order),
+                    what=what,
                     shortfall=short,
                     effective_at=from_micros(effective),
                 )
@@ -732,7 +729,9 @@ class Ledger:
             seq += 1
             entry = prepared.entry
             entry_id = str(uuid.uuid4())
-            digest = hashing.entry_hash(prepared.fields, seq=seq, entry_id=entry_id, recorded_at=recorded, prev_hash=prev)
+            digest = hashing.entry_hash(
+                prepared.fields, seq=seq, entry_id=entry_id, recorded_at=recorded, prev_hash=prev
+            )
             eff = prepared.effective_at
             entry_rows.append(
                 {
@@ -773,7 +772,9 @@ class Ledger:
                 day_delta[(account_id, fund_id, day)] += minor
             tag_rows.extend({"entry_seq": seq, "name": k, "value": v} for k, v in entry.tags.items())
             claim_rows.extend({"scope": c.scope, "key": c.key, "entry_seq": seq} for c in entry.claims)
-            posted.append(PostedEntry(entry=entry, seq=seq, id=entry_id, recorded_at=recorded_at, prev_hash=prev, hash=digest))
+            posted.append(
+                PostedEntry(entry=entry, seq=seq, id=entry_id, recorded_at=recorded_at, prev_hash=prev, hash=digest)
+            )
             prev = digest
         connection.execute(insert(t.entries), entry_rows)
         connection.execute(insert(t.postings), posting_rows)
@@ -805,7 +806,13 @@ class Ledger:
                 )
             else:
                 inserts.append(
-                    {"account_id": account_id, "fund_id": fund_id, "total": delta, "last_effective": last, "postings": count}
+                    {
+                        "account_id": account_id,
+                        "fund_id": fund_id,
+                        "total": delta,
+                        "last_effective": last,
+                        "postings": count,
+                    }
                 )
         if inserts:
             connection.execute(insert(t.balances), inserts)
@@ -813,7 +820,9 @@ class Ledger:
             connection.execute(
                 update(t.balances)
                 .where(b.account_id == bindparam("a"), b.fund_id == bindparam("f"))
-                .values(total=bindparam("total"), last_effective=bindparam("last"), postings=b.postings + bindparam("n")),
+                .values(
+                    total=bindparam("total"), last_effective=bindparam("last"), postings=b.postings + bindparam("n")
+                ),
                 updates,
             )
         d = t.balance_days.c
@@ -827,7 +836,9 @@ class Ledger:
             {"a": k[0], "f": k[1], "dd": k[2], "delta": found[k] + v} for k, v in day_delta.items() if k in found
         ]
         day_inserts = [
-            {"account_id": k[0], "fund_id": k[1], "day": k[2], "delta": v} for k, v in day_delta.items() if k not in found
+            {"account_id": k[0], "fund_id": k[1], "day": k[2], "delta": v}
+            for k, v in day_delta.items()
+            if k not in found
         ]
         if day_inserts:
             connection.execute(insert(t.balance_days), day_inserts)
@@ -893,7 +904,9 @@ class Ledger:
             seq = 1 if last is None else last.seq + 1
             prev = hashing.GENESIS if last is None else last.hash
             recorded = to_micros(self._clock(), "clock time")
-            digest = hashing.close_hash(seq=seq, closed_through=closing, actor=actor, recorded_at=recorded, prev_hash=prev)
+            digest = hashing.close_hash(
+                seq=seq, closed_through=closing, actor=actor, recorded_at=recorded, prev_hash=prev
+            )
             connection.execute(
                 insert(t.period_closes).values(
                     seq=seq, closed_through=closing, actor=actor, recorded_at=recorded, prev_hash=prev, hash=digest
@@ -937,14 +950,18 @@ class Ledger:
         ).all()
         if any(p.account_id not in self._chart.account_by_id or p.fund_id not in self._chart.fund_by_id for p in lines):
             self._chart.load(connection)
-        tags = {r.name: r.value for r in connection.execute(select(t.entry_tags).where(t.entry_tags.c.entry_seq == row.seq))}
+        tags = {
+            r.name: r.value for r in connection.execute(select(t.entry_tags).where(t.entry_tags.c.entry_seq == row.seq))
+        }
         claims = [
             Claim(r.scope, r.key) for r in connection.execute(select(t.claims).where(t.claims.c.entry_seq == row.seq))
         ]
         postings = []
         for p in lines:
             account = self._chart.account_by_id[p.account_id]
-            postings.append(Posting(account, self._chart.fund_by_id[p.fund_id], Amount.from_minor(p.amount, account.unit)))
+            postings.append(
+                Posting(account, self._chart.fund_by_id[p.fund_id], Amount.from_minor(p.amount, account.unit))
+            )
         entry = JournalEntry(
             kind=row.kind,
             effective_at=from_micros(row.effective_at, row.effective_tz),
@@ -989,7 +1006,12 @@ class Ledger:
         return Amount.from_minor(sum(totals.values()), found.unit)
 
     def fund_balance(
-        self, fund: Fund | str, unit: Unit | str, *, as_of: dt.datetime | None = None, known_at: dt.datetime | None = None
+        self,
+        fund: Fund | str,
+        unit: Unit | str,
+        *,
+        as_of: dt.datetime | None = None,
+        known_at: dt.datetime | None = None,
     ) -> Amount:
         """The net assets of ``fund`` in ``unit``: its assets minus its liabilities."""
         fund_id = self._chart.funds[self._known_fund(fund)][0]
@@ -998,7 +1020,9 @@ class Ledger:
             self._refresh_chart()
         if unit_code not in self._chart.units:
             raise InvalidArgument(f"unknown unit {unit_code!r}", unit=unit_code)
-        ids = [i for i, a in self._chart.account_by_id.items() if a.unit.code == unit_code and a.type in _NET_ASSET_TYPES]
+        ids = [
+            i for i, a in self._chart.account_by_id.items() if a.unit.code == unit_code and a.type in _NET_ASSET_TYPES
+        ]
         with self._read() as connection:
             totals = self._balances(connection, as_of, known_at, account_ids=ids, fund_id=fund_id)
         return Amount.from_minor(sum(totals.values()), self._chart.units[unit_code])
@@ -1086,7 +1110,12 @@ class Ledger:
 
     @staticmethod
     def _grouped(
-        connection: Connection, query: Any, account_col: Any, fund_col: Any, account_ids: list[int] | None, fund_id: int | None
+        connection: Connection,
+        query: Any,
+        account_col: Any,
+        fund_col: Any,
+        account_ids: list[int] | None,
+        fund_id: int | None,
     ) -> dict[tuple[int, int], int]:
         if account_ids is not None:
             query = query.where(account_col.in_(account_ids))
@@ -1120,9 +1149,7 @@ class _Verifier:
         chart = self.ledger._chart
         postings = _Grouped(c.execute(select(t.postings).order_by(t.postings.c.entry_seq, t.postings.c.line)))
         tags = _Grouped(c.execute(select(t.entry_tags).order_by(t.entry_tags.c.entry_seq, t.entry_tags.c.name)))
-        claims = _Grouped(
-            c.execute(select(t.claims).order_by(t.claims.c.entry_seq, t.claims.c.scope, t.claims.c.key))
-        )
+        claims = _Grouped(c.execute(select(t.claims).order_by(t.claims.c.entry_seq, t.claims.c.scope, t.claims.c.key)))
         prev = hashing.GENESIS
         expected_seq = 0
         count = 0
@@ -1175,9 +1202,7 @@ class _Verifier:
                 fields, seq=row.seq, entry_id=row.id, recorded_at=row.recorded_at, prev_hash=row.prev_hash
             )
             if digest != row.hash:
-                first_break = ChainBreak(
-                    row.seq, row.id, "entry content does not match its hash", digest, row.hash
-                )
+                first_break = ChainBreak(row.seq, row.id, "entry content does not match its hash", digest, row.hash)
                 continue
             if row.recorded_at < last_recorded:
                 first_break = ChainBreak(
@@ -1195,7 +1220,11 @@ class _Verifier:
         head = c.execute(select(t.ledger_head)).one()
         if first_break is None and (head.seq != expected_seq or head.hash != prev):
             first_break = ChainBreak(
-                head.seq, None, "the ledger head does not match the last entry", f"{expected_seq}:{prev}", f"{head.seq}:{head.hash}"
+                head.seq,
+                None,
+                "the ledger head does not match the last entry",
+                f"{expected_seq}:{prev}",
+                f"{head.seq}:{head.hash}",
             )
         return Verification(entries=count, head_seq=expected_seq, head_hash=prev, first_break=first_break)
 
@@ -1205,7 +1234,11 @@ class _Verifier:
         closes = self.connection.execute(select(t.period_closes).order_by(t.period_closes.c.seq)).all()
         for number, row in enumerate(closes, 1):
             digest = hashing.close_hash(
-                seq=row.seq, closed_through=row.closed_through, actor=row.actor, recorded_at=row.recorded_at, prev_hash=prev
+                seq=row.seq,
+                closed_through=row.closed_through,
+                actor=row.actor,
+                recorded_at=row.recorded_at,
+                prev_hash=prev,
             )
             if row.seq != number or row.prev_hash != prev or row.hash != digest:
                 return ChainBreak(row.seq, None, "period close does not match its chain", digest, row.hash)

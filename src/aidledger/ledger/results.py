@@ -42,9 +42,7 @@ class TrialBalance:
     @property
     def balanced(self) -> bool:
         """Whether every total, per unit and per fund and unit, is exactly zero."""
-        return all(t.is_zero() for t in self.totals.values()) and all(
-            t.is_zero() for t in self.fund_totals.values()
-        )
+        return all(t.is_zero() for t in self.totals.values()) and all(t.is_zero() for t in self.fund_totals.values())
 
 
 @attrs.frozen

@@ -50,8 +50,7 @@ def parse_url(url: str | URL) -> URL:
         parsed = parsed.set(drivername="postgresql+psycopg")
     if backend not in ("sqlite", "postgresql"):
         raise LedgerUrlError(
-            f"aidledger runs on SQLite and PostgreSQL, not {backend!r} "
-            f"({parsed.render_as_string(hide_password=True)})",
+            f"aidledger runs on SQLite and PostgreSQL, not {backend!r} ({parsed.render_as_string(hide_password=True)})",
             url=parsed.render_as_string(hide_password=True),
         )
     return parsed
