@@ -1,0 +1,80 @@
+"""The aidledger command: tables for people, JSON for scripts, no tracebacks."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from aidledger import Ledger
+from tests.ledger.test_tamper import behind_the_library
+
+
+def run(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-c", "from aidledger.cli import main; main()", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        check=False,
+        timeout=120,
+    )
+
+
+def test_demo_is_safe_to_run_twice(tmp_path: Path) -> None:
+    """The demo builds its ledger once; a second run posts nothing new and prints the same report."""
+    first = run("demo", cwd=tmp_path)
+    second = run("demo", cwd=tmp_path)
+    assert first.returncode == 0, first.stderr
+    assert first.stdout == second.stdout
+    assert "balanced" in first.stdout
+    assert "Assets:Bank:KZT" in first.stdout
+    data = json.loads(run("demo", "--json", cwd=tmp_path).stdout)
+    assert data["entries"] == 23
+    assert data["verified"] and data["balanced"]
+
+
+def test_demo_runs_on_postgresql(tmp_path: Path, url: str) -> None:
+    """The same command builds the demo on any database URL."""
+    result = run("demo", url, "--json", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["balanced"]
+
+
+def test_verify_exits_non_zero_on_tampering(tmp_path: Path) -> None:
+    """verify prints OK on an intact ledger, and names the broken entry after tampering."""
+    assert run("demo", cwd=tmp_path).returncode == 0
+    database = str(tmp_path / "aidledger-demo.db")
+    ok = run("verify", database, "--json", cwd=tmp_path)
+    assert ok.returncode == 0
+    assert json.loads(ok.stdout)["ok"] is True
+    with Ledger.open(database) as ledger:
+        behind_the_library(
+            ledger, lambda c: c.exec_driver_sql("UPDATE postings SET amount = amount + 1 WHERE entry_seq = 7")
+        )
+    broken = run("verify", database, cwd=tmp_path)
+    assert broken.returncode == 1
+    assert "BROKEN at entry 7" in broken.stdout
+    assert json.loads(run("verify", database, "--json", cwd=tmp_path).stdout)["first_break"]["seq"] == 7
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["verify", "/no/such/dir/l.db"], "no directory '/no/such/dir'"),
+        (["verify", "mysql://auditor:hunter2@db/x"], "mysql"),
+        (["verify", "postgresql://auditor:hunter2@127.0.0.1:1/x"], "***"),
+        (["verify"], "Missing argument"),
+        (["nonsense"], "No such command"),
+    ],
+)
+def test_errors_are_one_clear_line_without_traceback(tmp_path: Path, args: list[str], message: str) -> None:
+    """Bad URLs and usage errors print a message (never the password) and exit non-zero."""
+    result = run(*args, cwd=tmp_path)
+    assert result.returncode != 0
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr + result.stdout
+    assert "hunter2" not in result.stderr + result.stdout
