@@ -8,8 +8,10 @@ if [ ! -x "$VENV/bin/python" ]; then
 fi
 STAMP="$VENV/.aidledger-installed-$(cat "$ROOT/pyproject.toml" | sha256sum | cut -c1-16)${EXTRAS:+-$EXTRAS}"
 if [ ! -f "$STAMP" ]; then
-    "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check --upgrade pip
-    "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -e "$ROOT${EXTRAS:+[$EXTRAS]}"
+    # (grep drops a warning about a package index folder this machine's pip config names but lacks)
+    { "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check --upgrade pip \
+        && "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -e "$ROOT${EXTRAS:+[$EXTRAS]}"; } \
+        2> >(grep -v "is ignored: it is neither a file nor a directory" >&2)
     touch "$STAMP"
 fi
 export PATH="$VENV/bin:$PATH"
