@@ -160,7 +160,7 @@ class TestTimes:
                 max_value=dt.datetime(2200, 1, 1),
                 timezones=st.sampled_from(
                     [
-                        dt.timezone.utc,
+                        dt.UTC,
                         dt.timezone(dt.timedelta(hours=5, minutes=45)),
                         dt.timezone(dt.timedelta(hours=-3)),
                     ]
@@ -169,9 +169,7 @@ class TestTimes:
         )
         def check(when: dt.datetime) -> None:
             micros = to_micros(when)
-            assert micros == round(
-                (when - dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)) / dt.timedelta(microseconds=1)
-            )
+            assert micros == round((when - dt.datetime(1970, 1, 1, tzinfo=dt.UTC)) / dt.timedelta(microseconds=1))
             back = from_micros(micros, zone_name(when))
             assert back == when
             assert back.utcoffset() == when.utcoffset()
