@@ -16,7 +16,9 @@ def fields(**overrides: object) -> dict[str, object]:
         "source": None,
         "tags": {"b": "2", "a": "1"},
         "claims": [],
+        "releases": [],
         "reverses": None,
+        "approved_by": None,
         "postings": [("A", "F", "KZT", 100), ("B", "F", "KZT", -100)],
         "chart": [["account", "A"], ["account", "B"]],
     }
@@ -43,6 +45,8 @@ def test_every_field_changes_the_hash() -> None:
         fields(tags={"a": "1"}),
         fields(claims=[("p", "k")]),
         fields(reverses="r"),
+        fields(releases=[("p", "k")]),
+        fields(approved_by="checker"),
         fields(postings=[("A", "F", "KZT", 101), ("B", "F", "KZT", -101)]),
         fields(chart=[["account", "A", "asset"], ["account", "B"]]),
     ]

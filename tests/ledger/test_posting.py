@@ -192,9 +192,9 @@ class TestInvariants:
         donate(ledger)
         ledger.post(pay("10", claims=[Claim("programme-1", "hh-1")]))
         before = snapshot(ledger)
-        with pytest.raises(DuplicateClaim, match="'hh-1' in 'programme-1' was already taken"):
+        with pytest.raises(DuplicateClaim, match=r"'hh-1' in 'programme-1' is already taken by entry #2"):
             ledger.post(pay("10", claims=[Claim("programme-1", "hh-1")]))
-        with pytest.raises(DuplicateClaim, match="twice in this batch"):
+        with pytest.raises(DuplicateClaim, match="an earlier entry of this batch"):
             ledger.post_many([pay("10", claims=[Claim("programme-1", "hh-2")])] * 2)
         assert snapshot(ledger) == before
         ledger.post(pay("10", claims=[Claim("programme-2", "hh-1")]))

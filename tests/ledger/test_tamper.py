@@ -111,7 +111,9 @@ def forge_rehashed(connection: Connection) -> None:
         source=row.source,
         tags={"region": "north"},
         claims=[("p1", "hh2")],
+        releases=[],
         reverses=None,
+        approved_by=None,
         postings=[("Expenses:CashAid", "GENERAL", "KZT", 11000), ("Assets:Bank:KZT", "GENERAL", "KZT", -11000)],
         chart=[],
     )

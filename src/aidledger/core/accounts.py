@@ -94,6 +94,14 @@ class Account:
         return self.type.normal_side
 
 
+class Restriction(enum.Enum):
+    """Who limits what a fund's money may be spent on."""
+
+    UNRESTRICTED = "unrestricted"
+    DONOR = "donor"  # restricted by the donor; released only by its own entry
+    BOARD = "board"  # designated by the board; the board may undo it
+
+
 @attrs.frozen
 class Fund:
     """A self-balancing segment of the ledger.
@@ -101,20 +109,36 @@ class Fund:
     Attributes:
         code: short code such as ``CASH-AID``.
         name: a human-readable name.
-        purpose: ``None`` for an unrestricted fund, else the purpose it is restricted to.
+        purpose: ``None`` for an unrestricted fund, else the purpose its money is for.
+        restriction: unrestricted, donor-restricted or board-designated; by default
+            donor-restricted when there is a purpose.
         allow_negative: whether the fund's net assets may go below zero (by default not).
     """
 
     code: str = attrs.field(validator=_code("fund"))
     name: str = attrs.field(default="", validator=_check_name)
     purpose: str | None = attrs.field(default=None)
+    restriction: Restriction = attrs.field(validator=attrs.validators.instance_of(Restriction))
     allow_negative: bool = attrs.field(default=False, validator=attrs.validators.instance_of(bool))
+
+    @restriction.default
+    def _default_restriction(self) -> Restriction:
+        return Restriction.UNRESTRICTED if self.purpose is None else Restriction.DONOR
 
     @purpose.validator
     def _check_purpose(self, _: object, value: object) -> None:
         if value is not None:
             check_code("purpose", value)
 
+    def __attrs_post_init__(self) -> None:
+        if (self.purpose is None) != (self.restriction is Restriction.UNRESTRICTED):
+            raise InvalidArgument(
+                f"fund {self.code}: a restricted or designated fund needs a purpose, and an unrestricted one has none "
+                f"(purpose={self.purpose!r}, restriction={self.restriction.value})",
+                code=self.code,
+            )
+
     @property
     def restricted(self) -> bool:
+        """Whether spending from this fund must match its purpose (donor-restricted or board-designated)."""
         return self.purpose is not None

@@ -175,7 +175,9 @@ class JournalEntry:
         source: a reference to the source document.
         tags: named text dimensions for audit queries (``region``, ``programme``...).
         claims: once-only claims the entry takes.
+        releases: claims the entry gives back (a failed payment frees its household).
         reverses: the id of the entry this one reverses, if any.
+        approved_by: the checker who approved the entry; never its maker (``actor``).
     """
 
     kind: str = attrs.field(validator=_check_kind)
@@ -187,10 +189,19 @@ class JournalEntry:
     source: str | None = attrs.field(default=None, validator=_optional_text("source"))
     tags: Mapping[str, str] = attrs.field(factory=dict, converter=_to_tags)
     claims: tuple[Claim, ...] = attrs.field(factory=tuple, converter=_to_claims)
+    releases: tuple[Claim, ...] = attrs.field(factory=tuple, converter=_to_claims)
     reverses: str | None = attrs.field(default=None, validator=_optional_text("reversed entry id"))
+    approved_by: str | None = attrs.field(default=None, validator=_optional_text("checker"))
 
     def __attrs_post_init__(self) -> None:
         check_entry(self)
+        if self.approved_by is not None and self.approved_by == self.actor:
+            raise InvalidArgument(
+                f"{self.actor!r} cannot approve their own entry: the checker must be another person",
+                actor=self.actor,
+            )
+        if set(self.claims) & set(self.releases):
+            raise InvalidArgument("an entry cannot take and release the same claim", claims=self.claims)
 
 
 def check_entry(entry: JournalEntry) -> None:

@@ -30,7 +30,9 @@ def draft_fields(
     source: str | None,
     tags: Mapping[str, str],
     claims: Sequence[tuple[str, str]],
+    releases: Sequence[tuple[str, str]],
     reverses: str | None,
+    approved_by: str | None,
     postings: Sequence[tuple[str, str, str, int]],
     chart: Sequence[Sequence[object]],
 ) -> dict[str, Any]:
@@ -50,7 +52,9 @@ def draft_fields(
         "source": source,
         "tags": sorted(tags.items()),
         "claims": sorted(claims),
+        "releases": sorted(releases),
         "reverses": reverses,
+        "checker": approved_by,
         "postings": [list(p) for p in postings],
         "chart": sorted([list(d) for d in chart], key=repr),
     }
@@ -75,4 +79,23 @@ def close_hash(*, seq: int, closed_through: int, actor: str, recorded_at: int, p
     """Hash of a period close, chained to the previous close (closes have their own chain)."""
     return _sha256(
         {"v": FORMAT, "close": seq, "through": closed_through, "actor": actor, "rec": recorded_at, "prev": prev_hash}
+    )
+
+
+def record_hash(
+    *, seq: int, kind: str, code: str, subject: str | None, actor: str, body: str, recorded_at: int, prev_hash: str
+) -> str:
+    """Hash of a record (a definition, a pending batch, a decision), chained to the previous record."""
+    return _sha256(
+        {
+            "v": FORMAT,
+            "record": seq,
+            "kind": kind,
+            "code": code,
+            "subject": subject,
+            "actor": actor,
+            "body": body,
+            "rec": recorded_at,
+            "prev": prev_hash,
+        }
     )

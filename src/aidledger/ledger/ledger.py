@@ -10,11 +10,13 @@ batch is written whole or not at all.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import random
+import re
 import time
 import uuid
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any, Final, TypeVar
 
 import attrs
@@ -24,7 +26,7 @@ from sqlalchemy.engine import URL, Connection, Engine
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
 from aidledger.core import hashing
-from aidledger.core.accounts import Account, AccountType, Fund, Side
+from aidledger.core.accounts import Account, AccountType, Fund, Restriction, Side
 from aidledger.core.amounts import Amount, Unit, UnitKind
 from aidledger.core.entries import Claim, JournalEntry, PostedEntry, Posting, check_text
 from aidledger.core.errors import (
@@ -42,13 +44,23 @@ from aidledger.core.errors import (
     UnknownFund,
 )
 from aidledger.core.times import MICROS_PER_DAY, from_micros, now, to_micros, zone_name
-from aidledger.ledger.results import ChainBreak, TrialBalance, TrialBalanceLine, Verification
+from aidledger.ledger.results import (
+    BatchResult,
+    ChainBreak,
+    PendingBatch,
+    Record,
+    SkippedEntry,
+    TrialBalance,
+    TrialBalanceLine,
+    Verification,
+)
 from aidledger.store import engine as store_engine
 from aidledger.store import schema as t
 
 T = TypeVar("T")
 
 _CHUNK: Final = 500
+_RECORD_KIND: Final = re.compile(r"^[a-z][a-z0-9_.-]{0,63}$")
 _RETRIES: Final = 8
 _RETRYABLE_SQLSTATES: Final = frozenset({"40001", "40P01", "55P03"})
 #: Account types whose balances make up a fund's net assets (assets minus liabilities).
@@ -100,7 +112,13 @@ class _Chart:
             self.accounts[row.code] = (row.id, account)
             self.account_by_id[row.id] = account
         for row in connection.execute(select(t.funds)):
-            fund = Fund(code=row.code, name=row.name, purpose=row.purpose, allow_negative=bool(row.allow_negative))
+            fund = Fund(
+                code=row.code,
+                name=row.name,
+                purpose=row.purpose,
+                restriction=Restriction(row.restriction),
+                allow_negative=bool(row.allow_negative),
+            )
             self.funds[row.code] = (row.id, fund)
             self.fund_by_id[row.id] = fund
 
@@ -114,7 +132,7 @@ class _Chart:
                 found = ["account", a.code, a.type.value, a.unit.code, a.normal_side.value, a.allow_negative, a.name]
             elif kind == "fund":
                 f = self.funds[code][1]
-                found = ["fund", f.code, f.purpose, f.allow_negative, f.name]
+                found = ["fund", f.code, f.purpose, f.restriction.value, f.allow_negative, f.name]
             else:
                 u = self.units[code]
                 found = ["unit", u.code, u.kind.value, u.exponent, u.measure]
@@ -293,7 +311,12 @@ class Ledger:
             new_id = (connection.execute(select(func.max(t.funds.c.id))).scalar() or 0) + 1
             connection.execute(
                 insert(t.funds).values(
-                    id=new_id, code=fund.code, name=fund.name, purpose=fund.purpose, allow_negative=fund.allow_negative
+                    id=new_id,
+                    code=fund.code,
+                    name=fund.name,
+                    purpose=fund.purpose,
+                    restriction=fund.restriction.value,
+                    allow_negative=fund.allow_negative,
                 )
             )
             return fund
@@ -351,7 +374,9 @@ class Ledger:
 
     def post(self, entry: JournalEntry) -> PostedEntry:
         """Post one entry, or return the first result if its idempotency key was posted."""
-        return self.post_many([entry])[0]
+        posted = self.post_batch([entry]).results[0]
+        assert posted is not None
+        return posted
 
     def post_many(self, entries: Iterable[JournalEntry]) -> list[PostedEntry]:
         """Post a batch of entries in one transaction: all of them, or (on any error) none.
@@ -359,14 +384,24 @@ class Ledger:
         Entries whose idempotency key is already posted with the same content are
         not posted again: their first result is returned in their place.
         """
+        return list(self.post_batch(entries).posted)
+
+    def post_batch(self, entries: Iterable[JournalEntry], *, skip_claimed: bool = False) -> BatchResult:
+        """Post a batch in one transaction; with ``skip_claimed``, set aside entries whose claims are taken.
+
+        Set-aside entries are reported in ``BatchResult.skipped`` with the reason;
+        every other refusal still refuses the whole batch.
+        """
         batch = list(entries)
         for entry in batch:
             if not isinstance(entry, JournalEntry):
                 raise InvalidArgument(f"expected a JournalEntry, got {entry!r}", value=entry)
         if not batch:
-            return []
+            return BatchResult(posted=(), skipped=(), results=())
         prepared = [self._prepare(entry) for entry in batch]
-        return self._write(lambda c, seq, hash_, rec: self._post_prepared(c, prepared, seq, hash_, rec))
+        return self._write(
+            lambda c, seq, hash_, rec: self._post_prepared(c, prepared, seq, hash_, rec, skip_claimed=skip_claimed)
+        )
 
     def _prepare(self, entry: JournalEntry) -> _Prepared:
         chart = self._chart
@@ -405,36 +440,55 @@ class Ledger:
             source=entry.source,
             tags=entry.tags,
             claims=[(c.scope, c.key) for c in entry.claims],
+            releases=[(c.scope, c.key) for c in entry.releases],
             reverses=entry.reverses,
+            approved_by=entry.approved_by,
             postings=canonical,
             chart=[chart.definition(kind, code) for kind, code in referenced],
         )
         return _Prepared(entry, effective, fields, hashing.fingerprint(fields), tuple(lines))
 
     def _post_prepared(
-        self, connection: Connection, batch: list[_Prepared], head_seq: int, head_hash: str, head_recorded: int
-    ) -> list[PostedEntry]:
+        self,
+        connection: Connection,
+        batch: list[_Prepared],
+        head_seq: int,
+        head_hash: str,
+        head_recorded: int,
+        *,
+        skip_claimed: bool = False,
+    ) -> BatchResult:
         results: list[PostedEntry | None] = [None] * len(batch)
         fresh = self._resolve_idempotency(connection, batch, results)
+        skipped: list[SkippedEntry] = []
+        if fresh:
+            generations, refused = self._check_claims(connection, batch, fresh, skip=skip_claimed)
+            if refused:
+                skipped = [SkippedEntry(index, batch[index].entry, error) for index, error in refused.items()]
+                fresh = [i for i in fresh if i not in refused]
         todo = [batch[i] for i in fresh]
         if todo:
             self._check_closed_periods(connection, todo)
             self._check_reversals(connection, todo)
-            self._check_claims(connection, todo)
             self._check_balances(connection, todo)
-            written = self._store(connection, todo, head_seq, head_hash, head_recorded)
+            written = self._store(connection, todo, fresh, generations, head_seq, head_hash, head_recorded)
             for index, posted in zip(fresh, written, strict=True):
                 results[index] = posted
         # Duplicates of a key inside this batch share the first one's result.
         first: dict[str, PostedEntry] = {}
+        skipped_indexes = {s.index for s in skipped}
         for index, prepared in enumerate(batch):
             key = prepared.entry.idempotency_key
             found = results[index]
             if found is not None and key is not None:
                 first.setdefault(key, found)
-            elif found is None and key is not None:
+            elif found is None and key is not None and index not in skipped_indexes and key in first:
                 results[index] = first[key]
-        return [r for r in results if r is not None]
+        return BatchResult(
+            posted=tuple(r for r in results if r is not None),
+            skipped=tuple(skipped),
+            results=tuple(results),
+        )
 
     def _resolve_idempotency(
         self, connection: Connection, batch: list[_Prepared], results: list[PostedEntry | None]
@@ -520,34 +574,68 @@ class Ledger:
                     entry_id=target,
                 )
 
-    def _check_claims(self, connection: Connection, batch: list[_Prepared]) -> None:
-        wanted: dict[tuple[str, str], _Prepared] = {}
-        for prepared in batch:
-            for claim in prepared.entry.claims:
+    def _check_claims(
+        self, connection: Connection, batch: list[_Prepared], indexes: list[int], *, skip: bool
+    ) -> tuple[dict[tuple[int, str, str], int], dict[int, DuplicateClaim]]:
+        """Assign each claim and release its generation; refuse (or, with ``skip``, set aside) taken claims.
+
+        A claim is free when it was released as often as it was taken; taking it
+        makes generation ``n`` (the number of earlier takings), releasing it
+        releases the newest generation.  Returns the generations by (batch index,
+        scope, key) and the entries set aside.
+        """
+        pairs = {(c.scope, c.key) for i in indexes for c in (*batch[i].entry.claims, *batch[i].entry.releases)}
+        taken: dict[tuple[str, str], int] = defaultdict(int)
+        released: dict[tuple[str, str], int] = defaultdict(int)
+        holder: dict[tuple[str, str], str] = {}
+        for chunk in _chunks(sorted(pairs)):
+            for table, counts in ((t.claims, taken), (t.claim_releases, released)):
+                for scope, key, count, last_seq in connection.execute(
+                    select(table.c.scope, table.c.key, func.count(), func.max(table.c.entry_seq))
+                    .where(tuple_(table.c.scope, table.c.key).in_(chunk))
+                    .group_by(table.c.scope, table.c.key)
+                ):
+                    counts[(scope, key)] = int(count)
+                    if table is t.claims:
+                        holder[(scope, key)] = str(last_seq)
+        generations: dict[tuple[int, str, str], int] = {}
+        refused: dict[int, DuplicateClaim] = {}
+        for index in indexes:
+            entry = batch[index].entry
+            problem: DuplicateClaim | None = None
+            for claim in entry.claims:
                 pair = (claim.scope, claim.key)
-                if pair in wanted:
-                    raise DuplicateClaim(
-                        f"claim {claim.key!r} in {claim.scope!r} is taken twice in this batch",
+                if taken[pair] > released[pair]:
+                    where = f"entry #{holder[pair]}" if pair in holder else "an earlier entry of this batch"
+                    problem = DuplicateClaim(
+                        f"claim {claim.key!r} in {claim.scope!r} is already taken by {where}",
                         scope=claim.scope,
                         key=claim.key,
                     )
-                wanted[pair] = prepared
-        if not wanted:
-            return
-        for chunk in _chunks(list(wanted)):
-            row = connection.execute(
-                select(t.claims.c.scope, t.claims.c.key, t.entries.c.id)
-                .join(t.entries, t.entries.c.seq == t.claims.c.entry_seq)
-                .where(tuple_(t.claims.c.scope, t.claims.c.key).in_(chunk))
-                .limit(1)
-            ).first()
-            if row is not None:
-                raise DuplicateClaim(
-                    f"claim {row.key!r} in {row.scope!r} was already taken by entry {row.id}",
-                    scope=row.scope,
-                    key=row.key,
-                    entry_id=row.id,
-                )
+                    break
+            for claim in entry.releases:
+                pair = (claim.scope, claim.key)
+                if taken[pair] == released[pair]:
+                    raise InvalidArgument(
+                        f"claim {claim.key!r} in {claim.scope!r} is not taken, so it cannot be released",
+                        scope=claim.scope,
+                        key=claim.key,
+                    )
+            if problem is not None:
+                if not skip:
+                    raise problem
+                refused[index] = problem
+                continue
+            for claim in entry.claims:
+                pair = (claim.scope, claim.key)
+                generations[(index, *pair)] = taken[pair]
+                taken[pair] += 1
+                holder.pop(pair, None)
+            for claim in entry.releases:
+                pair = (claim.scope, claim.key)
+                generations[(index, *pair)] = released[pair]
+                released[pair] += 1
+        return generations, refused
 
     # -- balance invariants ---------------------------------------------------
 
@@ -713,7 +801,14 @@ class Ledger:
     # -- storing ----------------------------------------------------------------
 
     def _store(
-        self, connection: Connection, batch: list[_Prepared], head_seq: int, head_hash: str, head_recorded: int
+        self,
+        connection: Connection,
+        batch: list[_Prepared],
+        indexes: list[int],
+        generations: dict[tuple[int, str, str], int],
+        head_seq: int,
+        head_hash: str,
+        head_recorded: int,
     ) -> list[PostedEntry]:
         recorded = max(to_micros(self._clock(), "clock time"), head_recorded)
         recorded_at = from_micros(recorded)
@@ -721,11 +816,12 @@ class Ledger:
         posting_rows: list[dict[str, Any]] = []
         tag_rows: list[dict[str, Any]] = []
         claim_rows: list[dict[str, Any]] = []
+        release_rows: list[dict[str, Any]] = []
         balance_delta: dict[tuple[int, int], list[int]] = {}
         day_delta: dict[tuple[int, int, int], int] = defaultdict(int)
         posted: list[PostedEntry] = []
         seq, prev = head_seq, head_hash
-        for prepared in batch:
+        for index, prepared in zip(indexes, batch, strict=True):
             seq += 1
             entry = prepared.entry
             entry_id = str(uuid.uuid4())
@@ -746,6 +842,7 @@ class Ledger:
                     "memo": entry.memo,
                     "source": entry.source,
                     "reverses": entry.reverses,
+                    "approved_by": entry.approved_by,
                     "prev_hash": prev,
                     "hash": digest,
                 }
@@ -771,7 +868,14 @@ class Ledger:
                     acc[2] += 1
                 day_delta[(account_id, fund_id, day)] += minor
             tag_rows.extend({"entry_seq": seq, "name": k, "value": v} for k, v in entry.tags.items())
-            claim_rows.extend({"scope": c.scope, "key": c.key, "entry_seq": seq} for c in entry.claims)
+            claim_rows.extend(
+                {"scope": c.scope, "key": c.key, "generation": generations[(index, c.scope, c.key)], "entry_seq": seq}
+                for c in entry.claims
+            )
+            release_rows.extend(
+                {"scope": c.scope, "key": c.key, "generation": generations[(index, c.scope, c.key)], "entry_seq": seq}
+                for c in entry.releases
+            )
             posted.append(
                 PostedEntry(entry=entry, seq=seq, id=entry_id, recorded_at=recorded_at, prev_hash=prev, hash=digest)
             )
@@ -782,6 +886,8 @@ class Ledger:
             connection.execute(insert(t.entry_tags), tag_rows)
         if claim_rows:
             connection.execute(insert(t.claims), claim_rows)
+        if release_rows:
+            connection.execute(insert(t.claim_releases), release_rows)
         self._update_balances(connection, balance_delta, day_delta)
         connection.execute(
             update(t.ledger_head).where(t.ledger_head.c.id == 1).values(seq=seq, hash=prev, recorded_at=recorded)
@@ -864,8 +970,9 @@ class Ledger:
         """Post the mirror image of entry ``entry_id``, pointing at it.
 
         The reversal is effective at ``effective_at`` (by default the original's
-        effective time, which must then still be in an open period).  An entry can
-        be reversed once; a reversal cannot itself be reversed.
+        effective time, which must then still be in an open period).  It gives
+        back the claims the original took (and takes back those it released).
+        An entry can be reversed once; a reversal cannot itself be reversed.
         """
         original = self.entry(entry_id)
         entry = original.entry
@@ -878,6 +985,8 @@ class Ledger:
             idempotency_key=idempotency_key,
             source=entry.source,
             tags=entry.tags,
+            claims=entry.releases,
+            releases=entry.claims,
             reverses=original.id,
         )
         return self.post(reversal)
@@ -922,6 +1031,168 @@ class Ledger:
             closed = connection.execute(select(func.max(t.period_closes.c.closed_through))).scalar()
         return None if closed is None else from_micros(closed)
 
+    # -- records, and maker-checker ----------------------------------------------
+
+    def put_record(
+        self, kind: str, code: str, body: Mapping[str, Any], *, actor: str, subject: str | None = None
+    ) -> Record:
+        """Store a hash-chained record; the same record again is a no-op, a different one is refused."""
+        text = _record_body(kind, code, body, subject)
+        check_text("actor", actor, allow_empty=False, limit=200)
+        return self._write(lambda connection, *_: self._insert_record(connection, kind, code, subject, actor, text))
+
+    def _insert_record(
+        self, connection: Connection, kind: str, code: str, subject: str | None, actor: str, text: str
+    ) -> Record:
+        existing = connection.execute(
+            select(t.records).where(t.records.c.kind == kind, t.records.c.code == code)
+        ).first()
+        if existing is not None:
+            if existing.body != text or existing.subject != subject:
+                raise DuplicateDefinition(
+                    f"{kind} {code!r} already exists with different content", kind=kind, code=code
+                )
+            return _record_of(existing)
+        r = t.records.c
+        last = connection.execute(select(r.seq, r.hash).order_by(r.seq.desc()).limit(1)).first()
+        seq = 1 if last is None else last.seq + 1
+        prev = hashing.GENESIS if last is None else last.hash
+        recorded = to_micros(self._clock(), "clock time")
+        digest = hashing.record_hash(
+            seq=seq, kind=kind, code=code, subject=subject, actor=actor, body=text, recorded_at=recorded, prev_hash=prev
+        )
+        row = {
+            "seq": seq,
+            "kind": kind,
+            "code": code,
+            "subject": subject,
+            "actor": actor,
+            "body": text,
+            "recorded_at": recorded,
+            "prev_hash": prev,
+            "hash": digest,
+        }
+        try:
+            with connection.begin_nested():
+                connection.execute(insert(t.records).values(row))
+        except IntegrityError as error:
+            raise InvalidArgument(f"the database refused the {kind} record: {_first_line(error.orig)}") from None
+        return _record_of(connection.execute(select(t.records).where(r.seq == seq)).one())
+
+    def record(self, kind: str, code: str) -> Record | None:
+        """The record of this kind and code, or ``None``."""
+        with self._read() as connection:
+            row = connection.execute(
+                select(t.records).where(t.records.c.kind == kind, t.records.c.code == code)
+            ).first()
+        return None if row is None else _record_of(row)
+
+    def records(self, kind: str, *, subject: str | None = None) -> tuple[Record, ...]:
+        """Every record of a kind (about ``subject``, if given), in the order they were made."""
+        query = select(t.records).where(t.records.c.kind == kind).order_by(t.records.c.seq)
+        if subject is not None:
+            query = query.where(t.records.c.subject == subject)
+        with self._read() as connection:
+            return tuple(_record_of(row) for row in connection.execute(query))
+
+    def submit(
+        self, entries: Iterable[JournalEntry], *, actor: str, code: str | None = None, note: str = ""
+    ) -> PendingBatch:
+        """Store entries for a checker's approval instead of posting them.
+
+        Every entry must be made by ``actor`` (the maker) and not yet approved.
+        Nothing reaches the journal until :meth:`approve`; :meth:`reject` drops it.
+        """
+        batch = list(entries)
+        if not batch:
+            raise InvalidArgument("nothing to submit: the batch is empty")
+        for entry in batch:
+            if not isinstance(entry, JournalEntry):
+                raise InvalidArgument(f"expected a JournalEntry, got {entry!r}", value=entry)
+            if entry.actor != actor or entry.approved_by is not None:
+                raise InvalidArgument(
+                    f"a submitted entry must be made by the maker {actor!r} and carry no checker",
+                    actor=entry.actor,
+                )
+        check_text("note", note)
+        drafts = [{k: v for k, v in self._prepare(entry).fields.items() if k != "chart"} for entry in batch]
+        code = code or f"pending-{uuid.uuid4()}"
+        self.put_record("pending", code, {"entries": drafts, "note": note}, actor=actor)
+        return self.pending(code)
+
+    def pending(self, code: str) -> PendingBatch:
+        """A submitted batch and its status."""
+        record = self.record("pending", code)
+        if record is None:
+            raise UnknownEntry(f"no pending batch {code!r}", code=code)
+        decision = self.record("decision", code)
+        entries = tuple(self._entry_from_fields(fields) for fields in record.body["entries"])
+        totals: dict[str, int] = defaultdict(int)
+        for entry in entries:
+            for posting in entry.postings:
+                if posting.minor > 0:
+                    totals[posting.amount.unit.code] += posting.minor
+        return PendingBatch(
+            code=code,
+            maker=record.actor,
+            entries=entries,
+            total={u: Amount.from_minor(m, self._chart.units[u]) for u, m in sorted(totals.items())},
+            status="pending" if decision is None else str(decision.body["decision"]),
+            checker=None if decision is None else decision.actor,
+            note=str(record.body.get("note", "")),
+        )
+
+    def approve(self, code: str, *, checker: str, skip_claimed: bool = False) -> BatchResult:
+        """Approve a pending batch as ``checker`` (never its maker) and post it, in one transaction."""
+        check_text("checker", checker, allow_empty=False, limit=200)
+        batch = self.pending(code)
+        if batch.status != "pending":
+            raise InvalidArgument(f"batch {code!r} was already {batch.status} by {batch.checker}", code=code)
+        if checker == batch.maker:
+            raise InvalidArgument(
+                f"{checker!r} made batch {code!r} and cannot also approve it", code=code, checker=checker
+            )
+        prepared = [self._prepare(attrs.evolve(entry, approved_by=checker)) for entry in batch.entries]
+        body = _record_body("decision", code, {"decision": "approved"}, code)
+
+        def work(connection: Connection, seq: int, hash_: str, recorded: int) -> BatchResult:
+            self._insert_record(connection, "decision", code, code, checker, body)
+            return self._post_prepared(connection, prepared, seq, hash_, recorded, skip_claimed=skip_claimed)
+
+        return self._write(work)
+
+    def reject(self, code: str, *, checker: str, reason: str) -> PendingBatch:
+        """Reject a pending batch: nothing of it is ever posted."""
+        check_text("reason", reason, allow_empty=False)
+        batch = self.pending(code)
+        if batch.status != "pending":
+            raise InvalidArgument(f"batch {code!r} was already {batch.status} by {batch.checker}", code=code)
+        if checker == batch.maker:
+            raise InvalidArgument(f"{checker!r} made batch {code!r} and cannot also reject it", code=code)
+        self.put_record("decision", code, {"decision": "rejected", "reason": reason}, actor=checker, subject=code)
+        return self.pending(code)
+
+    def _entry_from_fields(self, fields: Mapping[str, Any]) -> JournalEntry:
+        """Rebuild an entry from its canonical fields (as stored in a pending batch)."""
+        postings = []
+        for account_code, fund_code, _, minor in fields["postings"]:
+            account = self.account(account_code)
+            postings.append(Posting(account, self.fund(fund_code), Amount.from_minor(minor, account.unit)))
+        return JournalEntry(
+            kind=fields["kind"],
+            effective_at=from_micros(fields["eff"], fields["tz"]),
+            postings=postings,
+            actor=fields["actor"],
+            memo=fields["memo"],
+            idempotency_key=fields["key"],
+            source=fields["source"],
+            tags=dict(fields["tags"]),
+            claims=[Claim(scope, key) for scope, key in fields["claims"]],
+            releases=[Claim(scope, key) for scope, key in fields["releases"]],
+            reverses=fields["reverses"],
+            approved_by=fields["checker"],
+        )
+
     # -- reading entries ------------------------------------------------------
 
     def entry(self, entry_id: str) -> PostedEntry:
@@ -956,6 +1227,10 @@ class Ledger:
         claims = [
             Claim(r.scope, r.key) for r in connection.execute(select(t.claims).where(t.claims.c.entry_seq == row.seq))
         ]
+        releases = [
+            Claim(r.scope, r.key)
+            for r in connection.execute(select(t.claim_releases).where(t.claim_releases.c.entry_seq == row.seq))
+        ]
         postings = []
         for p in lines:
             account = self._chart.account_by_id[p.account_id]
@@ -972,7 +1247,9 @@ class Ledger:
             source=row.source,
             tags=tags,
             claims=claims,
+            releases=releases,
             reverses=row.reverses,
+            approved_by=row.approved_by,
         )
         return PostedEntry(
             entry=entry,
@@ -992,17 +1269,21 @@ class Ledger:
         *,
         as_of: dt.datetime | None = None,
         known_at: dt.datetime | None = None,
+        tags: Mapping[str, str] | None = None,
     ) -> Amount:
         """The signed balance of ``account`` (debits positive), in one fund or all.
 
         ``as_of`` limits it to entries effective at or before that time;
-        ``known_at`` to entries the ledger had recorded by then.
+        ``known_at`` to entries the ledger had recorded by then; ``tags`` to
+        entries carrying all of the given tag values.
         """
         code = self._known_account(account)
         account_id, found = self._chart.accounts[code]
         fund_id = None if fund is None else self._chart.funds[self._known_fund(fund)][0]
+        if tags is not None and not isinstance(tags, Mapping):
+            raise InvalidArgument(f"tags must be a mapping of names to values, got {tags!r}")
         with self._read() as connection:
-            totals = self._balances(connection, as_of, known_at, account_ids=[account_id], fund_id=fund_id)
+            totals = self._balances(connection, as_of, known_at, account_ids=[account_id], fund_id=fund_id, tags=tags)
         return Amount.from_minor(sum(totals.values()), found.unit)
 
     def fund_balance(
@@ -1058,17 +1339,24 @@ class Ledger:
         *,
         account_ids: list[int] | None = None,
         fund_id: int | None = None,
+        tags: Mapping[str, str] | None = None,
     ) -> dict[tuple[int, int], int]:
         """Balances per (account id, fund id), from the maintained tables where possible."""
         p = t.postings.c
-        if known_at is not None:
-            # Reproducing an earlier report: only what had been recorded by then.
-            query = (
-                select(p.account_id, p.fund_id, func.sum(p.amount))
-                .join(t.entries, t.entries.c.seq == p.entry_seq)
-                .where(t.entries.c.recorded_at <= to_micros(known_at, "known_at"))
-                .group_by(p.account_id, p.fund_id)
-            )
+        if known_at is not None or tags:
+            # Reproducing an earlier report, or one slice of the journal: from the postings themselves.
+            query = select(p.account_id, p.fund_id, func.sum(p.amount)).group_by(p.account_id, p.fund_id)
+            if known_at is not None:
+                query = query.join(t.entries, t.entries.c.seq == p.entry_seq).where(
+                    t.entries.c.recorded_at <= to_micros(known_at, "known_at")
+                )
+            for name, value in (tags or {}).items():
+                tag = t.entry_tags.alias()
+                query = query.where(
+                    select(tag.c.entry_seq)
+                    .where(tag.c.entry_seq == p.entry_seq, tag.c.name == name, tag.c.value == value)
+                    .exists()
+                )
             if as_of is not None:
                 query = query.where(p.effective_at <= to_micros(as_of, "as_of"))
             return self._grouped(connection, query, p.account_id, p.fund_id, account_ids, fund_id)
@@ -1132,7 +1420,16 @@ class Ledger:
         claims, and edited account or fund definitions.  Cutting off the newest
         entries is only detected against an auditor's digest (``head_seq``, ``head_hash``).
         """
-        self._refresh_chart()
+        try:
+            self._refresh_chart()
+        except AidLedgerError as error:
+            # A definition changed behind the library into something no ledger would write.
+            return Verification(
+                entries=0,
+                head_seq=0,
+                head_hash=hashing.GENESIS,
+                first_break=ChainBreak(0, None, f"the chart of accounts was changed: {error}", "", ""),
+            )
         with self._engine.connect().execution_options(stream_results=True, yield_per=2000) as connection:
             return _Verifier(self, connection).run()
 
@@ -1150,6 +1447,8 @@ class _Verifier:
         postings = _Grouped(c.execute(select(t.postings).order_by(t.postings.c.entry_seq, t.postings.c.line)))
         tags = _Grouped(c.execute(select(t.entry_tags).order_by(t.entry_tags.c.entry_seq, t.entry_tags.c.name)))
         claims = _Grouped(c.execute(select(t.claims).order_by(t.claims.c.entry_seq, t.claims.c.scope, t.claims.c.key)))
+        r = t.claim_releases.c
+        releases = _Grouped(c.execute(select(t.claim_releases).order_by(r.entry_seq, r.scope, r.key)))
         prev = hashing.GENESIS
         expected_seq = 0
         count = 0
@@ -1161,6 +1460,7 @@ class _Verifier:
             lines = postings.take(row.seq)
             row_tags = tags.take(row.seq)
             row_claims = claims.take(row.seq)
+            row_releases = releases.take(row.seq)
             if first_break is not None:
                 continue
             if row.seq != expected_seq:
@@ -1194,7 +1494,9 @@ class _Verifier:
                 source=row.source,
                 tags={r.name: r.value for r in row_tags},
                 claims=[(r.scope, r.key) for r in row_claims],
+                releases=[(r.scope, r.key) for r in row_releases],
                 reverses=row.reverses,
+                approved_by=row.approved_by,
                 postings=canonical,
                 chart=[chart.definition(kind, code) for kind, code in referenced],
             )
@@ -1211,12 +1513,14 @@ class _Verifier:
                 continue
             last_recorded = row.recorded_at
             prev = row.hash
-        orphans = postings.rest() + tags.rest() + claims.rest()
+        orphans = postings.rest() + tags.rest() + claims.rest() + releases.rest()
         if first_break is None and orphans:
             seq = orphans[0].entry_seq
             first_break = ChainBreak(seq, None, "rows refer to an entry that is not in the chain", "", str(seq))
         if first_break is None:
             first_break = self._check_closes()
+        if first_break is None:
+            first_break = self._check_records()
         head = c.execute(select(t.ledger_head)).one()
         if first_break is None and (head.seq != expected_seq or head.hash != prev):
             first_break = ChainBreak(
@@ -1242,6 +1546,27 @@ class _Verifier:
             )
             if row.seq != number or row.prev_hash != prev or row.hash != digest:
                 return ChainBreak(row.seq, None, "period close does not match its chain", digest, row.hash)
+            prev = row.hash
+        return None
+
+    def _check_records(self) -> ChainBreak | None:
+        """Records carry a chain of their own; an edited, removed or inserted record breaks it."""
+        prev = hashing.GENESIS
+        for number, row in enumerate(self.connection.execute(select(t.records).order_by(t.records.c.seq)).all(), 1):
+            digest = hashing.record_hash(
+                seq=row.seq,
+                kind=row.kind,
+                code=row.code,
+                subject=row.subject,
+                actor=row.actor,
+                body=row.body,
+                recorded_at=row.recorded_at,
+                prev_hash=prev,
+            )
+            if row.seq != number or row.prev_hash != prev or row.hash != digest:
+                return ChainBreak(
+                    row.seq, None, f"{row.kind} record {row.code!r} does not match its chain", digest, row.hash
+                )
             prev = row.hash
         return None
 
@@ -1283,6 +1608,33 @@ class _Grouped:
             remaining.append(self._next)
             self._next = next(self._rows, None)
         return remaining
+
+
+def _record_body(kind: str, code: str, body: Mapping[str, Any], subject: str | None) -> str:
+    """The canonical JSON text of a record's body, after checking its kind, code and subject."""
+    if not isinstance(kind, str) or not _RECORD_KIND.match(kind):
+        raise InvalidArgument(f"record kind must be a lower-case identifier, got {kind!r}", kind=kind)
+    check_text(f"{kind} code", code, allow_empty=False, limit=500)
+    if subject is not None:
+        check_text("subject", subject, allow_empty=False, limit=500)
+    if not isinstance(body, Mapping):
+        raise InvalidArgument(f"a record's body must be a mapping, got {body!r}")
+    try:
+        return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    except (TypeError, ValueError) as error:
+        raise InvalidArgument(f"a record's body must be JSON values: {error}") from None
+
+
+def _record_of(row: Any) -> Record:
+    return Record(
+        kind=row.kind,
+        code=row.code,
+        subject=row.subject,
+        actor=row.actor,
+        body=json.loads(row.body),
+        seq=row.seq,
+        recorded_at=from_micros(row.recorded_at),
+    )
 
 
 def _retryable(error: DBAPIError) -> bool:

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 import attrs
+import pendulum
 
 from aidledger.core.accounts import Account, Fund
 from aidledger.core.amounts import Amount
+from aidledger.core.entries import JournalEntry, PostedEntry
+from aidledger.core.errors import AidLedgerError
 
 
 @attrs.frozen
@@ -83,3 +87,79 @@ class Verification:
     @property
     def ok(self) -> bool:
         return self.first_break is None
+
+
+@attrs.frozen
+class SkippedEntry:
+    """An entry of a batch that was set aside rather than posted.
+
+    Attributes:
+        index: its position in the batch.
+        entry: the entry.
+        reason: the error that set it aside (a once-only claim already taken).
+    """
+
+    index: int
+    entry: JournalEntry
+    reason: AidLedgerError
+
+
+@attrs.frozen
+class BatchResult:
+    """What a batch posted and what it set aside.
+
+    Attributes:
+        posted: the posted entries (first results for retried idempotency keys), in batch order.
+        skipped: entries set aside, with their reasons.
+        results: per position in the batch, the posted entry or ``None`` if it was set aside.
+    """
+
+    posted: tuple[PostedEntry, ...]
+    skipped: tuple[SkippedEntry, ...]
+    results: tuple[PostedEntry | None, ...]
+
+
+@attrs.frozen
+class Record:
+    """A hash-chained record beside the journal: a definition, a pending batch or a decision.
+
+    Attributes:
+        kind: what sort of record (``pending``, ``decision``, or a layer's own kind).
+        code: its code, unique per kind.
+        subject: the code of the record it is about, if any.
+        actor: who made it.
+        body: its content (JSON values).
+        seq: its place in the record chain.
+        recorded_at: when the ledger recorded it.
+    """
+
+    kind: str
+    code: str
+    subject: str | None
+    actor: str
+    body: Mapping[str, Any]
+    seq: int
+    recorded_at: pendulum.DateTime
+
+
+@attrs.frozen
+class PendingBatch:
+    """Entries waiting for a checker's decision.
+
+    Attributes:
+        code: the pending batch's code.
+        maker: who submitted it.
+        entries: the entries as they will be posted (without the checker).
+        total: the batch's total per unit code (sum of debits).
+        status: ``pending``, ``approved`` or ``rejected``.
+        checker: who decided, once decided.
+        note: the maker's note.
+    """
+
+    code: str
+    maker: str
+    entries: tuple[JournalEntry, ...]
+    total: Mapping[str, Amount]
+    status: str
+    checker: str | None
+    note: str

@@ -24,6 +24,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    UniqueConstraint,
 )
 
 metadata = MetaData()
@@ -56,6 +57,7 @@ funds = Table(
     Column("code", String(1100), nullable=False, unique=True),
     Column("name", Text, nullable=False),
     Column("purpose", String(1100)),
+    Column("restriction", String(16), nullable=False),
     Column("allow_negative", Boolean, nullable=False),
 )
 
@@ -73,8 +75,11 @@ entries = Table(
     Column("memo", Text, nullable=False),
     Column("source", String(500)),
     Column("reverses", String(36), unique=True),
+    Column("approved_by", String(200)),
     Column("prev_hash", String(64), nullable=False),
     Column("hash", String(64), nullable=False),
+    # Maker and checker are two people, whatever writes the row.
+    CheckConstraint("approved_by IS NULL OR approved_by <> actor", name="ck_entries_checker_not_maker"),
     Index("ix_entries_effective", "effective_at"),
     Index("ix_entries_recorded", "recorded_at"),
 )
@@ -102,12 +107,43 @@ entry_tags = Table(
     Index("ix_entry_tags_name_value", "name", "value"),
 )
 
+# A claim's nth taking is generation n; it is free again once generation n is released.
 claims = Table(
     "claims",
     metadata,
     Column("scope", String(200), primary_key=True),
     Column("key", String(200), primary_key=True),
+    Column("generation", Integer, primary_key=True, autoincrement=False),
     Column("entry_seq", BigInteger, ForeignKey("entries.seq"), nullable=False),
+    Index("ix_claims_entry", "entry_seq"),
+)
+
+claim_releases = Table(
+    "claim_releases",
+    metadata,
+    Column("scope", String(200), primary_key=True),
+    Column("key", String(200), primary_key=True),
+    Column("generation", Integer, primary_key=True, autoincrement=False),
+    Column("entry_seq", BigInteger, ForeignKey("entries.seq"), nullable=False),
+    Index("ix_claim_releases_entry", "entry_seq"),
+)
+
+# Hash-chained records beside the journal: definitions, pending batches and the
+# decisions on them.  A decision's actor is never the maker of its subject.
+records = Table(
+    "records",
+    metadata,
+    Column("seq", BigInteger, primary_key=True, autoincrement=False),
+    Column("kind", String(64), nullable=False),
+    Column("code", String(500), nullable=False),
+    Column("subject", String(500)),
+    Column("actor", String(200), nullable=False),
+    Column("body", Text, nullable=False),
+    Column("recorded_at", BigInteger, nullable=False),
+    Column("prev_hash", String(64), nullable=False),
+    Column("hash", String(64), nullable=False),
+    UniqueConstraint("kind", "code", name="uq_records_kind_code"),
+    Index("ix_records_kind_subject", "kind", "subject"),
 )
 
 period_closes = Table(
@@ -153,4 +189,15 @@ ledger_head = Table(
 )
 
 #: Tables whose rows are never updated or deleted.
-APPEND_ONLY = ("units", "accounts", "funds", "entries", "postings", "entry_tags", "claims", "period_closes")
+APPEND_ONLY = (
+    "units",
+    "accounts",
+    "funds",
+    "entries",
+    "postings",
+    "entry_tags",
+    "claims",
+    "claim_releases",
+    "period_closes",
+    "records",
+)

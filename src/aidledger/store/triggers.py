@@ -43,8 +43,33 @@ def postgresql_statements(table: str) -> list[str]:
     ]
 
 
+# A decision on a pending record is never taken by the record's maker.
+CHECKER_MESSAGE = "aidledger: the checker of a decision must not be the maker of what it decides"
+SQLITE_CHECKER = f"""
+CREATE TRIGGER IF NOT EXISTS records_checker_not_maker BEFORE INSERT ON records
+WHEN NEW.kind = 'decision' AND NEW.actor = (SELECT actor FROM records WHERE kind = 'pending' AND code = NEW.subject)
+BEGIN SELECT RAISE(ABORT, '{CHECKER_MESSAGE}'); END
+"""
+PG_CHECKER = (
+    f"""
+CREATE OR REPLACE FUNCTION aidledger_checker_not_maker() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    IF NEW.kind = 'decision' AND NEW.actor = (
+        SELECT actor FROM records WHERE kind = 'pending' AND code = NEW.subject
+    ) THEN
+        RAISE EXCEPTION USING MESSAGE = '{CHECKER_MESSAGE}', ERRCODE = 'check_violation';
+    END IF;
+    RETURN NEW;
+END
+$$""",
+    "CREATE TRIGGER records_checker_not_maker BEFORE INSERT ON records "
+    "FOR EACH ROW EXECUTE FUNCTION aidledger_checker_not_maker()",
+)
+
+
 def create(connection: Connection) -> None:
-    """Create the append-only triggers on every journal table."""
+    """Create the append-only triggers on every journal table, and the checker rule."""
     dialect = connection.dialect.name
     if dialect == "postgresql":
         connection.exec_driver_sql(PG_FUNCTION)
@@ -52,10 +77,19 @@ def create(connection: Connection) -> None:
         statements = postgresql_statements(table) if dialect == "postgresql" else sqlite_statements(table)
         for statement in statements:
             connection.exec_driver_sql(statement)
+    if dialect == "postgresql":
+        for statement in PG_CHECKER:
+            connection.exec_driver_sql(statement)
+    else:
+        connection.exec_driver_sql(SQLITE_CHECKER)
 
 
 def drop(connection: Connection) -> None:
     """Drop the triggers (for migrations, and for tests that tamper behind the library)."""
+    if connection.dialect.name == "postgresql":
+        connection.exec_driver_sql("DROP TRIGGER IF EXISTS records_checker_not_maker ON records")
+    else:
+        connection.exec_driver_sql("DROP TRIGGER IF EXISTS records_checker_not_maker")
     for table in APPEND_ONLY:
         if connection.dialect.name == "postgresql":
             for suffix in ("no_change", "no_truncate"):

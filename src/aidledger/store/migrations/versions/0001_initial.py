@@ -34,7 +34,7 @@ def upgrade() -> None:
                 sa.Column("normal_side", sa.Integer, nullable=False),
             ]
             if name == "accounts"
-            else [sa.Column("purpose", sa.String(1100))]
+            else [sa.Column("purpose", sa.String(1100)), sa.Column("restriction", sa.String(16), nullable=False)]
         )
         op.create_table(
             name,
@@ -57,8 +57,10 @@ def upgrade() -> None:
         sa.Column("memo", sa.Text, nullable=False),
         sa.Column("source", sa.String(500)),
         sa.Column("reverses", sa.String(36), unique=True),
+        sa.Column("approved_by", sa.String(200)),
         sa.Column("prev_hash", sa.String(64), nullable=False),
         sa.Column("hash", sa.String(64), nullable=False),
+        sa.CheckConstraint("approved_by IS NULL OR approved_by <> actor", name="ck_entries_checker_not_maker"),
     )
     op.create_index("ix_entries_effective", "entries", ["effective_at"])
     op.create_index("ix_entries_recorded", "entries", ["recorded_at"])
@@ -80,12 +82,30 @@ def upgrade() -> None:
         sa.Column("value", sa.String(500), nullable=False),
     )
     op.create_index("ix_entry_tags_name_value", "entry_tags", ["name", "value"])
+    for name in ("claims", "claim_releases"):
+        op.create_table(
+            name,
+            sa.Column("scope", sa.String(200), primary_key=True),
+            sa.Column("key", sa.String(200), primary_key=True),
+            sa.Column("generation", sa.Integer, primary_key=True, autoincrement=False),
+            sa.Column("entry_seq", sa.BigInteger, sa.ForeignKey("entries.seq"), nullable=False),
+        )
+    op.create_index("ix_claims_entry", "claims", ["entry_seq"])
+    op.create_index("ix_claim_releases_entry", "claim_releases", ["entry_seq"])
     op.create_table(
-        "claims",
-        sa.Column("scope", sa.String(200), primary_key=True),
-        sa.Column("key", sa.String(200), primary_key=True),
-        sa.Column("entry_seq", sa.BigInteger, sa.ForeignKey("entries.seq"), nullable=False),
+        "records",
+        sa.Column("seq", sa.BigInteger, primary_key=True, autoincrement=False),
+        sa.Column("kind", sa.String(64), nullable=False),
+        sa.Column("code", sa.String(500), nullable=False),
+        sa.Column("subject", sa.String(500)),
+        sa.Column("actor", sa.String(200), nullable=False),
+        sa.Column("body", sa.Text, nullable=False),
+        sa.Column("recorded_at", sa.BigInteger, nullable=False),
+        sa.Column("prev_hash", sa.String(64), nullable=False),
+        sa.Column("hash", sa.String(64), nullable=False),
+        sa.UniqueConstraint("kind", "code", name="uq_records_kind_code"),
     )
+    op.create_index("ix_records_kind_subject", "records", ["kind", "subject"])
     op.create_table(
         "period_closes",
         sa.Column("seq", sa.Integer, primary_key=True, autoincrement=False),
