@@ -3,7 +3,7 @@
 Everything public is importable from here; the submodules are private.
 """
 
-from aidledger.core.accounts import Account, AccountType, Fund, Side
+from aidledger.core.accounts import Account, AccountType, Fund, Restriction, Side
 from aidledger.core.amounts import (
     MAX_MINOR,
     Amount,
@@ -15,28 +15,63 @@ from aidledger.core.amounts import (
     commodity,
     currency,
 )
+from aidledger.core.beneficiaries import Beneficiary, Pseudonymizer
 from aidledger.core.entries import Claim, JournalEntry, PostedEntry, Posting
 from aidledger.core.errors import (
     AidLedgerError,
     AlreadyReversed,
+    ApprovalRequired,
     DuplicateClaim,
     DuplicateDefinition,
+    ExceedsCommitment,
+    ExceedsPledge,
+    ExceedsReceived,
     IdempotencyConflict,
     InsufficientBalance,
+    InsufficientStock,
     InvalidAmount,
     InvalidArgument,
     InvalidTime,
     LedgerUrlError,
+    PaymentStateError,
     PeriodClosed,
+    PurposeMismatch,
     StorageError,
     UnbalancedEntry,
     UnitMismatch,
     UnknownAccount,
     UnknownEntry,
     UnknownFund,
+    UnknownRecord,
 )
-from aidledger.ledger.ledger import Ledger
-from aidledger.ledger.results import ChainBreak, TrialBalance, TrialBalanceLine, Verification
+from aidledger.ledger.ledger import EntryFacts, Ledger, LedgerView
+from aidledger.ledger.results import (
+    BatchResult,
+    ChainBreak,
+    PendingBatch,
+    Record,
+    SkippedEntry,
+    TrialBalance,
+    TrialBalanceLine,
+    Verification,
+)
+from aidledger.operations.aid import Aid
+from aidledger.operations.donations import Pledge, PledgeStatus
+from aidledger.operations.grants import GrantStatus, Project
+from aidledger.operations.payments import (
+    Conflict,
+    DoublePayment,
+    Mismatch,
+    OnConflict,
+    PaymentLine,
+    PaymentListResult,
+    PaymentStatus,
+    Programme,
+    ProviderLine,
+    Scope,
+    Settlement,
+)
+from aidledger.operations.stock import LossReason, StockPosition, ValuationBasis
 
 __version__ = "0.1.0"
 
@@ -44,29 +79,63 @@ __all__ = [
     "MAX_MINOR",
     "Account",
     "AccountType",
+    "Aid",
     "AidLedgerError",
     "AlreadyReversed",
     "Amount",
+    "ApprovalRequired",
+    "BatchResult",
+    "Beneficiary",
     "ChainBreak",
     "Claim",
+    "Conflict",
+    "DoublePayment",
     "DuplicateClaim",
     "DuplicateDefinition",
+    "EntryFacts",
+    "ExceedsCommitment",
+    "ExceedsPledge",
+    "ExceedsReceived",
     "Fund",
+    "GrantStatus",
     "IdempotencyConflict",
     "InsufficientBalance",
+    "InsufficientStock",
     "InvalidAmount",
     "InvalidArgument",
     "InvalidTime",
     "JournalEntry",
     "Ledger",
     "LedgerUrlError",
+    "LedgerView",
+    "LossReason",
+    "Mismatch",
     "Money",
+    "OnConflict",
+    "PaymentLine",
+    "PaymentListResult",
+    "PaymentStateError",
+    "PaymentStatus",
+    "PendingBatch",
     "PeriodClosed",
+    "Pledge",
+    "PledgeStatus",
     "PostedEntry",
     "Posting",
+    "Programme",
+    "Project",
+    "ProviderLine",
+    "Pseudonymizer",
+    "PurposeMismatch",
     "Quantity",
+    "Record",
+    "Restriction",
     "Rounding",
+    "Scope",
+    "Settlement",
     "Side",
+    "SkippedEntry",
+    "StockPosition",
     "StorageError",
     "TrialBalance",
     "TrialBalanceLine",
@@ -77,6 +146,8 @@ __all__ = [
     "UnknownAccount",
     "UnknownEntry",
     "UnknownFund",
+    "UnknownRecord",
+    "ValuationBasis",
     "Verification",
     "commodity",
     "currency",

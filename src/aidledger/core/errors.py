@@ -90,3 +90,35 @@ class LedgerUrlError(AidLedgerError, ValueError):
 
 class StorageError(AidLedgerError):
     """The database refused an operation in a way the ledger did not expect."""
+
+
+class UnknownRecord(AidLedgerError, LookupError):
+    """No programme, project, pledge or payment list has the given code."""
+
+
+class PurposeMismatch(AidLedgerError):
+    """Spending from a restricted or designated fund does not match the fund's purpose."""
+
+
+class ApprovalRequired(AidLedgerError):
+    """The amount is above the approval threshold: submit it for a checker's approval instead."""
+
+
+class InsufficientStock(InsufficientBalance):
+    """A delivery, dispatch or write-off exceeds the stock on hand at its effective time."""
+
+
+class ExceedsCommitment(InsufficientBalance):
+    """A grant tranche exceeds the remaining commitment of its project."""
+
+
+class ExceedsPledge(InsufficientBalance):
+    """A pledge payment or write-off exceeds what is still outstanding on the pledge."""
+
+
+class ExceedsReceived(AidLedgerError):
+    """A refund or clawback exceeds what was received or paid out."""
+
+
+class PaymentStateError(AidLedgerError):
+    """A payment or payment list is not in a state that allows the operation (already sent, not paid...)."""

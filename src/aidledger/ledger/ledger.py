@@ -13,7 +13,9 @@ import datetime as dt
 import json
 import random
 import re
+import threading
 import time
+import types
 import uuid
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -21,7 +23,7 @@ from typing import Any, Final, TypeVar
 
 import attrs
 import pendulum
-from sqlalchemy import bindparam, func, insert, select, tuple_, update
+from sqlalchemy import and_, bindparam, func, insert, select, tuple_, update
 from sqlalchemy.engine import URL, Connection, Engine
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
@@ -151,6 +153,7 @@ class Ledger:
     def __init__(self, engine: Engine, url: URL, clock: Callable[[], dt.datetime]) -> None:
         self._engine = engine
         self._writer = engine.execution_options(**{store_engine.WRITE: True})
+        self._local = threading.local()
         self._url = url
         self._clock = clock
         self._chart = _Chart()
@@ -220,7 +223,21 @@ class Ledger:
         """Run ``work(connection, head_seq, head_hash, head_recorded)`` in a write transaction.
 
         The whole transaction is retried on serialization failures and deadlocks.
+        A write started from inside another one (for example from the ``build``
+        callable of :meth:`transact`) would wait for itself; it is refused.
         """
+        if getattr(self._local, "writing", False):
+            raise InvalidArgument(
+                "a ledger write was started inside another write transaction of the same ledger "
+                "(do not call Ledger methods that write from inside a transact() build function)"
+            )
+        self._local.writing = True
+        try:
+            return self._write_once_retried(work)
+        finally:
+            self._local.writing = False
+
+    def _write_once_retried(self, work: Callable[[Connection, int, str, int], T]) -> T:
         for attempt in range(_RETRIES):
             try:
                 with self._writer.begin() as connection:
@@ -956,6 +973,42 @@ class Ledger:
                 day_updates,
             )
 
+    def transact(
+        self, build: Callable[[LedgerView], Sequence[JournalEntry]], *, skip_claimed: bool = False
+    ) -> BatchResult:
+        """Post the entries ``build`` makes from what it reads, all in one write transaction.
+
+        ``build`` gets a :class:`LedgerView` of the ledger as it stands after the
+        write lock is taken, so an amount computed from a balance (an average stock
+        cost, what a donor gave, what a list still owes) cannot be overtaken by
+        another writer.  It may run more than once if the transaction is retried.
+        """
+
+        def work(connection: Connection, seq: int, hash_: str, recorded: int) -> BatchResult:
+            entries = list(build(LedgerView(self, connection)))
+            for entry in entries:
+                if not isinstance(entry, JournalEntry):
+                    raise InvalidArgument(f"build must return JournalEntry values, got {entry!r}", value=entry)
+            if not entries:
+                return BatchResult(posted=(), skipped=(), results=())
+            prepared = [self._prepare(entry) for entry in entries]
+            return self._post_prepared(connection, prepared, seq, hash_, recorded, skip_claimed=skip_claimed)
+
+        return self._write(work)
+
+    def active_claims(self, scope_prefix: str = "") -> Iterator[Claim]:
+        """Claims taken and not released, whose scope starts with ``scope_prefix``."""
+        c, r = t.claims.c, t.claim_releases.c
+        query = (
+            select(c.scope, c.key)
+            .outerjoin(t.claim_releases, and_(r.scope == c.scope, r.key == c.key, r.generation == c.generation))
+            .where(r.scope.is_(None), c.scope.startswith(scope_prefix, autoescape=True))
+            .order_by(c.scope, c.key)
+        )
+        with self._read() as connection:
+            for scope, key in connection.execute(query):
+                yield Claim(scope, key)
+
     # -- reversals and periods ------------------------------------------------
 
     def reverse(
@@ -974,9 +1027,24 @@ class Ledger:
         back the claims the original took (and takes back those it released).
         An entry can be reversed once; a reversal cannot itself be reversed.
         """
-        original = self.entry(entry_id)
+        return self.post(
+            self.reversal_of(
+                self.entry(entry_id), actor=actor, effective_at=effective_at, memo=memo, idempotency_key=idempotency_key
+            )
+        )
+
+    @staticmethod
+    def reversal_of(
+        original: PostedEntry,
+        *,
+        actor: str,
+        effective_at: dt.datetime | None = None,
+        memo: str | None = None,
+        idempotency_key: str | None = None,
+    ) -> JournalEntry:
+        """The entry that reverses ``original`` exactly (not yet posted)."""
         entry = original.entry
-        reversal = JournalEntry(
+        return JournalEntry(
             kind=entry.kind,
             effective_at=entry.effective_at if effective_at is None else effective_at,
             postings=[Posting(p.account, p.fund, -p.amount) for p in entry.postings],
@@ -989,7 +1057,6 @@ class Ledger:
             releases=entry.claims,
             reverses=original.id,
         )
-        return self.post(reversal)
 
     def close_period(self, through: dt.datetime, *, actor: str) -> pendulum.DateTime:
         """Close every effective time up to and including ``through``; return the closing time.
@@ -1432,6 +1499,110 @@ class Ledger:
             )
         with self._engine.connect().execution_options(stream_results=True, yield_per=2000) as connection:
             return _Verifier(self, connection).run()
+
+
+@attrs.frozen
+class EntryFacts:
+    """What :meth:`LedgerView.facts` tells of one entry.
+
+    Attributes:
+        id: the entry's id.
+        debits: its total debits in minor units, per unit code.
+        tags: its tags.
+    """
+
+    id: str
+    debits: Mapping[str, int]
+    tags: Mapping[str, str]
+
+
+class LedgerView:
+    """Reads inside a write transaction (see :meth:`Ledger.transact`)."""
+
+    def __init__(self, ledger: Ledger, connection: Connection) -> None:
+        self._ledger = ledger
+        self._connection = connection
+
+    def balance(
+        self,
+        account: Account | str,
+        fund: Fund | str | None = None,
+        *,
+        as_of: dt.datetime | None = None,
+        tags: Mapping[str, str] | None = None,
+    ) -> Amount:
+        """The signed balance of an account, as :meth:`Ledger.balance`."""
+        ledger = self._ledger
+        account_id, found = ledger._chart.accounts[ledger._known_account(account)]
+        fund_id = None if fund is None else ledger._chart.funds[ledger._known_fund(fund)][0]
+        totals = ledger._balances(self._connection, as_of, None, account_ids=[account_id], fund_id=fund_id, tags=tags)
+        return Amount.from_minor(sum(totals.values()), found.unit)
+
+    def entry_by_key(self, idempotency_key: str) -> PostedEntry | None:
+        """The entry posted with this idempotency key, if any."""
+        entry_id = self._connection.execute(
+            select(t.entries.c.id).where(t.entries.c.idempotency_key == idempotency_key)
+        ).scalar()
+        return None if entry_id is None else self._ledger._load_entry(self._connection, entry_id)
+
+    def entries_tagged(self, name: str, value: str, *, kind: str | None = None) -> list[PostedEntry]:
+        """Entries carrying tag ``name=value`` (of one kind, if given), in chain order."""
+        query = (
+            select(t.entries.c.id)
+            .join(t.entry_tags, t.entry_tags.c.entry_seq == t.entries.c.seq)
+            .where(t.entry_tags.c.name == name, t.entry_tags.c.value == value)
+            .order_by(t.entries.c.seq)
+        )
+        if kind is not None:
+            query = query.where(t.entries.c.kind == kind)
+        ids = list(self._connection.execute(query).scalars())
+        return [self._ledger._load_entry(self._connection, entry_id) for entry_id in ids]
+
+    def keys_tagged(self, name: str, value: str, *, kind: str | None = None) -> list[str]:
+        """Idempotency keys of the entries carrying tag ``name=value`` (of one kind, if given)."""
+        e, g = t.entries.c, t.entry_tags.c
+        query = (
+            select(e.idempotency_key)
+            .join(t.entry_tags, g.entry_seq == e.seq)
+            .where(g.name == name, g.value == value, e.idempotency_key.is_not(None))
+            .order_by(e.seq)
+        )
+        if kind is not None:
+            query = query.where(e.kind == kind)
+        return [str(key) for key in self._connection.execute(query).scalars()]
+
+    def facts(self, keys: Sequence[str]) -> dict[str, EntryFacts]:
+        """For each posted idempotency key: the entry's id, its total debit per unit, and its tags."""
+        e, p, g = t.entries.c, t.postings.c, t.entry_tags.c
+        found: dict[str, EntryFacts] = {}
+        chart = self._ledger._chart
+        for chunk in _chunks(list(keys)):
+            rows = self._connection.execute(select(e.seq, e.id, e.idempotency_key).where(e.idempotency_key.in_(chunk)))
+            by_seq = {row.seq: row for row in rows}
+            if not by_seq:
+                continue
+            debits: dict[int, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+            for seq, account_id, amount in self._connection.execute(
+                select(p.entry_seq, p.account_id, p.amount).where(p.entry_seq.in_(list(by_seq)), p.amount > 0)
+            ):
+                debits[seq][chart.account_by_id[account_id].unit.code] += amount
+            tags: dict[int, dict[str, str]] = defaultdict(dict)
+            for seq, name, value in self._connection.execute(
+                select(g.entry_seq, g.name, g.value).where(g.entry_seq.in_(list(by_seq)))
+            ):
+                tags[seq][name] = value
+            for seq, row in by_seq.items():
+                found[row.idempotency_key] = EntryFacts(
+                    id=row.id, debits=dict(debits[seq]), tags=types.MappingProxyType(tags[seq])
+                )
+        return found
+
+    def record(self, kind: str, code: str) -> Record | None:
+        """The record of this kind and code, or ``None``."""
+        row = self._connection.execute(
+            select(t.records).where(t.records.c.kind == kind, t.records.c.code == code)
+        ).first()
+        return None if row is None else _record_of(row)
 
 
 class _Verifier:

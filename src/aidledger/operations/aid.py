@@ -1,0 +1,59 @@
+"""The aid vocabulary in one object: ``Aid(ledger)``."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import attrs
+import pendulum
+
+from aidledger.core.entries import JournalEntry, PostedEntry
+from aidledger.core.errors import InvalidArgument
+from aidledger.ledger.results import BatchResult
+from aidledger.operations.donations import DonationOperations
+from aidledger.operations.grants import GrantOperations
+from aidledger.operations.payments import PaymentOperations
+from aidledger.operations.stock import StockOperations
+
+
+class Aid(DonationOperations, PaymentOperations, StockOperations, GrantOperations):
+    """Aid operations on a ledger: each builds balanced entries and posts them.
+
+    ``Aid(ledger, currency_code="KZT", approval_threshold=Money("10000000", "KZT"))``:
+    amounts are in the fund's currency unless said otherwise; payment lists and
+    tranches above the threshold must be submitted and approved by a second
+    person.  Every refusal raises a typed ``AidLedgerError`` and writes nothing.
+    """
+
+    def approve(self, code: str, *, checker: str) -> BatchResult:
+        """Approve any submitted batch (a tranche, say) as ``checker`` and post it."""
+        return self.ledger.approve(code, checker=checker)
+
+    def close_period(self, through: dt.datetime, *, actor: str) -> pendulum.DateTime:
+        """Close every effective time up to ``through``: nothing can be posted there any more."""
+        return self.ledger.close_period(through, actor=actor)
+
+    def correct(
+        self,
+        entry_id: str,
+        replacement: JournalEntry | None = None,
+        *,
+        actor: str,
+        on: dt.datetime,
+        reason: str,
+    ) -> tuple[PostedEntry, ...]:
+        """Correct an entry in an open period: its reversal, and the replacement, in one transaction.
+
+        Both point at the original (the reversal by ``reverses``, the replacement
+        by its ``corrects`` tag), so a correction of a closed period is traced.
+        """
+        original = self.ledger.entry(entry_id)
+        reversal = self.ledger.reversal_of(
+            original, actor=actor, effective_at=self._when(on), memo=self._text(reason, "reason")
+        )
+        entries = [reversal]
+        if replacement is not None:
+            if not isinstance(replacement, JournalEntry):
+                raise InvalidArgument(f"replacement must be a JournalEntry, got {replacement!r}")
+            entries.append(attrs.evolve(replacement, tags={**replacement.tags, "corrects": original.id}))
+        return tuple(self.ledger.post_many(entries))

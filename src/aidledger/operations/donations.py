@@ -1,0 +1,474 @@
+"""Money in: donations (also in foreign currencies), pledges, refunds; funds and restrictions."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import attrs
+
+from aidledger.core.accounts import Fund, Restriction, check_code
+from aidledger.core.amounts import Amount, Money, Rounding, currency, to_decimal
+from aidledger.core.entries import JournalEntry, PostedEntry, Posting
+from aidledger.core.errors import ExceedsPledge, ExceedsReceived, InvalidArgument
+from aidledger.ledger.ledger import LedgerView
+from aidledger.operations.base import Operations, check_restriction
+
+
+@attrs.frozen
+class Pledge:
+    """A donor's promise, kept out of received totals until money arrives.
+
+    Attributes:
+        code: the pledge's code.
+        fund: the fund it is for.
+        donor: who promised.
+        amount: how much was promised.
+        due: when it is due, if known.
+    """
+
+    code: str
+    fund: str
+    donor: str
+    amount: Money
+    due: dt.date | None
+
+
+@attrs.frozen
+class PledgeStatus:
+    """Where a pledge stands.
+
+    Attributes:
+        pledge: the pledge.
+        fulfilled: money received against it.
+        written_off: what will not come.
+        outstanding: still expected (promised − fulfilled − written off).
+    """
+
+    pledge: Pledge
+    fulfilled: Money
+    written_off: Money
+    outstanding: Money
+
+
+def _money(amount: Amount) -> Money:
+    assert isinstance(amount, Money)
+    return amount
+
+
+class DonationOperations(Operations):
+    """Funds, restrictions, donations, pledges and refunds."""
+
+    # -- funds ------------------------------------------------------------------
+
+    def create_fund(
+        self, code: str, *, name: str = "", purpose: str | None = None, restriction: Restriction | None = None
+    ) -> Fund:
+        """Create a fund: unrestricted, donor-restricted to ``purpose`` or board-designated for it."""
+        if restriction is None:
+            return self.ledger.add_fund(Fund(code, name=name, purpose=purpose))
+        return self.ledger.add_fund(Fund(code, name=name, purpose=purpose, restriction=restriction))
+
+    def release(
+        self,
+        fund: Fund | str,
+        amount: Money,
+        *,
+        to: Fund | str,
+        on: dt.datetime,
+        actor: str,
+        reason: str,
+        key: str | None = None,
+    ) -> PostedEntry:
+        """Release money from a donor restriction into an unrestricted fund (its own entry)."""
+        source, target = self._fund(fund), self._fund(to)
+        check_restriction(source, Restriction.DONOR)
+        check_restriction(target, Restriction.UNRESTRICTED)
+        return self._transfer(source, target, amount, on=on, actor=actor, kind="release", memo=reason, key=key)
+
+    def designate(
+        self,
+        fund: Fund | str,
+        amount: Money,
+        *,
+        to: Fund | str,
+        on: dt.datetime,
+        actor: str,
+        reason: str,
+        key: str | None = None,
+    ) -> PostedEntry:
+        """Board designation: move unrestricted money into a board-designated fund."""
+        source, target = self._fund(fund), self._fund(to)
+        check_restriction(source, Restriction.UNRESTRICTED)
+        check_restriction(target, Restriction.BOARD)
+        return self._transfer(source, target, amount, on=on, actor=actor, kind="designation", memo=reason, key=key)
+
+    def undesignate(
+        self,
+        fund: Fund | str,
+        amount: Money,
+        *,
+        to: Fund | str,
+        on: dt.datetime,
+        actor: str,
+        reason: str,
+        key: str | None = None,
+    ) -> PostedEntry:
+        """Undo a board designation: move money back to an unrestricted fund."""
+        source, target = self._fund(fund), self._fund(to)
+        check_restriction(source, Restriction.BOARD)
+        check_restriction(target, Restriction.UNRESTRICTED)
+        return self._transfer(source, target, amount, on=on, actor=actor, kind="designation", memo=reason, key=key)
+
+    def _transfer(
+        self,
+        source: Fund,
+        target: Fund,
+        amount: Money,
+        *,
+        on: dt.datetime,
+        actor: str,
+        kind: str,
+        memo: str,
+        key: str | None,
+    ) -> PostedEntry:
+        unit = self._money(amount, "amount").unit
+        bank, transfers = self.chart.bank(unit), self.chart.transfers(unit)
+        entry = JournalEntry(
+            kind=kind,
+            effective_at=self._when(on),
+            postings=[
+                Posting.debit(transfers, source, amount),
+                Posting.credit(bank, source, amount),
+                Posting.debit(bank, target, amount),
+                Posting.credit(transfers, target, amount),
+            ],
+            actor=actor,
+            memo=self._text(memo, "reason"),
+            idempotency_key=key,
+            tags={"from_fund": source.code, "to_fund": target.code},
+        )
+        return self._post([entry])[0]
+
+    # -- donations -----------------------------------------------------------------
+
+    def donate(
+        self,
+        fund: Fund | str,
+        amount: Money,
+        *,
+        donor: str,
+        on: dt.datetime,
+        actor: str,
+        source: str | None = None,
+        memo: str = "",
+        key: str | None = None,
+        region: str | None = None,
+    ) -> PostedEntry:
+        """A cash donation into ``fund``, in any currency (kept in that currency)."""
+        target = self._fund(fund)
+        money = self._money(amount, "donation", amount.unit if isinstance(amount, Money) else None)
+        tags = {"donor": self._text(donor, "donor")}
+        if region is not None:
+            tags["region"] = self._text(region, "region")
+        entry = JournalEntry(
+            kind="donation",
+            effective_at=self._when(on),
+            postings=[
+                Posting.debit(self.chart.bank(money.unit), target, money),
+                Posting.credit(self.chart.donations(money.unit), target, money),
+            ],
+            actor=actor,
+            memo=memo,
+            source=source,
+            idempotency_key=key,
+            tags=tags,
+        )
+        return self._post([entry])[0]
+
+    def donate_foreign(
+        self,
+        fund: Fund | str,
+        original: Money,
+        *,
+        rate: Decimal | str,
+        rate_date: dt.date,
+        donor: str,
+        on: dt.datetime,
+        actor: str,
+        converted: bool = True,
+        rounding: Rounding = Rounding.HALF_UP,
+        source: str | None = None,
+        memo: str = "",
+        key: str | None = None,
+    ) -> PostedEntry:
+        """A donation in a foreign currency, recognised in the fund's currency at ``rate``.
+
+        The entry records the original amount, the rate and its date; the amount
+        in the fund's currency is ``original × rate`` rounded with the named rule.
+        With ``converted`` the bank converted on arrival; otherwise the foreign
+        money is held (in ``Assets:Bank:<currency>``) and a trading account keeps
+        each currency balanced on its own.
+        """
+        target = self._fund(fund)
+        if not isinstance(original, Money) or original.value <= 0:
+            raise InvalidArgument(f"original must be positive Money, got {original!r}", value=original)
+        if original.unit == self.currency:
+            raise InvalidArgument(f"{original} is already in {self.currency.code}; use donate()", value=original)
+        if not isinstance(rate_date, dt.date):
+            raise InvalidArgument(f"rate_date must be a date, got {rate_date!r}", value=rate_date)
+        factor = to_decimal(rate)
+        if factor <= 0:
+            raise InvalidArgument(f"an exchange rate must be positive, got {rate!r}", value=rate)
+        local = _money(Amount.rounded(original.value * factor, self.currency, rounding))
+        postings = [
+            Posting.debit(self.chart.bank(self.currency), target, local),
+            Posting.credit(self.chart.donations(self.currency), target, local),
+        ]
+        if not converted:
+            postings = [
+                Posting.debit(self.chart.bank(original.unit), target, original),
+                Posting.credit(self.chart.conversion(original.unit), target, original),
+                Posting.debit(self.chart.conversion(self.currency), target, local),
+                Posting.credit(self.chart.donations(self.currency), target, local),
+            ]
+        entry = JournalEntry(
+            kind="donation",
+            effective_at=self._when(on),
+            postings=postings,
+            actor=actor,
+            memo=memo,
+            source=source,
+            idempotency_key=key,
+            tags={
+                "donor": self._text(donor, "donor"),
+                "original_amount": f"{original.value:f}",
+                "original_currency": original.unit.code,
+                "rate": f"{factor:f}",
+                "rate_date": rate_date.isoformat(),
+                "rounding": rounding.name,
+            },
+        )
+        return self._post([entry])[0]
+
+    def convert(
+        self,
+        fund: Fund | str,
+        amount: Money,
+        *,
+        rate: Decimal | str,
+        rate_date: dt.date,
+        on: dt.datetime,
+        actor: str,
+        rounding: Rounding = Rounding.HALF_UP,
+        key: str | None = None,
+    ) -> PostedEntry:
+        """Sell held foreign money for the fund's currency at ``rate`` (each currency balances on its own)."""
+        target = self._fund(fund)
+        if not isinstance(amount, Money) or amount.value <= 0 or amount.unit == self.currency:
+            raise InvalidArgument(f"convert takes a positive foreign amount, got {amount!r}", value=amount)
+        factor = to_decimal(rate)
+        if factor <= 0:
+            raise InvalidArgument(f"an exchange rate must be positive, got {rate!r}", value=rate)
+        local = _money(Amount.rounded(amount.value * factor, self.currency, rounding))
+        entry = JournalEntry(
+            kind="conversion",
+            effective_at=self._when(on),
+            postings=[
+                Posting.debit(self.chart.conversion(amount.unit), target, amount),
+                Posting.credit(self.chart.bank(amount.unit), target, amount),
+                Posting.debit(self.chart.bank(self.currency), target, local),
+                Posting.credit(self.chart.conversion(self.currency), target, local),
+            ],
+            actor=actor,
+            idempotency_key=key,
+            tags={"rate": f"{factor:f}", "rate_date": rate_date.isoformat(), "rounding": rounding.name},
+        )
+        return self._post([entry])[0]
+
+    def refund(
+        self,
+        fund: Fund | str,
+        amount: Money,
+        *,
+        donor: str,
+        on: dt.datetime,
+        actor: str,
+        reason: str,
+        key: str | None = None,
+    ) -> PostedEntry:
+        """Give a donor money back; never more than the donor gave to this fund."""
+        target = self._fund(fund)
+        money = self._money(amount, "refund", amount.unit if isinstance(amount, Money) else None)
+        donor = self._text(donor, "donor")
+        revenue = self.chart.donations(money.unit)
+        entry = JournalEntry(
+            kind="refund",
+            effective_at=self._when(on),
+            postings=[
+                Posting.debit(revenue, target, money),
+                Posting.credit(self.chart.bank(money.unit), target, money),
+            ],
+            actor=actor,
+            memo=self._text(reason, "reason"),
+            idempotency_key=key,
+            tags={"donor": donor},
+        )
+
+        def build(view: LedgerView) -> list[JournalEntry]:
+            given = -view.balance(revenue, target, tags={"donor": donor})
+            if given < money:
+                raise ExceedsReceived(
+                    f"cannot refund {money} to {donor}: the donor's net donations to {target.code} are {given}",
+                    donor=donor,
+                    given=given,
+                    refund=money,
+                )
+            return [entry]
+
+        return self._transact(build).posted[0]
+
+    # -- pledges ----------------------------------------------------------------------
+
+    def pledge(
+        self,
+        fund: Fund | str,
+        amount: Money,
+        *,
+        code: str,
+        donor: str,
+        on: dt.datetime,
+        actor: str,
+        due: dt.date | None = None,
+        source: str | None = None,
+    ) -> Pledge:
+        """Record a pledge: a memo entry, kept out of received totals."""
+        target = self._fund(fund)
+        money = self._money(amount, "pledge", amount.unit if isinstance(amount, Money) else None)
+        check_code("pledge", code)
+        if due is not None and not isinstance(due, dt.date):
+            raise InvalidArgument(f"due must be a date, got {due!r}", value=due)
+        pledge = Pledge(code=code, fund=target.code, donor=self._text(donor, "donor"), amount=money, due=due)
+        body = {
+            "fund": target.code,
+            "donor": pledge.donor,
+            "amount": f"{money.value:f}",
+            "currency": money.unit.code,
+            "due": None if due is None else due.isoformat(),
+        }
+        self.ledger.put_record("pledge", code, body, actor=actor)
+        self._post(
+            [
+                JournalEntry(
+                    kind="pledge",
+                    effective_at=self._when(on),
+                    postings=[
+                        Posting.debit(self.chart.pledge(code, money.unit), target, money),
+                        Posting.credit(self.chart.pledges_contra(money.unit), target, money),
+                    ],
+                    actor=actor,
+                    source=source,
+                    idempotency_key=f"pledge:{code}",
+                    tags={"pledge": code, "donor": pledge.donor, "event": "pledge"},
+                )
+            ]
+        )
+        return pledge
+
+    def pledge_of(self, code: str) -> Pledge:
+        """The pledge with this code."""
+        body = self._record("pledge", code).body
+        unit = currency(str(body["currency"]))
+        return Pledge(
+            code=code,
+            fund=str(body["fund"]),
+            donor=str(body["donor"]),
+            amount=Money(str(body["amount"]), unit),
+            due=None if body["due"] is None else dt.date.fromisoformat(str(body["due"])),
+        )
+
+    def fulfil_pledge(
+        self,
+        code: str,
+        amount: Money,
+        *,
+        on: dt.datetime,
+        actor: str,
+        source: str | None = None,
+        key: str | None = None,
+    ) -> PostedEntry:
+        """Money received against a pledge, in full or in part: a donation, and the pledge reduced."""
+        pledge = self.pledge_of(code)
+        money = self._money(amount, "payment against the pledge", pledge.amount.unit)
+        fund = self._fund(pledge.fund)
+        memo_account = self.chart.pledge(code, money.unit)
+        entry = JournalEntry(
+            kind="donation",
+            effective_at=self._when(on),
+            postings=[
+                Posting.debit(self.chart.bank(money.unit), fund, money),
+                Posting.credit(self.chart.donations(money.unit), fund, money),
+                Posting.debit(self.chart.pledges_contra(money.unit), fund, money),
+                Posting.credit(memo_account, fund, money),
+            ],
+            actor=actor,
+            source=source,
+            idempotency_key=key,
+            tags={"pledge": code, "donor": pledge.donor, "event": "fulfil"},
+        )
+        with self._translate(memo_account, ExceedsPledge, f"pledge {code} has less than {money} outstanding"):
+            return self._post([entry])[0]
+
+    def write_off_pledge(
+        self,
+        code: str,
+        amount: Money | None = None,
+        *,
+        on: dt.datetime,
+        actor: str,
+        reason: str,
+        key: str | None = None,
+    ) -> PostedEntry:
+        """Write off what will not come (by default all that is outstanding)."""
+        pledge = self.pledge_of(code)
+        fund = self._fund(pledge.fund)
+        unit = pledge.amount.unit
+        memo_account, contra = self.chart.pledge(code, unit), self.chart.pledges_contra(unit)
+        reason = self._text(reason, "reason")
+
+        def build(view: LedgerView) -> list[JournalEntry]:
+            outstanding = view.balance(memo_account, fund)
+            value = outstanding if amount is None else self._money(amount, "write-off", unit)
+            if value.value <= 0:
+                raise ExceedsPledge(f"pledge {code} has nothing outstanding to write off", pledge=code)
+            return [
+                JournalEntry(
+                    kind="pledge-write-off",
+                    effective_at=self._when(on),
+                    postings=[
+                        Posting.debit(contra, fund, value),
+                        Posting.credit(memo_account, fund, value),
+                    ],
+                    actor=actor,
+                    memo=reason,
+                    idempotency_key=key,
+                    tags={"pledge": code, "donor": pledge.donor, "event": "write-off"},
+                )
+            ]
+
+        with self._translate(memo_account, ExceedsPledge, f"pledge {code} has less outstanding"):
+            return self._transact(build).posted[0]
+
+    def pledge_status(self, code: str, *, as_of: dt.datetime | None = None) -> PledgeStatus:
+        """Promised, fulfilled, written off and outstanding for one pledge."""
+        pledge = self.pledge_of(code)
+        unit = pledge.amount.unit
+        memo_account = self.chart.pledge(code, unit)
+        outstanding = _money(self.ledger.balance(memo_account, pledge.fund, as_of=as_of))
+        fulfilled = _money(
+            -self.ledger.balance(memo_account, pledge.fund, as_of=as_of, tags={"pledge": code, "event": "fulfil"})
+        )
+        written_off = _money(
+            -self.ledger.balance(memo_account, pledge.fund, as_of=as_of, tags={"pledge": code, "event": "write-off"})
+        )
+        return PledgeStatus(pledge=pledge, fulfilled=fulfilled, written_off=written_off, outstanding=outstanding)

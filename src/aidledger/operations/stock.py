@@ -1,0 +1,366 @@
+"""In-kind goods: stock kept in units of measure and in money at the same time.
+
+Every stock entry moves a quantity (``Assets:Stock:<commodity>``, counted in
+the commodity's unit) and its value (``Assets:StockValue:<commodity>:<currency>``)
+together. Goods leave at their average cost at the effective time, computed
+inside the write transaction; the last unit out takes whatever value is left,
+so quantity and value reach zero together and received − delivered − lost =
+on hand holds in both.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+import enum
+
+import attrs
+
+from aidledger.core.accounts import Account, Fund
+from aidledger.core.amounts import Amount, Money, Quantity, Rounding, Unit
+from aidledger.core.beneficiaries import Beneficiary
+from aidledger.core.entries import Claim, JournalEntry, PostedEntry, Posting
+from aidledger.core.errors import InsufficientStock, InvalidArgument
+from aidledger.ledger.ledger import LedgerView
+from aidledger.operations.base import Operations, component
+
+
+class ValuationBasis(enum.Enum):
+    """How the value of goods received was established."""
+
+    MARKET_PRICE = "market-price"  # fair value from current market prices
+    DONOR_INVOICE = "donor-invoice"  # the donor's documented cost
+    APPRAISAL = "appraisal"  # an independent appraisal
+    PURCHASE_COST = "purchase-cost"  # bought from the fund: what was paid
+
+
+class LossReason(enum.Enum):
+    """Why goods were written off."""
+
+    SPOILAGE = "spoilage"
+    DAMAGE = "damage"
+    THEFT = "theft"
+    EXPIRY = "expiry"
+    COUNT_DIFFERENCE = "count-difference"
+
+
+@attrs.frozen
+class StockPosition:
+    """Stock of one commodity in one fund, in quantity and in money.
+
+    Attributes:
+        commodity: the commodity's code.
+        received, delivered, lost: quantities in, out to beneficiaries, and written off.
+        in_transit: dispatched and not yet delivered.
+        on_hand: in the warehouse.
+        received_value, delivered_value, lost_value, in_transit_value, on_hand_value: the same in money.
+    """
+
+    commodity: str
+    received: Quantity
+    delivered: Quantity
+    lost: Quantity
+    in_transit: Quantity
+    on_hand: Quantity
+    received_value: Money
+    delivered_value: Money
+    lost_value: Money
+    in_transit_value: Money
+    on_hand_value: Money
+
+    @property
+    def reconciles(self) -> bool:
+        """Whether received − delivered − lost = on hand + in transit, in quantity and in value."""
+        quantity = self.received - self.delivered - self.lost == self.on_hand + self.in_transit
+        value = (
+            self.received_value - self.delivered_value - self.lost_value == self.on_hand_value + self.in_transit_value
+        )
+        return quantity and value
+
+
+def _quantity(amount: Amount) -> Quantity:
+    return Quantity(amount.value, amount.unit)
+
+
+def _money(amount: Amount) -> Money:
+    return Money(amount.value, amount.unit)
+
+
+class StockOperations(Operations):
+    """Goods received, dispatched, delivered and written off."""
+
+    def _goods(self, quantity: object, what: str) -> Quantity:
+        if not isinstance(quantity, Quantity) or quantity.value <= 0:
+            raise InvalidArgument(
+                f"{what} must be a positive Quantity of a commodity, got {quantity!r}", value=quantity
+            )
+        return quantity
+
+    def receive_goods(
+        self,
+        fund: Fund | str,
+        quantity: Quantity,
+        *,
+        value: Money,
+        basis: ValuationBasis,
+        on: dt.datetime,
+        actor: str,
+        donor: str | None = None,
+        source: str | None = None,
+        memo: str = "",
+        key: str | None = None,
+        location: str | None = None,
+    ) -> PostedEntry:
+        """Goods into stock: donated at fair value (with its basis), or bought from the fund's cash."""
+        target = self._fund(fund)
+        goods = self._goods(quantity, "quantity received")
+        money = self._money(value, "value of the goods")
+        if not isinstance(basis, ValuationBasis):
+            raise InvalidArgument(f"basis must be a ValuationBasis, got {basis!r}", value=basis)
+        bought = basis is ValuationBasis.PURCHASE_COST
+        if bought == (donor is not None):
+            raise InvalidArgument("donated goods name their donor; goods bought at purchase cost have none")
+        counter: Account = self.chart.bank(money.unit) if bought else self.chart.in_kind_donations(money.unit)
+        tags = {"commodity": goods.unit.code, "basis": basis.value, "event": "received"}
+        if donor is not None:
+            tags["donor"] = self._text(donor, "donor")
+        if location is not None:
+            tags["location"] = self._text(location, "location")
+        entry = JournalEntry(
+            kind="goods-purchase" if bought else "goods-donation",
+            effective_at=self._when(on),
+            postings=[
+                Posting.debit(self.chart.stock(goods.unit), target, goods),
+                Posting.credit(self.chart.goods_in(goods.unit), target, goods),
+                Posting.debit(self.chart.stock_value(goods.unit, money.unit), target, money),
+                Posting.credit(counter, target, money),
+            ],
+            actor=actor,
+            memo=memo,
+            source=source,
+            idempotency_key=key,
+            tags=tags,
+        )
+        return self._post([entry])[0]
+
+    def dispatch(
+        self,
+        fund: Fund | str,
+        quantity: Quantity,
+        *,
+        to: str,
+        on: dt.datetime,
+        actor: str,
+        key: str | None = None,
+    ) -> PostedEntry:
+        """Goods leave the warehouse for a settlement, at average cost."""
+        target = self._fund(fund)
+        goods = self._goods(quantity, "quantity dispatched")
+        settlement = self._text(to, "destination")
+        return self._move(
+            target,
+            goods,
+            on=on,
+            actor=actor,
+            key=key,
+            kind="goods-dispatch",
+            from_transit=False,
+            to_quantity=self.chart.stock(goods.unit, in_transit=True),
+            to_value=self.chart.stock_value(goods.unit, self.currency, in_transit=True),
+            tags={"commodity": goods.unit.code, "settlement": settlement, "event": "dispatched"},
+        )
+
+    def deliver(
+        self,
+        fund: Fund | str,
+        quantity: Quantity,
+        *,
+        purpose: str,
+        on: dt.datetime,
+        actor: str,
+        to: Beneficiary | None = None,
+        settlement: str | None = None,
+        from_transit: bool = False,
+        programme: str | None = None,
+        region: str | None = None,
+        key: str | None = None,
+    ) -> PostedEntry:
+        """Goods delivered to a household (by pseudonym) or a settlement, at average cost.
+
+        With ``programme``, a household is delivered to at most once in that
+        programme (like a one-off payment).  Delivery beyond the stock on hand at
+        the effective time is refused with InsufficientStock.
+        """
+        target = self._fund(fund)
+        goods = self._goods(quantity, "quantity delivered")
+        self._check_purpose(target, purpose, f"delivery of {goods.unit.code}")
+        if (to is None) == (settlement is None):
+            raise InvalidArgument("a delivery goes either to a household (to=...) or to a settlement (settlement=...)")
+        tags = {"commodity": goods.unit.code, "purpose": purpose, "event": "delivered"}
+        claims: list[Claim] = []
+        if to is not None:
+            if not isinstance(to, Beneficiary):
+                raise InvalidArgument(f"to must be a Beneficiary pseudonym, got {to!r}", value=to)
+            tags["beneficiary"] = to.pseudonym
+            if programme is not None:
+                tags["programme"] = component(programme).lower()
+                claims.append(Claim(f"delivery:{tags['programme']}", to.pseudonym))
+        else:
+            tags["settlement"] = self._text(settlement, "settlement")
+        if region is not None:
+            tags["region"] = self._text(region, "region")
+        return self._move(
+            target,
+            goods,
+            on=on,
+            actor=actor,
+            key=key,
+            kind="goods-delivery",
+            from_transit=from_transit,
+            to_quantity=self.chart.goods_delivered(goods.unit),
+            to_value=self.chart.expenses(purpose, self.currency),
+            tags=tags,
+            claims=claims,
+        )
+
+    def write_off(
+        self,
+        fund: Fund | str,
+        quantity: Quantity,
+        *,
+        reason: LossReason,
+        on: dt.datetime,
+        actor: str,
+        from_transit: bool = False,
+        memo: str = "",
+        key: str | None = None,
+    ) -> PostedEntry:
+        """Goods lost or written off, with a typed reason, at average cost."""
+        target = self._fund(fund)
+        goods = self._goods(quantity, "quantity written off")
+        if not isinstance(reason, LossReason):
+            raise InvalidArgument(f"reason must be a LossReason, got {reason!r}", value=reason)
+        return self._move(
+            target,
+            goods,
+            on=on,
+            actor=actor,
+            key=key,
+            kind="goods-loss",
+            from_transit=from_transit,
+            to_quantity=self.chart.goods_lost(goods.unit),
+            to_value=self.chart.stock_losses(self.currency),
+            tags={"commodity": goods.unit.code, "reason": reason.value, "event": "lost"},
+            memo=memo,
+        )
+
+    def _move(
+        self,
+        fund: Fund,
+        goods: Quantity,
+        *,
+        on: dt.datetime,
+        actor: str,
+        key: str | None,
+        kind: str,
+        from_transit: bool,
+        to_quantity: Account,
+        to_value: Account,
+        tags: dict[str, str],
+        claims: list[Claim] | None = None,
+        memo: str = "",
+    ) -> PostedEntry:
+        when = self._when(on)
+        source_quantity = self.chart.stock(goods.unit, in_transit=from_transit)
+        source_value = self.chart.stock_value(goods.unit, self.currency, in_transit=from_transit)
+
+        def build(view: LedgerView) -> list[JournalEntry]:
+            on_hand = view.balance(source_quantity, fund, as_of=when)
+            held_value = view.balance(source_value, fund, as_of=when)
+            if on_hand < goods:
+                raise InsufficientStock(
+                    f"{source_quantity.code} in fund {fund.code} holds {on_hand} at {when.isoformat()}, "
+                    f"less than the {goods} asked for; nothing was posted",
+                    what=source_quantity.code,
+                    on_hand=on_hand,
+                    asked=goods,
+                )
+            value = average_cost(goods, on_hand, held_value)
+            postings = [
+                Posting.debit(to_quantity, fund, goods),
+                Posting.credit(source_quantity, fund, goods),
+            ]
+            if value.value > 0:
+                postings += [Posting.debit(to_value, fund, value), Posting.credit(source_value, fund, value)]
+            return [
+                JournalEntry(
+                    kind=kind,
+                    effective_at=when,
+                    postings=postings,
+                    actor=actor,
+                    memo=memo,
+                    idempotency_key=key,
+                    tags={**tags, "value": f"{value.value:f}"},
+                    claims=claims or [],
+                )
+            ]
+
+        with self._translate(source_quantity, InsufficientStock, f"not enough {goods.unit.code} in stock"):
+            return self._transact(build).posted[0]
+
+    def stock_position(self, fund: Fund | str, commodity: Unit, *, as_of: dt.datetime | None = None) -> StockPosition:
+        """Received, delivered, lost, in transit and on hand, in quantity and in money."""
+        target = self._fund(fund)
+        chart, ledger, cur = self.chart, self.ledger, self.currency
+
+        def q(account: Account, sign: int = 1) -> Quantity:
+            return _quantity(
+                ledger.balance(account, target, as_of=as_of)
+                if sign > 0
+                else -ledger.balance(account, target, as_of=as_of)
+            )
+
+        def m(account: Account, tags: dict[str, str] | None = None, sign: int = 1) -> Money:
+            found = ledger.balance(account, target, as_of=as_of, tags=tags)
+            return _money(found if sign > 0 else -found)
+
+        code = commodity.code
+        value = chart.stock_value(commodity, cur)
+        transit_value = chart.stock_value(commodity, cur, in_transit=True)
+
+        def out(event: str) -> Money:
+            """Value that left the warehouse or the road for ``event`` (credits are negative)."""
+            tags = {"commodity": code, "event": event}
+            return _money(
+                -(
+                    ledger.balance(value, target, as_of=as_of, tags=tags)
+                    + ledger.balance(transit_value, target, as_of=as_of, tags=tags)
+                )
+            )
+
+        return StockPosition(
+            commodity=code,
+            received=q(chart.goods_in(commodity), -1),
+            delivered=q(chart.goods_delivered(commodity)),
+            lost=q(chart.goods_lost(commodity)),
+            in_transit=q(chart.stock(commodity, in_transit=True)),
+            on_hand=q(chart.stock(commodity)),
+            received_value=m(value, {"commodity": code, "event": "received"}),
+            delivered_value=out("delivered"),
+            lost_value=out("lost"),
+            in_transit_value=m(transit_value),
+            on_hand_value=m(value),
+        )
+
+
+def average_cost(quantity: Quantity, on_hand: Amount, value: Amount) -> Money:
+    """The value of ``quantity`` out of ``on_hand`` goods worth ``value``, at average cost.
+
+    Rounded half up to the currency's minor unit; taking all that is on hand
+    takes all the value, so nothing is left behind by rounding.
+    """
+    if quantity == on_hand:
+        return _money(value)
+    with decimal.localcontext(decimal.Context(prec=80)):
+        share = value.value * quantity.value / on_hand.value
+    return _money(Amount.rounded(share, value.unit, Rounding.HALF_UP))
