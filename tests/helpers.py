@@ -31,8 +31,8 @@ def transfer(
     )
 
 
-def snapshot(ledger: Ledger) -> tuple[object, ...]:
-    """Everything a refused operation must leave unchanged."""
+def snapshot(ledger: Ledger, *, records: bool = True) -> tuple[object, ...]:
+    """Everything a refused operation must leave unchanged (without ``records``: the journal alone)."""
     from sqlalchemy import func, select
 
     from aidledger.store import schema as t
@@ -40,7 +40,17 @@ def snapshot(ledger: Ledger) -> tuple[object, ...]:
     with ledger.engine.connect() as connection:
         counts = tuple(
             connection.execute(select(func.count()).select_from(table)).scalar_one()
-            for table in (t.entries, t.postings, t.entry_tags, t.claims, t.period_closes, t.balances, t.balance_days)
+            for table in (
+                t.entries,
+                t.postings,
+                t.entry_tags,
+                t.claims,
+                t.claim_releases,
+                t.period_closes,
+                *([t.records] if records else []),
+                t.balances,
+                t.balance_days,
+            )
         )
         head = tuple(connection.execute(select(t.ledger_head)).one())
         balances = tuple(connection.execute(select(t.balances).order_by(t.balances.c.account_id, t.balances.c.fund_id)))

@@ -83,11 +83,11 @@ class TestReleases:
 class TestMakerChecker:
     def test_submit_then_approve_posts_with_the_checker(self, funded: Ledger) -> None:
         """A submitted batch posts nothing until a different person approves it."""
-        before = snapshot(funded)
+        before = snapshot(funded, records=False)
         pending = funded.submit([pay("100"), pay("200", household="hh-2")], actor="maker", note="list 7")
         assert pending.status == "pending"
         assert pending.total == {"KZT": Money("300", KZT)}
-        assert snapshot(funded)[0] == before[0]
+        assert snapshot(funded, records=False) == before
         result = funded.approve(pending.code, checker="checker")
         assert [p.entry.approved_by for p in result.posted] == ["checker", "checker"]
         assert funded.pending(pending.code).status == "approved"

@@ -82,7 +82,7 @@ class TestExactlyOnce:
         before = snapshot(programme.ledger)
         with pytest.raises(DuplicateClaim, match="already taken"):
             programme.pay("ONE-OFF", lines(3, 2, prefix="M"), actor="maker", on=APRIL, list_code="L2")
-        assert snapshot(programme.ledger)[:2] == before[:2]
+        assert snapshot(programme.ledger) == before
 
     def test_skip_reports_conflicts_and_posts_the_rest(self, programme: Aid) -> None:
         """With OnConflict.SKIP, the paid household and a duplicate in the list are reported, others posted."""
@@ -247,7 +247,7 @@ class TestMakerChecker:
             ApprovalRequired, match=re.escape("10050000.00 KZT is above the approval threshold of 10000000.00")
         ):
             programme.pay("ONE-OFF", many, actor="maker", on=APRIL, list_code="BIG")
-        assert snapshot(programme.ledger)[0][0] == before[0][0]
+        assert snapshot(programme.ledger) == before
         pending = programme.submit_payments("ONE-OFF", many, actor="maker", on=APRIL, list_code="BIG")
         assert pending.total == {"KZT": kzt("10050000")}
         with pytest.raises(InvalidArgument, match="cannot also approve"):

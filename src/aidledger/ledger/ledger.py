@@ -1597,6 +1597,14 @@ class LedgerView:
                 )
         return found
 
+    def put_record(
+        self, kind: str, code: str, body: Mapping[str, Any], *, actor: str, subject: str | None = None
+    ) -> Record:
+        """Store a record in this transaction, as :meth:`Ledger.put_record`: it stands or falls with the entries."""
+        text = _record_body(kind, code, body, subject)
+        check_text("actor", actor, allow_empty=False, limit=200)
+        return self._ledger._insert_record(self._connection, kind, code, subject, actor, text)
+
     def record(self, kind: str, code: str) -> Record | None:
         """The record of this kind and code, or ``None``."""
         row = self._connection.execute(

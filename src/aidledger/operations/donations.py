@@ -356,15 +356,17 @@ class DonationOperations(Operations):
             "currency": money.unit.code,
             "due": None if due is None else due.isoformat(),
         }
-        self.ledger.put_record("pledge", code, body, actor=actor)
-        self._post(
-            [
+        memo_account, contra = self.chart.pledge(code, money.unit), self.chart.pledges_contra(money.unit)
+
+        def build(view: LedgerView) -> list[JournalEntry]:
+            view.put_record("pledge", code, body, actor=actor)
+            return [
                 JournalEntry(
                     kind="pledge",
                     effective_at=self._when(on),
                     postings=[
-                        Posting.debit(self.chart.pledge(code, money.unit), target, money),
-                        Posting.credit(self.chart.pledges_contra(money.unit), target, money),
+                        Posting.debit(memo_account, target, money),
+                        Posting.credit(contra, target, money),
                     ],
                     actor=actor,
                     source=source,
@@ -372,7 +374,8 @@ class DonationOperations(Operations):
                     tags={"pledge": code, "donor": pledge.donor, "event": "pledge"},
                 )
             ]
-        )
+
+        self._transact(build)
         return pledge
 
     def pledge_of(self, code: str) -> Pledge:

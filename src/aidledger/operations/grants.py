@@ -91,23 +91,24 @@ class GrantOperations(Operations):
             "currency": money.unit.code,
             "description": description,
         }
-        self.ledger.put_record("project", code, body, actor=actor)
-        self._post(
-            [
-                JournalEntry(
-                    kind="grant-commitment",
-                    effective_at=self._when(on),
-                    postings=[
-                        Posting.debit(self.chart.commitment(code, money.unit), target, money),
-                        Posting.credit(self.chart.commitments_contra(money.unit), target, money),
-                    ],
-                    actor=actor,
-                    memo=description,
-                    idempotency_key=f"commitment:{code}",
-                    tags={"project": code, "purpose": purpose, "grantee": body["grantee"], "event": "committed"},
-                )
-            ]
+        entry = JournalEntry(
+            kind="grant-commitment",
+            effective_at=self._when(on),
+            postings=[
+                Posting.debit(self.chart.commitment(code, money.unit), target, money),
+                Posting.credit(self.chart.commitments_contra(money.unit), target, money),
+            ],
+            actor=actor,
+            memo=description,
+            idempotency_key=f"commitment:{code}",
+            tags={"project": code, "purpose": purpose, "grantee": body["grantee"], "event": "committed"},
         )
+
+        def build(view: LedgerView) -> list[JournalEntry]:
+            view.put_record("project", code, body, actor=actor)
+            return [entry]
+
+        self._transact(build)
         return self.project_of(code)
 
     def project_of(self, code: str) -> Project:

@@ -23,7 +23,7 @@ from aidledger.core.accounts import Account, Fund, check_code
 from aidledger.core.amounts import Amount, Money, currency
 from aidledger.core.beneficiaries import Beneficiary
 from aidledger.core.entries import Claim, JournalEntry, PostedEntry, Posting
-from aidledger.core.errors import InvalidAmount, InvalidArgument, PaymentStateError
+from aidledger.core.errors import DuplicateDefinition, InvalidAmount, InvalidArgument, PaymentStateError
 from aidledger.ledger.ledger import LedgerView
 from aidledger.ledger.results import BatchResult, PendingBatch
 from aidledger.operations.base import Operations
@@ -350,8 +350,14 @@ class PaymentOperations(Operations):
         code = list_code or f"{prog.code}-{uuid.uuid4().hex[:12]}"
         entries, lines_checked, total = self._payment_entries(prog, lines, actor=actor, on=on, list_code=code)
         self._needs_approval(total, f"payment list {code}")
-        self._register_list(code, prog, actor)
-        result = self.ledger.post_batch(entries, skip_claimed=self._skip(on_conflict))
+        skip = self._skip(on_conflict)
+        self._check_list(code, prog)
+
+        def build(view: LedgerView) -> list[JournalEntry]:
+            view.put_record("payment-list", code, {"programme": prog.code}, actor=actor)
+            return entries
+
+        result = self._transact(build, skip=skip)
         return self._list_result(code, prog, lines_checked, result)
 
     def submit_payments(
@@ -367,8 +373,10 @@ class PaymentOperations(Operations):
         """Submit a payment list for a checker's approval (see :meth:`approve_payments`)."""
         prog = self.programme_of(programme)
         entries, _, _ = self._payment_entries(prog, lines, actor=actor, on=on, list_code=list_code)
-        self._register_list(list_code, prog, actor)
-        return self.ledger.submit(entries, actor=actor, code=f"list:{list_code}", note=note)
+        self._check_list(list_code, prog)
+        pending = self.ledger.submit(entries, actor=actor, code=f"list:{list_code}", note=note)
+        self.ledger.put_record("payment-list", list_code, {"programme": prog.code}, actor=actor)
+        return pending
 
     def approve_payments(
         self, list_code: str, *, checker: str, on_conflict: OnConflict = OnConflict.REFUSE
@@ -386,9 +394,15 @@ class PaymentOperations(Operations):
             raise InvalidArgument(f"on_conflict must be an OnConflict, got {on_conflict!r}", value=on_conflict)
         return on_conflict is OnConflict.SKIP
 
-    def _register_list(self, code: str, programme: Programme, actor: str) -> None:
+    def _check_list(self, code: str, programme: Programme) -> None:
+        """A list code names one list of one programme."""
         check_code("payment list", code)
-        self.ledger.put_record("payment-list", code, {"programme": programme.code}, actor=actor)
+        existing = self.ledger.record("payment-list", code)
+        if existing is not None and existing.body["programme"] != programme.code:
+            raise DuplicateDefinition(
+                f"payment list {code} belongs to programme {existing.body['programme']}, not {programme.code}",
+                list_code=code,
+            )
 
     @staticmethod
     def _list_result(
