@@ -48,6 +48,7 @@ from aidledger.ledger.ledger import EntryFacts, Ledger, LedgerView
 from aidledger.ledger.results import (
     BatchResult,
     ChainBreak,
+    Head,
     PendingBatch,
     Record,
     SkippedEntry,
@@ -56,6 +57,14 @@ from aidledger.ledger.results import (
     Verification,
 )
 from aidledger.operations.aid import Aid
+from aidledger.operations.campaign import (
+    FOOD_PACKAGE,
+    RELIEF_GOODS,
+    CampaignExpectations,
+    CampaignPlan,
+    CampaignResult,
+    run_campaign,
+)
 from aidledger.operations.donations import Pledge, PledgeStatus
 from aidledger.operations.grants import GrantStatus, Project
 from aidledger.operations.payments import (
@@ -71,12 +80,14 @@ from aidledger.operations.payments import (
     Scope,
     Settlement,
 )
-from aidledger.operations.stock import LossReason, StockPosition, ValuationBasis
+from aidledger.operations.stock import Delivery, LossReason, StockPosition, ValuationBasis
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "FOOD_PACKAGE",
     "MAX_MINOR",
+    "RELIEF_GOODS",
     "Account",
     "AccountType",
     "Aid",
@@ -86,9 +97,13 @@ __all__ = [
     "ApprovalRequired",
     "BatchResult",
     "Beneficiary",
+    "CampaignExpectations",
+    "CampaignPlan",
+    "CampaignResult",
     "ChainBreak",
     "Claim",
     "Conflict",
+    "Delivery",
     "DoublePayment",
     "DuplicateClaim",
     "DuplicateDefinition",
@@ -98,6 +113,7 @@ __all__ = [
     "ExceedsReceived",
     "Fund",
     "GrantStatus",
+    "Head",
     "IdempotencyConflict",
     "InsufficientBalance",
     "InsufficientStock",
@@ -151,4 +167,5 @@ __all__ = [
     "Verification",
     "commodity",
     "currency",
+    "run_campaign",
 ]

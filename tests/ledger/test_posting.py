@@ -162,6 +162,18 @@ class TestInvariants:
             ledger.post(transfer(chart.cash_aid, chart.payable, chart.general, "150", T0.add(days=1)))
         ledger.post(transfer(chart.cash_aid, chart.payable, chart.general, "100", T0.add(days=1)))
 
+    def test_paying_a_liability_keeps_net_assets(self, ledger: Ledger, chart: type[Chart]) -> None:
+        """An entry is netted per fund before the check: paying what the fund owes is no dip in its net assets."""
+        donate(ledger, "100")
+        ledger.post(transfer(chart.cash_aid, chart.payable, chart.general, "60", T0.add(days=1)))
+        ledger.post(transfer(chart.payable, chart.bank, chart.general, "60", T0.add(days=2)))
+        # The same, back-dated before a later entry, replays stored entries netted too.
+        ledger.post(transfer(chart.cash_aid, chart.payable, chart.general, "40", T0.add(days=3)))
+        ledger.post(transfer(chart.payable, chart.bank, chart.general, "40", T0.add(days=5)))
+        donate(ledger, "10", days=4)
+        assert ledger.fund_balance(chart.general, "KZT") == Money("10", KZT)
+        assert ledger.balance(chart.bank) == Money("10", KZT)
+
     def test_back_dated_withdrawal_cannot_dip_below_zero_in_between(self, ledger: Ledger, chart: type[Chart]) -> None:
         """A withdrawal dated before later spending is refused if the balance would dip at any time."""
         donate(ledger, "100", days=0)

@@ -49,6 +49,7 @@ from aidledger.core.times import MICROS_PER_DAY, from_micros, now, to_micros, zo
 from aidledger.ledger.results import (
     BatchResult,
     ChainBreak,
+    Head,
     PendingBatch,
     Record,
     SkippedEntry,
@@ -747,8 +748,15 @@ class Ledger:
         batch: list[_Prepared],
         what: str,
     ) -> None:
-        """Walk the balance forward in effective order and refuse if it dips below zero."""
-        deltas.sort()
+        """Walk the balance forward in effective order and refuse if it dips below zero.
+
+        An entry is one step: its lines on the same balance are netted first, so
+        paying a liability from the bank does not look like a dip in net assets.
+        """
+        netted: dict[tuple[int, int], int] = defaultdict(int)
+        for effective, order, minor in deltas:
+            netted[(effective, order)] += minor
+        deltas = sorted((effective, order, minor) for (effective, order), minor in netted.items())
         earliest = deltas[0][0]
         if last_effective is None or earliest >= last_effective:
             # The usual case: everything lands after what is stored.
@@ -766,8 +774,12 @@ class Ledger:
                 )
                 .order_by(t.postings.c.effective_at, t.postings.c.entry_seq)
             ).all()
+            stored_netted: dict[tuple[int, int], int] = defaultdict(int)
+            for effective, seq, minor in stored:
+                stored_netted[(effective, seq)] += minor
             # Stored postings come before new ones at the same effective time.
-            merged = [(e, 0, s, m, False) for e, s, m in stored] + [(e, 1, o, m, True) for e, o, m in deltas]
+            merged = [(e, 0, s, m, False) for (e, s), m in stored_netted.items()]
+            merged += [(e, 1, o, m, True) for e, o, m in deltas]
             merged.sort()
             events = ((e, o, m, new) for e, _, o, m, new in merged)
         for effective, order, minor, new in events:
@@ -1261,6 +1273,19 @@ class Ledger:
         )
 
     # -- reading entries ------------------------------------------------------
+
+    def head(self) -> Head:
+        """The newest entry's sequence number and hash, read from the journal itself."""
+        e = t.entries.c
+        with self._read() as connection:
+            row = connection.execute(select(e.seq, e.hash).order_by(e.seq.desc()).limit(1)).first()
+        return Head(seq=0, hash=hashing.GENESIS) if row is None else Head(seq=row.seq, hash=row.hash)
+
+    def entry_by_key(self, idempotency_key: str) -> PostedEntry | None:
+        """The entry posted with this idempotency key, or ``None``."""
+        check_text("idempotency key", idempotency_key, allow_empty=False, limit=200)
+        with self._read() as connection:
+            return LedgerView(self, connection).entry_by_key(idempotency_key)
 
     def entry(self, entry_id: str) -> PostedEntry:
         """The posted entry with this id, or UnknownEntry."""

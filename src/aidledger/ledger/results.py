@@ -15,6 +15,19 @@ from aidledger.core.errors import AidLedgerError
 
 
 @attrs.frozen
+class Head:
+    """The newest link of the entry chain.
+
+    Attributes:
+        seq: the number of entries (the newest entry's sequence number; 0 when empty).
+        hash: the newest entry's hash (the genesis hash when empty).
+    """
+
+    seq: int
+    hash: str
+
+
+@attrs.frozen
 class TrialBalanceLine:
     """The balance of one account in one fund (signed: debits positive).
 

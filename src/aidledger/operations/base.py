@@ -224,6 +224,8 @@ class Operations:
         try:
             yield
         except InsufficientBalance as error:
+            if isinstance(error, error_type):
+                raise
             if account.code in str(error.details.get("what", "")):
                 raise error_type(f"{message}: {error}", **dict(error.details)) from error
             raise

@@ -13,15 +13,18 @@ from __future__ import annotations
 import datetime as dt
 import decimal
 import enum
+from collections.abc import Iterable
+from decimal import Decimal
 
 import attrs
 
 from aidledger.core.accounts import Account, Fund
 from aidledger.core.amounts import Amount, Money, Quantity, Rounding, Unit
 from aidledger.core.beneficiaries import Beneficiary
-from aidledger.core.entries import Claim, JournalEntry, PostedEntry, Posting
+from aidledger.core.entries import Claim, JournalEntry, PostedEntry, Posting, check_text
 from aidledger.core.errors import InsufficientStock, InvalidArgument
 from aidledger.ledger.ledger import LedgerView
+from aidledger.ledger.results import BatchResult
 from aidledger.operations.base import Operations, component
 
 
@@ -76,6 +79,48 @@ class StockPosition:
             self.received_value - self.delivered_value - self.lost_value == self.on_hand_value + self.in_transit_value
         )
         return quantity and value
+
+
+@attrs.frozen
+class Delivery:
+    """One delivery of a batch: goods to a household (by pseudonym) or to a settlement.
+
+    Attributes:
+        quantity: how much of the commodity.
+        to: the household's pseudonym, or ``None`` for a settlement.
+        settlement: the settlement's name, or ``None`` for a household.
+        region: where, for audit totals.
+        key: an idempotency key for the delivery's entry.
+    """
+
+    quantity: Quantity = attrs.field()
+    to: Beneficiary | None = None
+    settlement: str | None = None
+    region: str | None = None
+    key: str | None = None
+
+    @quantity.validator
+    def _check_quantity(self, _: object, value: object) -> None:
+        if not isinstance(value, Quantity) or value.value <= 0:
+            raise InvalidArgument(f"a delivery needs a positive Quantity of a commodity, got {value!r}", value=value)
+
+    def __attrs_post_init__(self) -> None:
+        if (self.to is None) == (self.settlement is None):
+            raise InvalidArgument("a delivery goes either to a household (to=...) or to a settlement (settlement=...)")
+        if self.to is not None and not isinstance(self.to, Beneficiary):
+            raise InvalidArgument(f"to must be a Beneficiary pseudonym, got {self.to!r}", value=self.to)
+        if self.settlement is not None:
+            check_text("settlement", self.settlement, allow_empty=False, limit=500)
+        if self.region is not None:
+            check_text("region", self.region, allow_empty=False, limit=500)
+
+
+@attrs.frozen
+class _Move:
+    quantity: Quantity
+    tags: dict[str, str]
+    claims: list[Claim]
+    key: str | None
 
 
 def _quantity(amount: Amount) -> Quantity:
@@ -159,16 +204,14 @@ class StockOperations(Operations):
         settlement = self._text(to, "destination")
         return self._move(
             target,
-            goods,
+            [_Move(goods, {"commodity": goods.unit.code, "settlement": settlement, "event": "dispatched"}, [], key)],
             on=on,
             actor=actor,
-            key=key,
             kind="goods-dispatch",
             from_transit=False,
             to_quantity=self.chart.stock(goods.unit, in_transit=True),
             to_value=self.chart.stock_value(goods.unit, self.currency, in_transit=True),
-            tags={"commodity": goods.unit.code, "settlement": settlement, "event": "dispatched"},
-        )
+        ).posted[0]
 
     def deliver(
         self,
@@ -191,36 +234,69 @@ class StockOperations(Operations):
         programme (like a one-off payment).  Delivery beyond the stock on hand at
         the effective time is refused with InsufficientStock.
         """
+        delivery = Delivery(quantity, to=to, settlement=settlement, region=region, key=key)
+        return self.deliver_many(
+            fund, [delivery], purpose=purpose, on=on, actor=actor, from_transit=from_transit, programme=programme
+        ).posted[0]
+
+    def deliver_many(
+        self,
+        fund: Fund | str,
+        deliveries: Iterable[Delivery],
+        *,
+        purpose: str,
+        on: dt.datetime,
+        actor: str,
+        from_transit: bool = False,
+        programme: str | None = None,
+        skip_claimed: bool = False,
+    ) -> BatchResult:
+        """Deliveries of one commodity posted together, in one transaction, each at average cost.
+
+        The whole batch is refused if the stock on hand at ``on`` cannot cover
+        it; with ``programme``, a household already delivered to refuses the
+        batch, or with ``skip_claimed=True`` is set aside and reported.
+        """
         target = self._fund(fund)
-        goods = self._goods(quantity, "quantity delivered")
-        self._check_purpose(target, purpose, f"delivery of {goods.unit.code}")
-        if (to is None) == (settlement is None):
-            raise InvalidArgument("a delivery goes either to a household (to=...) or to a settlement (settlement=...)")
-        tags = {"commodity": goods.unit.code, "purpose": purpose, "event": "delivered"}
-        claims: list[Claim] = []
-        if to is not None:
-            if not isinstance(to, Beneficiary):
-                raise InvalidArgument(f"to must be a Beneficiary pseudonym, got {to!r}", value=to)
-            tags["beneficiary"] = to.pseudonym
-            if programme is not None:
-                tags["programme"] = component(programme).lower()
-                claims.append(Claim(f"delivery:{tags['programme']}", to.pseudonym))
-        else:
-            tags["settlement"] = self._text(settlement, "settlement")
-        if region is not None:
-            tags["region"] = self._text(region, "region")
+        batch = list(deliveries)
+        if not batch:
+            raise InvalidArgument("no deliveries to post")
+        self._check_purpose(target, purpose, f"delivery of {batch[0].quantity.unit.code}")
+        scope = None if programme is None else f"delivery:{component(programme).lower()}"
+        moves: list[_Move] = []
+        for number, delivery in enumerate(batch, start=1):
+            if not isinstance(delivery, Delivery):
+                raise InvalidArgument(f"delivery {number}: expected a Delivery, got {delivery!r}", line=number)
+            if delivery.quantity.unit != batch[0].quantity.unit:
+                raise InvalidArgument(
+                    f"delivery {number}: all deliveries of a batch are of one commodity "
+                    f"({batch[0].quantity.unit.code}), got {delivery.quantity.unit.code}",
+                    line=number,
+                )
+            tags = {"commodity": delivery.quantity.unit.code, "purpose": purpose, "event": "delivered"}
+            claims: list[Claim] = []
+            if delivery.to is not None:
+                tags["beneficiary"] = delivery.to.pseudonym
+                if scope is not None:
+                    tags["programme"] = scope.split(":", 1)[1]
+                    claims.append(Claim(scope, delivery.to.pseudonym))
+            else:
+                assert delivery.settlement is not None
+                tags["settlement"] = delivery.settlement
+            if delivery.region is not None:
+                tags["region"] = delivery.region
+            moves.append(_Move(delivery.quantity, tags, claims, delivery.key))
+        goods = batch[0].quantity.unit
         return self._move(
             target,
-            goods,
+            moves,
             on=on,
             actor=actor,
-            key=key,
             kind="goods-delivery",
             from_transit=from_transit,
-            to_quantity=self.chart.goods_delivered(goods.unit),
+            to_quantity=self.chart.goods_delivered(goods),
             to_value=self.chart.expenses(purpose, self.currency),
-            tags=tags,
-            claims=claims,
+            skip_claimed=skip_claimed,
         )
 
     def write_off(
@@ -242,71 +318,74 @@ class StockOperations(Operations):
             raise InvalidArgument(f"reason must be a LossReason, got {reason!r}", value=reason)
         return self._move(
             target,
-            goods,
+            [_Move(goods, {"commodity": goods.unit.code, "reason": reason.value, "event": "lost"}, [], key)],
             on=on,
             actor=actor,
-            key=key,
             kind="goods-loss",
             from_transit=from_transit,
             to_quantity=self.chart.goods_lost(goods.unit),
             to_value=self.chart.stock_losses(self.currency),
-            tags={"commodity": goods.unit.code, "reason": reason.value, "event": "lost"},
             memo=memo,
-        )
+        ).posted[0]
 
     def _move(
         self,
         fund: Fund,
-        goods: Quantity,
+        moves: list[_Move],
         *,
         on: dt.datetime,
         actor: str,
-        key: str | None,
         kind: str,
         from_transit: bool,
         to_quantity: Account,
         to_value: Account,
-        tags: dict[str, str],
-        claims: list[Claim] | None = None,
         memo: str = "",
-    ) -> PostedEntry:
+        skip_claimed: bool = False,
+    ) -> BatchResult:
+        """Goods out of the warehouse (or off the road), each move at the average cost before it."""
         when = self._when(on)
-        source_quantity = self.chart.stock(goods.unit, in_transit=from_transit)
-        source_value = self.chart.stock_value(goods.unit, self.currency, in_transit=from_transit)
+        unit = moves[0].quantity.unit
+        source_quantity = self.chart.stock(unit, in_transit=from_transit)
+        source_value = self.chart.stock_value(unit, self.currency, in_transit=from_transit)
+        asked = sum((move.quantity.value for move in moves), Decimal(0))
 
         def build(view: LedgerView) -> list[JournalEntry]:
             on_hand = view.balance(source_quantity, fund, as_of=when)
             held_value = view.balance(source_value, fund, as_of=when)
-            if on_hand < goods:
+            if on_hand.value < asked:
                 raise InsufficientStock(
                     f"{source_quantity.code} in fund {fund.code} holds {on_hand} at {when.isoformat()}, "
-                    f"less than the {goods} asked for; nothing was posted",
+                    f"less than the {Quantity(asked, unit)} asked for; nothing was posted",
                     what=source_quantity.code,
                     on_hand=on_hand,
-                    asked=goods,
+                    asked=Quantity(asked, unit),
                 )
-            value = average_cost(goods, on_hand, held_value)
-            postings = [
-                Posting.debit(to_quantity, fund, goods),
-                Posting.credit(source_quantity, fund, goods),
-            ]
-            if value.value > 0:
-                postings += [Posting.debit(to_value, fund, value), Posting.credit(source_value, fund, value)]
-            return [
-                JournalEntry(
-                    kind=kind,
-                    effective_at=when,
-                    postings=postings,
-                    actor=actor,
-                    memo=memo,
-                    idempotency_key=key,
-                    tags={**tags, "value": f"{value.value:f}"},
-                    claims=claims or [],
+            entries = []
+            for move in moves:
+                value = average_cost(move.quantity, on_hand, held_value)
+                on_hand, held_value = on_hand - move.quantity, held_value - value
+                postings = [
+                    Posting.debit(to_quantity, fund, move.quantity),
+                    Posting.credit(source_quantity, fund, move.quantity),
+                ]
+                if value.value > 0:
+                    postings += [Posting.debit(to_value, fund, value), Posting.credit(source_value, fund, value)]
+                entries.append(
+                    JournalEntry(
+                        kind=kind,
+                        effective_at=when,
+                        postings=postings,
+                        actor=actor,
+                        memo=memo,
+                        idempotency_key=move.key,
+                        tags={**move.tags, "value": f"{value.value:f}"},
+                        claims=move.claims,
+                    )
                 )
-            ]
+            return entries
 
-        with self._translate(source_quantity, InsufficientStock, f"not enough {goods.unit.code} in stock"):
-            return self._transact(build).posted[0]
+        with self._translate(source_quantity, InsufficientStock, f"not enough {unit.code} in stock"):
+            return self._transact(build, skip=skip_claimed)
 
     def stock_position(self, fund: Fund | str, commodity: Unit, *, as_of: dt.datetime | None = None) -> StockPosition:
         """Received, delivered, lost, in transit and on hand, in quantity and in money."""
