@@ -33,6 +33,7 @@ from aidledger.core.errors import (
     InvalidArgument,
     InvalidTime,
     LedgerUrlError,
+    MalformedFile,
     PaymentStateError,
     PeriodClosed,
     PurposeMismatch,
@@ -44,6 +45,7 @@ from aidledger.core.errors import (
     UnknownFund,
     UnknownRecord,
 )
+from aidledger.io.provider import read_provider_report
 from aidledger.ledger.ledger import EntryFacts, Ledger, LedgerView
 from aidledger.ledger.results import (
     BatchResult,
@@ -125,6 +127,7 @@ __all__ = [
     "LedgerUrlError",
     "LedgerView",
     "LossReason",
+    "MalformedFile",
     "Mismatch",
     "Money",
     "OnConflict",
@@ -167,5 +170,6 @@ __all__ = [
     "Verification",
     "commodity",
     "currency",
+    "read_provider_report",
     "run_campaign",
 ]

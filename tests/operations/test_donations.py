@@ -185,7 +185,7 @@ class TestRestrictions:
         from aidledger import InsufficientBalance
 
         aid.donate("HOUSING", kzt("100"), donor="D", on=APRIL, actor="c")
-        with pytest.raises(InvalidArgument, match="GENERAL is unrestricted; this needs a fund that is donor"):
+        with pytest.raises(InvalidArgument, match="GENERAL is unrestricted; this needs a donor-restricted fund"):
             aid.release("GENERAL", kzt("1"), to="HOUSING", on=APRIL, actor="b", reason="x")
         with pytest.raises(InvalidArgument, match="FOOD is donor"):
             aid.release("HOUSING", kzt("1"), to="FOOD", on=APRIL, actor="b", reason="x")

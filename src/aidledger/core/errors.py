@@ -36,6 +36,10 @@ class InvalidAmount(InvalidArgument):
     """An amount is not exact money or quantity: a float, NaN, infinity, too fine or too large."""
 
 
+class MalformedFile(InvalidArgument):
+    """A file to import could not be read: its line number and the offending value are in the message."""
+
+
 class InvalidTime(InvalidArgument):
     """A time is naive (no time zone) or not a datetime."""
 

@@ -1209,7 +1209,7 @@ class Ledger:
         totals: dict[str, int] = defaultdict(int)
         for entry in entries:
             for posting in entry.postings:
-                if posting.minor > 0:
+                if posting.minor > 0 and posting.account.type is not AccountType.MEMO:
                     totals[posting.amount.unit.code] += posting.minor
         return PendingBatch(
             code=code,

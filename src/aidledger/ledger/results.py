@@ -163,7 +163,7 @@ class PendingBatch:
         code: the pending batch's code.
         maker: who submitted it.
         entries: the entries as they will be posted (without the checker).
-        total: the batch's total per unit code (sum of debits).
+        total: the batch's total per unit code (sum of debits; memo accounts such as commitments left out).
         status: ``pending``, ``approved`` or ``rejected``.
         checker: who decided, once decided.
         note: the maker's note.

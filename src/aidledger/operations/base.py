@@ -241,8 +241,13 @@ class Operations:
 
 def check_restriction(fund: Fund, *allowed: Restriction) -> None:
     if fund.restriction not in allowed:
-        names = " or ".join(r.value for r in allowed)
+        kinds = {
+            Restriction.UNRESTRICTED: "an unrestricted fund",
+            Restriction.DONOR: "a donor-restricted fund",
+            Restriction.BOARD: "a board-designated fund",
+        }
+        names = " or ".join(kinds[r] for r in allowed)
         raise InvalidArgument(
-            f"fund {fund.code} is {fund.restriction.value}; this needs a fund that is {names}",
+            f"fund {fund.code} is {fund.restriction.value}; this needs {names}",
             fund=fund.code,
         )

@@ -1,0 +1,1 @@
+"""Imports and exports: files in, files out, all through the layers below."""
