@@ -25,28 +25,39 @@ def run(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
 
 
 def test_demo_is_safe_to_run_twice(tmp_path: Path) -> None:
-    """The demo builds its ledger once; a second run posts nothing new and prints the same report."""
-    first = run("demo", cwd=tmp_path)
-    second = run("demo", cwd=tmp_path)
+    """The demo builds its campaign once; a second run posts nothing new and prints the same report."""
+    first = run("demo", "--scale", "0.001", cwd=tmp_path)
+    second = run("demo", "--scale", "0.001", cwd=tmp_path)
     assert first.returncode == 0, first.stderr
     assert first.stdout == second.stdout
-    assert "balanced" in first.stdout
-    assert "Assets:Bank:KZT" in first.stdout
-    data = json.loads(run("demo", "--json", cwd=tmp_path).stdout)
-    assert data["entries"] == 23
+    assert "balanced" in first.stdout and "intact" in first.stdout
+    assert "FAMILIES-50K │           360 │ 18,000,000.00" in first.stdout
+    data = json.loads(run("demo", "--scale", "0.001", "--json", cwd=tmp_path).stdout)
+    assert data["entries"] == 1021
     assert data["verified"] and data["balanced"]
+    assert {f["fund"]: f["net_assets_kzt"] for f in data["funds"]}["HOUSING"] == "60400000.00"
+    assert all(row["reconciles"] for row in data["stock"])
+
+
+def test_demo_refuses_another_plan_on_the_same_ledger(tmp_path: Path) -> None:
+    """Finishing a campaign with a different size is refused before anything is posted."""
+    assert run("demo", "--scale", "0.001", cwd=tmp_path).returncode == 0
+    other = run("demo", "--scale", "0.002", cwd=tmp_path)
+    assert other.returncode == 2
+    assert "DuplicateDefinition: campaign '2020' already exists with different content" in other.stderr
+    assert "Traceback" not in other.stderr
 
 
 def test_demo_runs_on_postgresql(tmp_path: Path, url: str) -> None:
     """The same command builds the demo on any database URL."""
-    result = run("demo", url, "--json", cwd=tmp_path)
+    result = run("demo", url, "--scale", "0.001", "--json", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["balanced"]
 
 
 def test_verify_exits_non_zero_on_tampering(tmp_path: Path) -> None:
     """verify prints OK on an intact ledger, and names the broken entry after tampering."""
-    assert run("demo", cwd=tmp_path).returncode == 0
+    assert run("demo", "--scale", "0.001", cwd=tmp_path).returncode == 0
     database = str(tmp_path / "aidledger-demo.db")
     ok = run("verify", database, "--json", cwd=tmp_path)
     assert ok.returncode == 0

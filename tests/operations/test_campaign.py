@@ -174,10 +174,10 @@ REFUSALS: list[tuple[str, Callable[[Aid], object], type[AidLedgerError], str]] =
         "Assets:Bank:KZT in fund FLOOD",
     ),
     (
-        "sending a list twice",
-        lambda aid: aid.send("FAM-00001", provider="Kazpost", actor="c", on=AUGUST),
+        "sending a list to a second provider",
+        lambda aid: aid.send("FAM-00001", provider="Halyk Bank", actor="c", on=AUGUST),
         PaymentStateError,
-        "payment list FAM-00001 was already sent",
+        "payment list FAM-00001 was already sent to Kazpost",
     ),
     (
         "paying from a fund whose money was spent",
@@ -289,3 +289,22 @@ def test_refusals_write_nothing(
     for fund, balance in expected.fund_balances.items():
         assert ledger.fund_balance(fund, "KZT") == balance
     assert ledger.trial_balance().balanced
+
+
+def test_running_it_again_posts_nothing(campaign: tuple[Aid, CampaignResult]) -> None:
+    """Every step is keyed or checked first: a second run (a restart after a crash, say) changes nothing."""
+    aid, result = campaign
+    before = snapshot(aid.ledger)
+    assert run_campaign(aid, PLAN, keys=KEYS).entries == result.entries
+    assert snapshot(aid.ledger) == before
+
+
+def test_another_plan_is_refused(campaign: tuple[Aid, CampaignResult]) -> None:
+    """The plan is recorded: finishing the campaign with another size is refused before anything is posted."""
+    from aidledger import DuplicateDefinition
+
+    aid, _ = campaign
+    before = snapshot(aid.ledger)
+    with pytest.raises(DuplicateDefinition, match="campaign '2020' already exists with different content"):
+        run_campaign(aid, CampaignPlan.scaled("0.002"), keys=KEYS)
+    assert snapshot(aid.ledger) == before

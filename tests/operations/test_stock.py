@@ -204,6 +204,15 @@ class TestBatches:
         assert (len(result.posted), [s.index for s in result.skipped]) == (3, [0, 1])
         assert stocked.stock_position("FOOD", PACKAGE).delivered == packages("8")
 
+    def test_a_retried_batch_returns_its_first_entries(self, stocked: Aid) -> None:
+        """Keyed deliveries sent again are not valued or posted again, even mixed with new ones."""
+        batch = [Delivery(packages("1"), settlement="Aksu", key=f"d-{n}") for n in range(3)]
+        first = stocked.deliver_many("FOOD", batch, purpose="food", on=APRIL, actor="v")
+        more = [*batch, Delivery(packages("2"), settlement="Aksu", key="d-3")]
+        second = stocked.deliver_many("FOOD", more, purpose="food", on=APRIL, actor="v")
+        assert second.posted[:3] == first.posted
+        assert stocked.stock_position("FOOD", PACKAGE).delivered == packages("5")
+
     def test_a_batch_beyond_stock_is_refused_whole(self, stocked: Aid) -> None:
         """Stock is checked for the batch's total, not per line; nothing is written."""
         batch = [Delivery(packages("400"), settlement=f"S-{n}") for n in range(3)]

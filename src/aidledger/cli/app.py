@@ -9,10 +9,15 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from decimal import Decimal
 from typing import Annotated, Any
 
+import attrs
 import typer
 from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from rich.text import Text
 
@@ -27,7 +32,8 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 # Stored text is data: no emoji codes (":bank:" is part of account names), no markup, no guessing.
-out = Console(soft_wrap=True, emoji=False, highlight=False)
+# Piped output is not cut to 80 columns.
+out = Console(soft_wrap=True, emoji=False, highlight=False, width=None if sys.stdout.isatty() else 160)
 
 UrlArgument = Annotated[
     str, typer.Argument(help="Database URL (sqlite:///file.db, postgresql://...) or a SQLite path.")
@@ -36,55 +42,107 @@ JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON for scripts
 
 
 def _emit_json(data: Any) -> None:
-    sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+    """JSON on stdout; exact amounts (Decimal) are written as strings, never as floats."""
+    sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False, default=_plain) + "\n")
+
+
+def _plain(value: object) -> str:
+    if isinstance(value, Decimal):
+        return f"{value:f}"
+    raise TypeError(f"cannot write {type(value).__name__} as JSON")
 
 
 @app.command()
 def demo(
     url: Annotated[str, typer.Argument(help="Where to build the demo ledger.")] = "aidledger-demo.db",
+    scale: Annotated[
+        str, typer.Option(help="Size of the campaign: 1 is the full motivating case (360,000 families).")
+    ] = "1",
     as_json: JsonOption = False,
 ) -> None:
-    """Build a small aid ledger (donations, payments to households) and print its balances."""
+    """Build the motivating aid campaign (donations, payments, food, relief goods, housing) and report on it."""
     from aidledger.cli.demo import run
+    from aidledger.operations.campaign import CampaignPlan
 
-    with Ledger.open(url) as ledger:
-        summary = run(ledger)
+    plan = CampaignPlan.scaled(scale)
+    with Ledger.open(url) as ledger, _progress(quiet=as_json) as progress:
+        report = run(ledger, plan, progress)
         verification = ledger.verify()
         trial = ledger.trial_balance()
     if as_json:
         _emit_json(
             {
                 "url": ledger.url,
+                "plan": attrs.asdict(plan),
                 "entries": verification.entries,
                 "verified": verification.ok,
                 "balanced": trial.balanced,
-                "balances": [
-                    {
-                        "account": line.account.code,
-                        "fund": line.fund.code,
-                        "balance": str(line.balance.value),
-                        "unit": line.balance.unit.code,
-                    }
-                    for line in trial.lines
-                ],
+                "funds": report.funds,
+                "programmes": report.programmes,
+                "stock": report.stock,
+                "grants": report.grants,
             }
         )
         return
-    out.print(Text.assemble("Ledger ", (ledger.url, "bold"), f": {summary}"))
-    table = Table(title="Trial balance (debits positive)")
-    for column in ("account", "fund", "balance"):
-        table.add_column(column, justify="right" if column == "balance" else "left")
-    for line in trial.lines:
-        table.add_row(Text(line.account.code), Text(line.fund.code), Text(str(line.balance)))
-    out.print(table)
+    out.print(
+        Text.assemble(
+            "Ledger ",
+            (ledger.url, "bold"),
+            f": the 2020 campaign at scale {scale} ({plan.households} families, {plan.food_families} food "
+            f"deliveries, {plan.medical_workers} medical workers, {plan.relief_tonnes} t of relief goods)",
+        )
+    )
+    _table("Funds (net assets, KZT)", report.funds)
+    _table("One-off programmes", report.programmes)
+    _table("Stock", report.stock)
+    _table("Housing grants", report.grants)
     totals = ", ".join(f"{code}: {amount}" for code, amount in trial.totals.items())
-    out.print(Text(f"Totals per unit: {totals} — {'balanced' if trial.balanced else 'NOT BALANCED'}"))
+    out.print(Text(f"Trial balance per unit: {totals} — {'balanced' if trial.balanced else 'NOT BALANCED'}"))
     out.print(
         Text(
             f"Hash chain: {verification.entries} entries, {'intact' if verification.ok else 'BROKEN'}; "
             f"head {verification.head_seq}:{verification.head_hash[:16]}"
         )
     )
+
+
+def _table(title: str, rows: list[dict[str, Any]]) -> None:
+    """Rows as a table: text left, numbers right with thousands separators, booleans as yes/NO."""
+    table = Table(title=title)
+    for column, value in rows[0].items():
+        numeric = isinstance(value, Decimal | int) and not isinstance(value, bool)
+        table.add_column(column.replace("_kzt", " (KZT)").replace("_", " "), justify="right" if numeric else "left")
+    for row in rows:
+        table.add_row(*(Text(_cell(value)) for value in row.values()))
+    out.print(table)
+
+
+def _cell(value: object) -> str:
+    if isinstance(value, bool):
+        return "yes" if value else "NO"
+    if isinstance(value, Decimal | int):
+        return f"{value:,}"
+    return str(value)
+
+
+@contextmanager
+def _progress(*, quiet: bool) -> Iterator[Callable[[str, int, int], None]]:
+    """A progress bar on stderr (so that --json output stays clean), or nothing."""
+    if quiet or not sys.stderr.isatty():
+        yield lambda stage, done, total: None
+        return
+    with Progress(
+        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+        console=Console(stderr=True), transient=True,
+    ) as bar:  # fmt: skip
+        tasks: dict[str, TaskID] = {}
+
+        def update(stage: str, done: int, total: int) -> None:
+            if stage not in tasks:
+                tasks[stage] = bar.add_task(stage, total=total)
+            bar.update(tasks[stage], completed=done)
+
+        yield update
 
 
 @app.command()

@@ -1,60 +1,87 @@
-"""A small demonstration ledger: a fund takes donations and pays households once each.
+"""The demo: the motivating campaign of DESIGN.md built through the aid operations, then its report.
 
-Every entry has an idempotency key and every payment a once-only claim, so
-running the demo twice on the same database posts nothing new.
+Every entry has an idempotency key, every payment and delivery a once-only
+claim, and every approval and close is checked before it is made, so running
+the demo twice on the same database posts nothing new.
 """
 
 from __future__ import annotations
 
-import pendulum
+from collections.abc import Callable
+from typing import Any
 
-from aidledger.core.accounts import Account, AccountType, Fund
-from aidledger.core.amounts import Money, currency
-from aidledger.core.entries import Claim, JournalEntry, Posting
+import attrs
+
+from aidledger.core.amounts import Money
+from aidledger.core.beneficiaries import Pseudonymizer
 from aidledger.ledger.ledger import Ledger
+from aidledger.operations.aid import Aid
+from aidledger.operations.campaign import (
+    APPROVAL_THRESHOLD,
+    FOOD_PACKAGE,
+    RELIEF_GOODS,
+    CampaignPlan,
+    CampaignResult,
+    run_campaign,
+)
 
-KZT = currency("KZT")
-BANK = Account("Assets:Bank:KZT", AccountType.ASSET, KZT, name="Fund bank account")
-DONATIONS = Account("Revenue:Donations", AccountType.REVENUE, KZT, name="Donations received")
-CASH_AID = Account("Expenses:CashAid", AccountType.EXPENSE, KZT, name="One-off cash aid")
-FUND = Fund("CASH-AID", name="One-off cash aid to families", purpose="cash-aid")
-START = pendulum.datetime(2020, 4, 1, 9, tz="Asia/Almaty")
-HOUSEHOLDS = 20
-PAYMENT = Money("50000", KZT)
+#: The demo's pseudonym key. A real deployment reads its own secret (see Pseudonymizer.from_environment).
+DEMO_KEY = bytes.fromhex(b"d3m0".hex() * 8)
+
+FUNDS = ("GENERAL", "CASH-AID", "MEDICS", "FOOD", "FLOOD", "HOUSING", "RESERVE")
 
 
-def run(ledger: Ledger) -> str:
-    """Post the demo's entries (again, harmlessly) and say what the ledger holds."""
-    for account in (BANK, DONATIONS, CASH_AID):
-        ledger.add_account(account)
-    ledger.add_fund(FUND)
-    gifts = [("donor-001", "600000"), ("donor-002", "400000.50"), ("donor-003", "25000")]
-    ledger.post_many(
-        JournalEntry(
-            kind="donation",
-            effective_at=START.add(hours=number),
-            postings=[
-                Posting.debit(BANK, FUND, Money(amount, KZT)),
-                Posting.credit(DONATIONS, FUND, Money(amount, KZT)),
-            ],
-            actor="demo",
-            memo=f"donation from {donor}",
-            idempotency_key=f"demo-donation-{donor}",
-            tags={"donor": donor},
+@attrs.frozen
+class DemoReport:
+    """What the demo prints."""
+
+    result: CampaignResult
+    funds: list[dict[str, Any]]
+    programmes: list[dict[str, Any]]
+    stock: list[dict[str, Any]]
+    grants: list[dict[str, Any]]
+
+
+def run(ledger: Ledger, plan: CampaignPlan, progress: Callable[[str, int, int], None] | None = None) -> DemoReport:
+    """Build (or finish building) the campaign on ``ledger`` and gather its report."""
+    aid = Aid(ledger, approval_threshold=Money(APPROVAL_THRESHOLD, "KZT"))
+    result = run_campaign(aid, plan, keys=Pseudonymizer({1: DEMO_KEY}), progress=progress)
+    funds = [
+        {
+            "fund": code,
+            "restriction": ledger.fund(code).restriction.value,
+            "net_assets_kzt": ledger.fund_balance(code, "KZT").value,
+        }
+        for code in FUNDS
+    ]
+    programmes = []
+    for programme in aid.programmes():
+        paid = len(list(ledger.active_claims(f"programme:{programme.code}")))
+        spent = ledger.balance(f"Expenses:{programme.purpose.upper()}:KZT", programme.fund)
+        programmes.append({"programme": programme.code, "beneficiaries": paid, "paid_kzt": spent.value})
+    stock = []
+    for fund, goods in (("FOOD", FOOD_PACKAGE), ("FLOOD", RELIEF_GOODS)):
+        position = aid.stock_position(fund, goods)
+        stock.append(
+            {
+                "commodity": goods.code,
+                "measure": goods.measure or "",
+                "received": position.received.value,
+                "delivered": position.delivered.value,
+                "lost": position.lost.value,
+                "on_hand": position.on_hand.value,
+                "on_hand_kzt": position.on_hand_value.value,
+                "reconciles": position.reconciles,
+            }
         )
-        for number, (donor, amount) in enumerate(gifts)
-    )
-    ledger.post_many(
-        JournalEntry(
-            kind="payment",
-            effective_at=START.add(days=1, minutes=number),
-            postings=[Posting.debit(CASH_AID, FUND, PAYMENT), Posting.credit(BANK, FUND, PAYMENT)],
-            actor="demo",
-            memo="one-off aid, 50,000 KZT per family",
-            idempotency_key=f"demo-payment-hh-{number:04d}",
-            tags={"region": "Abai" if number % 2 else "Zhetysu"},
-            claims=[Claim("demo-programme", f"hh-{number:04d}")],
-        )
-        for number in range(HOUSEHOLDS)
-    )
-    return f"{HOUSEHOLDS} households paid {PAYMENT} each from donations of {-ledger.balance(DONATIONS, FUND)}"
+    status = aid.grant_status("KOKTEREK")
+    grants = [
+        {
+            "project": status.project.code,
+            "committed_kzt": status.committed.value,
+            "disbursed_kzt": status.disbursed.value,
+            "clawed_back_kzt": status.clawed_back.value,
+            "remaining_kzt": status.remaining.value,
+        }
+    ]
+    return DemoReport(result=result, funds=funds, programmes=programmes, stock=stock, grants=grants)

@@ -41,19 +41,27 @@ class Aid(DonationOperations, PaymentOperations, StockOperations, GrantOperation
         actor: str,
         on: dt.datetime,
         reason: str,
+        key: str | None = None,
     ) -> tuple[PostedEntry, ...]:
         """Correct an entry in an open period: its reversal, and the replacement, in one transaction.
 
         Both point at the original (the reversal by ``reverses``, the replacement
         by its ``corrects`` tag), so a correction of a closed period is traced.
+        With ``key``, a retried correction returns the first one.
         """
         original = self.ledger.entry(entry_id)
         reversal = self.ledger.reversal_of(
-            original, actor=actor, effective_at=self._when(on), memo=self._text(reason, "reason")
+            original, actor=actor, effective_at=self._when(on), memo=self._text(reason, "reason"), idempotency_key=key
         )
         entries = [reversal]
         if replacement is not None:
             if not isinstance(replacement, JournalEntry):
                 raise InvalidArgument(f"replacement must be a JournalEntry, got {replacement!r}")
-            entries.append(attrs.evolve(replacement, tags={**replacement.tags, "corrects": original.id}))
+            entries.append(
+                attrs.evolve(
+                    replacement,
+                    tags={**replacement.tags, "corrects": original.id},
+                    idempotency_key=replacement.idempotency_key or (None if key is None else f"{key}:replacement"),
+                )
+            )
         return tuple(self.ledger.post_many(entries))

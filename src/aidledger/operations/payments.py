@@ -423,7 +423,11 @@ class PaymentOperations(Operations):
     # -- the provider ------------------------------------------------------------------
 
     def send(self, list_code: str, *, provider: str, actor: str, on: dt.datetime) -> PostedEntry:
-        """Move the list's approved total from the bank to the payment provider (once per list)."""
+        """Move the list's approved total from the bank to the payment provider, once per list.
+
+        Sending again to the same provider (a retry) returns the first entry;
+        to another provider it is refused with PaymentStateError.
+        """
         prog = self.programme_of(str(self._record("payment-list", list_code).body["programme"]))
         fund = self._fund(prog.fund)
         unit = prog.amount or prog.max_amount
@@ -432,9 +436,18 @@ class PaymentOperations(Operations):
         clearing, bank = self.chart.provider_clearing(unit.unit), self.chart.bank(unit.unit)
         provider = self._text(provider, "provider")
 
+        already: list[PostedEntry] = []
+
         def build(view: LedgerView) -> list[JournalEntry]:
-            if view.entry_by_key(f"sent:{list_code}") is not None:
-                raise PaymentStateError(f"payment list {list_code} was already sent", list_code=list_code)
+            sent = view.entry_by_key(f"sent:{list_code}")
+            if sent is not None:
+                if sent.entry.tags.get("provider") != provider:
+                    raise PaymentStateError(
+                        f"payment list {list_code} was already sent to {sent.entry.tags.get('provider')}",
+                        list_code=list_code,
+                    )
+                already[:] = [sent]  # a retry: the list moved once, and this is that entry
+                return []
             total = view.balance(expense, fund, tags={"list": list_code, "event": "approved"})
             if total.value <= 0:
                 raise PaymentStateError(
@@ -454,7 +467,8 @@ class PaymentOperations(Operations):
                 )
             ]
 
-        return self._transact(build).posted[0]
+        posted = self._transact(build).posted
+        return posted[0] if posted else already[0]
 
     def settle(self, list_code: str, report: Iterable[ProviderLine], *, actor: str, on: dt.datetime) -> Settlement:
         """Settle a sent list from the provider's report, in one transaction.

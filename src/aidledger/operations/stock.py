@@ -347,9 +347,22 @@ class StockOperations(Operations):
         unit = moves[0].quantity.unit
         source_quantity = self.chart.stock(unit, in_transit=from_transit)
         source_value = self.chart.stock_value(unit, self.currency, in_transit=from_transit)
-        asked = sum((move.quantity.value for move in moves), Decimal(0))
+        found: dict[int, PostedEntry] = {}
+        todo: list[int] = []
 
         def build(view: LedgerView) -> list[JournalEntry]:
+            # A retried move (its key already posted) is not valued again: it returns its first entry.
+            found.clear()
+            todo.clear()
+            for index, move in enumerate(moves):
+                posted = None if move.key is None else view.entry_by_key(move.key)
+                if posted is None:
+                    todo.append(index)
+                else:
+                    found[index] = posted
+            if not todo:
+                return []
+            asked = sum((moves[i].quantity.value for i in todo), Decimal(0))
             on_hand = view.balance(source_quantity, fund, as_of=when)
             held_value = view.balance(source_value, fund, as_of=when)
             if on_hand.value < asked:
@@ -361,7 +374,7 @@ class StockOperations(Operations):
                     asked=Quantity(asked, unit),
                 )
             entries = []
-            for move in moves:
+            for move in (moves[i] for i in todo):
                 value = average_cost(move.quantity, on_hand, held_value)
                 on_hand, held_value = on_hand - move.quantity, held_value - value
                 postings = [
@@ -385,7 +398,16 @@ class StockOperations(Operations):
             return entries
 
         with self._translate(source_quantity, InsufficientStock, f"not enough {unit.code} in stock"):
-            return self._transact(build, skip=skip_claimed)
+            result = self._transact(build, skip=skip_claimed)
+        if not found:
+            return result
+        results: list[PostedEntry | None] = [None] * len(moves)
+        for index, posted in found.items():
+            results[index] = posted
+        for index, posted_or_none in zip(todo, result.results, strict=True):
+            results[index] = posted_or_none
+        skipped = tuple(attrs.evolve(s, index=todo[s.index]) for s in result.skipped)
+        return BatchResult(posted=tuple(r for r in results if r is not None), skipped=skipped, results=tuple(results))
 
     def stock_position(self, fund: Fund | str, commodity: Unit, *, as_of: dt.datetime | None = None) -> StockPosition:
         """Received, delivered, lost, in transit and on hand, in quantity and in money."""
