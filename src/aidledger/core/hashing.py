@@ -65,9 +65,23 @@ def fingerprint(fields: Mapping[str, Any]) -> str:
     return _sha256(dict(fields))
 
 
-def entry_hash(fields: Mapping[str, Any], *, seq: int, entry_id: str, recorded_at: int, prev_hash: str) -> str:
-    """Hash of an entry as stored, chained to ``prev_hash``."""
-    return _sha256({**fields, "v": FORMAT, "seq": seq, "id": entry_id, "rec": recorded_at, "prev": prev_hash})
+def entry_hash(
+    fields: Mapping[str, Any],
+    *,
+    seq: int,
+    entry_id: str,
+    recorded_at: int,
+    prev_hash: str,
+    fields_hash: str | None = None,
+) -> str:
+    """Hash of an entry as stored, chained to ``prev_hash``.
+
+    It covers the :func:`fingerprint` of the caller's fields (pass it as
+    ``fields_hash`` when it is already known) and the fields the ledger adds,
+    so every stored field is covered and the fields are serialised once.
+    """
+    digest = fingerprint(fields) if fields_hash is None else fields_hash
+    return _sha256({"v": FORMAT, "fields": digest, "seq": seq, "id": entry_id, "rec": recorded_at, "prev": prev_hash})
 
 
 def _sha256(obj: dict[str, Any]) -> str:

@@ -61,6 +61,23 @@ from aidledger.store import engine as store_engine
 from aidledger.store import schema as t
 
 T = TypeVar("T")
+_ENTRY_COLUMNS: Final = (
+    "seq",
+    "id",
+    "idempotency_key",
+    "kind",
+    "effective_at",
+    "effective_tz",
+    "recorded_at",
+    "actor",
+    "memo",
+    "source",
+    "reverses",
+    "approved_by",
+    "prev_hash",
+    "hash",
+)
+_POSTING_COLUMNS: Final = ("entry_seq", "line", "account_id", "fund_id", "amount", "effective_at")
 
 _CHUNK: Final = 500
 _RECORD_KIND: Final = re.compile(r"^[a-z][a-z0-9_.-]{0,63}$")
@@ -841,11 +858,11 @@ class Ledger:
     ) -> list[PostedEntry]:
         recorded = max(to_micros(self._clock(), "clock time"), head_recorded)
         recorded_at = from_micros(recorded)
-        entry_rows: list[dict[str, Any]] = []
-        posting_rows: list[dict[str, Any]] = []
-        tag_rows: list[dict[str, Any]] = []
-        claim_rows: list[dict[str, Any]] = []
-        release_rows: list[dict[str, Any]] = []
+        entry_rows: list[tuple[Any, ...]] = []
+        posting_rows: list[tuple[Any, ...]] = []
+        tag_rows: list[tuple[Any, ...]] = []
+        claim_rows: list[tuple[Any, ...]] = []
+        release_rows: list[tuple[Any, ...]] = []
         balance_delta: dict[tuple[int, int], list[int]] = {}
         day_delta: dict[tuple[int, int, int], int] = defaultdict(int)
         posted: list[PostedEntry] = []
@@ -855,39 +872,35 @@ class Ledger:
             entry = prepared.entry
             entry_id = str(uuid.uuid4())
             digest = hashing.entry_hash(
-                prepared.fields, seq=seq, entry_id=entry_id, recorded_at=recorded, prev_hash=prev
+                prepared.fields,
+                seq=seq,
+                entry_id=entry_id,
+                recorded_at=recorded,
+                prev_hash=prev,
+                fields_hash=prepared.fingerprint,
             )
             eff = prepared.effective_at
             entry_rows.append(
-                {
-                    "seq": seq,
-                    "id": entry_id,
-                    "idempotency_key": entry.idempotency_key,
-                    "kind": entry.kind,
-                    "effective_at": eff,
-                    "effective_tz": prepared.fields["tz"],
-                    "recorded_at": recorded,
-                    "actor": entry.actor,
-                    "memo": entry.memo,
-                    "source": entry.source,
-                    "reverses": entry.reverses,
-                    "approved_by": entry.approved_by,
-                    "prev_hash": prev,
-                    "hash": digest,
-                }
+                (
+                    seq,
+                    entry_id,
+                    entry.idempotency_key,
+                    entry.kind,
+                    eff,
+                    prepared.fields["tz"],
+                    recorded,
+                    entry.actor,
+                    entry.memo,
+                    entry.source,
+                    entry.reverses,
+                    entry.approved_by,
+                    prev,
+                    digest,
+                )
             )
             day = eff // MICROS_PER_DAY
             for line, (account_id, fund_id, minor) in enumerate(prepared.lines, start=1):
-                posting_rows.append(
-                    {
-                        "entry_seq": seq,
-                        "line": line,
-                        "account_id": account_id,
-                        "fund_id": fund_id,
-                        "amount": minor,
-                        "effective_at": eff,
-                    }
-                )
+                posting_rows.append((seq, line, account_id, fund_id, minor, eff))
                 acc = balance_delta.get((account_id, fund_id))
                 if acc is None:
                     balance_delta[(account_id, fund_id)] = [minor, eff, 1]
@@ -896,32 +909,37 @@ class Ledger:
                     acc[1] = max(acc[1], eff)
                     acc[2] += 1
                 day_delta[(account_id, fund_id, day)] += minor
-            tag_rows.extend({"entry_seq": seq, "name": k, "value": v} for k, v in entry.tags.items())
-            claim_rows.extend(
-                {"scope": c.scope, "key": c.key, "generation": generations[(index, c.scope, c.key)], "entry_seq": seq}
-                for c in entry.claims
-            )
-            release_rows.extend(
-                {"scope": c.scope, "key": c.key, "generation": generations[(index, c.scope, c.key)], "entry_seq": seq}
-                for c in entry.releases
-            )
+            tag_rows.extend((seq, k, v) for k, v in entry.tags.items())
+            claim_rows.extend((c.scope, c.key, generations[(index, c.scope, c.key)], seq) for c in entry.claims)
+            release_rows.extend((c.scope, c.key, generations[(index, c.scope, c.key)], seq) for c in entry.releases)
             posted.append(
                 PostedEntry(entry=entry, seq=seq, id=entry_id, recorded_at=recorded_at, prev_hash=prev, hash=digest)
             )
             prev = digest
-        connection.execute(insert(t.entries), entry_rows)
-        connection.execute(insert(t.postings), posting_rows)
-        if tag_rows:
-            connection.execute(insert(t.entry_tags), tag_rows)
-        if claim_rows:
-            connection.execute(insert(t.claims), claim_rows)
-        if release_rows:
-            connection.execute(insert(t.claim_releases), release_rows)
+        self._insert_rows(connection, t.entries, _ENTRY_COLUMNS, entry_rows)
+        self._insert_rows(connection, t.postings, _POSTING_COLUMNS, posting_rows)
+        self._insert_rows(connection, t.entry_tags, ("entry_seq", "name", "value"), tag_rows)
+        self._insert_rows(connection, t.claims, ("scope", "key", "generation", "entry_seq"), claim_rows)
+        self._insert_rows(connection, t.claim_releases, ("scope", "key", "generation", "entry_seq"), release_rows)
         self._update_balances(connection, balance_delta, day_delta)
         connection.execute(
             update(t.ledger_head).where(t.ledger_head.c.id == 1).values(seq=seq, hash=prev, recorded_at=recorded)
         )
         return posted
+
+    def _insert_rows(
+        self, connection: Connection, table: Any, columns: tuple[str, ...], rows: list[tuple[Any, ...]]
+    ) -> None:
+        """Insert plain tuples through the driver's executemany: no per-row work in SQLAlchemy."""
+        if not rows:
+            return
+        quote = connection.dialect.identifier_preparer.quote
+        mark = "%s" if self._postgres else "?"
+        sql = (
+            f"INSERT INTO {quote(table.name)} ({', '.join(quote(c) for c in columns)}) "
+            f"VALUES ({', '.join([mark] * len(columns))})"
+        )
+        connection.exec_driver_sql(sql, rows)
 
     def _update_balances(
         self,
@@ -1569,6 +1587,17 @@ class LedgerView:
             select(t.entries.c.id).where(t.entries.c.idempotency_key == idempotency_key)
         ).scalar()
         return None if entry_id is None else self._ledger._load_entry(self._connection, entry_id)
+
+    def entries_by_keys(self, keys: Sequence[str]) -> dict[str, PostedEntry]:
+        """The entries posted with any of these idempotency keys, by key (keys never posted are absent)."""
+        e = t.entries.c
+        found: dict[str, PostedEntry] = {}
+        for chunk in _chunks(list(keys)):
+            for key, entry_id in self._connection.execute(
+                select(e.idempotency_key, e.id).where(e.idempotency_key.in_(chunk))
+            ):
+                found[key] = self._ledger._load_entry(self._connection, entry_id)
+        return found
 
     def entries_tagged(self, name: str, value: str, *, kind: str | None = None) -> list[PostedEntry]:
         """Entries carrying tag ``name=value`` (of one kind, if given), in chain order."""

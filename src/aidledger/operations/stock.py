@@ -354,8 +354,9 @@ class StockOperations(Operations):
             # A retried move (its key already posted) is not valued again: it returns its first entry.
             found.clear()
             todo.clear()
+            known = view.entries_by_keys([move.key for move in moves if move.key is not None])
             for index, move in enumerate(moves):
-                posted = None if move.key is None else view.entry_by_key(move.key)
+                posted = None if move.key is None else known.get(move.key)
                 if posted is None:
                     todo.append(index)
                 else:
