@@ -89,3 +89,24 @@ def test_errors_are_one_clear_line_without_traceback(tmp_path: Path, args: list[
     assert message in result.stderr
     assert "Traceback" not in result.stderr + result.stdout
     assert "hunter2" not in result.stderr + result.stdout
+
+
+def test_reconcile_reports_each_check_and_fails_on_tampering(tmp_path: Path) -> None:
+    """reconcile exits 0 on the demo, and 1 naming the maintained balance that was changed."""
+    assert run("demo", "--scale", "0.001", cwd=tmp_path).returncode == 0
+    database = str(tmp_path / "aidledger-demo.db")
+    ok = run("reconcile", database, cwd=tmp_path)
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+    assert "OK: everything reconciles" in ok.stdout
+    with Ledger.open(database) as ledger:
+        behind_the_library(ledger, lambda c: c.exec_driver_sql("UPDATE balances SET total = total + 7"))
+    broken = run("reconcile", database, "--json", cwd=tmp_path)
+    assert broken.returncode == 1
+    data = json.loads(broken.stdout)
+    assert not data["ok"]
+    failing = [c["name"] for c in data["checks"] if not c["ok"]]
+    # The aid equations read the maintained balances too, so they fail with them; the postings are intact.
+    assert failing[0] == "maintained balances"
+    assert "hash chain" not in failing and "trial balance" not in failing
+    table = run("reconcile", database, cwd=tmp_path)
+    assert table.returncode == 1 and f"NOT OK: {len(failing)} check(s) fail" in table.stdout

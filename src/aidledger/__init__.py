@@ -50,8 +50,10 @@ from aidledger.ledger.ledger import EntryFacts, Ledger, LedgerView
 from aidledger.ledger.results import (
     BatchResult,
     ChainBreak,
+    Check,
     Head,
     PendingBatch,
+    Reconciliation,
     Record,
     SkippedEntry,
     TrialBalance,
@@ -83,6 +85,7 @@ from aidledger.operations.payments import (
     Settlement,
 )
 from aidledger.operations.stock import Delivery, LossReason, StockPosition, ValuationBasis
+from aidledger.queries.reconcile import reconcile
 
 __version__ = "0.1.0"
 
@@ -103,6 +106,7 @@ __all__ = [
     "CampaignPlan",
     "CampaignResult",
     "ChainBreak",
+    "Check",
     "Claim",
     "Conflict",
     "Delivery",
@@ -147,6 +151,7 @@ __all__ = [
     "Pseudonymizer",
     "PurposeMismatch",
     "Quantity",
+    "Reconciliation",
     "Record",
     "Restriction",
     "Rounding",
@@ -171,5 +176,6 @@ __all__ = [
     "commodity",
     "currency",
     "read_provider_report",
+    "reconcile",
     "run_campaign",
 ]

@@ -183,6 +183,46 @@ def verify(url: UrlArgument, as_json: JsonOption = False) -> None:
         raise typer.Exit(1)
 
 
+@app.command()
+def reconcile(url: UrlArgument, as_json: JsonOption = False) -> None:
+    """Check every invariant on the stored data; exit 1 and name each difference if any check fails."""
+    from aidledger.queries.reconcile import reconcile as run_checks
+
+    with Ledger.open(url) as ledger:
+        result = run_checks(ledger)
+    if as_json:
+        _emit_json(
+            {
+                "ok": result.ok,
+                "checks": [
+                    {
+                        "name": check.name,
+                        "ok": check.ok,
+                        "compared": check.compared,
+                        "difference": check.difference,
+                        "details": list(check.details),
+                    }
+                    for check in result.checks
+                ],
+            }
+        )
+    else:
+        table = Table(title="Reconciliation")
+        for column in ("check", "result", "compared", "difference"):
+            table.add_column(column)
+        for check in result.checks:
+            table.add_row(
+                Text(check.name),
+                Text("ok" if check.ok else "FAILS", style="" if check.ok else "bold red"),
+                Text(check.compared),
+                Text("\n".join([check.difference, *check.details]).strip()),
+            )
+        out.print(table)
+        out.print(Text("OK: everything reconciles" if result.ok else f"NOT OK: {len(result.failed)} check(s) fail"))
+    if not result.ok:
+        raise typer.Exit(1)
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point of the ``aidledger`` command."""
     try:

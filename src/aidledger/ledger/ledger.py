@@ -49,6 +49,7 @@ from aidledger.core.times import MICROS_PER_DAY, from_micros, now, to_micros, zo
 from aidledger.ledger.results import (
     BatchResult,
     ChainBreak,
+    Check,
     Head,
     PendingBatch,
     Record,
@@ -1522,6 +1523,200 @@ class Ledger:
         return {(a, f): int(m) for a, f, m in connection.execute(query)}
 
     # -- verification ----------------------------------------------------------------
+
+    def count_tagged(self, name: str, *, kind: str | None = None) -> dict[str, int]:
+        """How many entries (of one kind, if given) carry each value of tag ``name``."""
+        e, g = t.entries.c, t.entry_tags.c
+        query = select(g.value, func.count()).where(g.name == name).group_by(g.value)
+        if kind is not None:
+            query = query.join(t.entries, e.seq == g.entry_seq).where(e.kind == kind)
+        with self._read() as connection:
+            return {str(value): int(count) for value, count in connection.execute(query)}
+
+    # -- reconciliation ----------------------------------------------------------
+
+    def check_books(self) -> tuple[Check, ...]:
+        """The ledger's own reconciliation checks, recomputed from the stored journal rows.
+
+        Hash chain intact; maintained balances (and their daily deltas) equal to
+        the sum of the postings; trial balance zero per unit and per fund; no
+        account that may not go negative, and no fund's net assets, below zero
+        at any effective time.  Each check says what it compared and the
+        difference.  :func:`aidledger.reconcile` adds the aid checks on top.
+        """
+        self._refresh_chart()
+        verification = self.verify()
+        brk = verification.first_break
+        checks = [
+            Check(
+                "hash chain",
+                verification.ok,
+                f"the stored hash of each of {verification.entries} entries, period closes and records with its "
+                "recomputed value and its predecessor",
+                ""
+                if brk is None
+                else f"entry {brk.seq} ({brk.entry_id or 'no id'}): {brk.problem}; expected {brk.expected}, "
+                f"found {brk.found}",
+            )
+        ]
+        with self._read() as connection:
+            checks.append(self._check_cache(connection))
+            checks.append(self._check_days(connection))
+            checks.append(self._check_trial(connection))
+            checks.extend(self._check_never_negative(connection))
+        return tuple(checks)
+
+    def _describe(self, account_id: int, fund_id: int) -> str:
+        account, fund = self._chart.account_by_id.get(account_id), self._chart.fund_by_id.get(fund_id)
+        return f"{account.code if account else f'account #{account_id}'} in {fund.code if fund else f'fund #{fund_id}'}"
+
+    def _minor_text(self, account_id: int, total: tuple[int, ...] | None) -> str:
+        if total is None:
+            return "nothing"
+        account = self._chart.account_by_id.get(account_id)
+        return f"{total[0]} minor units" if account is None else str(Amount.from_minor(total[0], account.unit))
+
+    def _posting_totals(self, connection: Connection) -> dict[tuple[int, int], tuple[int, int, int]]:
+        p = t.postings.c
+        query = select(p.account_id, p.fund_id, func.sum(p.amount), func.count(), func.max(p.effective_at)).group_by(
+            p.account_id, p.fund_id
+        )
+        return {(a, f): (int(total), int(n), int(last)) for a, f, total, n, last in connection.execute(query)}
+
+    def _check_cache(self, connection: Connection) -> Check:
+        stored = self._posting_totals(connection)
+        b = t.balances.c
+        cache = {
+            (a, f): (int(total), int(n), int(last))
+            for a, f, total, n, last in connection.execute(
+                select(b.account_id, b.fund_id, b.total, b.postings, b.last_effective)
+            )
+        }
+        wrong = []
+        for key in sorted(stored.keys() | cache.keys()):
+            truth, kept = stored.get(key), cache.get(key)
+            if truth != kept:
+                wrong.append(
+                    f"{self._describe(*key)}: postings sum to {self._minor_text(key[0], truth)} "
+                    f"({truth[1] if truth else 0} postings), the maintained balance says "
+                    f"{self._minor_text(key[0], kept)} ({kept[1] if kept else 0} postings)"
+                )
+        return Check.of(
+            "maintained balances",
+            f"the maintained balance of each of {len(stored)} account-fund pairs with the sum of its postings",
+            wrong,
+            "{n} maintained balance(s) differ from their postings",
+        )
+
+    def _check_days(self, connection: Connection) -> Check:
+        stored = {key: total for key, (total, _, _) in self._posting_totals(connection).items()}
+        d = t.balance_days.c
+        days: dict[tuple[int, int], int] = defaultdict(int)
+        for a, f, delta in connection.execute(
+            select(d.account_id, d.fund_id, func.sum(d.delta)).group_by(d.account_id, d.fund_id)
+        ):
+            days[(a, f)] = int(delta)
+        wrong = [
+            f"{self._describe(*key)}: postings sum to {stored.get(key, 0)} minor units, "
+            f"daily deltas to {days.get(key, 0)}"
+            for key in sorted(stored.keys() | days.keys())
+            if stored.get(key, 0) != days.get(key, 0)
+        ]
+        return Check.of(
+            "daily balances",
+            "the sum of the maintained daily deltas of each account-fund pair with the sum of its postings",
+            wrong,
+            "{n} daily series differ from their postings",
+        )
+
+    def _check_trial(self, connection: Connection) -> Check:
+        per_unit: dict[str, int] = defaultdict(int)
+        per_fund: dict[tuple[str, str], int] = defaultdict(int)
+        for (account_id, fund_id), (total, _, _) in self._posting_totals(connection).items():
+            unit = self._chart.account_by_id[account_id].unit.code
+            per_unit[unit] += total
+            per_fund[(self._chart.fund_by_id[fund_id].code, unit)] += total
+        units = self._chart.units
+        wrong = [
+            f"unit {u}: postings sum to {Amount.from_minor(v, units[u])}" for u, v in sorted(per_unit.items()) if v
+        ]
+        wrong += [
+            f"fund {f}, unit {u}: postings sum to {Amount.from_minor(v, units[u])}"
+            for (f, u), v in sorted(per_fund.items())
+            if v
+        ]
+        return Check.of(
+            "trial balance",
+            f"debits with credits of every posting, per unit ({len(per_unit)}) and per fund and unit ({len(per_fund)})",
+            wrong,
+            "the journal does not balance: {n} total(s) are not zero",
+        )
+
+    def _running_extremes(
+        self, connection: Connection, account_ids: list[int], by_account: bool
+    ) -> list[tuple[int | None, int, int, int]]:
+        """(account id or None, fund id, lowest, highest) running balance, each entry's lines netted first."""
+        p = t.postings.c
+        keys = (p.account_id, p.fund_id) if by_account else (p.fund_id,)
+        netted = (
+            select(*keys, p.effective_at, p.entry_seq, func.sum(p.amount).label("amount"))
+            .where(p.account_id.in_(account_ids))
+            .group_by(*keys, p.effective_at, p.entry_seq)
+            .subquery()
+        )
+        parts = [netted.c.account_id, netted.c.fund_id] if by_account else [netted.c.fund_id]
+        running = select(
+            *parts,
+            func.sum(netted.c.amount)
+            .over(partition_by=parts, order_by=(netted.c.effective_at, netted.c.entry_seq))
+            .label("running"),
+        ).subquery()
+        outer = [running.c.account_id, running.c.fund_id] if by_account else [running.c.fund_id]
+        rows = connection.execute(
+            select(*outer, func.min(running.c.running), func.max(running.c.running)).group_by(*outer)
+        )
+        if by_account:
+            return [(int(row[0]), int(row[1]), int(row[2]), int(row[3])) for row in rows]
+        return [(None, int(row[0]), int(row[1]), int(row[2])) for row in rows]
+
+    def _check_never_negative(self, connection: Connection) -> list[Check]:
+        chart = self._chart
+        guarded = [i for i, a in chart.account_by_id.items() if not a.allow_negative]
+        wrong = []
+        for account_id, fund_id, low, high in self._running_extremes(connection, guarded, by_account=True):
+            assert account_id is not None
+            account = chart.account_by_id[account_id]
+            worst = low if account.normal_side is Side.DEBIT else -high
+            if worst < 0:
+                wrong.append(
+                    f"{self._describe(account_id, fund_id)} went {Amount.from_minor(-worst, account.unit)} below zero"
+                )
+        accounts = Check.of(
+            "no negative balances",
+            f"the running balance of every account that may not go negative ({len(guarded)}), per fund, "
+            "entry by entry in effective order, with zero",
+            wrong,
+            "{n} balance(s) went below zero",
+        )
+        wrong = []
+        for unit in sorted(chart.units):
+            ids = [i for i, a in chart.account_by_id.items() if a.unit.code == unit and a.type in _NET_ASSET_TYPES]
+            if not ids:
+                continue
+            for _, fund_id, low, _ in self._running_extremes(connection, ids, by_account=False):
+                fund = chart.fund_by_id[fund_id]
+                if low < 0 and not fund.allow_negative:
+                    wrong.append(
+                        f"fund {fund.code} ({unit} net assets) went {Amount.from_minor(-low, chart.units[unit])} "
+                        "below zero"
+                    )
+        funds = Check.of(
+            "fund net assets",
+            "the running net assets (assets minus liabilities) of every fund, per unit, entry by entry, with zero",
+            wrong,
+            "{n} fund(s) went below zero",
+        )
+        return [accounts, funds]
 
     def verify(self) -> Verification:
         """Recompute the hash chain from the stored rows and report the first broken link.

@@ -176,3 +176,50 @@ class PendingBatch:
     status: str
     checker: str | None
     note: str
+
+
+@attrs.frozen
+class Check:
+    """One reconciliation check: what it compared, and how far apart the two sides are.
+
+    Attributes:
+        name: a short name (``trial balance``, ``maintained balances``...).
+        ok: whether the two sides agree exactly.
+        compared: what was compared with what.
+        difference: empty when ok; otherwise the difference, with the offending values.
+        details: one line per offending account, fund, list or project (at most 20).
+    """
+
+    name: str
+    ok: bool
+    compared: str
+    difference: str = ""
+    details: tuple[str, ...] = ()
+
+    @classmethod
+    def of(cls, name: str, compared: str, problems: list[str], summary: str) -> Check:
+        """A check that holds when ``problems`` is empty; ``summary`` names their count as ``{n}``."""
+        return cls(
+            name, not problems, compared, summary.format(n=len(problems)) if problems else "", tuple(problems[:20])
+        )
+
+
+@attrs.frozen
+class Reconciliation:
+    """Every check of a reconciliation; ``ok`` only if all hold.
+
+    Attributes:
+        checks: the checks, in the order they ran.
+    """
+
+    checks: tuple[Check, ...]
+
+    @property
+    def ok(self) -> bool:
+        """Whether every check holds."""
+        return all(check.ok for check in self.checks)
+
+    @property
+    def failed(self) -> tuple[Check, ...]:
+        """The checks that do not hold."""
+        return tuple(check for check in self.checks if not check.ok)

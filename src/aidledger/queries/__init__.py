@@ -1,0 +1,1 @@
+"""Typed read functions for auditors: reconciliation, and later audit totals and statements."""
