@@ -308,3 +308,27 @@ def test_another_plan_is_refused(campaign: tuple[Aid, CampaignResult]) -> None:
     with pytest.raises(DuplicateDefinition, match="campaign '2020' already exists with different content"):
         run_campaign(aid, CampaignPlan.scaled("0.002"), keys=KEYS)
     assert snapshot(aid.ledger) == before
+
+
+def test_a_campaign_stopped_half_way_resumes(url: str) -> None:
+    """Killed in the middle of the family lists, the campaign run again finishes it exactly once."""
+
+    class Stop(Exception):
+        pass
+
+    def stop_half_way(stage: str, done: int, total: int) -> None:
+        if stage == "families" and done >= total // 2:
+            raise Stop
+
+    with Ledger.open(url) as ledger:
+        aid = Aid(ledger, approval_threshold=kzt("100000000"))
+        with pytest.raises(Stop):
+            run_campaign(aid, PLAN, keys=KEYS, progress=stop_half_way)
+        assert ledger.head().seq > 0
+        run_campaign(aid, PLAN, keys=KEYS)
+        for fund, balance in PLAN.expectations().fund_balances.items():
+            assert ledger.fund_balance(fund, "KZT") == balance, fund
+        assert len(list(ledger.active_claims("programme:FAMILIES-50K"))) == PLAN.households
+        from aidledger import reconcile
+
+        assert reconcile(ledger).ok

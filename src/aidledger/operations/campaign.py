@@ -314,6 +314,8 @@ class _Campaign:
         for index, chunk in enumerate(_chunks(numbers, plan.list_size)):
             when = _spread(day(4, 6), day(6, 20), index, count)
             code = f"FAM-{index + 1:05d}"
+            if self._list_done(chunk, failed, returned):
+                continue  # a restart: this list was paid, sent and settled before
             lines = [PaymentLine(self.household(n), f"F{n:07d}", region=REGIONS[n % len(REGIONS)]) for n in chunk]
             aid.pay("FAMILIES-50K", lines, actor=ACTORS["maker"], on=when, list_code=code)
             aid.send(code, provider="Kazpost", actor=ACTORS["cashier"], on=when.add(hours=2))
@@ -345,6 +347,16 @@ class _Campaign:
             report = [ProviderLine(line.reference, PaymentStatus.PAID, kzt(HOUSEHOLD_PAYMENT)) for line in lines]
             aid.settle(code, report, actor=ACTORS["cashier"], on=day(6, 27))
             self.lists += 1
+
+    def _list_done(self, chunk: Sequence[int], failed: set[int], returned: set[int]) -> bool:
+        """Whether the last step of a household list (its last settlement) is in the ledger."""
+        back = [n for n in chunk if n in returned]
+        last = chunk[-1]
+        if back:
+            key = f"returned:FAMILIES-50K:F{back[-1]:07d}"
+        else:
+            key = f"{'failed' if last in failed else 'paid'}:FAMILIES-50K:F{last:07d}"
+        return self.aid.ledger.entry_by_key(key) is not None
 
     def medics(self) -> None:
         aid, plan = self.aid, self.plan
@@ -392,6 +404,8 @@ class _Campaign:
         count = (len(numbers) + plan.list_size - 1) // plan.list_size
         for index, chunk in enumerate(_chunks(numbers, plan.list_size)):
             when = _spread(day(4, 10), day(6, 25), index, count)
+            if self.aid.ledger.entry_by_key(f"campaign:food:{chunk[-1]}") is not None:
+                continue  # a restart: this batch was delivered before
             batch = [
                 Delivery(
                     Quantity(1, FOOD_PACKAGE),
@@ -505,6 +519,11 @@ def run_campaign(
         raise InvalidArgument(f"plan must be a CampaignPlan, got {plan!r}")
     campaign = _Campaign(aid, plan, keys, progress)
     campaign.setup()
+    if aid.ledger.entry_by_key("campaign:designation") is not None:  # the last step: all is done
+        return CampaignResult(
+            plan=plan, entries=aid.ledger.head().seq, payment_lists=len(aid.ledger.records("payment-list")),
+            closed_through=aid.ledger.closed_through() or day(6, 30).end_of("day"),
+        )  # fmt: skip
     campaign.donations()
     campaign.food()
     campaign.households()
