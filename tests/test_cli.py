@@ -62,6 +62,8 @@ def test_verify_exits_non_zero_on_tampering(tmp_path: Path) -> None:
     ok = run("verify", database, "--json", cwd=tmp_path)
     assert ok.returncode == 0
     assert json.loads(ok.stdout)["ok"] is True
+    digest = json.loads(ok.stdout)["digest"]
+    assert run("verify", database, "--digest", digest, cwd=tmp_path).returncode == 0
     with Ledger.open(database) as ledger:
         behind_the_library(
             ledger, lambda c: c.exec_driver_sql("UPDATE postings SET amount = amount + 1 WHERE entry_seq = 7")
@@ -70,6 +72,8 @@ def test_verify_exits_non_zero_on_tampering(tmp_path: Path) -> None:
     assert broken.returncode == 1
     assert "BROKEN at entry 7" in broken.stdout
     assert json.loads(run("verify", database, "--json", cwd=tmp_path).stdout)["first_break"]["seq"] == 7
+    bad = run("verify", database, "--digest", "7:nothex", cwd=tmp_path)
+    assert bad.returncode == 2 and "a digest is" in bad.stderr
 
 
 @pytest.mark.parametrize(

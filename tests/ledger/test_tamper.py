@@ -8,7 +8,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from aidledger import Claim, Ledger
+from aidledger import Account, Claim, Fund, Ledger
 from aidledger.store import schema as t
 from aidledger.store import triggers
 from tests.conftest import T0, Chart
@@ -201,3 +201,58 @@ def test_first_broken_link_is_reported(filled: Ledger) -> None:
     assert result.first_break.seq == 3
     assert result.first_break.problem == "entry content does not match its hash"
     assert result.entries == 6
+
+
+def cut_off_newest(connection: Connection) -> None:
+    """Delete the last two entries and roll the head back consistently: the chain alone cannot see it."""
+    for table, column in ((t.postings, "entry_seq"), (t.entry_tags, "entry_seq"), (t.claims, "entry_seq")):
+        connection.execute(sa.delete(table).where(table.c[column] > 4))
+    connection.execute(sa.delete(t.entries).where(t.entries.c.seq > 4))
+    last = connection.execute(sa.select(t.entries.c.hash, t.entries.c.recorded_at).where(t.entries.c.seq == 4)).one()
+    connection.execute(sa.update(t.ledger_head).values(seq=4, hash=last.hash, recorded_at=last.recorded_at))
+
+
+class TestDigest:
+    def test_a_digest_verifies_later(self, filled: Ledger) -> None:
+        """The digest of a verified ledger proves the same ledger later, after more entries."""
+        digest = filled.verify().digest
+        assert digest.startswith("6:")
+        filled.post(transfer(Chart.bank, Chart.donations, Chart.general, "5", T0.add(days=9), kind="donation"))
+        assert filled.verify(digest).ok
+
+    def test_entries_cut_off_are_caught_only_with_the_digest(self, filled: Ledger) -> None:
+        """Deleting the newest entries and rolling the head back passes verify(), not verify(digest)."""
+        digest = filled.verify().digest
+        behind_the_library(filled, cut_off_newest)
+        assert filled.verify().ok
+        result = filled.verify(digest)
+        assert result.first_break is not None
+        assert result.first_break.problem == (
+            "the digest was taken at entry 6, but the ledger ends at entry 4: entries were cut off"
+        )
+
+    def test_a_whole_forged_chain_is_caught(self, filled: Ledger, backend: str, tmp_path, pg_database) -> None:  # type: ignore[no-untyped-def]
+        """A ledger rebuilt from scratch with one amount changed has a valid chain, but not the auditor's digest."""
+        from tests.conftest import new_url
+
+        digest = filled.verify().digest
+        with Ledger.open(new_url(backend, tmp_path, pg_database)) as forged:
+            for value in vars(Chart).values():
+                if isinstance(value, Account):
+                    forged.add_account(value)
+                elif isinstance(value, Fund):
+                    forged.add_fund(value)
+            forged.post(transfer(Chart.bank, Chart.donations, Chart.general, "1000", T0, kind="donation"))
+            for day in range(1, 6):
+                forged.post(transfer(Chart.cash_aid, Chart.bank, Chart.general, "9", T0.add(days=day), kind="payment"))
+            assert forged.verify().ok
+            result = forged.verify(digest)
+            assert result.first_break is not None and result.first_break.seq == 6
+            assert "the chain up to it was rewritten" in result.first_break.problem
+
+    @pytest.mark.parametrize("bad", ["", "6", "6:xyz", "-1:" + "0" * 64, 6])
+    def test_a_malformed_digest_is_refused(self, filled: Ledger, bad: object) -> None:
+        from aidledger import InvalidArgument
+
+        with pytest.raises(InvalidArgument, match="a digest is '<entry number>:<64 hex digits>'"):
+            filled.verify(bad)  # type: ignore[arg-type]

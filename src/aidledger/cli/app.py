@@ -146,10 +146,17 @@ def _progress(*, quiet: bool) -> Iterator[Callable[[str, int, int], None]]:
 
 
 @app.command()
-def verify(url: UrlArgument, as_json: JsonOption = False) -> None:
+def verify(
+    url: UrlArgument,
+    digest: Annotated[
+        str | None,
+        typer.Option(help="A digest printed by an earlier verify: prove nothing up to that entry changed since."),
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
     """Recompute the hash chain; exit 1 and name the first broken link if anything was changed."""
     with Ledger.open(url) as ledger:
-        result = ledger.verify()
+        result = ledger.verify(digest)
     if as_json:
         brk = result.first_break
         _emit_json(
@@ -158,6 +165,7 @@ def verify(url: UrlArgument, as_json: JsonOption = False) -> None:
                 "entries": result.entries,
                 "head_seq": result.head_seq,
                 "head_hash": result.head_hash,
+                "digest": result.digest,
                 "first_break": None
                 if brk is None
                 else {
@@ -170,7 +178,9 @@ def verify(url: UrlArgument, as_json: JsonOption = False) -> None:
             }
         )
     elif result.ok:
-        out.print(Text(f"OK: {result.entries} entries, chain intact; head {result.head_seq}:{result.head_hash}"))
+        checked = f"; matches digest {digest.strip()[:24]}…" if digest else ""
+        out.print(Text(f"OK: {result.entries} entries, chain intact{checked}"))
+        out.print(Text(f"Digest (keep it outside the database): {result.digest}"))
     else:
         assert result.first_break is not None
         brk = result.first_break

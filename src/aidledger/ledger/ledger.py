@@ -1718,13 +1718,38 @@ class Ledger:
         )
         return [accounts, funds]
 
-    def verify(self) -> Verification:
+    def verify(self, digest: str | None = None) -> Verification:
         """Recompute the hash chain from the stored rows and report the first broken link.
 
         Detects edited, deleted, inserted and reordered entries, postings, tags and
-        claims, and edited account or fund definitions.  Cutting off the newest
-        entries is only detected against an auditor's digest (``head_seq``, ``head_hash``).
+        claims, and edited account or fund definitions.  With ``digest`` (the
+        :attr:`Verification.digest` an auditor kept from an earlier run), it also
+        proves that nothing up to that point changed: newest entries cut off, or a
+        whole chain forged and re-hashed, break at the digest's entry.
         """
+        wanted = None if digest is None else _parse_digest(digest)
+        result = self._verify_chain()
+        if wanted is None or not result.ok:
+            return result
+        seq, expected = wanted
+        if seq > result.head_seq:
+            problem = (
+                f"the digest was taken at entry {seq}, but the ledger ends at entry {result.head_seq}: "
+                "entries were cut off"
+            )
+            return attrs.evolve(result, first_break=ChainBreak(seq, None, problem, expected, "missing"))
+        e = t.entries.c
+        with self._read() as connection:
+            row = connection.execute(select(e.id, e.hash).where(e.seq == seq)).first()
+        found = hashing.GENESIS if seq == 0 else ("missing" if row is None else str(row.hash))
+        if found != expected:
+            problem = f"entry {seq} is not the entry the digest was taken on: the chain up to it was rewritten"
+            return attrs.evolve(
+                result, first_break=ChainBreak(seq, None if row is None else str(row.id), problem, expected, found)
+            )
+        return result
+
+    def _verify_chain(self) -> Verification:
         try:
             self._refresh_chart()
         except AidLedgerError as error:
@@ -2077,3 +2102,11 @@ def _first_line(error: object) -> str:
 
 
 __all__ = ["Ledger"]
+
+
+def _parse_digest(digest: object) -> tuple[int, str]:
+    """``<seq>:<64 hex digits>``, as :attr:`Verification.digest` writes it."""
+    match = re.fullmatch(r"(\d{1,19}):([0-9a-f]{64})", digest.strip()) if isinstance(digest, str) else None
+    if match is None:
+        raise InvalidArgument(f"a digest is '<entry number>:<64 hex digits>', got {digest!r}", value=digest)
+    return int(match.group(1)), match.group(2)

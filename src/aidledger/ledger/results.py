@@ -101,6 +101,11 @@ class Verification:
     def ok(self) -> bool:
         return self.first_break is None
 
+    @property
+    def digest(self) -> str:
+        """The auditor's digest of the ledger as verified: ``<head seq>:<head hash>``; keep it outside the database."""
+        return f"{self.head_seq}:{self.head_hash}"
+
 
 @attrs.frozen
 class SkippedEntry:
