@@ -197,7 +197,10 @@ class TestRestrictions:
         aid.donate("GENERAL", kzt("1000"), donor="D", on=APRIL, actor="c")
         aid.designate("GENERAL", kzt("700"), to="RESERVE", on=APRIL, actor="board", reason="winter reserve")
         assert aid.ledger.fund("RESERVE").restriction is Restriction.BOARD
-        aid.undesignate("RESERVE", kzt("200"), to="GENERAL", on=APRIL.add(days=1), actor="board", reason="released")
+        undone = aid.undesignate(
+            "RESERVE", kzt("200"), to="GENERAL", on=APRIL.add(days=1), actor="board", reason="released"
+        )
+        assert undone.entry.kind == "undesignation"
         assert aid.ledger.fund_balance("RESERVE", "KZT") == kzt("500")
         with pytest.raises(InvalidArgument):
             aid.designate("HOUSING", kzt("1"), to="RESERVE", on=APRIL, actor="b", reason="x")

@@ -1560,9 +1560,10 @@ class Ledger:
             )
         ]
         with self._read() as connection:
-            checks.append(self._check_cache(connection))
-            checks.append(self._check_days(connection))
-            checks.append(self._check_trial(connection))
+            stored = self._posting_totals(connection)  # one pass over the postings serves three checks
+            checks.append(self._check_cache(connection, stored))
+            checks.append(self._check_days(connection, stored))
+            checks.append(self._check_trial(stored))
             checks.extend(self._check_never_negative(connection))
         return tuple(checks)
 
@@ -1583,8 +1584,7 @@ class Ledger:
         )
         return {(a, f): (int(total), int(n), int(last)) for a, f, total, n, last in connection.execute(query)}
 
-    def _check_cache(self, connection: Connection) -> Check:
-        stored = self._posting_totals(connection)
+    def _check_cache(self, connection: Connection, stored: dict[tuple[int, int], tuple[int, int, int]]) -> Check:
         b = t.balances.c
         cache = {
             (a, f): (int(total), int(n), int(last))
@@ -1608,8 +1608,8 @@ class Ledger:
             "{n} maintained balance(s) differ from their postings",
         )
 
-    def _check_days(self, connection: Connection) -> Check:
-        stored = {key: total for key, (total, _, _) in self._posting_totals(connection).items()}
+    def _check_days(self, connection: Connection, totals: dict[tuple[int, int], tuple[int, int, int]]) -> Check:
+        stored = {key: total for key, (total, _, _) in totals.items()}
         d = t.balance_days.c
         days: dict[tuple[int, int], int] = defaultdict(int)
         for a, f, delta in connection.execute(
@@ -1629,10 +1629,10 @@ class Ledger:
             "{n} daily series differ from their postings",
         )
 
-    def _check_trial(self, connection: Connection) -> Check:
+    def _check_trial(self, stored: dict[tuple[int, int], tuple[int, int, int]]) -> Check:
         per_unit: dict[str, int] = defaultdict(int)
         per_fund: dict[tuple[str, str], int] = defaultdict(int)
-        for (account_id, fund_id), (total, _, _) in self._posting_totals(connection).items():
+        for (account_id, fund_id), (total, _, _) in stored.items():
             unit = self._chart.account_by_id[account_id].unit.code
             per_unit[unit] += total
             per_fund[(self._chart.fund_by_id[fund_id].code, unit)] += total
@@ -1818,19 +1818,6 @@ class LedgerView:
             ):
                 found[key] = self._ledger._load_entry(self._connection, entry_id)
         return found
-
-    def entries_tagged(self, name: str, value: str, *, kind: str | None = None) -> list[PostedEntry]:
-        """Entries carrying tag ``name=value`` (of one kind, if given), in chain order."""
-        query = (
-            select(t.entries.c.id)
-            .join(t.entry_tags, t.entry_tags.c.entry_seq == t.entries.c.seq)
-            .where(t.entry_tags.c.name == name, t.entry_tags.c.value == value)
-            .order_by(t.entries.c.seq)
-        )
-        if kind is not None:
-            query = query.where(t.entries.c.kind == kind)
-        ids = list(self._connection.execute(query).scalars())
-        return [self._ledger._load_entry(self._connection, entry_id) for entry_id in ids]
 
     def keys_tagged(self, name: str, value: str, *, kind: str | None = None) -> list[str]:
         """Idempotency keys of the entries carrying tag ``name=value`` (of one kind, if given)."""

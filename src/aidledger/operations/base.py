@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import TypeVar
 
@@ -237,6 +237,24 @@ class Operations:
 
     def _transact(self, build: Callable[[LedgerView], Sequence[JournalEntry]], *, skip: bool = False) -> BatchResult:
         return self.ledger.transact(build, skip_claimed=skip)
+
+    def _post_recorded(
+        self,
+        kind: str,
+        code: str,
+        body: Mapping[str, object],
+        entries: Sequence[JournalEntry],
+        *,
+        actor: str,
+        skip: bool = False,
+    ) -> BatchResult:
+        """Store a record (a pledge, a project, a payment list) and its entries in one transaction."""
+
+        def build(view: LedgerView) -> Sequence[JournalEntry]:
+            view.put_record(kind, code, body, actor=actor)
+            return entries
+
+        return self._transact(build, skip=skip)
 
 
 def check_restriction(fund: Fund, *allowed: Restriction) -> None:

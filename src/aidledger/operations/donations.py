@@ -56,6 +56,14 @@ def _money(amount: Amount) -> Money:
     return amount
 
 
+#: Which restriction a fund transfer of each kind moves money from, and to.
+_TRANSFERS = {
+    "release": (Restriction.DONOR, Restriction.UNRESTRICTED),
+    "designation": (Restriction.UNRESTRICTED, Restriction.BOARD),
+    "undesignation": (Restriction.BOARD, Restriction.UNRESTRICTED),
+}
+
+
 class DonationOperations(Operations):
     """Funds, restrictions, donations, pledges and refunds."""
 
@@ -81,10 +89,7 @@ class DonationOperations(Operations):
         key: str | None = None,
     ) -> PostedEntry:
         """Release money from a donor restriction into an unrestricted fund (its own entry)."""
-        source, target = self._fund(fund), self._fund(to)
-        check_restriction(source, Restriction.DONOR)
-        check_restriction(target, Restriction.UNRESTRICTED)
-        return self._transfer(source, target, amount, on=on, actor=actor, kind="release", memo=reason, key=key)
+        return self._transfer("release", fund, to, amount, on=on, actor=actor, memo=reason, key=key)
 
     def designate(
         self,
@@ -98,10 +103,7 @@ class DonationOperations(Operations):
         key: str | None = None,
     ) -> PostedEntry:
         """Board designation: move unrestricted money into a board-designated fund."""
-        source, target = self._fund(fund), self._fund(to)
-        check_restriction(source, Restriction.UNRESTRICTED)
-        check_restriction(target, Restriction.BOARD)
-        return self._transfer(source, target, amount, on=on, actor=actor, kind="designation", memo=reason, key=key)
+        return self._transfer("designation", fund, to, amount, on=on, actor=actor, memo=reason, key=key)
 
     def undesignate(
         self,
@@ -115,23 +117,25 @@ class DonationOperations(Operations):
         key: str | None = None,
     ) -> PostedEntry:
         """Undo a board designation: move money back to an unrestricted fund."""
-        source, target = self._fund(fund), self._fund(to)
-        check_restriction(source, Restriction.BOARD)
-        check_restriction(target, Restriction.UNRESTRICTED)
-        return self._transfer(source, target, amount, on=on, actor=actor, kind="designation", memo=reason, key=key)
+        return self._transfer("undesignation", fund, to, amount, on=on, actor=actor, memo=reason, key=key)
 
     def _transfer(
         self,
-        source: Fund,
-        target: Fund,
+        kind: str,
+        fund: Fund | str,
+        to: Fund | str,
         amount: Money,
         *,
         on: dt.datetime,
         actor: str,
-        kind: str,
         memo: str,
         key: str | None,
     ) -> PostedEntry:
+        """Money from one fund to another, between the restriction kinds ``_TRANSFERS`` allows for ``kind``."""
+        source, target = self._fund(fund), self._fund(to)
+        allowed_from, allowed_to = _TRANSFERS[kind]
+        check_restriction(source, allowed_from)
+        check_restriction(target, allowed_to)
         unit = self._money(amount, "amount").unit
         bank, transfers = self.chart.bank(unit), self.chart.transfers(unit)
         entry = JournalEntry(
@@ -358,24 +362,16 @@ class DonationOperations(Operations):
         }
         memo_account, contra = self.chart.pledge(code, money.unit), self.chart.pledges_contra(money.unit)
 
-        def build(view: LedgerView) -> list[JournalEntry]:
-            view.put_record("pledge", code, body, actor=actor)
-            return [
-                JournalEntry(
-                    kind="pledge",
-                    effective_at=self._when(on),
-                    postings=[
-                        Posting.debit(memo_account, target, money),
-                        Posting.credit(contra, target, money),
-                    ],
-                    actor=actor,
-                    source=source,
-                    idempotency_key=f"pledge:{code}",
-                    tags={"pledge": code, "donor": pledge.donor, "event": "pledge"},
-                )
-            ]
-
-        self._transact(build)
+        entry = JournalEntry(
+            kind="pledge",
+            effective_at=self._when(on),
+            postings=[Posting.debit(memo_account, target, money), Posting.credit(contra, target, money)],
+            actor=actor,
+            source=source,
+            idempotency_key=f"pledge:{code}",
+            tags={"pledge": code, "donor": pledge.donor, "event": "pledge"},
+        )
+        self._post_recorded("pledge", code, body, [entry], actor=actor)
         return pledge
 
     def pledge_of(self, code: str) -> Pledge:

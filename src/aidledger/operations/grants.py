@@ -104,11 +104,7 @@ class GrantOperations(Operations):
             tags={"project": code, "purpose": purpose, "grantee": body["grantee"], "event": "committed"},
         )
 
-        def build(view: LedgerView) -> list[JournalEntry]:
-            view.put_record("project", code, body, actor=actor)
-            return [entry]
-
-        self._transact(build)
+        self._post_recorded("project", code, body, [entry], actor=actor)
         return self.project_of(code)
 
     def project_of(self, code: str) -> Project:

@@ -353,11 +353,7 @@ class PaymentOperations(Operations):
         skip = self._skip(on_conflict)
         self._check_list(code, prog)
 
-        def build(view: LedgerView) -> list[JournalEntry]:
-            view.put_record("payment-list", code, {"programme": prog.code}, actor=actor)
-            return entries
-
-        result = self._transact(build, skip=skip)
+        result = self._post_recorded("payment-list", code, {"programme": prog.code}, entries, actor=actor, skip=skip)
         return self._list_result(code, prog, lines_checked, result)
 
     def submit_payments(
