@@ -85,6 +85,16 @@ from aidledger.operations.payments import (
     Settlement,
 )
 from aidledger.operations.stock import Delivery, LossReason, StockPosition, ValuationBasis
+from aidledger.queries.audit import (
+    AuditTotals,
+    Dimension,
+    Flow,
+    FundStatement,
+    StatementLine,
+    TotalsRow,
+    audit_totals,
+    fund_statement,
+)
 from aidledger.queries.reconcile import reconcile
 
 __version__ = "0.1.0"
@@ -100,6 +110,7 @@ __all__ = [
     "AlreadyReversed",
     "Amount",
     "ApprovalRequired",
+    "AuditTotals",
     "BatchResult",
     "Beneficiary",
     "CampaignExpectations",
@@ -110,6 +121,7 @@ __all__ = [
     "Claim",
     "Conflict",
     "Delivery",
+    "Dimension",
     "DoublePayment",
     "DuplicateClaim",
     "DuplicateDefinition",
@@ -117,7 +129,9 @@ __all__ = [
     "ExceedsCommitment",
     "ExceedsPledge",
     "ExceedsReceived",
+    "Flow",
     "Fund",
+    "FundStatement",
     "GrantStatus",
     "Head",
     "IdempotencyConflict",
@@ -159,8 +173,10 @@ __all__ = [
     "Settlement",
     "Side",
     "SkippedEntry",
+    "StatementLine",
     "StockPosition",
     "StorageError",
+    "TotalsRow",
     "TrialBalance",
     "TrialBalanceLine",
     "UnbalancedEntry",
@@ -173,8 +189,10 @@ __all__ = [
     "UnknownRecord",
     "ValuationBasis",
     "Verification",
+    "audit_totals",
     "commodity",
     "currency",
+    "fund_statement",
     "read_provider_report",
     "reconcile",
     "run_campaign",
