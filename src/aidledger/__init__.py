@@ -96,6 +96,7 @@ from aidledger.queries.audit import (
     fund_statement,
 )
 from aidledger.queries.reconcile import reconcile
+from aidledger.queries.summary import AidSummary, ProgrammeSummary, StockLine, aid_summary, programme_summary
 
 __version__ = "0.1.0"
 
@@ -107,6 +108,7 @@ __all__ = [
     "AccountType",
     "Aid",
     "AidLedgerError",
+    "AidSummary",
     "AlreadyReversed",
     "Amount",
     "ApprovalRequired",
@@ -160,6 +162,7 @@ __all__ = [
     "PostedEntry",
     "Posting",
     "Programme",
+    "ProgrammeSummary",
     "Project",
     "ProviderLine",
     "Pseudonymizer",
@@ -174,6 +177,7 @@ __all__ = [
     "Side",
     "SkippedEntry",
     "StatementLine",
+    "StockLine",
     "StockPosition",
     "StorageError",
     "TotalsRow",
@@ -189,10 +193,12 @@ __all__ = [
     "UnknownRecord",
     "ValuationBasis",
     "Verification",
+    "aid_summary",
     "audit_totals",
     "commodity",
     "currency",
     "fund_statement",
+    "programme_summary",
     "read_provider_report",
     "reconcile",
     "run_campaign",
