@@ -6,6 +6,7 @@ import datetime as dt
 
 import attrs
 from sqlalchemy import case, distinct, func, select
+from sqlalchemy.sql.elements import ColumnElement
 
 from aidledger.core.accounts import AccountType
 from aidledger.core.amounts import Amount, Money, UnitKind
@@ -103,7 +104,7 @@ def programme_summary(
     expense = aid.chart.expenses(found.purpose, rule.unit).code
     e, p, a, g = t.entries.c, t.postings.c, t.accounts.c, t.entry_tags.alias("g")
     tagged = t.entries.join(g, (g.c.entry_seq == e.seq) & (g.c.name == "programme") & (g.c.value == found.code))
-    conditions = [e.kind.in_(list(_EVENTS))]
+    conditions: list[ColumnElement[bool]] = [e.kind.in_(list(_EVENTS))]
     if as_of is not None:
         conditions.append(e.effective_at <= to_micros(as_of, "as_of"))
     if known_at is not None:
