@@ -46,6 +46,7 @@ from aidledger.core.errors import (
     UnknownRecord,
 )
 from aidledger.io.provider import read_provider_report
+from aidledger.io.statement import BankLine, read_statement
 from aidledger.ledger.ledger import EntryFacts, Ledger, LedgerView
 from aidledger.ledger.results import (
     BatchResult,
@@ -95,6 +96,15 @@ from aidledger.queries.audit import (
     audit_totals,
     fund_statement,
 )
+from aidledger.queries.matching import (
+    LedgerItem,
+    ProviderMatch,
+    ProviderPair,
+    StatementMatch,
+    StatementPair,
+    match_provider_report,
+    match_statement,
+)
 from aidledger.queries.reconcile import reconcile
 from aidledger.queries.summary import AidSummary, ProgrammeSummary, StockLine, aid_summary, programme_summary
 
@@ -113,6 +123,7 @@ __all__ = [
     "Amount",
     "ApprovalRequired",
     "AuditTotals",
+    "BankLine",
     "BatchResult",
     "Beneficiary",
     "CampaignExpectations",
@@ -144,6 +155,7 @@ __all__ = [
     "InvalidTime",
     "JournalEntry",
     "Ledger",
+    "LedgerItem",
     "LedgerUrlError",
     "LedgerView",
     "LossReason",
@@ -165,6 +177,8 @@ __all__ = [
     "ProgrammeSummary",
     "Project",
     "ProviderLine",
+    "ProviderMatch",
+    "ProviderPair",
     "Pseudonymizer",
     "PurposeMismatch",
     "Quantity",
@@ -177,6 +191,8 @@ __all__ = [
     "Side",
     "SkippedEntry",
     "StatementLine",
+    "StatementMatch",
+    "StatementPair",
     "StockLine",
     "StockPosition",
     "StorageError",
@@ -198,8 +214,11 @@ __all__ = [
     "commodity",
     "currency",
     "fund_statement",
+    "match_provider_report",
+    "match_statement",
     "programme_summary",
     "read_provider_report",
+    "read_statement",
     "reconcile",
     "run_campaign",
 ]

@@ -65,5 +65,5 @@ def test_malformed_reports_name_the_line(tmp_path: Path, content: bytes, message
 def test_a_missing_file(tmp_path: Path) -> None:
     with pytest.raises(MalformedFile, match=r"cannot read the report .*No such file"):
         read_provider_report(tmp_path / "nope.csv")
-    with pytest.raises(MalformedFile, match="a file path or an open text file"):
+    with pytest.raises(MalformedFile, match="a report is a file path or an open file, got 42"):
         read_provider_report(42)  # type: ignore[arg-type]

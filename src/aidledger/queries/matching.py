@@ -1,0 +1,393 @@
+"""Matching the ledger against external statements: a bank statement, or a payment provider's report.
+
+Nothing is written: the result says what matched, what is missing on either
+side and where the amounts (or, for a provider, the statuses) differ.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import attrs
+import pendulum
+from sqlalchemy import func, select
+
+from aidledger.core.amounts import Amount, Money
+from aidledger.core.errors import InvalidArgument, UnknownRecord
+from aidledger.core.times import from_micros, to_micros
+from aidledger.io.statement import BankLine
+from aidledger.ledger.ledger import Ledger
+from aidledger.operations.aid import Aid
+from aidledger.operations.payments import PaymentStatus, ProviderLine
+from aidledger.store import schema as t
+
+
+@attrs.frozen
+class LedgerItem:
+    """An entry's net movement on the account matched.
+
+    Attributes:
+        entry_id, seq, kind: the entry.
+        date: its effective date in the time zone of the match.
+        amount: its net amount on the account (money in positive).
+        references: what a statement line may quote to name it: the entry's source,
+            idempotency key, ``reference`` tag and id.
+    """
+
+    entry_id: str
+    seq: int
+    kind: str
+    date: dt.date
+    amount: Money
+    references: tuple[str, ...]
+
+
+@attrs.frozen
+class StatementPair:
+    """A statement line and the entry it was matched with.
+
+    Attributes:
+        line: the statement line.
+        item: the ledger's side.
+        difference: statement amount − ledger amount (zero for a match).
+    """
+
+    line: BankLine
+    item: LedgerItem
+
+    @property
+    def difference(self) -> Amount:
+        return self.line.amount - self.item.amount
+
+
+@attrs.frozen
+class StatementMatch:
+    """The result of matching a bank statement with one account of the ledger.
+
+    Attributes:
+        account: the ledger account.
+        start, end: the dates compared (inclusive).
+        matched: pairs with equal amounts.
+        differences: pairs matched by reference whose amounts differ.
+        missing_in_ledger: statement lines with no entry.
+        missing_in_statement: entries on the account in the period with no statement line.
+    """
+
+    account: str
+    start: dt.date | None
+    end: dt.date | None
+    matched: tuple[StatementPair, ...]
+    differences: tuple[StatementPair, ...]
+    missing_in_ledger: tuple[BankLine, ...]
+    missing_in_statement: tuple[LedgerItem, ...]
+
+    @property
+    def ok(self) -> bool:
+        """Whether every line and every entry was matched with an equal amount."""
+        return not (self.differences or self.missing_in_ledger or self.missing_in_statement)
+
+    def as_dict(self) -> dict[str, Any]:
+        def line(x: BankLine) -> dict[str, Any]:
+            return {"line": x.line, "date": x.date.isoformat(), "amount": str(x.amount), "reference": x.reference}
+
+        def item(x: LedgerItem) -> dict[str, Any]:
+            return {
+                "entry": x.entry_id,
+                "seq": x.seq,
+                "kind": x.kind,
+                "date": x.date.isoformat(),
+                "amount": str(x.amount),
+            }
+
+        return {
+            "account": self.account,
+            "start": None if self.start is None else self.start.isoformat(),
+            "end": None if self.end is None else self.end.isoformat(),
+            "ok": self.ok,
+            "matched": len(self.matched),
+            "differences": [
+                {"statement": line(p.line), "ledger": item(p.item), "difference": str(p.difference)}
+                for p in self.differences
+            ],
+            "missing_in_ledger": [line(x) for x in self.missing_in_ledger],
+            "missing_in_statement": [item(x) for x in self.missing_in_statement],
+        }
+
+
+def match_statement(
+    ledger: Ledger,
+    lines: Iterable[BankLine],
+    *,
+    account: str,
+    tz: str = "UTC",
+    start: dt.date | None = None,
+    end: dt.date | None = None,
+    days: int = 0,
+) -> StatementMatch:
+    """Match a bank statement with the entries on ``account``.
+
+    A line quoting an entry's source, idempotency key, ``reference`` tag or id is
+    matched with it (a different amount is a difference); other lines are
+    matched with an unmatched entry of the same amount whose effective date (in
+    ``tz``) is at most ``days`` away, the nearest first.  Entries are compared
+    from ``start`` to ``end`` (dates, inclusive; by default the statement's first
+    and last dates).
+
+    Args:
+        ledger: the ledger.
+        lines: the statement's lines (see :func:`read_statement`).
+        account: the ledger account the statement is of, e.g. ``"Assets:Bank:KZT"``.
+        tz: the time zone the bank's dates are in.
+        start, end: the period compared.
+        days: how far apart the dates of an amount-only match may be.
+    """
+    if not isinstance(ledger, Ledger):
+        raise InvalidArgument(f"expected a Ledger, got {ledger!r}", value=ledger)
+    statement = list(lines)
+    for line in statement:
+        if not isinstance(line, BankLine):
+            raise InvalidArgument(f"statement lines must be BankLine values, got {line!r}", value=line)
+    if type(days) is not int or days < 0:
+        raise InvalidArgument(f"days must be a whole number of days, 0 or more, got {days!r}", value=days)
+    found = ledger.account(account)
+    for line in statement:
+        if line.amount.unit != found.unit:
+            raise InvalidArgument(
+                f"statement line {line.line}: {line.amount} is not in {found.unit.code}, the account's currency",
+                value=str(line.amount),
+            )
+    dates = [line.date for line in statement]
+    start = start if start is not None else (min(dates) if dates else None)
+    end = end if end is not None else (max(dates) if dates else None)
+    for what, value in (("start", start), ("end", end)):
+        if value is not None and (not isinstance(value, dt.date) or isinstance(value, dt.datetime)):
+            raise InvalidArgument(f"{what} must be a date, got {value!r}", value=value)
+    items = _items(ledger, found.code, tz, start, end) if start is not None and end is not None else []
+    free = {item.seq: item for item in items}
+    by_reference: dict[str, list[LedgerItem]] = defaultdict(list)
+    for item in items:
+        for reference in item.references:
+            by_reference[reference].append(item)
+    matched: list[StatementPair] = []
+    differences: list[StatementPair] = []
+    unmatched: list[BankLine] = []
+    for line in statement:
+        candidates = [i for i in by_reference.get(line.reference, ()) if i.seq in free] if line.reference else []
+        if candidates:
+            item = next((i for i in candidates if i.amount == line.amount), candidates[0])
+            del free[item.seq]
+            (matched if item.amount == line.amount else differences).append(StatementPair(line, item))
+        else:
+            unmatched.append(line)
+    missing: list[BankLine] = []
+    for line in unmatched:
+        near = [i for i in free.values() if i.amount == line.amount and abs((i.date - line.date).days) <= days]
+        if near:
+            item = min(near, key=lambda i: (abs((i.date - line.date).days), i.seq))
+            del free[item.seq]
+            matched.append(StatementPair(line, item))
+        else:
+            missing.append(line)
+    return StatementMatch(
+        account=found.code,
+        start=start,
+        end=end,
+        matched=tuple(matched),
+        differences=tuple(differences),
+        missing_in_ledger=tuple(missing),
+        missing_in_statement=tuple(sorted(free.values(), key=lambda i: i.seq)),
+    )
+
+
+def _items(ledger: Ledger, account: str, tz: str, start: dt.date, end: dt.date) -> list[LedgerItem]:
+    try:
+        low = pendulum.datetime(start.year, start.month, start.day, tz=tz)
+    except Exception:  # noqa: BLE001 - any failure: not a time zone
+        raise InvalidArgument(f"unknown time zone {tz!r}", value=tz) from None
+    high = pendulum.datetime(end.year, end.month, end.day, tz=tz).add(days=1)
+    e, p, a = t.entries.c, t.postings.c, t.accounts.c
+    ref = t.entry_tags.alias("ref")
+    query = (
+        select(e.seq, e.id, e.kind, e.idempotency_key, e.source, e.effective_at, ref.c.value, func.sum(p.amount))
+        .select_from(
+            t.postings.join(t.entries, e.seq == p.entry_seq)
+            .join(t.accounts, a.id == p.account_id)
+            .outerjoin(ref, (ref.c.entry_seq == e.seq) & (ref.c.name == "reference"))
+        )
+        .where(a.code == account, p.effective_at >= to_micros(low), p.effective_at < to_micros(high))
+        .group_by(e.seq, e.id, e.kind, e.idempotency_key, e.source, e.effective_at, ref.c.value)
+        .order_by(e.seq)
+    )
+    unit = ledger.account(account).unit
+    items = []
+    with ledger.engine.connect() as connection:
+        for seq, entry_id, kind, key, source, effective, reference, minor in connection.execute(query):
+            if not minor:
+                continue
+            amount = Amount.from_minor(int(minor), unit)
+            assert isinstance(amount, Money)
+            references = tuple(r for r in (source, key, reference, entry_id) if r)
+            items.append(
+                LedgerItem(entry_id, int(seq), kind, from_micros(int(effective), tz).date(), amount, references)
+            )
+    return items
+
+
+# -- the provider's report ------------------------------------------------------------
+
+
+@attrs.frozen
+class ProviderPair:
+    """A report line and the payment it names.
+
+    Attributes:
+        line: the provider's line.
+        expected: the payment's amount in the ledger.
+        ledger_status: what the ledger has recorded for it: ``approved`` (not
+            settled yet), ``paid``, ``failed`` or ``returned``.
+    """
+
+    line: ProviderLine
+    expected: Money
+    ledger_status: str
+
+
+@attrs.frozen
+class ProviderMatch:
+    """The result of matching a provider's report with one payment list.
+
+    Attributes:
+        list_code: the list.
+        matched: lines whose amount equals the payment's and whose status the ledger
+            agrees with or has not settled yet.
+        amount_differences: lines whose amount differs from the payment's.
+        status_differences: lines whose status contradicts what the ledger recorded.
+        missing_in_ledger: lines naming no payment of the list.
+        missing_in_report: references of the list's payments no line names.
+    """
+
+    list_code: str
+    matched: tuple[ProviderPair, ...]
+    amount_differences: tuple[ProviderPair, ...]
+    status_differences: tuple[ProviderPair, ...]
+    missing_in_ledger: tuple[ProviderLine, ...]
+    missing_in_report: tuple[str, ...]
+
+    @property
+    def ok(self) -> bool:
+        return not (
+            self.amount_differences or self.status_differences or self.missing_in_ledger or self.missing_in_report
+        )
+
+    def as_dict(self) -> dict[str, Any]:
+        def pair(p: ProviderPair) -> dict[str, Any]:
+            return {
+                "line": p.line.line,
+                "reference": p.line.reference,
+                "status": p.line.status.value,
+                "amount": str(p.line.amount),
+                "ledger_amount": str(p.expected),
+                "ledger_status": p.ledger_status,
+            }
+
+        return {
+            "list": self.list_code,
+            "ok": self.ok,
+            "matched": len(self.matched),
+            "amount_differences": [pair(p) for p in self.amount_differences],
+            "status_differences": [pair(p) for p in self.status_differences],
+            "missing_in_ledger": [
+                {"line": x.line, "reference": x.reference, "amount": str(x.amount)} for x in self.missing_in_ledger
+            ],
+            "missing_in_report": list(self.missing_in_report),
+        }
+
+
+_AGREES = {
+    PaymentStatus.PAID: {"approved", "paid", "returned"},
+    PaymentStatus.FAILED: {"approved", "failed"},
+    PaymentStatus.RETURNED: {"paid", "returned"},
+}
+
+
+def match_provider_report(aid: Aid, list_code: str, lines: Sequence[ProviderLine]) -> ProviderMatch:
+    """Match a provider's report with a payment list, writing nothing (``Aid.settle`` posts it)."""
+    if not isinstance(aid, Aid):
+        raise InvalidArgument(f"expected an Aid, got {aid!r}", value=aid)
+    report = list(lines)
+    for line in report:
+        if not isinstance(line, ProviderLine):
+            raise InvalidArgument(f"report lines must be ProviderLine values, got {line!r}", value=line)
+    record = aid.ledger.record("payment-list", list_code)
+    if record is None:
+        raise UnknownRecord(f"no payment-list {list_code!r}", kind="payment-list", code=list_code)
+    programme = aid.programme_of(str(record.body["programme"]))
+    rule = programme.amount or programme.max_amount
+    assert rule is not None
+    due = aid.chart.payments_due(rule.unit).code
+    e, p, a = t.entries.c, t.postings.c, t.accounts.c
+    in_list, ref = t.entry_tags.alias("in_list"), t.entry_tags.alias("ref")
+    query = (
+        select(ref.c.value, e.kind, func.sum(func.abs(p.amount)))
+        .select_from(
+            t.entries.join(
+                in_list, (in_list.c.entry_seq == e.seq) & (in_list.c.name == "list") & (in_list.c.value == list_code)
+            )
+            .join(ref, (ref.c.entry_seq == e.seq) & (ref.c.name == "reference"))
+            .join(t.postings, p.entry_seq == e.seq)
+            .join(t.accounts, a.id == p.account_id)
+        )
+        .where(a.code == due, e.kind.in_(["payment", "payment-paid", "payment-failed"]))
+        .group_by(ref.c.value, e.kind)
+    )
+    returned = (
+        select(ref.c.value)
+        .select_from(
+            t.entries.join(
+                in_list, (in_list.c.entry_seq == e.seq) & (in_list.c.name == "list") & (in_list.c.value == list_code)
+            ).join(ref, (ref.c.entry_seq == e.seq) & (ref.c.name == "reference"))
+        )
+        .where(e.kind == "payment-returned")
+    )
+    amounts: dict[str, Money] = {}
+    status: dict[str, str] = {}
+    with aid.ledger.engine.connect() as connection:
+        for reference, kind, minor in connection.execute(query):
+            if kind == "payment":
+                amount = Amount.from_minor(int(minor), rule.unit)
+                assert isinstance(amount, Money)
+                amounts[reference] = amount
+                status.setdefault(reference, "approved")
+            else:
+                status[reference] = kind.removeprefix("payment-")
+        for (reference,) in connection.execute(returned):
+            status[reference] = "returned"
+    matched: list[ProviderPair] = []
+    amount_differences: list[ProviderPair] = []
+    status_differences: list[ProviderPair] = []
+    missing: list[ProviderLine] = []
+    named: set[str] = set()
+    for line in report:
+        expected = amounts.get(line.reference)
+        if expected is None:
+            missing.append(line)
+            continue
+        named.add(line.reference)
+        pair = ProviderPair(line, expected, status[line.reference])
+        if line.amount != expected:
+            amount_differences.append(pair)
+        elif pair.ledger_status not in _AGREES[line.status]:
+            status_differences.append(pair)
+        else:
+            matched.append(pair)
+    return ProviderMatch(
+        list_code=list_code,
+        matched=tuple(matched),
+        amount_differences=tuple(amount_differences),
+        status_differences=tuple(status_differences),
+        missing_in_ledger=tuple(missing),
+        missing_in_report=tuple(sorted(set(amounts) - named)),
+    )

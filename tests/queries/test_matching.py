@@ -1,0 +1,140 @@
+"""Matching a bank statement and a provider's report with the ledger."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+
+import pytest
+
+from aidledger import (
+    Aid,
+    BankLine,
+    InvalidArgument,
+    MalformedFile,
+    PaymentStatus,
+    ProviderLine,
+    UnknownAccount,
+    UnknownRecord,
+    match_provider_report,
+    match_statement,
+    read_statement,
+)
+from aidledger.core.amounts import Money
+from tests.helpers import snapshot
+from tests.operations.conftest import kzt
+from tests.queries.conftest import MAY, household
+
+STATEMENT = """date,amount,reference,description
+2020-04-01,9000000.00,,gift from D-1
+2020-04-01,20000000.00,,gift for housing
+2020-04-02,-150000.00,sent:L1,Kazpost
+2020-04-04,50000.00,,failed payment back
+2020-05-01,1000000.00,,gift from D-2
+2020-05-01,50000.00,returned:ONE-OFF:R-3,
+2020-05-01,-50001.00,sent:L2,Kazpost
+2020-05-02,777.00,X-1,unknown
+"""
+
+
+class TestBankStatement:
+    def test_matched_missing_and_different(self, books: Aid) -> None:
+        """References match first, then amount and date; the rest is reported on either side."""
+        lines = read_statement(io.StringIO(STATEMENT))
+        before = snapshot(books.ledger)
+        result = match_statement(books.ledger, lines, account="Assets:Bank:KZT", tz="Asia/Almaty")
+        assert snapshot(books.ledger) == before  # matching writes nothing
+        assert (result.start, result.end) == (dt.date(2020, 4, 1), dt.date(2020, 5, 2))
+        assert len(result.matched) == 6
+        ((pair,),) = (result.differences,)
+        assert (pair.line.line, pair.item.kind, str(pair.difference)) == (8, "payment-transfer", "-1.00 KZT")
+        assert [(x.line, str(x.amount)) for x in result.missing_in_ledger] == [(9, "777.00 KZT")]
+        assert [(x.kind, str(x.amount)) for x in result.missing_in_statement] == [("grant-tranche", "-6000000.00 KZT")]
+        assert not result.ok
+        data = result.as_dict()
+        assert (data["matched"], data["missing_in_ledger"][0]["line"]) == (6, 9)
+
+    def test_a_clean_statement_is_ok(self, books: Aid) -> None:
+        good = STATEMENT.replace("-50001.00", "-50000.00").replace("2020-05-02,777.00,X-1,unknown\n", "")
+        good += "2020-05-01,-6000000.00,,tranche\n"
+        result = match_statement(books.ledger, read_statement(io.StringIO(good)), account="Assets:Bank:KZT",
+                                 tz="Asia/Almaty")  # fmt: skip
+        assert result.ok and len(result.matched) == 8
+
+    def test_dates_in_the_wrong_zone_need_tolerance(self, books: Aid) -> None:
+        """Amount-only matches need the same date unless days= allows a gap."""
+        lines = [BankLine(dt.date(2020, 4, 5), kzt("50000"))]
+        strict = match_statement(books.ledger, lines, account="Assets:Bank:KZT", start=dt.date(2020, 4, 4),
+                                 end=dt.date(2020, 4, 5))  # fmt: skip
+        loose = match_statement(books.ledger, lines, account="Assets:Bank:KZT", start=dt.date(2020, 4, 4),
+                                end=dt.date(2020, 4, 5), days=1)  # fmt: skip
+        assert (len(strict.matched), len(loose.matched)) == (0, 1)
+
+    def test_bad_arguments(self, books: Aid) -> None:
+        with pytest.raises(UnknownAccount):
+            match_statement(books.ledger, [], account="Assets:Nope")
+        with pytest.raises(InvalidArgument, match="not in KZT"):
+            match_statement(books.ledger, [BankLine(dt.date(2020, 4, 1), Money("1", "USD"))], account="Assets:Bank:KZT")
+        with pytest.raises(InvalidArgument, match="days must be"):
+            match_statement(books.ledger, [], account="Assets:Bank:KZT", days=-1)
+        with pytest.raises(InvalidArgument, match="BankLine"):
+            match_statement(books.ledger, ["x"], account="Assets:Bank:KZT")  # type: ignore[list-item]
+
+
+class TestReadStatement:
+    @pytest.mark.parametrize(
+        ("text", "message"),
+        [
+            ("amount\n1\n", "line 1: missing column\\(s\\) date"),
+            ("date,amount\n2020-13-01,1\n", "line 2: date '2020-13-01' is not an ISO date"),
+            ("date,amount\n2020-04-01,1.001\n", "line 2: .*1.001"),
+            ("date,amount\n2020-04-01,NaN\n", "line 2: .*NaN"),
+            ("date,amount\n2020-04-01,1e3x\n", "line 2: amount '1e3x' is not a number"),
+            ("date,amount\n2020-04-01,0\n", "line 2: the amount is zero"),
+            ("date,amount\n\n2020-04-01,1,2\n", "line 3: expected 2 fields, found 3"),
+        ],
+    )
+    def test_malformed(self, text: str, message: str) -> None:
+        with pytest.raises(MalformedFile, match=message):
+            read_statement(io.StringIO(text))
+
+    def test_bytes_with_bom_and_currency(self) -> None:
+        (line,) = read_statement(io.BytesIO("\ufeffDate,Amount,Currency\n2020-04-01T10:00,-2.50,usd\n".encode()))
+        assert (line.date, line.amount, line.reference, line.line) == (dt.date(2020, 4, 1), Money("-2.5", "USD"), "", 2)
+
+    def test_missing_file(self, tmp_path: object) -> None:
+        with pytest.raises(MalformedFile, match="cannot read the statement"):
+            read_statement("/nonexistent/statement.csv")
+
+
+class TestProviderReport:
+    def test_match_without_settling(self, books: Aid) -> None:
+        """A report is compared with a list: agreeing lines, contradictions, unknown and unreported payments."""
+        books.pay("ONE-OFF", [household(7, "Abai"), household(8, "Abai")], actor="maker", on=MAY, list_code="L3")
+        report = [
+            ProviderLine("R-7", PaymentStatus.PAID, kzt("50000"), line=2),
+            ProviderLine("R-8", PaymentStatus.PAID, kzt("5000"), line=3),
+            ProviderLine("R-1", PaymentStatus.PAID, kzt("50000"), line=4),
+        ]
+        before = snapshot(books.ledger)
+        result = match_provider_report(books, "L3", report)
+        assert snapshot(books.ledger) == before
+        assert [p.line.reference for p in result.matched] == ["R-7"]
+        assert [(p.line.reference, str(p.expected)) for p in result.amount_differences] == [("R-8", "50000.00 KZT")]
+        assert [x.reference for x in result.missing_in_ledger] == ["R-1"]
+        assert (result.missing_in_report, result.ok) == ((), False)
+
+    def test_status_contradicting_the_ledger(self, books: Aid) -> None:
+        """L1's R-2 failed in the ledger; a report now saying paid is a status difference; R-3 unreported."""
+        report = [
+            ProviderLine("R-1", PaymentStatus.PAID, kzt("50000")),
+            ProviderLine("R-2", PaymentStatus.PAID, kzt("50000")),
+        ]
+        result = match_provider_report(books, "L1", report)
+        assert [(p.line.reference, p.ledger_status) for p in result.status_differences] == [("R-2", "failed")]
+        assert result.missing_in_report == ("R-3",)
+        assert result.as_dict()["status_differences"][0]["ledger_status"] == "failed"
+
+    def test_unknown_list(self, books: Aid) -> None:
+        with pytest.raises(UnknownRecord, match="no payment-list 'NOPE'"):
+            match_provider_report(books, "NOPE", [])
