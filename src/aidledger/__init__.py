@@ -45,6 +45,7 @@ from aidledger.core.errors import (
     UnknownFund,
     UnknownRecord,
 )
+from aidledger.exports.html import ReportSummary, export_html
 from aidledger.io.provider import read_provider_report
 from aidledger.io.statement import BankLine, read_statement
 from aidledger.ledger.ledger import EntryFacts, Ledger, LedgerView
@@ -184,6 +185,7 @@ __all__ = [
     "Quantity",
     "Reconciliation",
     "Record",
+    "ReportSummary",
     "Restriction",
     "Rounding",
     "Scope",
@@ -213,6 +215,7 @@ __all__ = [
     "audit_totals",
     "commodity",
     "currency",
+    "export_html",
     "fund_statement",
     "match_provider_report",
     "match_statement",

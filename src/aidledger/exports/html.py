@@ -1,0 +1,177 @@
+"""A self-contained HTML audit report: one file, charts as inline SVG, no script, no network.
+
+The page carries a Content-Security-Policy that forbids every fetch
+(``default-src 'none'``), draws its charts as inline SVG (no JavaScript at all),
+and is rendered with Jinja2's autoescaping, so every stored text (account and
+fund names, donors, regions, memos) shows as text, never as markup.  It holds
+amounts and counts only: no beneficiary pseudonym, no personal data.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from decimal import Decimal
+from importlib import resources
+from typing import TextIO
+
+import attrs
+import jinja2
+import pendulum
+
+from aidledger.core.amounts import Amount, UnitKind
+from aidledger.core.errors import InvalidArgument
+from aidledger.ledger.ledger import Ledger
+from aidledger.ledger.results import Reconciliation, Verification
+from aidledger.operations.aid import Aid
+from aidledger.queries.audit import AuditTotals, Flow, audit_totals
+from aidledger.queries.reconcile import reconcile
+from aidledger.queries.summary import AidSummary, aid_summary
+
+
+@attrs.frozen
+class Bar:
+    """One bar of a chart, laid out (pixel geometry is not money; floats are fine here)."""
+
+    label: str
+    text: str
+    x: float
+    y: float
+    width: float
+    height: float
+    negative: bool
+
+
+@attrs.frozen
+class Chart:
+    """An SVG bar chart: vertical bars over time, or horizontal bars by category."""
+
+    title: str
+    unit: str
+    bars: tuple[Bar, ...]
+    width: int
+    height: int
+    horizontal: bool
+
+
+@attrs.frozen
+class ReportSummary:
+    """What :func:`export_html` wrote.
+
+    Attributes:
+        charts: how many charts the page draws.
+        ok: whether the ledger verified and reconciled.
+    """
+
+    charts: int
+    ok: bool
+
+
+def _chart(title: str, unit: str, points: Sequence[tuple[str, Decimal, str]], *, horizontal: bool) -> Chart:
+    biggest = max((abs(value) for _, value, _ in points), default=Decimal(0)) or Decimal(1)
+    bars = []
+    if horizontal:
+        width, row = 880, 26
+        for i, (label, value, text) in enumerate(points):
+            length = float(abs(value) / biggest) * 420
+            bars.append(Bar(label, text, 220.0, 10.0 + i * row, max(length, 1.0), row - 8.0, value < 0))
+        return Chart(title, unit, tuple(bars), width, 20 + row * max(len(points), 1), True)
+    height, step = 260, max(24, min(64, 720 // max(len(points), 1)))
+    for i, (label, value, text) in enumerate(points):
+        length = float(abs(value) / biggest) * (height - 70)
+        bars.append(Bar(label, text, 50.0 + i * step, height - 40 - length, step - 8.0, max(length, 1.0), value < 0))
+    return Chart(title, unit, tuple(bars), 60 + step * max(len(points), 1), height, False)
+
+
+def _series(totals: AuditTotals, dimension: str, unit: str) -> list[tuple[str, Decimal, str]]:
+    return [
+        (str(row.group[dimension] or "(none)"), row.amount.value, _amount(row.amount))
+        for row in totals.rows
+        if row.amount.unit.code == unit
+    ]
+
+
+def _amount(amount: Amount) -> str:
+    sign = "-" if amount.value < 0 else ""
+    return f"{sign}{abs(amount.value):,f} {amount.unit.code}"
+
+
+_TEMPLATE = resources.files("aidledger.exports").joinpath("report.html").read_text(encoding="utf-8")
+
+_ENVIRONMENT = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
+
+
+def export_html(
+    ledger: Ledger,
+    out: TextIO,
+    *,
+    title: str = "aidledger",
+    tz: str = "UTC",
+    generated_at: dt.datetime | None = None,
+    verification: Verification | None = None,
+    reconciliation: Reconciliation | None = None,
+) -> ReportSummary:
+    """Write the audit report of ``ledger`` as one self-contained HTML page to ``out``.
+
+    Args:
+        ledger: the ledger.
+        out: an open text file.
+        title: the report's title (shown as text).
+        tz: the time zone months are counted in for the spending chart.
+        generated_at: the time printed as the report's date (default: now).
+        verification, reconciliation: results already computed, to save running them again.
+    """
+    if not isinstance(ledger, Ledger):
+        raise InvalidArgument(f"expected a Ledger, got {ledger!r}", value=ledger)
+    if not hasattr(out, "write"):
+        raise InvalidArgument(f"out must be an open text file, got {out!r}", value=out)
+    verification = verification if verification is not None else ledger.verify()
+    reconciliation = reconciliation if reconciliation is not None else reconcile(ledger)
+    aid = Aid(ledger)
+    summary: AidSummary = aid_summary(aid)
+    spent = audit_totals(ledger, flow=Flow.SPENT, by=["fund", "purpose"])
+    received = audit_totals(ledger, flow=Flow.RECEIVED, by=["donor"])
+    by_month = audit_totals(ledger, flow=Flow.SPENT, by=["month"], tz=tz)
+    by_region = audit_totals(ledger, flow=Flow.SPENT, by=["region"])
+    currencies = sorted({code for code in by_month.totals if _is_currency(ledger, code)})
+    charts = []
+    for code in currencies:
+        charts.append(
+            _chart(f"Spending by month ({code}, {tz})", code, _series(by_month, "month", code), horizontal=False)
+        )
+        charts.append(_chart(f"Spending by region ({code})", code, _series(by_region, "region", code), horizontal=True))
+    funds = []
+    fund_points: dict[str, list[tuple[str, Decimal, str]]] = {}
+    held = ledger.trial_balance().fund_totals
+    for fund in ledger.funds():
+        for code in sorted({unit for (f, unit) in held if f == fund.code}):
+            if not _is_currency(ledger, code):
+                continue
+            balance = ledger.fund_balance(fund, code)
+            funds.append((fund.code, fund.name, fund.restriction.value, code, _amount(balance)))
+            fund_points.setdefault(code, []).append((fund.code, balance.value, _amount(balance)))
+    for code, points in sorted(fund_points.items()):
+        charts.append(_chart(f"Fund balances ({code})", code, points, horizontal=True))
+    if not charts:
+        charts.append(_chart("Spending by month", "", [], horizontal=False))
+    page = _ENVIRONMENT.from_string(_TEMPLATE).render(
+        title=title,
+        generated=pendulum.instance(generated_at or pendulum.now("UTC")).isoformat(),
+        url=ledger.url,
+        entries=verification.entries,
+        digest=verification.digest,
+        ok=verification.ok and reconciliation.ok,
+        checks=reconciliation.checks,
+        charts=charts,
+        funds=funds,
+        received=received,
+        spent=spent,
+        summary=summary,
+        fmt=_amount,
+    )
+    out.write(page)
+    return ReportSummary(charts=len(charts), ok=verification.ok and reconciliation.ok)
+
+
+def _is_currency(ledger: Ledger, code: str) -> bool:
+    return any(a.unit.code == code and a.unit.kind is UnitKind.CURRENCY for a in ledger.accounts())
