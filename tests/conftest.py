@@ -11,8 +11,10 @@ import pendulum
 import pytest
 from hypothesis import HealthCheck, settings
 
-from aidledger import Account, AccountType, Fund, Ledger, currency
+from aidledger import Account, AccountType, Aid, Fund, Ledger, Restriction, currency
 from aidledger.testing import PostgresServer, PostgresUnavailable, find_bindir
+from tests.books import build_books
+from tests.operations.conftest import kzt
 
 settings.register_profile(
     "ci", max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
@@ -112,3 +114,21 @@ def chart(ledger: Ledger) -> type[Chart]:
         elif isinstance(value, Fund) and not name.startswith("_"):
             ledger.add_fund(value)
     return Chart
+
+
+@pytest.fixture
+def aid(url: str) -> Iterator[Aid]:
+    with Ledger.open(url) as ledger:
+        operations = Aid(ledger, approval_threshold=kzt("10000000"))
+        operations.create_fund("GENERAL", name="Unrestricted")
+        operations.create_fund("CASH-AID", name="One-off cash aid", purpose="cash-aid")
+        operations.create_fund("FOOD", name="Food packages", purpose="food")
+        operations.create_fund("HOUSING", name="Housing for flooded villages", purpose="housing")
+        operations.create_fund("RESERVE", name="Board reserve", purpose="cash-aid", restriction=Restriction.BOARD)
+        yield operations
+
+
+@pytest.fixture
+def books(aid: Aid) -> Aid:
+    """A small ledger with every kind of aid operation (see tests/books.py)."""
+    return build_books(aid)

@@ -16,7 +16,6 @@ from PIL import Image
 
 from aidledger import Aid, InvalidArgument, export_html
 from tests.operations.conftest import APRIL, kzt
-from tests.queries.conftest import aid, books  # noqa: F401 - the fixtures
 
 HOSTILE_DONOR = "<script>document.title='pwned'</script>"
 HOSTILE_MEMO = "<img src=x onerror=\"document.title='pwned'\">"
@@ -88,7 +87,7 @@ def chromium(page: Path, proxy: Proxy, *args: str) -> subprocess.CompletedProces
 
 
 @pytest.fixture
-def report(books: Aid, tmp_path: Path) -> Path:  # noqa: F811 - the fixture
+def report(books: Aid, tmp_path: Path) -> Path:
     books.donate("GENERAL", kzt("1000"), donor=HOSTILE_DONOR, memo=HOSTILE_MEMO, on=APRIL, actor="cashier")
     page = tmp_path / "report.html"
     with page.open("w", encoding="utf-8") as out:

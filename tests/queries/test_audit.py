@@ -17,8 +17,8 @@ from aidledger import (
     audit_totals,
     fund_statement,
 )
+from tests.books import MAY, PACKAGE, almaty
 from tests.operations.conftest import APRIL, kzt
-from tests.queries.conftest import MAY, PACKAGE, almaty
 
 
 def table(totals: AuditTotals) -> list[tuple[object, ...]]:

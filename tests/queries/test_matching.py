@@ -21,9 +21,9 @@ from aidledger import (
     read_statement,
 )
 from aidledger.core.amounts import Money
+from tests.books import MAY, household
 from tests.helpers import snapshot
 from tests.operations.conftest import kzt
-from tests.queries.conftest import MAY, household
 
 STATEMENT = """date,amount,reference,description
 2020-04-01,9000000.00,,gift from D-1

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from aidledger import Aid, InvalidArgument, PaymentLine, Quantity, UnknownRecord, aid_summary, programme_summary
+from tests.books import MAY, PACKAGE
 from tests.operations.conftest import APRIL, KEYS, kzt
-from tests.queries.conftest import MAY, PACKAGE
 
 
 class TestProgrammeSummary:

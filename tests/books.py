@@ -1,14 +1,11 @@
-"""A small ledger with every kind of aid operation, for the auditor's queries."""
+"""A small ledger with every kind of aid operation, for the auditor's queries and the exports."""
 
 from __future__ import annotations
 
 import pendulum
-import pytest
 
 from aidledger import Aid, PaymentLine, PaymentStatus, ProviderLine, Quantity, ValuationBasis, commodity
-from tests.operations.conftest import APRIL, KEYS, aid, kzt
-
-__all__ = ["aid"]  # the fixture, shared with the operations' tests
+from tests.operations.conftest import APRIL, KEYS, kzt
 
 PACKAGE = commodity("FOOD-PACKAGE", "package")
 MAY = APRIL.add(months=1)
@@ -18,8 +15,7 @@ def household(n: int, region: str) -> PaymentLine:
     return PaymentLine(KEYS.pseudonym(f"hh-{n}"), f"R-{n}", region=region)
 
 
-@pytest.fixture
-def books(aid: Aid) -> Aid:
+def build_books(aid: Aid) -> Aid:
     """April: donations, a list of three (paid, failed, paid then returned); May: the failed one paid again,
     a housing tranche, food delivered; all in the Asia/Almaty time zone."""
     aid.donate("CASH-AID", kzt("9000000"), donor="D-1", on=APRIL, actor="cashier", region="Abai")
