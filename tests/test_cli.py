@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -114,3 +115,97 @@ def test_reconcile_reports_each_check_and_fails_on_tampering(tmp_path: Path) -> 
     assert "hash chain" not in failing and "trial balance" not in failing
     table = run("reconcile", database, cwd=tmp_path)
     assert table.returncode == 1 and f"NOT OK: {len(failing)} check(s) fail" in table.stdout
+
+
+@pytest.fixture(scope="module")
+def demo_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One small demo ledger shared by the auditor's command tests (they only read it)."""
+    where = tmp_path_factory.mktemp("demo")
+    assert run("demo", "--scale", "0.001", cwd=where).returncode == 0
+    return where / "aidledger-demo.db"
+
+
+def test_report_tables_and_json(demo_db: Path) -> None:
+    """report prints audit totals and summaries; --json gives the same figures as exact strings."""
+    shown = run("report", str(demo_db), "--by", "fund", cwd=demo_db.parent)
+    assert shown.returncode == 0, shown.stderr
+    assert "Spent, by fund" in shown.stdout and "FAMILIES-50K" in shown.stdout
+    data = json.loads(run("report", str(demo_db), "--by", "fund", "--json", cwd=demo_db.parent).stdout)
+    rows = {(r["fund"], r["unit"]): r for r in data["totals"]["rows"]}
+    assert rows[("CASH-AID", "KZT")]["amount"] == "18000000.00"
+    assert rows[("CASH-AID", "KZT")]["beneficiaries"] == 360
+    (families,) = [p for p in data["programmes"] if p["programme"]["code"] == "FAMILIES-50K"]
+    assert (families["net_paid"], families["beneficiaries_paid"]) == ("18000000.00 KZT", 360)
+
+
+def test_report_fund_statement_and_filters(demo_db: Path) -> None:
+    result = run(
+        "report", str(demo_db), "--fund", "CASH-AID", "--from", "2020-01-01", "--to", "2021-01-01",
+        "--where", "programme=FAMILIES-50K", "--by", "month", "--tz", "Asia/Almaty", "--json", cwd=demo_db.parent,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    (statement,) = data["fund_statements"]
+    assert statement["reconciles"] and statement["fund"] == "CASH-AID"
+    assert sum(Decimal(r["amount"]) for r in data["totals"]["rows"]) == Decimal("18000000.00")
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["report", "{db}", "--by", "colour"], "unknown dimension 'colour'"),
+        (["report", "{db}", "--from", "soon"], "--from 'soon' is not an ISO date"),
+        (["report", "{db}", "--where", "programme"], "--where takes DIMENSION=VALUE"),
+        (["report", "{db}", "--fund", "NOPE"], "unknown fund 'NOPE'"),
+        (["export", "{db}", "-f", "pdf"], "unknown format 'pdf'"),
+        (["export", "{db}", "-f", "html", "-o", "/nonexistent/r.html"], "cannot write '/nonexistent/r.html'"),
+        (["import", "{db}", "/nonexistent.csv", "--kind", "statement"], "cannot read the statement"),
+        (["import", "{db}", "x.csv", "--kind", "cheque"], "unknown kind 'cheque'"),
+        (["report", "postgresql://u:secret@127.0.0.1:1/x"], "cannot open ledger at postgresql+psycopg://u:***@"),
+    ],
+)
+def test_auditor_commands_refuse_bad_input(demo_db: Path, args: list[str], message: str) -> None:
+    """A clear one-line message naming the value, exit status 2, no traceback, no password."""
+    result = run(*(a.replace("{db}", str(demo_db)) for a in args), cwd=demo_db.parent)
+    assert result.returncode == 2, result.stdout
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr and "secret" not in result.stderr
+
+
+def test_export_html(demo_db: Path, tmp_path: Path) -> None:
+    page = tmp_path / "report.html"
+    result = run("export", str(demo_db), "--format", "html", "--output", str(page), cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "verifies and reconciles" in page.read_text(encoding="utf-8")
+
+
+def test_import_a_statement(demo_db: Path, tmp_path: Path) -> None:
+    """A bank statement with one wrong amount and one unknown line: exit 1, both named; a malformed line: exit 2."""
+    statement = tmp_path / "statement.csv"
+    statement.write_text("date,amount,reference\n2020-04-01,1.00,X\n", encoding="utf-8")
+    result = run("import", str(demo_db), str(statement), "--kind", "statement", "--json", cwd=tmp_path)
+    assert result.returncode == 1
+    data = json.loads(result.stdout)
+    assert [x["line"] for x in data["missing_in_ledger"]] == [2]
+    assert data["missing_in_statement"]  # the day's real donations are not on this statement
+    statement.write_text("date,amount\n2020-04-01,1.00\n2020-04-02,lots\n", encoding="utf-8")
+    bad = run("import", str(demo_db), str(statement), "--kind", "statement", cwd=tmp_path)
+    assert (bad.returncode, "statement.csv line 3: amount 'lots' is not a number" in bad.stderr) == (2, True)
+
+
+def test_import_a_provider_report(tmp_path: Path) -> None:
+    """Matching a provider's report writes nothing; --settle posts it once, and again changes nothing."""
+    assert run("demo", "--scale", "0.001", cwd=tmp_path).returncode == 0
+    db = str(tmp_path / "aidledger-demo.db")
+    with Ledger.open(db) as ledger:
+        (first,) = [r.code for r in ledger.records("payment-list")][:1]
+        before = ledger.head()
+    report = tmp_path / "report.csv"
+    report.write_text("reference,status,amount\nNOPE,paid,50000.00\n", encoding="utf-8")
+    matched = run("import", db, str(report), "--kind", "provider-report", "--list", first, "--json", cwd=tmp_path)
+    assert matched.returncode == 1
+    assert json.loads(matched.stdout)["missing_in_ledger"][0]["reference"] == "NOPE"
+    settled = run("import", db, str(report), "--kind", "provider-report", "--list", first, "--settle", cwd=tmp_path)
+    assert settled.returncode == 2 and "--settle needs --actor" in settled.stderr
+    with Ledger.open(db) as ledger:
+        assert ledger.head() == before

@@ -1,4 +1,4 @@
-"""The layers import one way only: core <- store <- ledger <- operations/queries <- io <- cli."""
+"""The layers import one way only: core <- store <- ledger <- operations/queries <- io <- exports <- cli."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 SRC = Path(__file__).parent.parent / "src" / "aidledger"
-ORDER = ["core", "store", "ledger", "operations", "queries", "io", "cli"]
+ORDER = ["core", "store", "ledger", "operations", "queries", "io", "exports", "cli"]
 
 
 def imports(path: Path) -> set[str]:

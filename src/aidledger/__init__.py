@@ -47,7 +47,7 @@ from aidledger.core.errors import (
 )
 from aidledger.exports.html import ReportSummary, export_html
 from aidledger.io.provider import read_provider_report
-from aidledger.io.statement import BankLine, read_statement
+from aidledger.io.statement import read_statement
 from aidledger.ledger.ledger import EntryFacts, Ledger, LedgerView
 from aidledger.ledger.results import (
     BatchResult,
@@ -98,6 +98,7 @@ from aidledger.queries.audit import (
     fund_statement,
 )
 from aidledger.queries.matching import (
+    BankLine,
     LedgerItem,
     ProviderMatch,
     ProviderPair,

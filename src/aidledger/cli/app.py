@@ -7,22 +7,32 @@ does not verify exits with status 1.
 
 from __future__ import annotations
 
+import datetime as dt
+import enum
 import json
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from decimal import Decimal
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, TextIO
 
 import attrs
+import pendulum
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from rich.text import Text
 
-from aidledger.core.errors import AidLedgerError
+from aidledger.core.amounts import Amount
+from aidledger.core.errors import AidLedgerError, InvalidArgument
 from aidledger.ledger.ledger import Ledger
+from aidledger.queries.audit import Dimension
+
+if TYPE_CHECKING:
+    from aidledger.queries.audit import AuditTotals, FundStatement
+
+DIMENSIONS = [d.value for d in Dimension]
 
 app = typer.Typer(
     name="aidledger",
@@ -231,6 +241,304 @@ def reconcile(url: UrlArgument, as_json: JsonOption = False) -> None:
         out.print(Text("OK: everything reconciles" if result.ok else f"NOT OK: {len(result.failed)} check(s) fail"))
     if not result.ok:
         raise typer.Exit(1)
+
+
+def _when(text: str | None, tz: str, what: str) -> pendulum.DateTime | None:
+    """An ISO date or time from the command line; a date or a time without offset is read in ``tz``."""
+    if text is None:
+        return None
+    try:
+        parsed = pendulum.parse(text, tz=tz, exact=False)
+    except Exception:  # noqa: BLE001 - any parse failure is the user's value
+        parsed = None
+    if not isinstance(parsed, pendulum.DateTime):
+        raise InvalidArgument(
+            f"{what} {text!r} is not an ISO date or time like 2020-04-01 or 2020-04-01T09:00+06:00", value=text
+        )
+    return parsed
+
+
+def _money_table(title: str, columns: list[str], rows: list[list[object]]) -> None:
+    table = Table(title=title)
+    numeric = [bool(rows) and isinstance(rows[0][i], Decimal | int) for i in range(len(columns))]
+    for column, right in zip(columns, numeric, strict=True):
+        table.add_column(column, justify="right" if right else "left")
+    for row in rows:
+        table.add_row(*(Text(_cell(value)) for value in row))
+    out.print(table)
+
+
+def _totals_rows(totals: AuditTotals) -> list[list[object]]:
+    return [
+        [*(v or "(none)" for v in row.group.values()), row.amount.unit.code, row.amount.value, row.entries,
+         row.beneficiaries]
+        for row in totals.rows
+    ]  # fmt: skip
+
+
+TzOption = Annotated[str, typer.Option("--tz", help="Time zone for dates and months (e.g. Asia/Almaty).")]
+
+
+@app.command()
+def report(
+    url: UrlArgument,
+    by: Annotated[
+        str, typer.Option(help="Group totals by these dimensions, comma-separated: " + ", ".join(DIMENSIONS))
+    ] = "fund,purpose",
+    flow: Annotated[str, typer.Option(help="spent (expenses) or received (revenue).")] = "spent",
+    start: Annotated[str | None, typer.Option("--from", help="First day (or time) of the period.")] = None,
+    end: Annotated[str | None, typer.Option("--to", help="The day (or time) after the period.")] = None,
+    known_at: Annotated[
+        str | None, typer.Option("--known-at", help="Only what the ledger had recorded by then (reproduce a report).")
+    ] = None,
+    where: Annotated[
+        list[str] | None, typer.Option(help="Only entries with DIMENSION=VALUE (repeatable), e.g. programme=P1.")
+    ] = None,
+    fund: Annotated[str | None, typer.Option(help="Print this fund's statement for the period too.")] = None,
+    tz: TzOption = "UTC",
+    as_json: JsonOption = False,
+) -> None:
+    """Audit totals, programme summaries, stock, grants and pledges (and a fund's statement with --fund)."""
+    from aidledger.operations.aid import Aid
+    from aidledger.queries.audit import audit_totals, fund_statement
+    from aidledger.queries.summary import aid_summary
+
+    filters: dict[Dimension | str, str] = {}
+    for item in where or []:
+        name, sep, value = item.partition("=")
+        if not sep:
+            raise InvalidArgument(f"--where takes DIMENSION=VALUE, got {item!r}", value=item)
+        filters[name.strip()] = value
+    first, after = _when(start, tz, "--from"), _when(end, tz, "--to")
+    recorded = _when(known_at, tz, "--known-at")
+    dimensions = [d.strip() for d in by.split(",") if d.strip()]
+    with Ledger.open(url) as ledger:
+        totals = audit_totals(
+            ledger, flow=flow, by=dimensions, where=filters, start=first, end=after, known_at=recorded, tz=tz
+        )
+        summary = aid_summary(Aid(ledger))
+        statements = fund_statement(ledger, fund, start=first, end=after, known_at=recorded) if fund else ()
+    if as_json:
+        _emit_json(
+            {
+                "totals": totals.as_dict(),
+                "programmes": [_plain_attrs(p) | {"net_paid": _plain_attrs(p.net_paid)} for p in summary.programmes],
+                "stock": [{"fund": s.fund, **_plain_attrs(s.position)} for s in summary.stock],
+                "grants": [_plain_attrs(g) for g in summary.grants],
+                "pledges": [_plain_attrs(p) for p in summary.pledges],
+                "fund_statements": [_statement_dict(x) for x in statements],
+            }
+        )
+        return
+    _money_table(
+        f"{totals.flow.value.capitalize()}, by {', '.join(d.value for d in totals.by)}",
+        [*(d.value for d in totals.by), "unit", "amount", "entries", "beneficiaries"],
+        _totals_rows(totals),
+    )
+    out.print(
+        Text(
+            "Totals: " + ", ".join(f"{amount}" for amount in totals.totals.values())
+            + f"; {totals.entries:,} entries, {totals.beneficiaries:,} distinct beneficiaries"
+        )
+    )  # fmt: skip
+    _money_table(
+        "One-off programmes",
+        ["programme", "approved", "paid", "failed", "returned", "outstanding", "net paid", "beneficiaries paid"],
+        [
+            [p.programme.code, p.approved.value, p.paid.value, p.failed.value, p.returned.value, p.outstanding.value,
+             p.net_paid.value, p.beneficiaries_paid]
+            for p in summary.programmes
+        ],
+    )  # fmt: skip
+    _money_table(
+        "Stock",
+        ["fund", "commodity", "received", "delivered", "lost", "in transit", "on hand", "on hand value", "reconciles"],
+        [
+            [s.fund, s.position.commodity, s.position.received.value, s.position.delivered.value,
+             s.position.lost.value, s.position.in_transit.value, s.position.on_hand.value,
+             s.position.on_hand_value.value, s.position.reconciles]
+            for s in summary.stock
+        ],
+    )  # fmt: skip
+    _money_table(
+        "Grants",
+        ["project", "committed", "disbursed", "clawed back", "remaining"],
+        [[g.project.code, g.committed.value, g.disbursed.value, g.clawed_back.value, g.remaining.value]
+         for g in summary.grants],
+    )  # fmt: skip
+    _money_table(
+        "Pledges",
+        ["pledge", "donor", "promised", "fulfilled", "written off", "outstanding"],
+        [[p.pledge.code, p.pledge.donor, p.pledge.amount.value, p.fulfilled.value, p.written_off.value,
+          p.outstanding.value] for p in summary.pledges],
+    )  # fmt: skip
+    for statement in statements:
+        _money_table(
+            f"Fund {statement.fund.code} ({statement.currency.code})",
+            ["line", "amount", "entries"],
+            [
+                ["opening balance", statement.opening.value, 0],
+                *(["received: " + x.label, x.amount.value, x.entries] for x in statement.receipts),
+                *(["transferred: " + x.label, x.amount.value, x.entries] for x in statement.transfers),
+                *(["other: " + x.label, x.amount.value, x.entries] for x in statement.other),
+                *(["spent: " + x.label, -x.amount.value, x.entries] for x in statement.spending),
+                ["closing balance", statement.closing.value, 0],
+            ],
+        )
+        out.print(Text("Statement reconciles" if statement.reconciles else "Statement does NOT reconcile"))
+
+
+def _plain_attrs(value: object) -> Any:
+    """An attrs value as JSON-ready data: amounts as exact decimal strings with their unit."""
+    if isinstance(value, Amount):
+        return f"{value.value:f} {value.unit.code}"
+    if attrs.has(type(value)):
+        return {name: _plain_attrs(getattr(value, name)) for name in attrs.fields_dict(type(value))}  # type: ignore[arg-type]
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, dt.datetime | dt.date):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return {str(k): _plain_attrs(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain_attrs(v) for v in value]
+    return value
+
+
+def _statement_dict(statement: FundStatement) -> dict[str, Any]:
+    data: dict[str, Any] = _plain_attrs(statement)
+    return data | {"reconciles": statement.reconciles, "fund": statement.fund.code}
+
+
+FORMATS = ("beancount", "hledger", "csv", "iati", "html")
+
+
+@app.command()
+def export(
+    url: UrlArgument,
+    format_: Annotated[str, typer.Option("--format", "-f", help="One of: " + ", ".join(FORMATS) + ".")],
+    output: Annotated[str, typer.Option("--output", "-o", help="File to write; '-' for standard output.")] = "-",
+    tz: TzOption = "UTC",
+    reporting_org: Annotated[
+        str | None, typer.Option(help="IATI only: the reporting organisation as REF=NAME, e.g. KZ-BIN-1=Fund.")
+    ] = None,
+) -> None:
+    """Write the ledger for another tool: Beancount, hledger, CSV (spreadsheet-safe), IATI 2.03 XML or HTML."""
+    if format_ not in FORMATS:
+        raise InvalidArgument(f"unknown format {format_!r}; choose one of {', '.join(FORMATS)}", value=format_)
+    with Ledger.open(url) as ledger, _output(output) as stream:
+        summary = _EXPORTERS[format_](ledger, stream, tz=tz, reporting_org=reporting_org)
+    if output != "-":
+        sys.stderr.write(f"wrote {format_} to {output}: {summary}\n")
+
+
+@contextmanager
+def _output(path: str) -> Iterator[TextIO]:
+    if path == "-":
+        yield sys.stdout
+        return
+    try:
+        stream = open(path, "w", encoding="utf-8", newline="")  # noqa: SIM115 - closed below
+    except OSError as error:
+        raise InvalidArgument(f"cannot write {path!r}: {error.strerror}", path=path) from None
+    with stream:
+        yield stream
+
+
+def _export_html(ledger: Ledger, out: TextIO, *, tz: str, **_: object) -> object:
+    from aidledger.exports.html import export_html
+
+    return export_html(ledger, out, tz=tz)
+
+
+_EXPORTERS: dict[str, Callable[..., object]] = {"html": _export_html}
+
+
+KINDS = ("statement", "provider-report")
+
+
+@app.command(name="import")
+def import_(
+    url: UrlArgument,
+    path: Annotated[str, typer.Argument(help="The CSV file to import.")],
+    kind: Annotated[str, typer.Option("--kind", help="statement (a bank statement) or provider-report.")],
+    account: Annotated[str, typer.Option(help="statement: the ledger account it is of.")] = "Assets:Bank:KZT",
+    list_code: Annotated[str | None, typer.Option("--list", help="provider-report: the payment list.")] = None,
+    days: Annotated[int, typer.Option(help="statement: how many days apart an amount-only match may be.")] = 0,
+    currency_code: Annotated[str, typer.Option("--currency", help="Currency of lines that name none.")] = "KZT",
+    settle: Annotated[
+        bool, typer.Option(help="provider-report: post the settlement (needs --actor) instead of only matching.")
+    ] = False,
+    actor: Annotated[str | None, typer.Option(help="Who settles (with --settle).")] = None,
+    tz: TzOption = "UTC",
+    as_json: JsonOption = False,
+) -> None:
+    """Match a bank statement or a provider's report (CSV) with the ledger; exit 1 on any difference.
+
+    Matching writes nothing.  With --settle, a provider's report is posted as the
+    list's settlement (paid, failed, returned), exactly once however often it is run.
+    """
+    from aidledger.io.provider import read_provider_report
+    from aidledger.io.statement import read_statement
+    from aidledger.operations.aid import Aid
+    from aidledger.queries.matching import match_provider_report, match_statement
+
+    if kind not in KINDS:
+        raise InvalidArgument(f"unknown kind {kind!r}; choose one of {', '.join(KINDS)}", value=kind)
+    if kind == "statement":
+        lines = read_statement(path, currency_code=currency_code)
+        with Ledger.open(url) as ledger:
+            result = match_statement(ledger, lines, account=account, tz=tz, days=days)
+        data = result.as_dict()
+        ok = result.ok
+    else:
+        if list_code is None:
+            raise InvalidArgument("a provider report needs --list, the payment list it reports on")
+        report_lines = read_provider_report(path, currency_code=currency_code)
+        with Ledger.open(url) as ledger:
+            aid = Aid(ledger)
+            if settle:
+                if not actor:
+                    raise InvalidArgument("--settle needs --actor, the person who settles the list")
+                settled = aid.settle(list_code, report_lines, actor=actor, on=pendulum.now("UTC"))
+                data = {
+                    "list": list_code,
+                    "posted": len(settled.entries),
+                    "paid": len(settled.paid),
+                    "failed": len(settled.failed),
+                    "returned": len(settled.returned),
+                    "unmatched": [x.line for x in settled.unmatched],
+                    "mismatched": [x.line.line for x in settled.mismatched],
+                    "duplicates": [x.line for x in settled.duplicates],
+                    "outstanding": len(settled.outstanding),
+                }
+                ok = not (settled.unmatched or settled.mismatched)
+            else:
+                match = match_provider_report(aid, list_code, report_lines)
+                data, ok = match.as_dict(), match.ok
+    if as_json:
+        _emit_json(data)
+    else:
+        _print_match(data)
+        out.print(Text("OK: everything matches" if ok else "NOT OK: differences above"))
+    if not ok:
+        raise typer.Exit(1)
+
+
+def _print_match(data: dict[str, Any]) -> None:
+    for name, value in data.items():
+        if isinstance(value, list) and value and isinstance(value[0], dict):
+            _money_table(name.replace("_", " "), list(value[0]), [[_flat(v) for v in row.values()] for row in value])
+        elif isinstance(value, list):
+            out.print(Text(f"{name.replace('_', ' ')}: {', '.join(map(str, value)) or 'none'}"))
+        else:
+            out.print(Text(f"{name.replace('_', ' ')}: {value}"))
+
+
+def _flat(value: object) -> object:
+    if isinstance(value, dict):
+        return ", ".join(f"{k} {v}" for k, v in value.items())
+    return "" if value is None else value
 
 
 def main(argv: list[str] | None = None) -> None:

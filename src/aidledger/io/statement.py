@@ -13,34 +13,14 @@ import datetime as dt
 from pathlib import Path
 from typing import BinaryIO, TextIO
 
-import attrs
-
-from aidledger.core.amounts import Money, currency
+from aidledger.core.amounts import currency
 from aidledger.core.errors import MalformedFile
 from aidledger.io.csvfile import read_csv
 from aidledger.io.provider import parse_money
+from aidledger.queries.matching import BankLine
 
 REQUIRED = ("date", "amount")
 OPTIONAL = ("reference", "description", "currency")
-
-
-@attrs.frozen
-class BankLine:
-    """One line of a bank statement.
-
-    Attributes:
-        date: the booking date.
-        amount: signed: money in positive, money out negative.
-        reference: the bank's or the payer's reference ("" when the line has none).
-        description: free text.
-        line: the line number in the statement file, if it came from one.
-    """
-
-    date: dt.date
-    amount: Money
-    reference: str = ""
-    description: str = ""
-    line: int | None = None
 
 
 def read_statement(source: str | Path | TextIO | BinaryIO, *, currency_code: str = "KZT") -> list[BankLine]:

@@ -18,11 +18,29 @@ from sqlalchemy import func, select
 from aidledger.core.amounts import Amount, Money
 from aidledger.core.errors import InvalidArgument, UnknownRecord
 from aidledger.core.times import from_micros, to_micros
-from aidledger.io.statement import BankLine
 from aidledger.ledger.ledger import Ledger
 from aidledger.operations.aid import Aid
 from aidledger.operations.payments import PaymentStatus, ProviderLine
 from aidledger.store import schema as t
+
+
+@attrs.frozen
+class BankLine:
+    """One line of a bank statement.
+
+    Attributes:
+        date: the booking date.
+        amount: signed: money in positive, money out negative.
+        reference: the bank's or the payer's reference ("" when the line has none).
+        description: free text.
+        line: the line number in the statement file, if it came from one.
+    """
+
+    date: dt.date
+    amount: Money
+    reference: str = ""
+    description: str = ""
+    line: int | None = None
 
 
 @attrs.frozen
