@@ -209,3 +209,21 @@ def test_import_a_provider_report(tmp_path: Path) -> None:
     assert settled.returncode == 2 and "--settle needs --actor" in settled.stderr
     with Ledger.open(db) as ledger:
         assert ledger.head() == before
+
+
+def test_export_iati_validates(demo_db: Path, tmp_path: Path) -> None:
+    """The command's IATI file validates against the 2.03 schema; without a reporting org it is refused."""
+    from lxml import etree
+
+    from tests.exports.test_iati import IATI_DIR
+
+    xml = tmp_path / "activities.xml"
+    result = run(
+        "export", str(demo_db), "-f", "iati", "--reporting-org", "KZ-BIN-123456789012=Fund", "--country", "KZ",
+        "-o", str(xml), cwd=tmp_path,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    validator = etree.XMLSchema(etree.parse(str(IATI_DIR / "iati-activities-schema.xsd")))
+    assert validator.validate(etree.parse(str(xml))), validator.error_log
+    refused = run("export", str(demo_db), "-f", "iati", cwd=tmp_path)
+    assert refused.returncode == 2 and "IATI needs --reporting-org REF=NAME" in refused.stderr

@@ -46,6 +46,7 @@ from aidledger.core.errors import (
     UnknownRecord,
 )
 from aidledger.exports.html import ReportSummary, export_html
+from aidledger.exports.iati import IatiSummary, ReportingOrg, export_iati
 from aidledger.io.provider import read_provider_report
 from aidledger.io.statement import read_statement
 from aidledger.ledger.ledger import EntryFacts, Ledger, LedgerView
@@ -149,6 +150,7 @@ __all__ = [
     "FundStatement",
     "GrantStatus",
     "Head",
+    "IatiSummary",
     "IdempotencyConflict",
     "InsufficientBalance",
     "InsufficientStock",
@@ -187,6 +189,7 @@ __all__ = [
     "Reconciliation",
     "Record",
     "ReportSummary",
+    "ReportingOrg",
     "Restriction",
     "Rounding",
     "Scope",
@@ -217,6 +220,7 @@ __all__ = [
     "commodity",
     "currency",
     "export_html",
+    "export_iati",
     "fund_statement",
     "match_provider_report",
     "match_statement",

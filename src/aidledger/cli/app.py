@@ -14,7 +14,7 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from decimal import Decimal
-from typing import TYPE_CHECKING, Annotated, Any, TextIO
+from typing import TYPE_CHECKING, Annotated, Any, BinaryIO, TextIO
 
 import attrs
 import pendulum
@@ -420,25 +420,30 @@ def export(
     output: Annotated[str, typer.Option("--output", "-o", help="File to write; '-' for standard output.")] = "-",
     tz: TzOption = "UTC",
     reporting_org: Annotated[
-        str | None, typer.Option(help="IATI only: the reporting organisation as REF=NAME, e.g. KZ-BIN-1=Fund.")
+        str | None,
+        typer.Option(help="IATI: the reporting organisation as REF=NAME, e.g. 'KZ-BIN-123456789012=Kazakhstan Fund'."),
     ] = None,
+    org_type: Annotated[str, typer.Option(help="IATI: its OrganisationType code (60 foundation, 22 NGO).")] = "60",
+    country: Annotated[str | None, typer.Option(help="IATI: recipient country code, e.g. KZ.")] = None,
 ) -> None:
     """Write the ledger for another tool: Beancount, hledger, CSV (spreadsheet-safe), IATI 2.03 XML or HTML."""
     if format_ not in FORMATS:
         raise InvalidArgument(f"unknown format {format_!r}; choose one of {', '.join(FORMATS)}", value=format_)
-    with Ledger.open(url) as ledger, _output(output) as stream:
-        summary = _EXPORTERS[format_](ledger, stream, tz=tz, reporting_org=reporting_org)
+    options = {"tz": tz, "reporting_org": reporting_org, "org_type": org_type, "country": country}
+    with Ledger.open(url) as ledger, _output(output, binary=format_ == "iati") as stream:
+        summary = _EXPORTERS[format_](ledger, stream, **options)
     if output != "-":
         sys.stderr.write(f"wrote {format_} to {output}: {summary}\n")
 
 
 @contextmanager
-def _output(path: str) -> Iterator[TextIO]:
+def _output(path: str, *, binary: bool) -> Iterator[Any]:
+    """Standard output or a new file, as text (UTF-8, newlines as written) or bytes."""
     if path == "-":
-        yield sys.stdout
+        yield sys.stdout.buffer if binary else sys.stdout
         return
     try:
-        stream = open(path, "w", encoding="utf-8", newline="")  # noqa: SIM115 - closed below
+        stream = open(path, "wb") if binary else open(path, "w", encoding="utf-8", newline="")  # noqa: SIM115
     except OSError as error:
         raise InvalidArgument(f"cannot write {path!r}: {error.strerror}", path=path) from None
     with stream:
@@ -451,7 +456,24 @@ def _export_html(ledger: Ledger, out: TextIO, *, tz: str, **_: object) -> object
     return export_html(ledger, out, tz=tz)
 
 
-_EXPORTERS: dict[str, Callable[..., object]] = {"html": _export_html}
+def _export_iati(
+    ledger: Ledger, out: BinaryIO, *, reporting_org: str | None, org_type: str, country: str | None, **_: object
+) -> object:
+    from aidledger.exports.iati import ReportingOrg, export_iati
+
+    ref, sep, name = (reporting_org or "").partition("=")
+    if not sep:
+        raise InvalidArgument(
+            f"IATI needs --reporting-org REF=NAME (e.g. 'KZ-BIN-123456789012=Kazakhstan Fund'), got {reporting_org!r}",
+            value=reporting_org,
+        )
+    summary = export_iati(ledger, out, reporting_org=ReportingOrg(ref.strip(), name.strip(), org_type), country=country)
+    if summary.activities == 0:
+        sys.stderr.write("aidledger: warning: no programme, project or delivery to report; IATI needs one activity\n")
+    return summary
+
+
+_EXPORTERS: dict[str, Callable[..., object]] = {"html": _export_html, "iati": _export_iati}
 
 
 KINDS = ("statement", "provider-report")

@@ -1,0 +1,809 @@
+"""IATI 2.03 activity XML: what the ledger's programmes, grants and goods did, for publication.
+
+One ``iati-activity`` is written for each
+
+- **one-off programme** (records of kind ``programme``), with its expenditure;
+- **housing grant project** (records of kind ``project``), with its commitment
+  and its tranches;
+- **in-kind distribution** of goods from one fund for one purpose (the
+  ``goods-delivery`` entries of that fund and purpose), with the delivered
+  goods' value as expenditure.
+
+The identifier is ``<reporting-org ref>-<code>``: the programme's or project's
+code, and ``GOODS-<fund>-<purpose>`` for a distribution.  Identifiers must never
+change once published, so they depend on codes only; two activities with the
+same identifier refuse the export.
+
+Transactions, and how ledger entries become them:
+
+=======================  ==================================================================
+transaction type         from
+=======================  ==================================================================
+1 Incoming Funds         cash donations into the activity's fund, net of refunds, and fund
+                         transfers (releases, designations) into or out of it; one
+                         transaction per month and kind and currency
+11 Incoming Commitment   pledges to the activity's fund (negative: pledges written off);
+                         per month
+2 Outgoing Commitment    a grant commitment (one per commitment entry)
+3 Disbursement           a grant tranche (one per tranche); a clawback is a *negative*
+                         disbursement (one per clawback)
+4 Expenditure            one-off payments, per month: the payments approved that month
+                         (the ledger recognises the expense on approval), and as a
+                         separate *negative* expenditure the payments the provider
+                         reported failed, and those it reported returned, that month;
+                         goods delivered in kind, at their average cost, per month
+=======================  ==================================================================
+
+Returned and failed money is reported as negative expenditure (and clawbacks as
+negative disbursement): IATI values may be negative, and no transaction type
+fits money coming back from a household or grantee (type 6 is *Loan Repayment*,
+type 7 *Reimbursement*, a disbursement covering costs the recipient already
+had).  So the sum of an activity's expenditure transactions is exactly
+the net amount the ledger's expense accounts hold for it, to the minor unit.
+
+Goods donated in kind are not incoming funds (IATI 2.03 has no transaction type
+for goods received); their value is reported when they are delivered.  Goods lost
+or written off, payments sent to the provider and conversions between currencies
+are movements inside the fund and are not reported.
+
+Incoming funds and pledges belong to a fund, not to an activity; they are
+reported on an activity only when it is the only one exported that uses its
+fund, since reporting them on two activities would count them twice.  The
+funds whose incoming money was not reported are listed in
+:attr:`IatiSummary.unattributed_funds`.
+
+What is never exported: beneficiary pseudonyms, payment references, list
+codes, region tags, provider report lines, donors' names (a donor may be a
+private person) and the memos of payment entries.  Payments are only ever
+written as monthly sums with a count of ledger entries.  What is exported as
+written by people: programme names, fund names, project descriptions, grantee
+names (an organisation), tranche milestones and clawback reasons; all of it is
+escaped, and characters XML 1.0 cannot carry (control characters) are replaced
+by U+FFFD, so any text the ledger accepts gives a well-formed document.
+
+Amounts are written exactly from the integer minor units the ledger stores, with
+the currency's exponent (``50000.00`` KZT, ``1200`` JPY), each with its
+``currency`` and ``value-date``.  Dates are the entries' effective dates in
+their own time zones; a monthly sum is dated on the last day an entry of it
+took effect.
+
+The XSD requires at least one ``iati-activity``: a ledger with nothing to
+report gives a well-formed ``iati-activities`` element with no children (and
+``IatiSummary.activities == 0``), which a publisher should not publish.
+
+The export uses only the standard library (``xml.etree.ElementTree``) and writes
+activity by activity: it reads the ledger in two grouped queries (payments are
+summed by the database, so 360,000 payments are a few rows), checks everything,
+then streams.  A refused export writes nothing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import re
+import types
+import xml.etree.ElementTree as ET
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from decimal import Decimal, localcontext
+from typing import Any, BinaryIO, Final
+
+import attrs
+from sqlalchemy import and_, distinct, func, select
+
+from aidledger.core.accounts import AccountType, Side
+from aidledger.core.amounts import currency
+from aidledger.core.entries import check_text
+from aidledger.core.errors import DuplicateDefinition, InvalidArgument
+from aidledger.core.times import from_micros, now, to_micros
+from aidledger.ledger.ledger import Ledger
+from aidledger.ledger.results import Record
+from aidledger.store import schema as t
+
+IATI_VERSION: Final = "2.03"
+
+#: The OrganisationType codelist of IATI 2.03.
+ORGANISATION_TYPES: Final = frozenset(
+    {"10", "11", "15", "21", "22", "23", "24", "30", "40", "60", "70", "71", "72", "73", "80", "90"}
+)
+
+#: Purposes mapped to OECD DAC 5-digit sector codes (IATI sector vocabulary 1).  A purpose not
+#: listed here (nor in the ``sectors`` argument) is reported in vocabulary 99, the reporting
+#: organisation's own codes, with the purpose as its code.
+DEFAULT_SECTORS: Final[Mapping[str, str]] = types.MappingProxyType(
+    {
+        "cash-aid": "72010",  # Material relief assistance and services (cash and vouchers included)
+        "flood-relief": "72010",  # Material relief assistance and services
+        "emergencies": "72010",  # Material relief assistance and services
+        "food": "72040",  # Emergency food assistance
+        "medical-workers": "72011",  # Basic health care services in emergencies
+        "housing": "73010",  # Immediate post-emergency reconstruction and rehabilitation
+    }
+)
+
+_XML_LANG: Final = "{http://www.w3.org/XML/1998/namespace}lang"
+_ORG_REF = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*-[A-Za-z0-9._-]*[A-Za-z0-9]$")
+_COUNTRY = re.compile(r"^[A-Z]{2}$")
+_LANGUAGE = re.compile(r"^[a-z]{2}$")
+_DAC5 = re.compile(r"^[0-9]{5}$")
+# Characters XML 1.0 cannot carry at all (C0 controls but tab, newline and return; U+FFFE, U+FFFF).
+_NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+# Transaction types (IATI TransactionType codelist).
+INCOMING_FUNDS: Final = "1"
+OUTGOING_COMMITMENT: Final = "2"
+DISBURSEMENT: Final = "3"
+EXPENDITURE: Final = "4"
+INCOMING_COMMITMENT: Final = "11"
+
+# Organisation roles (IATI OrganisationRole codelist).
+_FUNDING, _ACCOUNTABLE, _IMPLEMENTING = "1", "2", "4"
+# Activity status (IATI ActivityStatus codelist).
+_PIPELINE, _IMPLEMENTATION, _FINALISATION = "1", "2", "3"
+# Activity date types: planned start, actual start.
+_PLANNED_START, _ACTUAL_START = "1", "2"
+_STANDARD_GRANT: Final = "110"
+
+_PAYMENT_KINDS: Final = {
+    "payment": "Payments approved",
+    "payment-failed": "Payments the provider reported failed (money back to the fund)",
+    "payment-returned": "Payments the provider reported returned (money back to the fund)",
+}
+_INCOMING_KINDS: Final = {
+    "donation": "Cash donations received",
+    "refund": "Donations refunded to donors",
+    "release": "Released from a donor restriction (between funds)",
+    "designation": "Designated by the board (between funds)",
+    "undesignation": "Board designation undone (between funds)",
+}
+_PLEDGE_KINDS: Final = {"pledge": "Pledges made", "pledge-write-off": "Pledges written off"}
+_GOODS_KIND: Final = "goods-delivery"
+_GRANT_KINDS: Final = ("grant-commitment", "grant-tranche", "grant-clawback")
+_TRANSFERS_PREFIX: Final = "NetAssets:Transfers:"
+
+
+def _check_org_ref(_: object, __: object, value: Any) -> None:
+    if not isinstance(value, str) or not _ORG_REF.match(value):
+        raise InvalidArgument(
+            "reporting-org ref must be an IATI organisation identifier, {agency}-{number} without spaces "
+            f"(such as 'XM-DAC-000-0000' or 'KZ-BIN-123456789012'); got {value!r}",
+            value=value,
+        )
+
+
+def _check_org_name(_: object, __: object, value: Any) -> None:
+    check_text("reporting-org name", value, allow_empty=False, limit=500)
+
+
+def _check_org_type(_: object, __: object, value: Any) -> None:
+    if not isinstance(value, str) or value not in ORGANISATION_TYPES:
+        raise InvalidArgument(
+            f"reporting-org type must be a code of the IATI OrganisationType codelist "
+            f"({', '.join(sorted(ORGANISATION_TYPES))}), got {value!r}",
+            value=value,
+        )
+
+
+@attrs.frozen
+class ReportingOrg:
+    """The organisation publishing the IATI file (the fund that keeps the ledger).
+
+    Attributes:
+        ref: its IATI organisation identifier, ``{registration agency}-{number}``, such as
+            ``XM-DAC-000-0000`` or ``KZ-BIN-123456789012``; every activity identifier starts with it.
+        name: its name, as written in every ``reporting-org`` narrative.
+        type: its code in the IATI OrganisationType codelist, as text (``"60"`` foundation,
+            ``"22"`` national NGO, ``"10"`` government, ...).
+    """
+
+    ref: str = attrs.field(validator=_check_org_ref)
+    name: str = attrs.field(validator=_check_org_name)
+    type: str = attrs.field(validator=_check_org_type)
+
+
+@attrs.frozen
+class IatiSummary:
+    """What :func:`export_iati` wrote.
+
+    Attributes:
+        activities: the number of ``iati-activity`` elements.
+        transactions: the number of ``transaction`` elements, over all activities.
+        identifiers: the activities' identifiers, in the order written.
+        unattributed_funds: funds that received money or pledges which no activity reports,
+            because several exported activities use the fund, or none does.
+    """
+
+    activities: int
+    transactions: int
+    identifiers: tuple[str, ...]
+    unattributed_funds: tuple[str, ...]
+
+
+@attrs.frozen
+class _Txn:
+    """One transaction to write."""
+
+    type: str
+    day: dt.date
+    currency: str
+    exponent: int
+    minor: int
+    description: str
+    ref: str | None = None
+    receiver: str | None = None
+    from_reporter: bool = False
+
+
+@attrs.define
+class _Activity:
+    """One activity to write, with everything read from the ledger."""
+
+    code: str
+    title: str
+    description: str
+    fund: str
+    purpose: str
+    planned: dt.date
+    updated: int
+    grantee: str | None = None
+    first: dt.date | None = None
+    transactions: list[_Txn] = attrs.Factory(list)
+    committed: dict[str, int] = attrs.Factory(lambda: defaultdict(int))
+    disbursed: dict[str, int] = attrs.Factory(lambda: defaultdict(int))
+
+    def saw(self, day: dt.date, recorded: int) -> None:
+        """An entry of this activity took effect on ``day`` and was recorded at ``recorded``."""
+        self.first = day if self.first is None else min(self.first, day)
+        self.updated = max(self.updated, recorded)
+
+    @property
+    def status(self) -> str:
+        if not self.transactions and self.first is None:
+            return _PIPELINE
+        if self.grantee is not None:
+            if not any(self.committed.values()):
+                return _PIPELINE
+            if all(self.disbursed.get(c, 0) == minor for c, minor in self.committed.items()):
+                return _FINALISATION
+        return _IMPLEMENTATION
+
+
+@attrs.define
+class _Sum:
+    """A monthly sum of ledger entries of one kind, in one currency."""
+
+    minor: int = 0
+    entries: int = 0
+    last: dt.date = dt.date.min
+    exponent: int = 0
+
+
+def export_iati(
+    ledger: Ledger,
+    out: BinaryIO,
+    *,
+    reporting_org: ReportingOrg,
+    as_of: dt.datetime | None = None,
+    known_at: dt.datetime | None = None,
+    generated_at: dt.datetime | None = None,
+    default_currency: str = "KZT",
+    country: str | None = None,
+    sectors: Mapping[str, str] | None = None,
+    language: str = "en",
+) -> IatiSummary:
+    """Write the ledger's programmes, grant projects and in-kind distributions as IATI 2.03 activity XML.
+
+    Args:
+        ledger: the ledger to export.
+        out: a **binary** stream (a file opened with ``"wb"``, ``io.BytesIO``): the document is
+            UTF-8 and says so in its XML declaration.
+        reporting_org: the publishing organisation; its ``ref`` prefixes every activity identifier.
+        as_of: only entries effective at or before this time (aware datetime).
+        known_at: only entries and records the ledger had recorded by this time, so an export
+            made at time T can be reproduced exactly later.
+        generated_at: the ``generated-datetime`` of the file (default: now). Pass it to get
+            byte-identical output for the same ledger.
+        default_currency: the ``default-currency`` of each activity (ISO 4217). Every ``value``
+            names its currency anyway.
+        country: ISO 3166-1 alpha-2 code of the recipient country (``"KZ"``), written on every
+            activity at 100 %; by default none is written.
+        sectors: purpose -> OECD DAC 5-digit sector code, on top of :data:`DEFAULT_SECTORS`.
+        language: ISO 639-1 code of the narratives (``xml:lang`` of each activity).
+
+    Returns:
+        How many activities and transactions were written, and which funds' incoming money no
+        activity reports.
+
+    Raises:
+        InvalidArgument: an argument has the wrong type or value (InvalidTime for a naive time).
+        DuplicateDefinition: two activities would have the same identifier (a programme and a
+            project with the same code, say).
+    """
+    if not isinstance(ledger, Ledger):
+        raise InvalidArgument(f"expected a Ledger, got {ledger!r}", value=ledger)
+    if isinstance(out, io.TextIOBase) or not callable(getattr(out, "write", None)):
+        raise InvalidArgument(
+            f"out must be a binary stream (open the file with 'wb', or use io.BytesIO), got {out!r}", value=out
+        )
+    if not isinstance(reporting_org, ReportingOrg):
+        raise InvalidArgument(f"reporting_org must be a ReportingOrg, got {reporting_org!r}", value=reporting_org)
+    effective_cutoff = None if as_of is None else to_micros(as_of, "as_of")
+    recorded_cutoff = None if known_at is None else to_micros(known_at, "known_at")
+    generated = _timestamp(to_micros(now() if generated_at is None else generated_at, "generated_at"))
+    if not isinstance(default_currency, str):
+        raise InvalidArgument(f"default_currency must be an ISO 4217 code, got {default_currency!r}")
+    default_currency = currency(default_currency).code
+    if country is not None and (not isinstance(country, str) or not _COUNTRY.match(country)):
+        raise InvalidArgument(f"country must be an ISO 3166-1 alpha-2 code such as 'KZ', got {country!r}")
+    if not isinstance(language, str) or not _LANGUAGE.match(language):
+        raise InvalidArgument(f"language must be an ISO 639-1 code such as 'en', got {language!r}")
+    sector_codes = _sector_codes(sectors)
+
+    reader = _Reader(ledger, effective_cutoff, recorded_cutoff)
+    activities, unattributed = reader.read()
+    seen: dict[str, str] = {}
+    for activity in activities:
+        identifier = f"{reporting_org.ref}-{activity.code}"
+        if identifier in seen:
+            raise DuplicateDefinition(
+                f"two activities would both be {identifier!r} ({seen[identifier]} and {activity.title!r}); "
+                "give them different codes",
+                identifier=identifier,
+            )
+        seen[identifier] = activity.title
+
+    writer = _Writer(reporting_org, default_currency, country, sector_codes, language)
+    out.write(b'<?xml version="1.0" encoding="UTF-8"?>\n')
+    out.write(f'<iati-activities version="{IATI_VERSION}" generated-datetime="{generated}">\n'.encode())
+    transactions = 0
+    for activity in activities:
+        element = writer.activity(activity)
+        ET.indent(element, space="  ", level=1)
+        out.write(b"  " + ET.tostring(element, encoding="unicode").encode("utf-8") + b"\n")
+        transactions += len(activity.transactions)
+    out.write(b"</iati-activities>\n")
+    return IatiSummary(
+        activities=len(activities),
+        transactions=transactions,
+        identifiers=tuple(seen),
+        unattributed_funds=unattributed,
+    )
+
+
+def _sector_codes(sectors: object) -> dict[str, str]:
+    codes = dict(DEFAULT_SECTORS)
+    if sectors is None:
+        return codes
+    if not isinstance(sectors, Mapping):
+        raise InvalidArgument(f"sectors must map purposes to DAC 5-digit sector codes, got {sectors!r}")
+    for purpose, code in sectors.items():
+        if not isinstance(purpose, str) or not isinstance(code, str) or not _DAC5.match(code):
+            raise InvalidArgument(
+                f"sectors must map purposes to DAC 5-digit sector codes such as '72010', got {purpose!r}: {code!r}",
+                purpose=purpose,
+                code=code,
+            )
+        codes[purpose] = code
+    return codes
+
+
+# -- reading -----------------------------------------------------------------------------
+
+
+class _Reader:
+    """Reads the activities and their transactions from the ledger, in grouped queries."""
+
+    def __init__(self, ledger: Ledger, as_of: int | None, known_at: int | None) -> None:
+        self.ledger = ledger
+        self.as_of = as_of
+        self.known_at = known_at
+        # Entries another writer posts while the export reads are left out of every query alike.
+        self.head = ledger.head().seq
+
+    def _records(self, kind: str) -> list[Record]:
+        found = self.ledger.records(kind)
+        if self.known_at is None:
+            return list(found)
+        return [r for r in found if to_micros(r.recorded_at) <= self.known_at]
+
+    def _fund_name(self, code: str) -> str:
+        fund = self.ledger.fund(code)
+        return fund.name or fund.code
+
+    def read(self) -> tuple[list[_Activity], tuple[str, ...]]:
+        programmes: dict[str, _Activity] = {}
+        for record in self._records("programme"):
+            programmes[record.code] = self._programme(record)
+        projects: dict[str, _Activity] = {}
+        for record in self._records("project"):
+            projects[record.code] = self._project(record)
+        goods: dict[tuple[str, str], _Activity] = {}
+        incoming: dict[str, dict[tuple[str, str, str, str], _Sum]] = defaultdict(dict)
+        expenditure: dict[str, dict[tuple[str, str, str], _Sum]] = defaultdict(dict)
+        delivered: dict[tuple[str, str], dict[tuple[str, str], _Sum]] = defaultdict(dict)
+        counted: dict[tuple[str, str], dict[str, dict[tuple[str, str, int], int]]] = defaultdict(
+            lambda: defaultdict(lambda: defaultdict(int))
+        )
+        last_seen: dict[str, int] = defaultdict(int)
+
+        for row in self._grouped_rows():
+            day = from_micros(row.effective_at, row.effective_tz).date()
+            month = f"{day.year:04d}-{day.month:02d}"
+            account_type = AccountType(row.account_type)
+            is_money = row.unit_kind == "currency"
+            kind = row.kind
+            if kind in _PAYMENT_KINDS:
+                activity = programmes.get(row.programme or "")
+                if activity is None or account_type is not AccountType.EXPENSE or not is_money:
+                    continue
+                activity.saw(day, row.recorded)
+                _add(expenditure[activity.code], (month, kind, row.unit), row, day)
+            elif kind == _GOODS_KIND:
+                if account_type is not AccountType.EXPENSE or row.purpose is None:
+                    continue
+                key = (row.fund, row.purpose)
+                activity = goods.get(key)
+                if activity is None:
+                    activity = goods[key] = self._goods(row.fund, row.purpose, day)
+                activity.saw(day, row.recorded)
+                if is_money:
+                    _add(delivered[key], (month, row.unit), row, day)
+                else:
+                    counted[key][month][(row.unit, row.measure or "", int(row.exponent))] += int(row.minor)
+            elif kind in _INCOMING_KINDS:
+                is_transfer = account_type is AccountType.NET_ASSETS and row.account.startswith(_TRANSFERS_PREFIX)
+                if not is_money or not (account_type is AccountType.REVENUE or is_transfer):
+                    continue
+                # Credits to revenue (and to the transfers account) are money coming in.
+                _add(incoming[row.fund], (INCOMING_FUNDS, month, kind, row.unit), row, day, sign=-1)
+                last_seen[row.fund] = max(last_seen[row.fund], int(row.recorded))
+            elif kind in _PLEDGE_KINDS:
+                if account_type is not AccountType.MEMO or row.normal_side != Side.DEBIT.value:
+                    continue
+                _add(incoming[row.fund], (INCOMING_COMMITMENT, month, kind, row.unit), row, day)
+                last_seen[row.fund] = max(last_seen[row.fund], int(row.recorded))
+
+        for code, spent in expenditure.items():
+            activity = programmes[code]
+            for (month, kind, unit), found in spent.items():
+                text = f"{_PAYMENT_KINDS[kind]} in {month}: the sum of {_entries(found.entries)}"
+                _append(activity, EXPENDITURE, found, unit, text)
+        for key, valued in delivered.items():
+            activity = goods[key]
+            for (month, unit), found in valued.items():
+                quantities = ", ".join(
+                    f"{_decimal(minor, exponent)} {measure} of {commodity}"
+                    for (commodity, measure, exponent), minor in sorted(counted[key][month].items())
+                    if minor
+                )
+                text = f"Goods delivered in kind in {month}, at average cost"
+                text += f" ({quantities})" if quantities else ""
+                text += f": the sum of {_entries(found.entries)}"
+                _append(activity, EXPENDITURE, found, unit, text)
+        self._grants(projects)
+
+        activities = [*programmes.values(), *projects.values(), *(goods[k] for k in sorted(goods))]
+        users: dict[str, list[_Activity]] = defaultdict(list)
+        for activity in activities:
+            users[activity.fund].append(activity)
+        unattributed = []
+        for fund, received in sorted(incoming.items()):
+            if not any(found.minor for found in received.values()):
+                continue
+            if len(users[fund]) != 1:
+                unattributed.append(fund)
+                continue
+            activity = users[fund][0]
+            activity.updated = max(activity.updated, last_seen[fund])
+            name = self._fund_name(fund)
+            for (type_, month, kind, unit), found in received.items():
+                described = {**_INCOMING_KINDS, **_PLEDGE_KINDS}[kind]
+                text = f"{described} in {month}, fund {name}: the sum of {_entries(found.entries)}"
+                _append(activity, type_, found, unit, text)
+        for activity in activities:
+            activity.transactions.sort(key=lambda x: (x.day, int(x.type), x.description, x.minor))
+        return activities, tuple(unattributed)
+
+    def _window(self, query: Any) -> Any:
+        e, p = t.entries.c, t.postings.c
+        query = query.where(e.seq <= self.head)
+        if self.as_of is not None:
+            query = query.where(p.effective_at <= self.as_of)
+        if self.known_at is not None:
+            query = query.where(e.recorded_at <= self.known_at)
+        return query
+
+    def _joined(self, *tags: str) -> tuple[Any, dict[str, Any]]:
+        e, p, a, f, u = t.entries.c, t.postings.c, t.accounts.c, t.funds.c, t.units.c
+        joined = (
+            t.postings.join(t.entries, e.seq == p.entry_seq)
+            .join(t.accounts, a.id == p.account_id)
+            .join(t.units, u.code == a.unit_code)
+            .join(t.funds, f.id == p.fund_id)
+        )
+        aliases = {}
+        for name in tags:
+            alias = t.entry_tags.alias(f"tag_{name}")
+            joined = joined.outerjoin(alias, and_(alias.c.entry_seq == e.seq, alias.c.name == name))
+            aliases[name] = alias.c.value
+        return joined, aliases
+
+    def _grouped_rows(self) -> Iterable[Any]:
+        """Postings summed per effective time, kind, account, fund and tag: payments become a few rows."""
+        e, p, a, f, u = t.entries.c, t.postings.c, t.accounts.c, t.funds.c, t.units.c
+        joined, tag = self._joined("programme", "purpose")
+        keys = (
+            e.kind,
+            e.effective_at,
+            e.effective_tz,
+            a.code.label("account"),
+            a.type.label("account_type"),
+            a.normal_side.label("normal_side"),
+            u.code.label("unit"),
+            u.kind.label("unit_kind"),
+            u.exponent.label("exponent"),
+            u.measure.label("measure"),
+            f.code.label("fund"),
+            tag["programme"].label("programme"),
+            tag["purpose"].label("purpose"),
+        )
+        kinds = [*_PAYMENT_KINDS, _GOODS_KIND, *_INCOMING_KINDS, *_PLEDGE_KINDS]
+        types_ = [x.value for x in (AccountType.EXPENSE, AccountType.REVENUE, AccountType.NET_ASSETS, AccountType.MEMO)]
+        query = (
+            select(
+                *keys,
+                func.sum(p.amount).label("minor"),
+                func.count(distinct(e.seq)).label("entries"),
+                func.max(e.recorded_at).label("recorded"),
+            )
+            .select_from(joined)
+            .where(e.kind.in_(kinds), a.type.in_(types_))
+            .group_by(*keys)
+            .order_by(e.effective_at, e.kind, f.code, a.code)
+        )
+        with self.ledger.engine.connect() as connection:
+            return list(connection.execute(self._window(query)))
+
+    def _programme(self, record: Record) -> _Activity:
+        body = record.body
+        fund, purpose, unit = str(body["fund"]), str(body["purpose"]), str(body["currency"])
+        who = "household" if body.get("scope") == "household" else "person"
+        if body.get("amount") is not None:
+            rule = f"{body['amount']} {unit} once per {who}"
+        else:
+            rule = f"up to {body.get('max_amount')} {unit} once per {who}"
+        name = str(body.get("name") or "")
+        return _Activity(
+            code=record.code,
+            title=name or f"One-off {purpose} programme {record.code}",
+            description=(
+                f"One-off {purpose} payments of programme {record.code} from fund {self._fund_name(fund)}: {rule}. "
+                "Payments are reported as monthly sums; beneficiaries are never identified."
+            ),
+            fund=fund,
+            purpose=purpose,
+            planned=record.recorded_at.date(),
+            updated=to_micros(record.recorded_at),
+        )
+
+    def _project(self, record: Record) -> _Activity:
+        body = record.body
+        fund, purpose, grantee = str(body["fund"]), str(body["purpose"]), str(body["grantee"])
+        described = str(body.get("description") or "")
+        return _Activity(
+            code=record.code,
+            title=described or f"Grant {record.code} for {purpose} to {grantee}",
+            description=(
+                f"Grant {record.code} for {purpose} from fund {self._fund_name(fund)} to {grantee}: "
+                f"{body['amount']} {body['currency']} committed." + (f" {described}" if described else "")
+            ),
+            fund=fund,
+            purpose=purpose,
+            planned=record.recorded_at.date(),
+            updated=to_micros(record.recorded_at),
+            grantee=grantee,
+        )
+
+    def _goods(self, fund: str, purpose: str, day: dt.date) -> _Activity:
+        name = self._fund_name(fund)
+        return _Activity(
+            code=f"GOODS-{fund}-{purpose}",
+            title=f"In-kind distribution for {purpose} from fund {name}",
+            description=(
+                f"Goods for {purpose} delivered in kind from the stock of fund {name} ({fund}) to households and "
+                "settlements, reported at their average cost as monthly sums."
+            ),
+            fund=fund,
+            purpose=purpose,
+            planned=day,
+            updated=0,
+        )
+
+    def _grants(self, projects: dict[str, _Activity]) -> None:
+        """One transaction per grant entry: commitments, tranches and clawbacks are few and each has its memo."""
+        e, p, a, u = t.entries.c, t.postings.c, t.accounts.c, t.units.c
+        joined, tag = self._joined("project")
+        keys = (
+            e.seq,
+            e.id,
+            e.kind,
+            e.effective_at,
+            e.effective_tz,
+            e.recorded_at,
+            e.memo,
+            tag["project"].label("project"),
+            a.type.label("account_type"),
+            a.normal_side.label("normal_side"),
+            u.code.label("unit"),
+            u.exponent.label("exponent"),
+        )
+        query = (
+            select(*keys, func.sum(p.amount).label("minor"))
+            .select_from(joined)
+            .where(
+                e.kind.in_(_GRANT_KINDS),
+                a.type.in_([AccountType.EXPENSE.value, AccountType.MEMO.value]),
+                u.kind == "currency",
+            )
+            .group_by(*keys)
+            .order_by(e.seq)
+        )
+        with self.ledger.engine.connect() as connection:
+            rows = list(connection.execute(self._window(query)))
+        for row in rows:
+            activity = projects.get(row.project or "")
+            if activity is None:
+                continue
+            account_type = AccountType(row.account_type)
+            minor = int(row.minor)
+            day = from_micros(row.effective_at, row.effective_tz).date()
+            memo = str(row.memo or "").strip()
+            if row.kind == "grant-commitment":
+                if account_type is not AccountType.MEMO or row.normal_side != Side.DEBIT.value:
+                    continue
+                type_ = OUTGOING_COMMITMENT
+                text = memo or f"Grant commitment to {activity.grantee}"
+                activity.committed[row.unit] += minor
+            else:
+                if account_type is not AccountType.EXPENSE:
+                    continue
+                type_ = DISBURSEMENT
+                if row.kind == "grant-tranche":
+                    text = f"Tranche: {memo}" if memo else "Tranche"
+                else:
+                    text = f"Clawed back (returned by the grantee): {memo}" if memo else "Clawed back"
+                activity.disbursed[row.unit] += minor
+            activity.saw(day, int(row.recorded_at))
+            if minor:
+                activity.transactions.append(
+                    _Txn(
+                        type=type_,
+                        day=day,
+                        currency=row.unit,
+                        exponent=int(row.exponent),
+                        minor=minor,
+                        description=text,
+                        ref=str(row.id),
+                        receiver=activity.grantee,
+                        from_reporter=True,
+                    )
+                )
+
+
+def _add(sums: dict[Any, _Sum], key: Any, row: Any, day: dt.date, *, sign: int = 1) -> None:
+    found = sums.setdefault(key, _Sum())
+    found.minor += sign * int(row.minor)
+    found.entries += int(row.entries)
+    found.last = max(found.last, day)
+    found.exponent = int(row.exponent)
+
+
+def _append(activity: _Activity, type_: str, found: _Sum, unit: str, text: str) -> None:
+    if found.minor:
+        activity.transactions.append(
+            _Txn(
+                type=type_, day=found.last, currency=unit, exponent=found.exponent, minor=found.minor, description=text
+            )
+        )
+
+
+# -- writing -----------------------------------------------------------------------------
+
+
+def _entries(count: int) -> str:
+    return f"{count} ledger entry" if count == 1 else f"{count} ledger entries"
+
+
+def _clean(text: str) -> str:
+    """``text`` with the characters XML 1.0 cannot carry replaced by U+FFFD."""
+    return _NOT_XML.sub("\ufffd", text)
+
+
+def _decimal(minor: int, exponent: int) -> str:
+    """The exact decimal of ``minor`` smallest units with ``exponent`` decimals (``5000000, 2`` -> ``50000.00``)."""
+    with localcontext() as context:
+        context.prec = 60
+        return format(Decimal(minor).scaleb(-exponent), "f")
+
+
+def _timestamp(micros: int) -> str:
+    """An ``xsd:dateTime`` in UTC, to the second."""
+    moment = dt.datetime(1970, 1, 1, tzinfo=dt.UTC) + dt.timedelta(microseconds=micros)
+    return moment.replace(microsecond=0).isoformat().replace("+00:00", "Z")
+
+
+class _Writer:
+    """Builds one ``iati-activity`` element at a time, in the order the 2.03 schema requires."""
+
+    def __init__(
+        self, org: ReportingOrg, default_currency: str, country: str | None, sectors: Mapping[str, str], language: str
+    ) -> None:
+        self.org = org
+        self.default_currency = default_currency
+        self.country = country
+        self.sectors = sectors
+        self.language = language
+
+    @staticmethod
+    def _narrative(parent: ET.Element, text: str) -> None:
+        ET.SubElement(parent, "narrative").text = _clean(text)
+
+    def _text(self, parent: ET.Element, tag: str, text: str, **attributes: str) -> ET.Element:
+        element = ET.SubElement(parent, tag, {k.replace("_", "-"): _clean(v) for k, v in attributes.items()})
+        self._narrative(element, text)
+        return element
+
+    def _org(self, parent: ET.Element, tag: str, **attributes: str) -> None:
+        self._text(parent, tag, self.org.name, ref=self.org.ref, type=self.org.type, **attributes)
+
+    def activity(self, activity: _Activity) -> ET.Element:
+        root = ET.Element(
+            "iati-activity",
+            {
+                _XML_LANG: self.language,
+                "default-currency": self.default_currency,
+                "last-updated-datetime": _timestamp(activity.updated),
+            },
+        )
+        ET.SubElement(root, "iati-identifier").text = _clean(f"{self.org.ref}-{activity.code}")
+        self._org(root, "reporting-org")
+        self._text(root, "title", activity.title)
+        self._text(root, "description", activity.description, type="1")
+        self._org(root, "participating-org", role=_FUNDING)
+        self._org(root, "participating-org", role=_ACCOUNTABLE)
+        if activity.grantee is None:
+            self._org(root, "participating-org", role=_IMPLEMENTING)
+        else:
+            self._text(root, "participating-org", activity.grantee, role=_IMPLEMENTING)
+        ET.SubElement(root, "activity-status", code=activity.status)
+        if activity.first is not None:
+            ET.SubElement(root, "activity-date", {"type": _ACTUAL_START, "iso-date": activity.first.isoformat()})
+        else:
+            ET.SubElement(root, "activity-date", {"type": _PLANNED_START, "iso-date": activity.planned.isoformat()})
+        if self.country is not None:
+            ET.SubElement(root, "recipient-country", code=self.country, percentage="100")
+        dac = self.sectors.get(activity.purpose)
+        if dac is not None:
+            ET.SubElement(root, "sector", vocabulary="1", code=dac, percentage="100")
+        else:
+            self._text(root, "sector", activity.purpose, vocabulary="99", code=activity.purpose, percentage="100")
+        ET.SubElement(root, "default-finance-type", code=_STANDARD_GRANT)
+        for txn in activity.transactions:
+            self._transaction(root, txn)
+        return root
+
+    def _transaction(self, parent: ET.Element, txn: _Txn) -> None:
+        element = ET.SubElement(parent, "transaction", {} if txn.ref is None else {"ref": _clean(txn.ref)})
+        ET.SubElement(element, "transaction-type", code=txn.type)
+        ET.SubElement(element, "transaction-date", {"iso-date": txn.day.isoformat()})
+        value = ET.SubElement(element, "value", {"currency": txn.currency, "value-date": txn.day.isoformat()})
+        value.text = _decimal(txn.minor, txn.exponent)
+        self._text(element, "description", txn.description)
+        if txn.from_reporter:
+            self._org(element, "provider-org")
+        if txn.receiver is not None:
+            self._text(element, "receiver-org", txn.receiver)
+
+
+__all__ = ["DEFAULT_SECTORS", "IatiSummary", "ReportingOrg", "export_iati"]
