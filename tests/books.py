@@ -68,5 +68,5 @@ def build_books(aid: Aid) -> Aid:
     return aid
 
 
-def almaty(*args: int) -> pendulum.DateTime:
-    return pendulum.datetime(*args, tz="Asia/Almaty")
+def almaty(year: int, month: int, day: int, hour: int = 0) -> pendulum.DateTime:
+    return pendulum.datetime(year, month, day, hour, tz="Asia/Almaty")

@@ -227,3 +227,30 @@ def test_export_iati_validates(demo_db: Path, tmp_path: Path) -> None:
     assert validator.validate(etree.parse(str(xml))), validator.error_log
     refused = run("export", str(demo_db), "-f", "iati", cwd=tmp_path)
     assert refused.returncode == 2 and "IATI needs --reporting-org REF=NAME" in refused.stderr
+
+
+@pytest.mark.parametrize("format_", ["beancount", "hledger", "csv"])
+def test_export_journal_formats_pass_their_tools(demo_db: Path, tmp_path: Path, format_: str) -> None:
+    """Each journal export from the command is accepted by its own tool (bean-check, hledger check --strict)."""
+    target = tmp_path / f"ledger.{format_}"
+    result = run("export", str(demo_db), "-f", format_, "-o", str(target), cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    if format_ == "beancount":
+        check = subprocess.run([str(Path(sys.executable).parent / "bean-check"), str(target)], capture_output=True)
+    elif format_ == "hledger":
+        check = subprocess.run(["hledger", "-f", str(target), "check", "--strict"], capture_output=True)
+    else:
+        check = subprocess.run(["true"], capture_output=True)
+        assert target.read_text(encoding="utf-8").startswith("entry_seq,entry_id,line,")
+    assert check.returncode == 0, check.stderr
+
+
+def test_report_journal_tests(demo_db: Path) -> None:
+    """--journal-tests adds the findings and a reproducible sample: the same seed gives the same sample."""
+    args = ["report", str(demo_db), "--journal-tests", "--threshold", "100000000 KZT", "--seed", "7", "--json"]
+    first = json.loads(run(*args, cwd=demo_db.parent).stdout)["journal_tests"]
+    again = json.loads(run(*args, cwd=demo_db.parent).stdout)["journal_tests"]
+    assert first["sample"]["entries"] == again["sample"]["entries"] and len(first["sample"]["entries"]) == 25
+    assert set(first["findings"]) >= {"entries after close", "round amounts", "splits under threshold"}
+    bad = run("report", str(demo_db), "--journal-tests", "--threshold", "lots KZT", cwd=demo_db.parent)
+    assert bad.returncode == 2 and "--threshold 'lots KZT'" in bad.stderr

@@ -24,7 +24,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextC
 from rich.table import Table
 from rich.text import Text
 
-from aidledger.core.amounts import Amount
+from aidledger.core.amounts import Amount, Money
 from aidledger.core.errors import AidLedgerError, InvalidArgument
 from aidledger.ledger.ledger import Ledger
 from aidledger.queries.audit import Dimension
@@ -295,12 +295,22 @@ def report(
         list[str] | None, typer.Option(help="Only entries with DIMENSION=VALUE (repeatable), e.g. programme=P1.")
     ] = None,
     fund: Annotated[str | None, typer.Option(help="Print this fund's statement for the period too.")] = None,
+    journal: Annotated[
+        bool, typer.Option("--journal-tests", help="Run the journal-entry tests too (after close, rare actors, ...).")
+    ] = False,
+    threshold: Annotated[
+        str | None, typer.Option(help="Journal tests: the approval threshold splits hide under, e.g. '100000000 KZT'.")
+    ] = None,
+    seed: Annotated[int, typer.Option(help="Journal tests: the sample's seed (same seed, same sample).")] = 0,
+    sample: Annotated[int, typer.Option(help="Journal tests: how many entries to sample.")] = 25,
     tz: TzOption = "UTC",
     as_json: JsonOption = False,
 ) -> None:
-    """Audit totals, programme summaries, stock, grants and pledges (and a fund's statement with --fund)."""
+    """Audit totals, programme summaries, stock, grants and pledges; a fund's statement with --fund; the
+    journal-entry tests with --journal-tests."""
     from aidledger.operations.aid import Aid
     from aidledger.queries.audit import audit_totals, fund_statement
+    from aidledger.queries.journal_tests import journal_tests
     from aidledger.queries.summary import aid_summary
 
     filters: dict[Dimension | str, str] = {}
@@ -318,6 +328,20 @@ def report(
         )
         summary = aid_summary(Aid(ledger))
         statements = fund_statement(ledger, fund, start=first, end=after, known_at=recorded) if fund else ()
+        tests = (
+            journal_tests(
+                ledger,
+                threshold=_money_option(threshold),
+                seed=seed,
+                sample_size=sample,
+                tz=tz,
+                known_at=recorded,
+                start=first,
+                end=after,
+            )
+            if journal
+            else None
+        )
     if as_json:
         _emit_json(
             {
@@ -327,6 +351,7 @@ def report(
                 "grants": [_plain_attrs(g) for g in summary.grants],
                 "pledges": [_plain_attrs(p) for p in summary.pledges],
                 "fund_statements": [_statement_dict(x) for x in statements],
+                "journal_tests": None if tests is None else _plain_attrs(tests),
             }
         )
         return
@@ -386,6 +411,24 @@ def report(
             ],
         )
         out.print(Text("Statement reconciles" if statement.reconciles else "Statement does NOT reconcile"))
+    if tests is not None:
+        _money_table("Journal-entry tests", ["test", "findings"], [[name, n] for name, n in tests.findings.items()])
+        _money_table(
+            f"Sample ({tests.sample.method.value}, seed {tests.sample.seed})",
+            ["seq", "entry", "kind", "amount"],
+            [[x.seq, x.id, x.kind, "" if x.amount is None else str(x.amount)] for x in tests.sample.entries],
+        )
+
+
+def _money_option(text: str | None) -> Money | None:
+    """A command-line amount like '100000000 KZT'."""
+    if text is None:
+        return None
+    value, _, code = text.strip().partition(" ")
+    try:
+        return Money(value.replace(",", ""), code.strip() or "KZT")
+    except AidLedgerError as error:
+        raise InvalidArgument(f"--threshold {text!r}: {error}", value=text) from None
 
 
 def _plain_attrs(value: object) -> Any:
@@ -429,11 +472,11 @@ def export(
     """Write the ledger for another tool: Beancount, hledger, CSV (spreadsheet-safe), IATI 2.03 XML or HTML."""
     if format_ not in FORMATS:
         raise InvalidArgument(f"unknown format {format_!r}; choose one of {', '.join(FORMATS)}", value=format_)
-    options = {"tz": tz, "reporting_org": reporting_org, "org_type": org_type, "country": country}
+    options = {"tz": tz, "reporting_org": reporting_org, "org_type": org_type, "country": country, "format_": format_}
     with Ledger.open(url) as ledger, _output(output, binary=format_ == "iati") as stream:
-        summary = _EXPORTERS[format_](ledger, stream, **options)
+        _EXPORTERS[format_](ledger, stream, **options)
     if output != "-":
-        sys.stderr.write(f"wrote {format_} to {output}: {summary}\n")
+        sys.stderr.write(f"wrote {format_} to {output}\n")
 
 
 @contextmanager
@@ -473,7 +516,21 @@ def _export_iati(
     return summary
 
 
-_EXPORTERS: dict[str, Callable[..., object]] = {"html": _export_html, "iati": _export_iati}
+def _export_journal(ledger: Ledger, out: TextIO, *, format_: str, **_: object) -> object:
+    from aidledger.exports.beancount import export_beancount
+    from aidledger.exports.csv import export_csv
+    from aidledger.exports.hledger import export_hledger
+
+    return {"beancount": export_beancount, "hledger": export_hledger, "csv": export_csv}[format_](ledger, out)
+
+
+_EXPORTERS: dict[str, Callable[..., object]] = {
+    "html": _export_html,
+    "iati": _export_iati,
+    "beancount": _export_journal,
+    "hledger": _export_journal,
+    "csv": _export_journal,
+}
 
 
 KINDS = ("statement", "provider-report")

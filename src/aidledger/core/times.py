@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
+import functools
 
 import pendulum
 
@@ -49,13 +50,29 @@ def _is_zone(name: str) -> bool:
 
 
 def from_micros(micros: int, zone: str = "UTC") -> pendulum.DateTime:
-    """The pendulum time of ``micros`` since the epoch, shown in ``zone``."""
-    utc = pendulum.from_timestamp(0, tz="UTC").add(microseconds=micros)
+    """The pendulum time of ``micros`` since the epoch, shown in ``zone`` (a name or ``+HH:MM``)."""
+    tz = _zone(zone)
+    local = (_EPOCH + dt.timedelta(microseconds=micros)).astimezone(tz)
+    return pendulum.DateTime(
+        local.year,
+        local.month,
+        local.day,
+        local.hour,
+        local.minute,
+        local.second,
+        local.microsecond,
+        tzinfo=tz,
+        fold=local.fold,
+    )
+
+
+@functools.lru_cache(maxsize=256)
+def _zone(zone: str) -> pendulum.Timezone | pendulum.FixedTimezone:
     if zone.startswith(("+", "-")):
         sign = 1 if zone[0] == "+" else -1
         hours, minutes = zone[1:].split(":")
-        return utc.in_timezone(pendulum.FixedTimezone(sign * (int(hours) * 3600 + int(minutes) * 60)))
-    return utc.in_timezone(zone)
+        return pendulum.FixedTimezone(sign * (int(hours) * 3600 + int(minutes) * 60))
+    return pendulum.timezone(zone)
 
 
 def now() -> pendulum.DateTime:

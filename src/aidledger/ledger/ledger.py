@@ -81,6 +81,7 @@ _ENTRY_COLUMNS: Final = (
 _POSTING_COLUMNS: Final = ("entry_seq", "line", "account_id", "fund_id", "amount", "effective_at")
 
 _CHUNK: Final = 500
+_PAGE: Final = 1000  # entries read per query by entries()
 _RECORD_KIND: Final = re.compile(r"^[a-z][a-z0-9_.-]{0,63}$")
 _RETRIES: Final = 8
 _RETRYABLE_SQLSTATES: Final = frozenset({"40001", "40P01", "55P03"})
@@ -1099,7 +1100,7 @@ class Ledger:
         closing = to_micros(through, "closing time")
         check_text("actor", actor, allow_empty=False, limit=200)
 
-        def work(connection: Connection, *_: object) -> pendulum.DateTime:
+        def work(connection: Connection, _seq: int, _hash: str, head_recorded: int) -> pendulum.DateTime:
             c = t.period_closes.c
             last = connection.execute(select(c.seq, c.closed_through, c.hash).order_by(c.seq.desc()).limit(1)).first()
             if last is not None and closing < last.closed_through:
@@ -1110,7 +1111,8 @@ class Ledger:
                 )
             seq = 1 if last is None else last.seq + 1
             prev = hashing.GENESIS if last is None else last.hash
-            recorded = to_micros(self._clock(), "clock time")
+            # Never earlier than the newest entry: a close must not look older than entries it covers.
+            recorded = max(to_micros(self._clock(), "clock time"), head_recorded)
             digest = hashing.close_hash(
                 seq=seq, closed_through=closing, actor=actor, recorded_at=recorded, prev_hash=prev
             )
@@ -1313,63 +1315,105 @@ class Ledger:
         with self._read() as connection:
             return self._load_entry(connection, entry_id)
 
-    def entries(self, *, after_seq: int = 0, limit: int | None = None) -> Iterator[PostedEntry]:
-        """Posted entries in chain order, starting after ``after_seq``."""
+    def entries(
+        self,
+        *,
+        after_seq: int = 0,
+        limit: int | None = None,
+        as_of: dt.datetime | None = None,
+        known_at: dt.datetime | None = None,
+    ) -> Iterator[PostedEntry]:
+        """Posted entries in chain order, starting after ``after_seq``.
+
+        ``as_of`` keeps entries effective at or before that time, ``known_at``
+        those recorded by then.  Entries are read a page at a time (postings,
+        tags and claims of a page in one query each), so a million entries
+        stream in constant memory.
+        """
+        e = t.entries.c
+        conditions = []
+        if as_of is not None:
+            conditions.append(e.effective_at <= to_micros(as_of, "as_of"))
+        if known_at is not None:
+            conditions.append(e.recorded_at <= to_micros(known_at, "known_at"))
+        if limit is not None and (type(limit) is not int or limit < 0):
+            raise InvalidArgument(f"limit must be a whole number, 0 or more, got {limit!r}", value=limit)
+        left = limit
+        cursor = after_seq
         with self._read() as connection:
-            query = select(t.entries.c.id).where(t.entries.c.seq > after_seq).order_by(t.entries.c.seq)
-            if limit is not None:
-                query = query.limit(limit)
-            ids = list(connection.execute(query).scalars())
-            for entry_id in ids:
-                yield self._load_entry(connection, entry_id)
+            while left is None or left > 0:
+                page = _PAGE if left is None else min(_PAGE, left)
+                rows = connection.execute(
+                    select(t.entries).where(e.seq > cursor, *conditions).order_by(e.seq).limit(page)
+                ).all()
+                if not rows:
+                    return
+                yield from self._load_page(connection, rows)
+                cursor = rows[-1].seq
+                if left is not None:
+                    left -= len(rows)
 
     def _load_entry(self, connection: Connection, entry_id: str) -> PostedEntry:
         row = connection.execute(select(t.entries).where(t.entries.c.id == entry_id)).first()
         if row is None:
             raise UnknownEntry(f"no entry with id {entry_id!r}", entry_id=entry_id)
-        lines = connection.execute(
-            select(t.postings).where(t.postings.c.entry_seq == row.seq).order_by(t.postings.c.line)
-        ).all()
-        if any(p.account_id not in self._chart.account_by_id or p.fund_id not in self._chart.fund_by_id for p in lines):
+        return self._load_page(connection, [row])[0]
+
+    def _load_page(self, connection: Connection, rows: Sequence[Any]) -> list[PostedEntry]:
+        """The entries of ``rows`` (entries table rows in seq order), with their postings, tags and claims."""
+        first, last = rows[0].seq, rows[-1].seq
+
+        def children(table: Any, *order: Any) -> dict[int, list[Any]]:
+            found: dict[int, list[Any]] = defaultdict(list)
+            query = select(table).where(table.c.entry_seq >= first, table.c.entry_seq <= last)
+            for child in connection.execute(query.order_by(table.c.entry_seq, *order)):
+                found[child.entry_seq].append(child)
+            return found
+
+        lines = children(t.postings, t.postings.c.line)
+        tags = children(t.entry_tags)
+        claims = children(t.claims)
+        releases = children(t.claim_releases)
+        known = self._chart
+        if any(
+            p.account_id not in known.account_by_id or p.fund_id not in known.fund_by_id
+            for group in lines.values()
+            for p in group
+        ):
             self._chart.load(connection)
-        tags = {
-            r.name: r.value for r in connection.execute(select(t.entry_tags).where(t.entry_tags.c.entry_seq == row.seq))
-        }
-        claims = [
-            Claim(r.scope, r.key) for r in connection.execute(select(t.claims).where(t.claims.c.entry_seq == row.seq))
-        ]
-        releases = [
-            Claim(r.scope, r.key)
-            for r in connection.execute(select(t.claim_releases).where(t.claim_releases.c.entry_seq == row.seq))
-        ]
-        postings = []
-        for p in lines:
-            account = self._chart.account_by_id[p.account_id]
-            postings.append(
-                Posting(account, self._chart.fund_by_id[p.fund_id], Amount.from_minor(p.amount, account.unit))
+        posted = []
+        for row in rows:
+            postings = []
+            for p in lines[row.seq]:
+                account = self._chart.account_by_id[p.account_id]
+                postings.append(
+                    Posting(account, self._chart.fund_by_id[p.fund_id], Amount.from_minor(p.amount, account.unit))
+                )
+            entry = JournalEntry(
+                kind=row.kind,
+                effective_at=from_micros(row.effective_at, row.effective_tz),
+                postings=postings,
+                actor=row.actor,
+                memo=row.memo,
+                idempotency_key=row.idempotency_key,
+                source=row.source,
+                tags={r.name: r.value for r in tags[row.seq]},
+                claims=[Claim(r.scope, r.key) for r in claims[row.seq]],
+                releases=[Claim(r.scope, r.key) for r in releases[row.seq]],
+                reverses=row.reverses,
+                approved_by=row.approved_by,
             )
-        entry = JournalEntry(
-            kind=row.kind,
-            effective_at=from_micros(row.effective_at, row.effective_tz),
-            postings=postings,
-            actor=row.actor,
-            memo=row.memo,
-            idempotency_key=row.idempotency_key,
-            source=row.source,
-            tags=tags,
-            claims=claims,
-            releases=releases,
-            reverses=row.reverses,
-            approved_by=row.approved_by,
-        )
-        return PostedEntry(
-            entry=entry,
-            seq=row.seq,
-            id=row.id,
-            recorded_at=from_micros(row.recorded_at),
-            prev_hash=row.prev_hash,
-            hash=row.hash,
-        )
+            posted.append(
+                PostedEntry(
+                    entry=entry,
+                    seq=row.seq,
+                    id=row.id,
+                    recorded_at=from_micros(row.recorded_at),
+                    prev_hash=row.prev_hash,
+                    hash=row.hash,
+                )
+            )
+        return posted
 
     # -- balances -----------------------------------------------------------------
 

@@ -1,0 +1,318 @@
+"""What the Beancount, hledger and CSV exports share: the snapshot, paging, names and tallies."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+from collections.abc import Iterable, Iterator, Mapping
+from decimal import Decimal
+from typing import Final
+
+import attrs
+
+from aidledger.core.accounts import Account, AccountType, Fund
+from aidledger.core.amounts import Unit
+from aidledger.core.entries import PostedEntry, Posting
+from aidledger.core.errors import InvalidArgument, StorageError
+from aidledger.core.times import to_micros
+from aidledger.ledger.ledger import Ledger
+
+#: Entries read from the ledger per round trip.
+_PAGE: Final = 500
+_EPOCH_DAY: Final = dt.date(1970, 1, 1)
+
+
+@attrs.frozen
+class ExportSummary:
+    """What an export wrote.
+
+    Attributes:
+        format: ``beancount``, ``hledger`` or ``csv``.
+        entries: journal entries written.
+        transactions: transactions written (an entry that spans several funds
+            gives one per fund in Beancount and hledger; equal to ``entries`` for CSV).
+        postings: postings written (for CSV: data rows).
+        accounts: account/fund pairs written (opened and asserted in Beancount and hledger).
+        units: units (currencies and commodities) declared or used.
+        assertions: balance assertions written (none in CSV).
+        head_seq: the sequence number of the ledger's newest entry when the export started.
+        as_of: the effective-time cut-off, if one was given.
+        known_at: the recorded-time cut-off used (the newest entry's recorded time
+            when none was given); pass it again to reproduce the export.
+    """
+
+    format: str
+    entries: int
+    transactions: int
+    postings: int
+    accounts: int
+    units: int
+    assertions: int
+    head_seq: int
+    as_of: dt.datetime | None
+    known_at: dt.datetime | None
+
+
+# -- shared by the Beancount, hledger and CSV exports -----------------------------------------
+
+
+def _check_arguments(ledger: object, out: object, as_of: object, known_at: object) -> None:
+    """Raise InvalidArgument unless the export's arguments are usable."""
+    if not isinstance(ledger, Ledger):
+        raise InvalidArgument(f"expected a Ledger, got {ledger!r}", value=ledger)
+    if not callable(getattr(out, "write", None)):
+        raise InvalidArgument(f"out must be a text stream with a write() method, got {out!r}", value=out)
+    if as_of is not None:
+        to_micros(as_of, "as_of")
+    if known_at is not None:
+        to_micros(known_at, "known_at")
+
+
+@attrs.frozen
+class _Snapshot:
+    """Which entries an export writes: seq up to ``through``, recorded up to ``known_at``, effective up to ``as_of``.
+
+    ``head`` is the newest entry's seq when the export started.
+    """
+
+    head: int
+    through: int
+    as_of: dt.datetime | None
+    known_at: dt.datetime | None
+
+    def includes(self, posted: PostedEntry) -> bool:
+        if self.known_at is not None and posted.recorded_at > self.known_at:
+            return False
+        return self.as_of is None or posted.entry.effective_at <= self.as_of
+
+
+def _snapshot(
+    ledger: Ledger, as_of: dt.datetime | None, known_at: dt.datetime | None, *, balances: bool
+) -> tuple[_Snapshot, dict[tuple[str, str], int]]:
+    """Fix what the export covers and, if asked, read the ledger's trial balance for exactly that.
+
+    Without ``known_at`` the cut-off is the newest entry's recorded time, so
+    entries posted while the export runs stay out of it.  Returns the snapshot
+    and the balances in minor units by (account code, fund code).
+    """
+    head = ledger.head().seq
+    if known_at is None and head:
+        (newest,) = ledger.entries(after_seq=head - 1, limit=1)
+        known_at = newest.recorded_at
+    totals: dict[tuple[str, str], int] = {}
+    if balances and head:
+        for line in ledger.trial_balance(as_of=as_of, known_at=known_at).lines:
+            totals[(line.account.code, line.fund.code)] = line.balance.minor
+    # Entries committed after the balances were read have a higher seq: leave them out.
+    through = ledger.head().seq if head else 0
+    return _Snapshot(head, through, as_of, known_at), totals
+
+
+def _scope(snapshot: _Snapshot) -> str:
+    """A comment line saying what the export holds."""
+    text = f"; The ledger's entries recorded by {_iso(snapshot.known_at)}" if snapshot.known_at else "; No entries"
+    if snapshot.as_of is not None:
+        text += f" and effective by {_iso(snapshot.as_of)}"
+    return text + f" (newest entry when exported: seq {snapshot.head}).\n"
+
+
+def _entries(ledger: Ledger, snapshot: _Snapshot) -> Iterator[PostedEntry]:
+    """The snapshot's entries in chain order, read a page at a time (never the whole journal at once)."""
+    after = 0
+    while after < snapshot.through:
+        page = list(ledger.entries(after_seq=after, limit=min(_PAGE, snapshot.through - after)))
+        if not page:
+            return
+        for posted in page:
+            if posted.seq > snapshot.through:
+                return
+            if snapshot.includes(posted):
+                yield posted
+        after = page[-1].seq
+
+
+def _check_totals(sums: Mapping[tuple[str, str], int], balances: Mapping[tuple[str, str], int]) -> None:
+    """Raise StorageError if the postings written do not add up to the trial balance read for them."""
+    for key in sorted(set(sums) | set(balances)):
+        if sums.get(key, 0) != balances.get(key, 0):
+            raise StorageError(
+                f"the ledger changed while it was exported: {key[0]} in fund {key[1]} adds up to "
+                f"{sums.get(key, 0)} minor units in the entries written but {balances.get(key, 0)} in the "
+                f"trial balance; export again with a fixed known_at",
+                account=key[0],
+                fund=key[1],
+            )
+
+
+def _by_fund(postings: Iterable[Posting]) -> list[tuple[Fund, list[Posting]]]:
+    """Postings grouped by fund, in the order the funds first appear."""
+    groups: dict[str, tuple[Fund, list[Posting]]] = {}
+    for posting in postings:
+        groups.setdefault(posting.fund.code, (posting.fund, []))[1].append(posting)
+    return list(groups.values())
+
+
+def _number(minor: int, unit: Unit) -> str:
+    """``minor`` smallest steps of ``unit`` as a plain decimal with the unit's exponent (``-1500.00``)."""
+    return f"{Decimal(minor).scaleb(-unit.exponent):f}"
+
+
+def _iso(when: dt.datetime) -> str:
+    return when.isoformat()
+
+
+def _json(value: object) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+
+
+_ROOTS: Final = {
+    AccountType.ASSET: ("Assets", {"assets", "asset"}),
+    AccountType.LIABILITY: ("Liabilities", {"liabilities", "liability"}),
+    AccountType.NET_ASSETS: ("Equity", {"netassets", "net-assets", "net_assets", "equity"}),
+    AccountType.REVENUE: ("Income", {"revenue", "revenues", "income"}),
+    AccountType.EXPENSE: ("Expenses", {"expenses", "expense"}),
+    AccountType.MEMO: ("Equity:Memo", {"memo"}),
+}
+_COMPONENT: Final = re.compile(r"^[A-Z0-9][A-Za-z0-9-]*$")
+
+
+def _component(text: str) -> str:
+    part = text.replace("_", "-")
+    part = part[:1].upper() + part[1:]
+    if not _COMPONENT.match(part):  # pragma: no cover - codes are checked when accounts are defined
+        raise InvalidArgument(f"{text!r} cannot be made an account name component", value=text)
+    return part
+
+
+class _AccountNames:
+    """Beancount (and hledger) account names of (account, fund) pairs; injective, or InvalidArgument."""
+
+    def __init__(self, accounts: Iterable[Account], funds: Iterable[Fund]) -> None:
+        self._accounts: dict[str, str] = {}
+        self._account_owner: dict[str, str] = {}
+        self._funds: dict[str, str] = {}
+        self._fund_owner: dict[str, str] = {}
+        for account in accounts:
+            self._account(account)
+        for fund in funds:
+            self._fund(fund)
+        self._check_nesting()
+
+    def _account(self, account: Account) -> str:
+        found = self._accounts.get(account.code)
+        if found is None:
+            root, usual = _ROOTS[account.type]
+            parts = account.code.split(":")
+            if parts[0].lower() in usual:
+                parts = parts[1:]
+            found = ":".join([root, *(_component(p) for p in parts)])
+            other = self._account_owner.setdefault(found, account.code)
+            if other != account.code:
+                raise InvalidArgument(
+                    f"ledger accounts {other!r} and {account.code!r} would both be written as {found!r}",
+                    accounts=(other, account.code),
+                )
+            self._accounts[account.code] = found
+        return found
+
+    def _fund(self, fund: Fund) -> str:
+        found = self._funds.get(fund.code)
+        if found is None:
+            found = _component(fund.code.replace(":", "-"))
+            other = self._fund_owner.setdefault(found, fund.code)
+            if other != fund.code:
+                raise InvalidArgument(
+                    f"funds {other!r} and {fund.code!r} would both be written as {found!r}",
+                    funds=(other, fund.code),
+                )
+            self._funds[fund.code] = found
+        return found
+
+    def _check_nesting(self) -> None:
+        """No pair's name may be the parent of another's (Beancount's balance of a parent includes its children)."""
+        for name, code in self._account_owner.items():
+            parts = name.split(":")
+            for cut in range(1, len(parts)):
+                parent, fund = ":".join(parts[:cut]), parts[cut]
+                if parent in self._account_owner and fund in self._fund_owner:
+                    raise InvalidArgument(
+                        f"account {self._account_owner[parent]!r} in fund {self._fund_owner[fund]!r} would be "
+                        f"written as {parent}:{fund}, a parent of account {code!r}",
+                        accounts=(self._account_owner[parent], code),
+                    )
+
+    def name(self, account: Account, fund: Fund) -> str:
+        known = account.code in self._accounts and fund.code in self._funds
+        name = f"{self._account(account)}:{self._fund(fund)}"
+        if not known:  # the chart grew after the export started
+            self._check_nesting()
+        return name
+
+
+@attrs.define
+class _Pair:
+    """An account/fund pair the export has written or must assert."""
+
+    account: Account
+    fund: Fund
+    name: str
+    total: int = 0
+
+
+class _Tally:
+    """Pairs, totals and dates seen while streaming; bounded by the chart, not by the journal."""
+
+    def __init__(self, names: _AccountNames | None) -> None:
+        self.names = names
+        self.pairs: dict[tuple[str, str], _Pair] = {}
+        self.units: dict[str, Unit] = {}
+        self.entries = 0
+        self.transactions = 0
+        self.postings = 0
+        self.first: dt.date | None = None
+        self.last: dt.date | None = None
+
+    def pair(self, account: Account, fund: Fund) -> _Pair:
+        key = (account.code, fund.code)
+        found = self.pairs.get(key)
+        if found is None:
+            name = "" if self.names is None else self.names.name(account, fund)
+            found = self.pairs[key] = _Pair(account, fund, name)
+            self.units.setdefault(account.unit.code, account.unit)
+        return found
+
+    def add(self, posting: Posting) -> _Pair:
+        pair = self.pair(posting.account, posting.fund)
+        pair.total += posting.minor
+        self.postings += 1
+        return pair
+
+    def dated(self, day: dt.date) -> None:
+        self.first = day if self.first is None or day < self.first else self.first
+        self.last = day if self.last is None or day > self.last else self.last
+
+    def sums(self) -> dict[tuple[str, str], int]:
+        return {key: pair.total for key, pair in self.pairs.items() if pair.total}
+
+    def assertion_day(self, as_of: dt.datetime | None) -> dt.date:
+        """The day after the last transaction, and after ``as_of`` if given."""
+        days = [d + dt.timedelta(days=1) for d in (self.last, None if as_of is None else as_of.date()) if d]
+        return max(days, default=_EPOCH_DAY)
+
+
+def _prepare(
+    ledger: object, out: object, as_of: dt.datetime | None, known_at: dt.datetime | None, *, journal: bool
+) -> tuple[Ledger, _Snapshot, dict[tuple[str, str], int], _Tally, tuple[Unit, ...]]:
+    """Check the arguments and fix the snapshot; for a journal (Beancount, hledger) also read the
+    trial balance and name every account/fund pair of the chart (raising before anything is written)."""
+    _check_arguments(ledger, out, as_of, known_at)
+    assert isinstance(ledger, Ledger)
+    snapshot, totals = _snapshot(ledger, as_of, known_at, balances=journal)
+    accounts = ledger.accounts()
+    units = {a.unit.code: a.unit for a in accounts}
+    names = _AccountNames(accounts, ledger.funds()) if journal else None
+    return ledger, snapshot, totals, _Tally(names), tuple(units[c] for c in sorted(units))
+
+
+# -- Beancount -----------------------------------------------------------------------------------

@@ -1,0 +1,218 @@
+"""Export a ledger as an hledger journal that ``hledger check --strict`` accepts and that proves its totals.
+
+The journal has the same content as the Beancount export
+(:mod:`aidledger.exports.beancount`), and the same account names: each
+(account, fund) pair is ``<account>:<FUND>`` under a root chosen by the
+account's type (``Assets``, ``Liabilities``, ``Equity``, ``Income``,
+``Expenses``; memo accounts under ``Equity:Memo``), and an entry that spans
+several funds is written as one transaction per fund, so that hledger's own
+balancing check proves every entry balances per fund and unit.
+
+hledger syntax details:
+
+* ``decimal-mark .`` comes first, so that ``1.500`` is one and a half.
+* Every unit gets a ``commodity`` directive giving its exponent
+  (``commodity 1.00 KZT``, ``commodity 1. "FOOD-PACKAGE"``).  A unit code that
+  is not letters only is written in double quotes, in directives and in amounts.
+* Every account/fund pair gets an ``account`` directive (with the ledger's
+  account and fund codes as tags); the roots are declared with their account
+  types (``type: A``, ``L``, ``E``, ``R``, ``X``).  With commodities and
+  accounts declared, ``hledger check --strict`` passes.
+* Each transaction is ``DATE * (SEQ) DESCRIPTION``: dated in the entry's own
+  time zone, with the entry's sequence number as the transaction code and the
+  memo as the description.  hledger has no quoting, so free text (the
+  description, and tag values) is written as the body of a JSON string
+  literal: backslash, double quote and control characters are escaped
+  (``\\n``, ``\\t``, ``\\u0001``...), and so are the characters hledger would
+  cut the text at (``;`` in descriptions, ``,`` in tag values) and white space
+  at either end, which hledger trims.  ``json.loads('"' + text + '"')`` gives
+  the original back.
+* Entry fields are transaction tags, one per comment line: ``id``, ``seq``,
+  ``kind``, ``actor``, ``effective``, ``time-zone``, ``recorded``, and where
+  present ``idempotency-key``, ``source``, ``reverses``, ``approved-by``,
+  ``entry-tags``, ``claims``, ``releases`` (JSON) and, for an entry split by
+  fund, ``fund``.
+* The journal ends with one transaction of balance assertions
+  (``ACCOUNT  0 KZT == BALANCE KZT``) for every account/fund pair, taken from
+  the ledger's trial balance and dated the day after the last transaction (or
+  after ``as_of``).  hledger compares them exactly, so ``hledger check`` fails
+  unless its totals equal the library's to the minor unit.
+
+Directives other than ``decimal-mark`` come after the transactions, for the
+same reason as in the Beancount export (entries are streamed once); hledger
+applies them to the whole journal wherever they are.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+from typing import Final, TextIO
+
+from aidledger.core.amounts import Unit
+from aidledger.core.entries import PostedEntry
+from aidledger.core.times import zone_name
+from aidledger.exports._common import (
+    ExportSummary,
+    _by_fund,
+    _check_totals,
+    _entries,
+    _json,
+    _number,
+    _prepare,
+    _scope,
+    _Tally,
+)
+from aidledger.ledger.ledger import Ledger
+
+__all__ = ["export_hledger"]
+
+_ROOT_TYPES: Final = (("Assets", "A"), ("Liabilities", "L"), ("Equity", "E"), ("Income", "R"), ("Expenses", "X"))
+_PLAIN_SYMBOL: Final = re.compile(r"^[A-Za-z]+$")
+
+
+def _text(value: str, cut_at: str) -> str:
+    """``value`` as the body of a JSON string, with the characters in ``cut_at`` and edge white space escaped."""
+    body = json.dumps(value, ensure_ascii=False)[1:-1]
+    for char in cut_at:
+        body = body.replace(char, f"\\u{ord(char):04x}")
+    start = len(body) - len(body.lstrip())
+    end = len(body.rstrip())
+    if start or end < len(body):
+        edge = "".join(f"\\u{ord(c):04x}" for c in body[:start])
+        tail = "".join(f"\\u{ord(c):04x}" for c in body[end:]) if end > start else ""
+        body = edge + body[start:end] + tail
+    return body
+
+
+def _description(memo: str) -> str:
+    return _text(memo, ";")
+
+
+def _tag(value: str) -> str:
+    return _text(value, ",;")
+
+
+def _symbol(unit: Unit) -> str:
+    return unit.code if _PLAIN_SYMBOL.match(unit.code) else f'"{unit.code}"'
+
+
+def _amount(minor: int, unit: Unit) -> str:
+    return f"{_number(minor, unit)} {_symbol(unit)}"
+
+
+def _tags(posted: PostedEntry) -> list[tuple[str, str]]:
+    entry = posted.entry
+    tags = [
+        ("id", posted.id),
+        ("seq", str(posted.seq)),
+        ("kind", entry.kind),
+        ("actor", entry.actor),
+        ("effective", entry.effective_at.isoformat()),
+        ("time-zone", zone_name(entry.effective_at)),
+        ("recorded", posted.recorded_at.isoformat()),
+    ]
+    optional = (
+        ("idempotency-key", entry.idempotency_key),
+        ("source", entry.source),
+        ("reverses", entry.reverses),
+        ("approved-by", entry.approved_by),
+        ("entry-tags", _json(dict(entry.tags)) if entry.tags else None),
+        ("claims", _json([[c.scope, c.key] for c in entry.claims]) if entry.claims else None),
+        ("releases", _json([[c.scope, c.key] for c in entry.releases]) if entry.releases else None),
+    )
+    tags.extend((name, value) for name, value in optional if value is not None)
+    return tags
+
+
+def _transactions(posted: PostedEntry, tally: _Tally) -> str:
+    entry = posted.entry
+    day = entry.effective_at.date()
+    tally.dated(day)
+    tally.entries += 1
+    groups = _by_fund(entry.postings)
+    description = _description(entry.memo)
+    header = f"{day.isoformat()} * ({posted.seq})" + (f" {description}" if description else "") + "\n"
+    tags = "".join(f"    ; {name}: {_tag(value)}\n" for name, value in _tags(posted))
+    parts = []
+    for fund, postings in groups:
+        tally.transactions += 1
+        lines = [header, tags]
+        if len(groups) > 1:
+            lines.append(f"    ; fund: {_tag(fund.code)}\n")
+        for posting in postings:
+            pair = tally.add(posting)
+            lines.append(f"    {pair.name}  {_amount(posting.minor, posting.account.unit)}\n")
+        parts.append("".join(lines) + "\n")
+    return "".join(parts)
+
+
+def export_hledger(
+    ledger: Ledger,
+    out: TextIO,
+    *,
+    as_of: dt.datetime | None = None,
+    known_at: dt.datetime | None = None,
+) -> ExportSummary:
+    """Write ``ledger`` to ``out`` as an hledger journal that checks its own totals.
+
+    Entries are streamed from the ledger a page at a time; only the set of
+    account/fund pairs and their totals is kept in memory.  See the module
+    documentation for the mapping and for how free text is escaped.
+
+    Args:
+        ledger: the ledger to export.
+        out: a text stream to write to (a file opened with ``encoding="utf-8"``).
+        as_of: only entries effective at or before this aware time.
+        known_at: only entries the ledger had recorded by this aware time; by
+            default those recorded when the export starts.
+
+    Returns:
+        What was written, with the ``known_at`` that reproduces it.
+
+    Raises:
+        InvalidArgument: ``ledger`` is not a Ledger, ``out`` cannot be written,
+            a time is naive, or two ledger accounts (or funds) would get one name.
+        StorageError: the ledger changed under the export in a way the
+            snapshot could not exclude; export again with ``known_at``.
+    """
+    ledger, snapshot, balances, tally, units = _prepare(ledger, out, as_of, known_at, journal=True)
+    out.write(
+        "; Exported by aidledger: one transaction per journal entry and fund, dated in the entry's time zone.\n"
+        + _scope(snapshot)
+        + "; Accounts are <account>:<FUND>; free text is JSON-escaped; the balance assertions at the end are\n"
+        "; the ledger's trial balance.\n"
+        "decimal-mark .\n\n"
+    )
+    for posted in _entries(ledger, snapshot):
+        out.write(_transactions(posted, tally))
+    _check_totals(tally.sums(), balances)
+    for unit in units:
+        sample = "1." + "0" * unit.exponent
+        out.write(f"commodity {sample} {_symbol(unit)}\n")
+    out.write("\n")
+    for root, kind in _ROOT_TYPES:
+        out.write(f"account {root}  ; type: {kind}\n")
+    pairs = sorted(tally.pairs.values(), key=lambda p: p.name)
+    for pair in pairs:
+        out.write(f"account {pair.name}  ; account: {_tag(pair.account.code)}, fund: {_tag(pair.fund.code)}\n")
+    if pairs:
+        day = tally.assertion_day(snapshot.as_of).isoformat()
+        out.write(f"\n{day} * balance assertions: the aidledger trial balance\n")
+        for pair in pairs:
+            unit = pair.account.unit
+            minor = balances.get((pair.account.code, pair.fund.code), 0)
+            out.write(f"    {pair.name}  {_amount(0, unit)} == {_amount(minor, unit)}\n")
+    return ExportSummary(
+        format="hledger",
+        entries=tally.entries,
+        transactions=tally.transactions,
+        postings=tally.postings,
+        accounts=len(pairs),
+        units=len(units),
+        assertions=len(pairs),
+        head_seq=snapshot.head,
+        as_of=snapshot.as_of,
+        known_at=snapshot.known_at,
+    )
