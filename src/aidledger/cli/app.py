@@ -473,8 +473,12 @@ def export(
     if format_ not in FORMATS:
         raise InvalidArgument(f"unknown format {format_!r}; choose one of {', '.join(FORMATS)}", value=format_)
     options = {"tz": tz, "reporting_org": reporting_org, "org_type": org_type, "country": country, "format_": format_}
-    with Ledger.open(url) as ledger, _output(output, binary=format_ == "iati") as stream:
-        _EXPORTERS[format_](ledger, stream, **options)
+    with (
+        Ledger.open(url) as ledger,
+        _output(output, binary=format_ == "iati") as stream,
+        _progress(quiet=output == "-") as progress,
+    ):
+        _EXPORTERS[format_](ledger, stream, progress=progress, **options)
     if output != "-":
         sys.stderr.write(f"wrote {format_} to {output}\n")
 
@@ -516,12 +520,15 @@ def _export_iati(
     return summary
 
 
-def _export_journal(ledger: Ledger, out: TextIO, *, format_: str, **_: object) -> object:
+def _export_journal(
+    ledger: Ledger, out: TextIO, *, format_: str, progress: Callable[[str, int, int], None], **_: object
+) -> object:
     from aidledger.exports.beancount import export_beancount
     from aidledger.exports.csv import export_csv
     from aidledger.exports.hledger import export_hledger
 
-    return {"beancount": export_beancount, "hledger": export_hledger, "csv": export_csv}[format_](ledger, out)
+    exporter = {"beancount": export_beancount, "hledger": export_hledger, "csv": export_csv}[format_]
+    return exporter(ledger, out, progress=progress)
 
 
 _EXPORTERS: dict[str, Callable[..., object]] = {

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from decimal import Decimal
 from typing import Final
 
@@ -117,10 +117,18 @@ def _scope(snapshot: _Snapshot) -> str:
     return text + f" (newest entry when exported: seq {snapshot.head}).\n"
 
 
-def _entries(ledger: Ledger, snapshot: _Snapshot) -> Iterator[PostedEntry]:
-    """The snapshot's entries in chain order, read a page at a time (never the whole journal at once)."""
+Progress = Callable[[str, int, int], None]
+
+
+def _entries(ledger: Ledger, snapshot: _Snapshot, progress: Progress | None = None) -> Iterator[PostedEntry]:
+    """The snapshot's entries in chain order, read a page at a time (never the whole journal at once).
+
+    ``progress("entries", done, total)`` is called after each page, with entry sequence numbers.
+    """
     after = 0
     while after < snapshot.through:
+        if progress is not None:
+            progress("entries", after, snapshot.through)
         page = list(ledger.entries(after_seq=after, limit=min(_PAGE, snapshot.through - after)))
         if not page:
             return

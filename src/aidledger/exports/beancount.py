@@ -65,6 +65,7 @@ from aidledger.core.entries import PostedEntry
 from aidledger.core.times import zone_name
 from aidledger.exports._common import (
     ExportSummary,
+    Progress,
     _by_fund,
     _check_totals,
     _entries,
@@ -140,6 +141,7 @@ def export_beancount(
     *,
     as_of: dt.datetime | None = None,
     known_at: dt.datetime | None = None,
+    progress: Progress | None = None,
 ) -> ExportSummary:
     """Write ``ledger`` to ``out`` as a Beancount v3 file that checks its own totals.
 
@@ -154,6 +156,7 @@ def export_beancount(
         as_of: only entries effective at or before this aware time.
         known_at: only entries the ledger had recorded by this aware time; by
             default those recorded when the export starts.
+        progress: called as ``progress("entries", done, total)`` while entries are read.
 
     Returns:
         What was written, with the ``known_at`` that reproduces it.
@@ -172,7 +175,7 @@ def export_beancount(
         + "; Accounts are <account>:<FUND>; the balance assertions at the end are the ledger's trial balance.\n"
         'option "title" "aidledger export"\n\n'
     )
-    for posted in _entries(ledger, snapshot):
+    for posted in _entries(ledger, snapshot, progress):
         out.write(_transactions(posted, tally))
     _check_totals(tally.sums(), balances)
     opened = tally.first or tally.assertion_day(snapshot.as_of)

@@ -35,7 +35,7 @@ from typing import Final, TextIO
 
 from aidledger.core.entries import PostedEntry
 from aidledger.core.times import zone_name
-from aidledger.exports._common import ExportSummary, _entries, _json, _number, _prepare, _Tally
+from aidledger.exports._common import ExportSummary, Progress, _entries, _json, _number, _prepare, _Tally
 from aidledger.ledger.ledger import Ledger
 
 __all__ = ["COLUMNS", "export_csv", "neutralise"]
@@ -127,6 +127,7 @@ def export_csv(
     *,
     as_of: dt.datetime | None = None,
     known_at: dt.datetime | None = None,
+    progress: Progress | None = None,
 ) -> ExportSummary:
     """Write ``ledger`` to ``out`` as CSV, one row per posting, with text cells neutralised against formulas.
 
@@ -140,6 +141,7 @@ def export_csv(
         as_of: only entries effective at or before this aware time.
         known_at: only entries the ledger had recorded by this aware time; by
             default those recorded when the export starts.
+        progress: called as ``progress("entries", done, total)`` while entries are read.
 
     Returns:
         What was written (``postings`` is the number of data rows), with the
@@ -151,7 +153,7 @@ def export_csv(
     ledger, snapshot, _, tally, _ = _prepare(ledger, out, as_of, known_at, journal=False)
     writer = _csv.writer(out, quoting=_csv.QUOTE_MINIMAL, lineterminator="\r\n")
     writer.writerow(COLUMNS)
-    for posted in _entries(ledger, snapshot):
+    for posted in _entries(ledger, snapshot, progress):
         writer.writerows(_rows(posted, tally))
     return ExportSummary(
         format="csv",

@@ -55,6 +55,7 @@ from aidledger.core.entries import PostedEntry
 from aidledger.core.times import zone_name
 from aidledger.exports._common import (
     ExportSummary,
+    Progress,
     _by_fund,
     _check_totals,
     _entries,
@@ -154,6 +155,7 @@ def export_hledger(
     *,
     as_of: dt.datetime | None = None,
     known_at: dt.datetime | None = None,
+    progress: Progress | None = None,
 ) -> ExportSummary:
     """Write ``ledger`` to ``out`` as an hledger journal that checks its own totals.
 
@@ -167,6 +169,7 @@ def export_hledger(
         as_of: only entries effective at or before this aware time.
         known_at: only entries the ledger had recorded by this aware time; by
             default those recorded when the export starts.
+        progress: called as ``progress("entries", done, total)`` while entries are read.
 
     Returns:
         What was written, with the ``known_at`` that reproduces it.
@@ -185,7 +188,7 @@ def export_hledger(
         "; the ledger's trial balance.\n"
         "decimal-mark .\n\n"
     )
-    for posted in _entries(ledger, snapshot):
+    for posted in _entries(ledger, snapshot, progress):
         out.write(_transactions(posted, tally))
     _check_totals(tally.sums(), balances)
     for unit in units:
