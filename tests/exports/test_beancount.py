@@ -340,9 +340,9 @@ class TestSnapshot:
         limits: list[int | None] = []
         entries = Ledger.entries
 
-        def spy(self: Ledger, *, after_seq: int = 0, limit: int | None = None) -> Any:
+        def spy(self: Ledger, *, after_seq: int = 0, limit: int | None = None, **filters: Any) -> Any:
             limits.append(limit)
-            return entries(self, after_seq=after_seq, limit=limit)
+            return entries(self, after_seq=after_seq, limit=limit, **filters)
 
         monkeypatch.setattr(Ledger, "entries", spy)
         monkeypatch.setattr(_common, "_PAGE", 4)

@@ -392,3 +392,21 @@ class TestTransact:
         with pytest.raises(InvalidArgument, match="JournalEntry"):
             ledger.transact(lambda view: ["not an entry"])  # type: ignore[list-item]
         assert snapshot(ledger) == before
+
+
+def test_entries_read_in_pages_with_filters(
+    ledger: Ledger, chart: type[Chart], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """entries() pages through the journal, and filters by effective time, recorded time and count in SQL."""
+    import aidledger.ledger.ledger as module
+
+    monkeypatch.setattr(module, "_PAGE", 2)
+    posted = [ledger.post(transfer(chart.bank, chart.donations, chart.general, "10", T0.add(days=n))) for n in range(5)]
+    assert [p.id for p in ledger.entries()] == [p.id for p in posted]
+    assert [p.seq for p in ledger.entries(as_of=T0.add(days=2))] == [1, 2, 3]
+    assert [p.seq for p in ledger.entries(after_seq=1, limit=3)] == [2, 3, 4]
+    cut = posted[1].recorded_at
+    assert [p.seq for p in ledger.entries(known_at=cut)] == [p.seq for p in posted if p.recorded_at <= cut]
+    assert list(ledger.entries(limit=0)) == []
+    with pytest.raises(InvalidArgument, match="limit must be"):
+        list(ledger.entries(limit=-1))

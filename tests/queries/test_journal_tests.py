@@ -138,6 +138,17 @@ def seqs(found: Any) -> list[int]:
 # -- 1. entries after a close ---------------------------------------------------------------------
 
 
+def test_a_period_runs_from_start_to_just_before_end(book: Book) -> None:
+    """start is inclusive and end exclusive, as in audit_totals: back-to-back periods share no entry."""
+    book.fund()
+    first = book.post(on=START, memo="")
+    second = book.post(on=START.add(days=1), memo="")
+    day_one = entries_without_description(book.ledger, start=START, end=START.add(days=1))
+    day_two = entries_without_description(book.ledger, start=START.add(days=1), end=START.add(days=2))
+    assert [x.id for x in day_one.entries] == [first.id]
+    assert [x.id for x in day_two.entries] == [second.id]
+
+
 class TestEntriesAfterClose:
     def test_ledger_refuses_back_dating_into_a_closed_period(self, book: Book) -> None:
         """The ledger itself refuses an entry into a closed period, so that can only come from outside it."""
@@ -190,8 +201,10 @@ class TestEntriesAfterClose:
             entries_after_close(book.ledger, window=dt.timedelta(days=-1))
         with pytest.raises(InvalidTime):
             entries_after_close(book.ledger, known_at=dt.datetime(2020, 5, 1))
-        with pytest.raises(InvalidArgument, match="after end"):
+        with pytest.raises(InvalidArgument, match="is not after start"):
             entries_after_close(book.ledger, start=START, end=START.subtract(days=1))
+        with pytest.raises(InvalidArgument, match="is not after start"):
+            entries_after_close(book.ledger, start=START, end=START)  # end is exclusive: an empty period
         with pytest.raises(InvalidArgument, match="Ledger"):
             entries_after_close("sqlite://")  # type: ignore[arg-type]
 

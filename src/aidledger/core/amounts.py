@@ -298,6 +298,13 @@ class Money(Amount):
 
     unit: Unit = attrs.field(converter=_to_currency)
 
+    @classmethod
+    def from_minor(cls, minor: int, unit: Unit) -> Money:
+        """The money of ``minor`` smallest steps of the currency ``unit`` (as stored in the database)."""
+        if type(minor) is not int:
+            raise InvalidAmount(f"minor units must be an int, got {minor!r}", value=minor)
+        return cls(Decimal(minor).scaleb(-unit.exponent), unit)
+
 
 @attrs.frozen(order=False)
 class Quantity(Amount):

@@ -8,7 +8,7 @@ import functools
 
 import pendulum
 
-from aidledger.core.errors import InvalidTime
+from aidledger.core.errors import InvalidArgument, InvalidTime
 
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 MICROS_PER_DAY = 86_400_000_000
@@ -64,6 +64,16 @@ def from_micros(micros: int, zone: str = "UTC") -> pendulum.DateTime:
         tzinfo=tz,
         fold=local.fold,
     )
+
+
+def time_zone(name: object) -> pendulum.Timezone | pendulum.FixedTimezone:
+    """The time zone named ``name`` (an IANA name such as ``Asia/Almaty``, or ``+HH:MM``); InvalidArgument if none."""
+    if not isinstance(name, str):
+        raise InvalidArgument(f"a time zone is named by text, got {name!r}", value=name)
+    try:
+        return _zone(name)
+    except Exception:  # noqa: BLE001 - pendulum raises several kinds for an unknown name
+        raise InvalidArgument(f"unknown time zone {name!r}", value=name) from None
 
 
 @functools.lru_cache(maxsize=256)

@@ -81,11 +81,6 @@ class _Snapshot:
     as_of: dt.datetime | None
     known_at: dt.datetime | None
 
-    def includes(self, posted: PostedEntry) -> bool:
-        if self.known_at is not None and posted.recorded_at > self.known_at:
-            return False
-        return self.as_of is None or posted.entry.effective_at <= self.as_of
-
 
 def _snapshot(
     ledger: Ledger, as_of: dt.datetime | None, known_at: dt.datetime | None, *, balances: bool
@@ -129,14 +124,20 @@ def _entries(ledger: Ledger, snapshot: _Snapshot, progress: Progress | None = No
     while after < snapshot.through:
         if progress is not None:
             progress("entries", after, snapshot.through)
-        page = list(ledger.entries(after_seq=after, limit=min(_PAGE, snapshot.through - after)))
+        page = list(
+            ledger.entries(
+                after_seq=after,
+                limit=min(_PAGE, snapshot.through - after),
+                as_of=snapshot.as_of,
+                known_at=snapshot.known_at,
+            )
+        )
         if not page:
             return
         for posted in page:
             if posted.seq > snapshot.through:
                 return
-            if snapshot.includes(posted):
-                yield posted
+            yield posted
         after = page[-1].seq
 
 
@@ -299,6 +300,21 @@ class _Tally:
     def dated(self, day: dt.date) -> None:
         self.first = day if self.first is None or day < self.first else self.first
         self.last = day if self.last is None or day > self.last else self.last
+
+    def summary(self, format_: str, snapshot: _Snapshot, *, units: int, assertions: int) -> ExportSummary:
+        """What an export wrote, from what the tally saw."""
+        return ExportSummary(
+            format=format_,
+            entries=self.entries,
+            transactions=self.transactions,
+            postings=self.postings,
+            accounts=len(self.pairs),
+            units=units,
+            assertions=assertions,
+            head_seq=snapshot.head,
+            as_of=snapshot.as_of,
+            known_at=snapshot.known_at,
+        )
 
     def sums(self) -> dict[tuple[str, str], int]:
         return {key: pair.total for key, pair in self.pairs.items() if pair.total}

@@ -200,15 +200,4 @@ def export_beancount(
         minor = balances.get((pair.account.code, pair.fund.code), 0)
         unit = pair.account.unit
         out.write(f"{day} balance {pair.name}  {_number(minor, unit)} ~ 0 {unit.code}\n")
-    return ExportSummary(
-        format="beancount",
-        entries=tally.entries,
-        transactions=tally.transactions,
-        postings=tally.postings,
-        accounts=len(pairs),
-        units=len(units),
-        assertions=len(pairs),
-        head_seq=snapshot.head,
-        as_of=snapshot.as_of,
-        known_at=snapshot.known_at,
-    )
+    return tally.summary("beancount", snapshot, units=len(units), assertions=len(pairs))

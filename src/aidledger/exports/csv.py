@@ -155,15 +155,4 @@ def export_csv(
     writer.writerow(COLUMNS)
     for posted in _entries(ledger, snapshot, progress):
         writer.writerows(_rows(posted, tally))
-    return ExportSummary(
-        format="csv",
-        entries=tally.entries,
-        transactions=tally.transactions,
-        postings=tally.postings,
-        accounts=len(tally.pairs),
-        units=len(tally.units),
-        assertions=0,
-        head_seq=snapshot.head,
-        as_of=snapshot.as_of,
-        known_at=snapshot.known_at,
-    )
+    return tally.summary("csv", snapshot, units=len(tally.units), assertions=0)

@@ -207,15 +207,4 @@ def export_hledger(
             unit = pair.account.unit
             minor = balances.get((pair.account.code, pair.fund.code), 0)
             out.write(f"    {pair.name}  {_amount(0, unit)} == {_amount(minor, unit)}\n")
-    return ExportSummary(
-        format="hledger",
-        entries=tally.entries,
-        transactions=tally.transactions,
-        postings=tally.postings,
-        accounts=len(pairs),
-        units=len(units),
-        assertions=len(pairs),
-        head_seq=snapshot.head,
-        as_of=snapshot.as_of,
-        known_at=snapshot.known_at,
-    )
+    return tally.summary("hledger", snapshot, units=len(units), assertions=len(pairs))

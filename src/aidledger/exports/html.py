@@ -19,7 +19,7 @@ import attrs
 import jinja2
 import pendulum
 
-from aidledger.core.amounts import Amount, UnitKind
+from aidledger.core.amounts import Amount
 from aidledger.core.errors import InvalidArgument
 from aidledger.ledger.ledger import Ledger
 from aidledger.ledger.results import Reconciliation, Verification
@@ -133,7 +133,8 @@ def export_html(
     received = audit_totals(ledger, flow=Flow.RECEIVED, by=["donor"])
     by_month = audit_totals(ledger, flow=Flow.SPENT, by=["month"], tz=tz)
     by_region = audit_totals(ledger, flow=Flow.SPENT, by=["region"])
-    currencies = sorted({code for code in by_month.totals if _is_currency(ledger, code)})
+    units = ledger.units()
+    currencies = sorted(code for code in by_month.totals if units[code].is_currency)
     charts = []
     for code in currencies:
         charts.append(
@@ -145,7 +146,7 @@ def export_html(
     held = ledger.trial_balance().fund_totals
     for fund in ledger.funds():
         for code in sorted({unit for (f, unit) in held if f == fund.code}):
-            if not _is_currency(ledger, code):
+            if not units[code].is_currency:
                 continue
             balance = ledger.fund_balance(fund, code)
             funds.append((fund.code, fund.name, fund.restriction.value, code, _amount(balance)))
@@ -171,7 +172,3 @@ def export_html(
     )
     out.write(page)
     return ReportSummary(charts=len(charts), ok=verification.ok and reconciliation.ok)
-
-
-def _is_currency(ledger: Ledger, code: str) -> bool:
-    return any(a.unit.code == code and a.unit.kind is UnitKind.CURRENCY for a in ledger.accounts())

@@ -376,6 +376,11 @@ class Ledger:
         self._refresh_chart()
         return tuple(a for _, (_, a) in sorted(self._chart.accounts.items()))
 
+    def units(self) -> dict[str, Unit]:
+        """Every unit (currency or commodity) the ledger knows, by code."""
+        self._refresh_chart()
+        return dict(sorted(self._chart.units.items()))
+
     def funds(self) -> tuple[Fund, ...]:
         """Every fund, by code."""
         self._refresh_chart()

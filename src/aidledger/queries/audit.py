@@ -24,7 +24,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from aidledger.core.accounts import AccountType, Fund
 from aidledger.core.amounts import Amount, Money, Unit, UnitKind
 from aidledger.core.errors import InvalidArgument
-from aidledger.core.times import from_micros, to_micros
+from aidledger.core.times import from_micros, time_zone, to_micros
 from aidledger.ledger.ledger import Ledger
 from aidledger.store import schema as t
 
@@ -338,10 +338,7 @@ def audit_totals(
     except ValueError:
         raise InvalidArgument(f"flow must be 'received' or 'spent', got {flow!r}", value=flow) from None
     dimensions = _dimensions(by)
-    try:
-        pendulum.timezone(tz)
-    except Exception:  # noqa: BLE001 - any failure: not a zone
-        raise InvalidArgument(f"unknown time zone {tz!r}", value=tz) from None
+    time_zone(tz)
     account_type, sign = _FLOW_TYPES[flow]
     sel = _Selection(ledger, types=[account_type], start=start, end=end, as_of=as_of, known_at=known_at, where=where)
     periods: list[tuple[int, str]] | None = None
@@ -371,15 +368,15 @@ def audit_totals(
         .group_by(beneficiary)
         .subquery()
     )
+    units = ledger.units()
     with ledger.engine.connect() as connection:
-        units = {row.code: row for row in connection.execute(select(t.units))}
         people = {tuple(row[:-1]): int(row[-1]) for row in connection.execute(people_query)}
         rows = []
         per_unit: dict[str, int] = {}
         entries = 0
         for row in connection.execute(totals_query):
             *values, unit_code, minor, count = row
-            amount = Amount.from_minor(sign * int(minor), _unit(units[unit_code]))
+            amount = Amount.from_minor(sign * int(minor), units[unit_code])
             rows.append(
                 TotalsRow(
                     group={d.value: v for d, v in zip(dimensions, values, strict=True)},
@@ -400,7 +397,7 @@ def audit_totals(
         flow=flow,
         by=dimensions,
         rows=tuple(rows),
-        totals={code: Amount.from_minor(minor, _unit(units[code])) for code, minor in sorted(per_unit.items())},
+        totals={code: Amount.from_minor(minor, units[code]) for code, minor in sorted(per_unit.items())},
         entries=entries,
         beneficiaries=everyone,
         start=_shown(start),
@@ -408,10 +405,6 @@ def audit_totals(
         as_of=_shown(as_of),
         known_at=_shown(known_at),
     )
-
-
-def _unit(row: Any) -> Unit:
-    return Unit(code=row.code, kind=UnitKind(row.kind), exponent=row.exponent, measure=row.measure)
 
 
 def _shown(when: dt.datetime | None) -> pendulum.DateTime | None:
@@ -482,7 +475,7 @@ class FundStatement:
     @property
     def expected_closing(self) -> Money:
         """Opening balance plus the statement's lines."""
-        return _money(
+        return Money.from_minor(
             self.opening.minor
             + self.received.minor
             + self.transferred.minor
@@ -496,14 +489,8 @@ class FundStatement:
         return self.expected_closing == self.closing
 
 
-def _money(minor: int, unit: Unit) -> Money:
-    amount = Amount.from_minor(minor, unit)
-    assert isinstance(amount, Money)
-    return amount
-
-
 def _sum(lines: Iterable[StatementLine], unit: Unit) -> Money:
-    return _money(sum(line.amount.minor for line in lines), unit)
+    return Money.from_minor(sum(line.amount.minor for line in lines), unit)
 
 
 def fund_statement(
@@ -546,8 +533,8 @@ def fund_statement(
         ).group_by(sel.a.c.unit_code, sel.a.c.type, sel.a.c.code, sel.a.c.name, sel.e.c.kind, purpose)
     )
     with ledger.engine.connect() as connection:
-        units = {row.code: _unit(row) for row in connection.execute(select(t.units))}
         rows = connection.execute(query).all()
+    units = ledger.units()
     wanted: str | None = None
     if currency is not None:
         wanted = currency.code if isinstance(currency, Unit) else currency
@@ -585,7 +572,7 @@ def fund_statement(
                 currency=unit,
                 start=_shown(start),
                 end=_shown(end),
-                opening=_net_assets(ledger, found, unit, before, known_at) if before else _money(0, unit),
+                opening=_net_assets(ledger, found, unit, before, known_at) if before else Money.from_minor(0, unit),
                 receipts=_lines(groups["receipts"], unit),
                 transfers=_lines(groups["transfers"], unit),
                 other=_lines(groups["other"], unit),
@@ -599,12 +586,12 @@ def fund_statement(
 def _net_assets(
     ledger: Ledger, fund: Fund, unit: Unit, as_of: dt.datetime | None, known_at: dt.datetime | None
 ) -> Money:
-    return _money(ledger.fund_balance(fund, unit, as_of=as_of, known_at=known_at).minor, unit)
+    return Money.from_minor(ledger.fund_balance(fund, unit, as_of=as_of, known_at=known_at).minor, unit)
 
 
 def _lines(groups: Mapping[str, list[int]], unit: Unit) -> tuple[StatementLine, ...]:
     return tuple(
-        StatementLine(label=label, amount=_money(minor, unit), entries=count)
+        StatementLine(label=label, amount=Money.from_minor(minor, unit), entries=count)
         for label, (minor, count) in sorted(groups.items())
         if minor or count
     )

@@ -19,8 +19,9 @@ Common rules:
 
 - **Which entries.** Every function takes ``known_at`` (only entries the ledger
   had recorded at or before that time, so a test re-run later gives the same
-  answer), ``start`` and ``end`` (effective times, both inclusive, like
-  ``as_of`` and ``close_period``), and ``kinds`` / ``exclude_kinds``.  A call
+  answer), ``start`` and ``end`` (effective times: from ``start`` inclusive to
+  ``end`` exclusive, as in :func:`aidledger.audit_totals`, so one period's
+  bounds serve every audit query), and ``kinds`` / ``exclude_kinds``.  A call
   also pins the journal at its newest entry when it starts (``through_seq``),
   so entries posted while it runs never mix into its answer.
 - **The amount of an entry** in a currency is the sum of its positive postings
@@ -41,7 +42,6 @@ from collections import defaultdict
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from decimal import Decimal
 from typing import Any, Final
-from zoneinfo import ZoneInfoNotFoundError
 
 import attrs
 import pendulum
@@ -51,7 +51,7 @@ from sqlalchemy.engine import Connection
 from aidledger.core.accounts import AccountType
 from aidledger.core.amounts import Amount, Money, Unit, UnitKind, currency
 from aidledger.core.errors import InvalidAmount, InvalidArgument
-from aidledger.core.times import from_micros, to_micros
+from aidledger.core.times import from_micros, time_zone, to_micros
 from aidledger.ledger.ledger import Ledger
 from aidledger.operations.aid import Aid
 from aidledger.operations.payments import CLAIM_PREFIX
@@ -390,7 +390,7 @@ class _Scope:
         if self.start is not None:
             found.append(e.effective_at >= self.start)
         if self.end is not None:
-            found.append(e.effective_at <= self.end)
+            found.append(e.effective_at < self.end)
         if self.kinds is not None:
             found.append(e.kind.in_(self.kinds))
         if self.exclude_kinds:
@@ -429,8 +429,8 @@ def _scope(
     known = None if known_at is None else to_micros(known_at, "known_at")
     first = None if start is None else to_micros(start, "start")
     last = None if end is None else to_micros(end, "end")
-    if first is not None and last is not None and first > last:
-        raise InvalidArgument(f"start {start} is after end {end}", start=start, end=end)
+    if first is not None and last is not None and last <= first:
+        raise InvalidArgument(f"end {end} is not after start {start}", start=start, end=end)
     head = connection.execute(select(func.coalesce(func.max(t.entries.c.seq), 0))).scalar_one()
     return _Scope(
         through_seq=int(head),
@@ -517,12 +517,6 @@ def _currency(value: object, what: str) -> Unit:
     return unit
 
 
-def _money(minor: int, unit: Unit) -> Money:
-    amount = Amount.from_minor(minor, unit)
-    assert isinstance(amount, Money)
-    return amount
-
-
 def _positive_int(value: object, what: str, *, zero: bool = False) -> int:
     if type(value) is not int or value < (0 if zero else 1):
         raise InvalidArgument(f"{what} must be an integer of at least {0 if zero else 1}, got {value!r}", value=value)
@@ -570,7 +564,7 @@ def entries_after_close(
         window: how far after ``closed_through`` an entry's effective time counts as just after.
         known_at: only entries and closes recorded at or before this time.
         start: only entries effective at or after this time.
-        end: only entries effective at or before this time.
+        end: only entries effective before this time.
         kinds: only entries of these kinds.
         exclude_kinds: no entries of these kinds.
 
@@ -683,7 +677,7 @@ def unusual_actors(
         limit: list at most this many off-hours entries (the count is always complete).
         known_at: only entries recorded at or before this time.
         start: only entries effective at or after this time.
-        end: only entries effective at or before this time.
+        end: only entries effective before this time.
         kinds: only entries of these kinds.
         exclude_kinds: no entries of these kinds.
 
@@ -759,10 +753,7 @@ class _ActorRule:
 
 def _zone(tz: object) -> tuple[dt.tzinfo, str]:
     if isinstance(tz, str):
-        try:
-            return pendulum.timezone(tz), tz
-        except (ZoneInfoNotFoundError, ValueError):  # pendulum's InvalidTimezone is a ValueError
-            raise InvalidArgument(f"unknown time zone {tz!r}", value=tz) from None
+        return time_zone(tz), tz
     if isinstance(tz, dt.tzinfo):
         return tz, str(getattr(tz, "key", None) or getattr(tz, "name", None) or tz)
     raise InvalidArgument(f"tz must be a time-zone name or a tzinfo, got {tz!r}", value=tz)
@@ -889,7 +880,7 @@ def entries_without_description(
         limit: list at most this many entries (the counts are always complete).
         known_at: only entries recorded at or before this time.
         start: only entries effective at or after this time.
-        end: only entries effective at or before this time.
+        end: only entries effective before this time.
         kinds: only entries of these kinds.
         exclude_kinds: no entries of these kinds.
 
@@ -956,7 +947,7 @@ def round_amounts(
         min_amount: report only amounts at least this large.
         known_at: only entries recorded at or before this time.
         start: only entries effective at or after this time.
-        end: only entries effective at or before this time.
+        end: only entries effective before this time.
         kinds: only entries of these kinds.
         exclude_kinds: no entries of these kinds.
 
@@ -1016,9 +1007,11 @@ def _round_amounts(
             .where(amounts.c.amount % step == 0, amounts.c.amount >= max(least, 1))
             .order_by(amounts.c.seq)
         )
-        round_figure = _money(step, unit)
+        round_figure = Money.from_minor(step, unit)
         for row in connection.execute(query):
-            found.append(RoundAmount(entry=_ref(row), amount=_money(int(row.amount), unit), multiple=round_figure))
+            found.append(
+                RoundAmount(entry=_ref(row), amount=Money.from_minor(int(row.amount), unit), multiple=round_figure)
+            )
     return tuple(found)
 
 
@@ -1064,7 +1057,7 @@ def split_under_threshold(
         margin: how far under the threshold counts as near it (0 to below 1).
         known_at: only entries recorded at or before this time.
         start: only entries effective at or after this time.
-        end: only entries effective at or before this time.
+        end: only entries effective before this time.
         kinds: only entries of these kinds.
         exclude_kinds: no entries of these kinds.
 
@@ -1190,12 +1183,12 @@ def _splits(
                     entry=refs[item.seq],
                     list_code=item.list_code,
                     entries=item.entries,
-                    amount=_money(item.amount, unit),
+                    amount=Money.from_minor(item.amount, unit),
                     near_threshold=is_near(item),
                 )
                 for item in items
             ),
-            total=_money(sum(item.amount for item in items), unit),
+            total=Money.from_minor(sum(item.amount for item in items), unit),
             threshold=threshold,
         )
         for (kind, actor, party), reason, items in found
@@ -1265,7 +1258,7 @@ def same_beneficiary_several_programmes(
         purpose: only programmes with this purpose.
         known_at: only payments and releases recorded at or before this time.
         start: only payments effective at or after this time.
-        end: only payments effective at or before this time.
+        end: only payments effective before this time.
 
     Returns:
         One finding per beneficiary and purpose, by purpose and pseudonym.
@@ -1380,7 +1373,7 @@ def sample_entries(
         unit: the currency of the amounts (required for monetary-unit sampling).
         known_at: only entries recorded at or before this time.
         start: only entries effective at or after this time.
-        end: only entries effective at or before this time.
+        end: only entries effective before this time.
         kinds: only entries of these kinds.
         exclude_kinds: no entries of these kinds.
 
@@ -1429,7 +1422,7 @@ def _sample(
     interval: Money | None = None
 
     def entry(row: Any, hits: int) -> SampledEntry:
-        amount = None if unit is None else _money(int(row.amount), unit)
+        amount = None if unit is None else Money.from_minor(int(row.amount), unit)
         return SampledEntry(id=str(row.id), seq=int(row.seq), kind=str(row.kind), amount=amount, hits=hits)
 
     if method is SampleMethod.RANDOM:
@@ -1439,7 +1432,7 @@ def _sample(
                 picked.append(entry(row, 1))
     else:
         assert unit is not None
-        interval = _money(total // n, unit)
+        interval = Money.from_minor(total // n, unit)
         if total > 0:
             origin = rng.randrange(total)  # the start, in 1/n of a minor unit
 
@@ -1457,7 +1450,7 @@ def _sample(
         seed=seed,
         requested=n,
         population=size,
-        total=None if unit is None else _money(total, unit),
+        total=None if unit is None else Money.from_minor(total, unit),
         interval=interval,
         entries=tuple(picked),
         through_seq=scope.through_seq,
@@ -1514,7 +1507,7 @@ def journal_tests(
         limit: list at most this many off-hours and undescribed entries.
         known_at: only entries recorded at or before this time.
         start: only entries effective at or after this time.
-        end: only entries effective at or before this time.
+        end: only entries effective before this time.
 
     Returns:
         The report, with a findings count per test.

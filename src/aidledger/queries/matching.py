@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 
 from aidledger.core.amounts import Amount, Money
 from aidledger.core.errors import InvalidArgument, UnknownRecord
-from aidledger.core.times import from_micros, to_micros
+from aidledger.core.times import from_micros, time_zone, to_micros
 from aidledger.ledger.ledger import Ledger
 from aidledger.operations.aid import Aid
 from aidledger.operations.payments import PaymentStatus, ProviderLine
@@ -221,11 +221,9 @@ def match_statement(
 
 
 def _items(ledger: Ledger, account: str, tz: str, start: dt.date, end: dt.date) -> list[LedgerItem]:
-    try:
-        low = pendulum.datetime(start.year, start.month, start.day, tz=tz)
-    except Exception:  # noqa: BLE001 - any failure: not a time zone
-        raise InvalidArgument(f"unknown time zone {tz!r}", value=tz) from None
-    high = pendulum.datetime(end.year, end.month, end.day, tz=tz).add(days=1)
+    zone = time_zone(tz)
+    low = pendulum.datetime(start.year, start.month, start.day, tz=zone)
+    high = pendulum.datetime(end.year, end.month, end.day, tz=zone).add(days=1)
     e, p, a = t.entries.c, t.postings.c, t.accounts.c
     ref = t.entry_tags.alias("ref")
     query = (
@@ -245,8 +243,7 @@ def _items(ledger: Ledger, account: str, tz: str, start: dt.date, end: dt.date) 
         for seq, entry_id, kind, key, source, effective, reference, minor in connection.execute(query):
             if not minor:
                 continue
-            amount = Amount.from_minor(int(minor), unit)
-            assert isinstance(amount, Money)
+            amount = Money.from_minor(int(minor), unit)
             references = tuple(r for r in (source, key, reference, entry_id) if r)
             items.append(
                 LedgerItem(entry_id, int(seq), kind, from_micros(int(effective), tz).date(), amount, references)
@@ -348,36 +345,22 @@ def match_provider_report(aid: Aid, list_code: str, lines: Sequence[ProviderLine
     due = aid.chart.payments_due(rule.unit).code
     e, p, a = t.entries.c, t.postings.c, t.accounts.c
     in_list, ref = t.entry_tags.alias("in_list"), t.entry_tags.alias("ref")
+    listed = t.entries.join(
+        in_list, (in_list.c.entry_seq == e.seq) & (in_list.c.name == "list") & (in_list.c.value == list_code)
+    ).join(ref, (ref.c.entry_seq == e.seq) & (ref.c.name == "reference"))
     query = (
         select(ref.c.value, e.kind, func.sum(func.abs(p.amount)))
-        .select_from(
-            t.entries.join(
-                in_list, (in_list.c.entry_seq == e.seq) & (in_list.c.name == "list") & (in_list.c.value == list_code)
-            )
-            .join(ref, (ref.c.entry_seq == e.seq) & (ref.c.name == "reference"))
-            .join(t.postings, p.entry_seq == e.seq)
-            .join(t.accounts, a.id == p.account_id)
-        )
+        .select_from(listed.join(t.postings, p.entry_seq == e.seq).join(t.accounts, a.id == p.account_id))
         .where(a.code == due, e.kind.in_(["payment", "payment-paid", "payment-failed"]))
         .group_by(ref.c.value, e.kind)
     )
-    returned = (
-        select(ref.c.value)
-        .select_from(
-            t.entries.join(
-                in_list, (in_list.c.entry_seq == e.seq) & (in_list.c.name == "list") & (in_list.c.value == list_code)
-            ).join(ref, (ref.c.entry_seq == e.seq) & (ref.c.name == "reference"))
-        )
-        .where(e.kind == "payment-returned")
-    )
+    returned = select(ref.c.value).select_from(listed).where(e.kind == "payment-returned")
     amounts: dict[str, Money] = {}
     status: dict[str, str] = {}
     with aid.ledger.engine.connect() as connection:
         for reference, kind, minor in connection.execute(query):
             if kind == "payment":
-                amount = Amount.from_minor(int(minor), rule.unit)
-                assert isinstance(amount, Money)
-                amounts[reference] = amount
+                amounts[reference] = Money.from_minor(int(minor), rule.unit)
                 status.setdefault(reference, "approved")
             else:
                 status[reference] = kind.removeprefix("payment-")

@@ -9,7 +9,7 @@ from sqlalchemy import case, distinct, func, select
 from sqlalchemy.sql.elements import ColumnElement
 
 from aidledger.core.accounts import AccountType
-from aidledger.core.amounts import Amount, Money, UnitKind
+from aidledger.core.amounts import Money, UnitKind
 from aidledger.core.errors import InvalidArgument
 from aidledger.core.times import to_micros
 from aidledger.operations.aid import Aid
@@ -54,13 +54,7 @@ class ProgrammeSummary:
     @property
     def net_paid(self) -> Money:
         """What reached beneficiaries and stayed there: paid − returned."""
-        return _money(self.paid.minor - self.returned.minor, self.paid)
-
-
-def _money(minor: int, like: Money) -> Money:
-    amount = Amount.from_minor(minor, like.unit)
-    assert isinstance(amount, Money)
-    return amount
+        return Money.from_minor(self.paid.minor - self.returned.minor, self.paid.unit)
 
 
 @attrs.frozen
@@ -133,18 +127,17 @@ def programme_summary(
         return totals.get(event, (0, 0))
 
     approved, paid, failed, returned = get("approved"), get("paid"), get("failed"), get("returned")
-    zero = _money(0, rule)
     return ProgrammeSummary(
         programme=found,
-        approved=_money(approved[1], zero),
+        approved=Money.from_minor(approved[1], rule.unit),
         approved_count=approved[0],
-        paid=_money(paid[1], zero),
+        paid=Money.from_minor(paid[1], rule.unit),
         paid_count=paid[0],
-        failed=_money(failed[1], zero),
+        failed=Money.from_minor(failed[1], rule.unit),
         failed_count=failed[0],
-        returned=_money(returned[1], zero),
+        returned=Money.from_minor(returned[1], rule.unit),
         returned_count=returned[0],
-        outstanding=_money(approved[1] - paid[1] - failed[1], zero),
+        outstanding=Money.from_minor(approved[1] - paid[1] - failed[1], rule.unit),
         outstanding_count=approved[0] - paid[0] - failed[0],
         beneficiaries_paid=beneficiaries,
     )
