@@ -119,7 +119,8 @@ def export_html(
         title: the report's title (shown as text).
         tz: the time zone months are counted in for the spending chart.
         generated_at: the time printed as the report's date (default: now).
-        verification, reconciliation: results already computed, to save running them again.
+        verification: a verification already computed, to save running it again.
+        reconciliation: a reconciliation already computed, to save running it again.
     """
     if not isinstance(ledger, Ledger):
         raise InvalidArgument(f"expected a Ledger, got {ledger!r}", value=ledger)

@@ -159,7 +159,8 @@ def match_statement(
         lines: the statement's lines (see :func:`read_statement`).
         account: the ledger account the statement is of, e.g. ``"Assets:Bank:KZT"``.
         tz: the time zone the bank's dates are in.
-        start, end: the period compared.
+        start: the first date compared.
+        end: the last date compared.
         days: how far apart the dates of an amount-only match may be.
     """
     if not isinstance(ledger, Ledger):
