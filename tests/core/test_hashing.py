@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from hypothesis import given
+from hypothesis import strategies as st
+
 from aidledger.core import hashing
 
 
@@ -61,3 +64,29 @@ def test_every_field_changes_the_hash() -> None:
         assert (
             hashing.entry_hash(fields(), seq=seq, entry_id=entry_id, recorded_at=recorded, prev_hash=prev) != reference
         )
+
+
+texts = st.text(alphabet=st.characters(codec="utf-8"), max_size=12)
+
+
+@given(
+    actor=texts,
+    memo=texts,
+    key=st.none() | texts,
+    tags=st.dictionaries(texts, texts, max_size=3),
+    chart=st.lists(st.lists(st.one_of(texts, st.integers(), st.booleans(), st.none()), max_size=4), max_size=4),
+)
+def test_a_chart_serialised_once_hashes_like_the_whole_fields(
+    actor: str, memo: str, key: str | None, tags: dict[str, str], chart: list[list[object]]
+) -> None:
+    """The fast paths (a cached chart text; the entry hash written without json.dumps) give the same hashes."""
+    whole = fields(actor=actor, memo=memo, idempotency_key=key, tags=tags, chart=chart)
+    split = fields(actor=actor, memo=memo, idempotency_key=key, tags=tags, chart=None)
+    assert hashing.fingerprint(split, chart=hashing.chart_text(chart)) == hashing.fingerprint(whole)
+    digest = hashing.fingerprint(whole)
+    for entry_id in ("0b1c-2d", f"odd {actor!r}"):
+        fast = hashing.entry_hash(whole, seq=7, entry_id=entry_id, recorded_at=9, prev_hash=hashing.GENESIS)
+        slow = hashing._sha256(
+            {"v": hashing.FORMAT, "fields": digest, "seq": 7, "id": entry_id, "rec": 9, "prev": hashing.GENESIS}
+        )
+        assert fast == slow

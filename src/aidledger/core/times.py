@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import calendar
 import datetime as dt
 import functools
 
@@ -11,6 +10,7 @@ import pendulum
 from aidledger.core.errors import InvalidArgument, InvalidTime
 
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+_SUBTRACT = dt.datetime.__sub__
 MICROS_PER_DAY = 86_400_000_000
 
 
@@ -24,8 +24,9 @@ def to_micros(when: object, what: str = "time") -> int:
             f"such as pendulum.datetime(2020, 5, 1, tz='Asia/Almaty')",
             value=when,
         )
-    # timegm of the UTC time tuple is exact and much faster than pendulum's subtraction.
-    return calendar.timegm(when.utctimetuple()) * 1_000_000 + when.microsecond
+    # The built-in subtraction is exact and much faster than pendulum's override of it.
+    delta = _SUBTRACT(when, _EPOCH)
+    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
 
 
 def zone_name(when: dt.datetime) -> str:
@@ -41,6 +42,7 @@ def zone_name(when: dt.datetime) -> str:
     return f"{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
 
 
+@functools.lru_cache(maxsize=1024)
 def _is_zone(name: str) -> bool:
     try:
         pendulum.timezone(name)

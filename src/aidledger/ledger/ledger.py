@@ -115,6 +115,7 @@ class _Chart:
         self.account_by_id: dict[int, Account] = {}
         self.fund_by_id: dict[int, Fund] = {}
         self.definitions: dict[tuple[str, str], list[object]] = {}
+        self.texts: dict[tuple[tuple[str, str], ...], str] = {}
 
     def load(self, connection: Connection) -> None:
         self.__init__()  # type: ignore[misc]
@@ -159,6 +160,14 @@ class _Chart:
                 u = self.units[code]
                 found = ["unit", u.code, u.kind.value, u.exponent, u.measure]
             self.definitions[key] = found
+        return found
+
+    def text(self, referenced: Iterable[tuple[str, str]]) -> str:
+        """The canonical JSON of the definitions an entry refers to (see ``hashing.chart_text``), cached."""
+        key = tuple(referenced)
+        found = self.texts.get(key)
+        if found is None:
+            found = self.texts[key] = hashing.chart_text([self.definition(kind, code) for kind, code in key])
         return found
 
 
@@ -453,14 +462,14 @@ class Ledger:
         for posting in entry.postings:
             code = self._known_account(posting.account.code)
             account_id, stored = chart.accounts[code]
-            if stored != posting.account:
+            if stored is not posting.account and stored != posting.account:
                 raise UnknownAccount(
                     f"account {code} is defined as {stored}, not as the {posting.account} in this entry",
                     code=code,
                 )
             fund_code = self._known_fund(posting.fund.code)
             fund_id, stored_fund = chart.funds[fund_code]
-            if stored_fund != posting.fund:
+            if stored_fund is not posting.fund and stored_fund != posting.fund:
                 raise UnknownFund(
                     f"fund {fund_code} is defined as {stored_fund}, not as the {posting.fund} in this entry",
                     code=fund_code,
@@ -486,9 +495,10 @@ class Ledger:
             reverses=entry.reverses,
             approved_by=entry.approved_by,
             postings=canonical,
-            chart=[chart.definition(kind, code) for kind, code in referenced],
+            chart=None,
         )
-        return _Prepared(entry, effective, fields, hashing.fingerprint(fields), tuple(lines))
+        digest = hashing.fingerprint(fields, chart=chart.text(referenced))
+        return _Prepared(entry, effective, fields, digest, tuple(lines))
 
     def _post_prepared(
         self,
@@ -554,12 +564,9 @@ class Ledger:
             fresh.append(index)
         if not seen:
             return fresh
-        stored: dict[str, str] = {}
-        for chunk in _chunks(list(seen)):
-            for row in connection.execute(
-                select(t.entries.c.idempotency_key, t.entries.c.id).where(t.entries.c.idempotency_key.in_(chunk))
-            ):
-                stored[row.idempotency_key] = row.id
+        stored: dict[str, str] = dict(
+            self._rows_in(connection, t.entries, ("idempotency_key", "id"), ("idempotency_key",), [(k,) for k in seen])
+        )
         if not stored:
             return fresh
         still: list[int] = []
@@ -630,16 +637,18 @@ class Ledger:
         taken: dict[tuple[str, str], int] = defaultdict(int)
         released: dict[tuple[str, str], int] = defaultdict(int)
         holder: dict[tuple[str, str], str] = {}
-        for chunk in _chunks(sorted(pairs)):
-            for table, counts in ((t.claims, taken), (t.claim_releases, released)):
-                for scope, key, count, last_seq in connection.execute(
-                    select(table.c.scope, table.c.key, func.count(), func.max(table.c.entry_seq))
-                    .where(tuple_(table.c.scope, table.c.key).in_(chunk))
-                    .group_by(table.c.scope, table.c.key)
-                ):
-                    counts[(scope, key)] = int(count)
-                    if table is t.claims:
-                        holder[(scope, key)] = str(last_seq)
+        for table, counts in ((t.claims, taken), (t.claim_releases, released)):
+            for scope, key, count, last_seq in self._rows_in(
+                connection,
+                table,
+                ("scope", "key", "count(*)", "max(entry_seq)"),
+                ("scope", "key"),
+                sorted(pairs),
+                group=True,
+            ):
+                counts[(scope, key)] = int(count)
+                if table is t.claims:
+                    holder[(scope, key)] = str(last_seq)
         generations: dict[tuple[int, str, str], int] = {}
         refused: dict[int, DuplicateClaim] = {}
         for index in indexes:
@@ -742,15 +751,9 @@ class Ledger:
     def _balance_rows(
         self, connection: Connection, keys: list[tuple[int, int]]
     ) -> dict[tuple[int, int], tuple[int, int]]:
-        found: dict[tuple[int, int], tuple[int, int]] = {}
-        for chunk in _chunks(keys):
-            for row in connection.execute(
-                select(
-                    t.balances.c.account_id, t.balances.c.fund_id, t.balances.c.total, t.balances.c.last_effective
-                ).where(tuple_(t.balances.c.account_id, t.balances.c.fund_id).in_(chunk))
-            ):
-                found[(row.account_id, row.fund_id)] = (row.total, row.last_effective)
-        return found
+        columns = ("account_id", "fund_id", "total", "last_effective")
+        rows = self._rows_in(connection, t.balances, columns, ("account_id", "fund_id"), keys)
+        return {(account_id, fund_id): (total, last) for account_id, fund_id, total, last in rows}
 
     def _fund_row(self, connection: Connection, fund_id: int, account_ids: list[int]) -> tuple[int, int | None]:
         row = connection.execute(
@@ -934,6 +937,37 @@ class Ledger:
         )
         return posted
 
+    def _rows_in(
+        self,
+        connection: Connection,
+        table: Any,
+        columns: tuple[str, ...],
+        key: tuple[str, ...],
+        values: Sequence[tuple[Any, ...]],
+        *,
+        group: bool = False,
+    ) -> Iterator[Any]:
+        """Rows of ``table`` whose ``key`` columns equal one of ``values``, a chunk per query.
+
+        Plain driver SQL with a ``VALUES`` list: SQLAlchemy's expanding ``IN``
+        compiles each chunk again, which cost more than the query itself.
+        ``columns`` are column names or aggregates (quoted by the caller's choice);
+        with ``group`` the rows are grouped by ``key``.
+        """
+        quote = connection.dialect.identifier_preparer.quote
+        mark = "%s" if self._postgres else "?"
+        names = ", ".join(quote(k) for k in key)
+        picked = ", ".join(c if "(" in c else quote(c) for c in columns)
+        one = f"({', '.join([mark] * len(key))})"
+        for chunk in _chunks(values):
+            sql = (
+                f"SELECT {picked} FROM {quote(table.name)} WHERE ({names}) IN (VALUES {', '.join([one] * len(chunk))})"
+            )
+            if group:
+                sql += f" GROUP BY {names}"
+            flat = tuple(v for row in chunk for v in row)
+            yield from connection.exec_driver_sql(sql, flat)
+
     def _insert_rows(
         self, connection: Connection, table: Any, columns: tuple[str, ...], rows: list[tuple[Any, ...]]
     ) -> None:
@@ -986,12 +1020,16 @@ class Ledger:
                 updates,
             )
         d = t.balance_days.c
-        found: dict[tuple[int, int, int], int] = {}
-        for chunk in _chunks(list(day_delta)):
-            for row in connection.execute(
-                select(d.account_id, d.fund_id, d.day, d.delta).where(tuple_(d.account_id, d.fund_id, d.day).in_(chunk))
-            ):
-                found[(row.account_id, row.fund_id, row.day)] = row.delta
+        found = {
+            (account_id, fund_id, day): delta
+            for account_id, fund_id, day, delta in self._rows_in(
+                connection,
+                t.balance_days,
+                ("account_id", "fund_id", "day", "delta"),
+                ("account_id", "fund_id", "day"),
+                list(day_delta),
+            )
+        }
         day_updates = [
             {"a": k[0], "f": k[1], "dd": k[2], "delta": found[k] + v} for k, v in day_delta.items() if k in found
         ]
@@ -1220,7 +1258,7 @@ class Ledger:
                     actor=entry.actor,
                 )
         check_text("note", note)
-        drafts = [{k: v for k, v in self._prepare(entry).fields.items() if k != "chart"} for entry in batch]
+        drafts = [self._prepare(entry).fields for entry in batch]
         code = code or f"pending-{uuid.uuid4()}"
         self.put_record("pending", code, {"entries": drafts, "note": note}, actor=actor)
         return self.pending(code)
@@ -1987,10 +2025,15 @@ class _Verifier:
                 reverses=row.reverses,
                 approved_by=row.approved_by,
                 postings=canonical,
-                chart=[chart.definition(kind, code) for kind, code in referenced],
+                chart=None,
             )
             digest = hashing.entry_hash(
-                fields, seq=row.seq, entry_id=row.id, recorded_at=row.recorded_at, prev_hash=row.prev_hash
+                fields,
+                seq=row.seq,
+                entry_id=row.id,
+                recorded_at=row.recorded_at,
+                prev_hash=row.prev_hash,
+                fields_hash=hashing.fingerprint(fields, chart=chart.text(referenced)),
             )
             if digest != row.hash:
                 first_break = ChainBreak(row.seq, row.id, "entry content does not match its hash", digest, row.hash)
