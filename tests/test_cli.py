@@ -31,11 +31,21 @@ def test_demo_is_safe_to_run_twice(tmp_path: Path) -> None:
     second = run("demo", "--scale", "0.001", cwd=tmp_path)
     assert first.returncode == 0, first.stderr
     assert first.stdout == second.stdout
-    assert "balanced" in first.stdout and "intact" in first.stdout
+    assert "OK: everything reconciles" in first.stdout and "intact" in first.stdout
     assert "FAMILIES-50K │           360 │ 18,000,000.00" in first.stdout
+    assert "CASH-AID │ cash-aid        │ KZT          │  18,000,000.00 │     366 │           360" in first.stdout
     data = json.loads(run("demo", "--scale", "0.001", "--json", cwd=tmp_path).stdout)
     assert data["entries"] == 1021
-    assert data["verified"] and data["balanced"]
+    assert data["verified"] and data["reconciliation"]["ok"]
+    assert {c["name"] for c in data["reconciliation"]["checks"]} >= {"hash chain", "trial balance", "stock"}
+    assert data["spent"]["rows"][0] == {
+        "fund": "CASH-AID",
+        "purpose": "cash-aid",
+        "unit": "KZT",
+        "amount": "18000000.00",
+        "entries": 366,
+        "beneficiaries": 360,
+    }
     assert {f["fund"]: f["net_assets_kzt"] for f in data["funds"]}["HOUSING"] == "60400000.00"
     assert all(row["reconciles"] for row in data["stock"])
 
@@ -53,7 +63,7 @@ def test_demo_runs_on_postgresql(tmp_path: Path, url: str) -> None:
     """The same command builds the demo on any database URL."""
     result = run("demo", url, "--scale", "0.001", "--json", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
-    assert json.loads(result.stdout)["balanced"]
+    assert json.loads(result.stdout)["reconciliation"]["ok"]
 
 
 def test_verify_exits_non_zero_on_tampering(tmp_path: Path) -> None:

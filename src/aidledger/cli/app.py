@@ -30,6 +30,7 @@ from aidledger.ledger.ledger import Ledger
 from aidledger.queries.audit import Dimension
 
 if TYPE_CHECKING:
+    from aidledger.ledger.results import Reconciliation
     from aidledger.queries.audit import AuditTotals, FundStatement
 
 DIMENSIONS = [d.value for d in Dimension]
@@ -73,12 +74,16 @@ def demo(
     """Build the motivating aid campaign (donations, payments, food, relief goods, housing) and report on it."""
     from aidledger.cli.demo import run
     from aidledger.operations.campaign import CampaignPlan
+    from aidledger.queries.audit import Flow, audit_totals
+    from aidledger.queries.reconcile import reconcile as run_checks
 
     plan = CampaignPlan.scaled(scale)
     with Ledger.open(url) as ledger, _progress(quiet=as_json) as progress:
         report = run(ledger, plan, progress)
         verification = ledger.verify()
-        trial = ledger.trial_balance()
+        checks = run_checks(ledger)
+        spent = audit_totals(ledger, flow=Flow.SPENT, by=["fund", "purpose"])
+        received = audit_totals(ledger, flow=Flow.RECEIVED, by=["fund", "kind"])
     if as_json:
         _emit_json(
             {
@@ -86,13 +91,18 @@ def demo(
                 "plan": attrs.asdict(plan),
                 "entries": verification.entries,
                 "verified": verification.ok,
-                "balanced": trial.balanced,
+                "digest": verification.digest,
+                "reconciliation": _reconciliation_dict(checks),
+                "spent": spent.as_dict(),
+                "received": received.as_dict(),
                 "funds": report.funds,
                 "programmes": report.programmes,
                 "stock": report.stock,
                 "grants": report.grants,
             }
         )
+        if not checks.ok:
+            raise typer.Exit(1)
         return
     out.print(
         Text.assemble(
@@ -106,14 +116,17 @@ def demo(
     _table("One-off programmes", report.programmes)
     _table("Stock", report.stock)
     _table("Housing grants", report.grants)
-    totals = ", ".join(f"{code}: {amount}" for code, amount in trial.totals.items())
-    out.print(Text(f"Trial balance per unit: {totals} — {'balanced' if trial.balanced else 'NOT BALANCED'}"))
+    for totals in (received, spent):
+        _print_totals(totals)
+    _print_reconciliation(checks)
     out.print(
         Text(
-            f"Hash chain: {verification.entries} entries, {'intact' if verification.ok else 'BROKEN'}; "
-            f"head {verification.head_seq}:{verification.head_hash[:16]}"
+            f"Hash chain: {verification.entries:,} entries, {'intact' if verification.ok else 'BROKEN'}; "
+            f"digest {verification.digest}"
         )
     )
+    if not checks.ok:
+        raise typer.Exit(1)
 
 
 def _table(title: str, rows: list[dict[str, Any]]) -> None:
@@ -211,36 +224,42 @@ def reconcile(url: UrlArgument, as_json: JsonOption = False) -> None:
     with Ledger.open(url) as ledger:
         result = run_checks(ledger)
     if as_json:
-        _emit_json(
-            {
-                "ok": result.ok,
-                "checks": [
-                    {
-                        "name": check.name,
-                        "ok": check.ok,
-                        "compared": check.compared,
-                        "difference": check.difference,
-                        "details": list(check.details),
-                    }
-                    for check in result.checks
-                ],
-            }
-        )
+        _emit_json(_reconciliation_dict(result))
     else:
-        table = Table(title="Reconciliation")
-        for column in ("check", "result", "compared", "difference"):
-            table.add_column(column)
-        for check in result.checks:
-            table.add_row(
-                Text(check.name),
-                Text("ok" if check.ok else "FAILS", style="" if check.ok else "bold red"),
-                Text(check.compared),
-                Text("\n".join([check.difference, *check.details]).strip()),
-            )
-        out.print(table)
-        out.print(Text("OK: everything reconciles" if result.ok else f"NOT OK: {len(result.failed)} check(s) fail"))
+        _print_reconciliation(result)
     if not result.ok:
         raise typer.Exit(1)
+
+
+def _reconciliation_dict(result: Reconciliation) -> dict[str, Any]:
+    return {
+        "ok": result.ok,
+        "checks": [
+            {
+                "name": check.name,
+                "ok": check.ok,
+                "compared": check.compared,
+                "difference": check.difference,
+                "details": list(check.details),
+            }
+            for check in result.checks
+        ],
+    }
+
+
+def _print_reconciliation(result: Reconciliation) -> None:
+    table = Table(title="Reconciliation")
+    for column in ("check", "result", "compared", "difference"):
+        table.add_column(column)
+    for check in result.checks:
+        table.add_row(
+            Text(check.name),
+            Text("ok" if check.ok else "FAILS", style="" if check.ok else "bold red"),
+            Text(check.compared),
+            Text("\n".join([check.difference, *check.details]).strip()),
+        )
+    out.print(table)
+    out.print(Text("OK: everything reconciles" if result.ok else f"NOT OK: {len(result.failed)} check(s) fail"))
 
 
 def _when(text: str | None, tz: str, what: str) -> pendulum.DateTime | None:
@@ -274,6 +293,20 @@ def _totals_rows(totals: AuditTotals) -> list[list[object]]:
          row.beneficiaries]
         for row in totals.rows
     ]  # fmt: skip
+
+
+def _print_totals(totals: AuditTotals) -> None:
+    _money_table(
+        f"{totals.flow.value.capitalize()}, by {', '.join(d.value for d in totals.by)}",
+        [*(d.value for d in totals.by), "unit", "amount", "entries", "beneficiaries"],
+        _totals_rows(totals),
+    )
+    out.print(
+        Text(
+            "Totals: " + ", ".join(f"{amount}" for amount in totals.totals.values())
+            + f"; {totals.entries:,} entries, {totals.beneficiaries:,} distinct beneficiaries"
+        )
+    )  # fmt: skip
 
 
 TzOption = Annotated[str, typer.Option("--tz", help="Time zone for dates and months (e.g. Asia/Almaty).")]
@@ -355,17 +388,7 @@ def report(
             }
         )
         return
-    _money_table(
-        f"{totals.flow.value.capitalize()}, by {', '.join(d.value for d in totals.by)}",
-        [*(d.value for d in totals.by), "unit", "amount", "entries", "beneficiaries"],
-        _totals_rows(totals),
-    )
-    out.print(
-        Text(
-            "Totals: " + ", ".join(f"{amount}" for amount in totals.totals.values())
-            + f"; {totals.entries:,} entries, {totals.beneficiaries:,} distinct beneficiaries"
-        )
-    )  # fmt: skip
+    _print_totals(totals)
     _money_table(
         "One-off programmes",
         ["programme", "approved", "paid", "failed", "returned", "outstanding", "net paid", "beneficiaries paid"],
