@@ -1,143 +1,120 @@
-"""Posting throughput of the ledger core against the raw database limit, in the same run.
+"""Campaign posting throughput against the database's own limit, on SQLite and PostgreSQL.
 
-Run with ``.venv/bin/python -m pytest benchmarks -s`` (not part of the test suite).  Each
-round uses a fresh database; the raw side inserts the same rows (entries, postings,
-tags, claims) with the same indexes through ``sqlite3.executemany``.
+aidledger posts payments in batches of 5,000 through ``post_many`` with every
+invariant on (chart, balance per entry and fund, no overdraft at any effective
+time, once-only claims, idempotency keys, the hash chain, the maintained
+balances), each batch one durable transaction.  The limit writes exactly the
+same rows through the driver in the same transactions: ``sqlite3.executemany``
+on SQLite, ``COPY`` on PostgreSQL.  Each round starts from a fresh database.
 """
 
 from __future__ import annotations
 
-import json
-import os
 import sqlite3
 import tempfile
 from pathlib import Path
 from typing import Any
 
-import pendulum
-import pytest
+from aidledger import Ledger
+from aidledger.testing import PostgresServer
+from benchmarks.conftest import ENTRIES, record
+from benchmarks.workload import (
+    BATCH,
+    COLUMNS,
+    UPDATE_HEAD,
+    UPSERT_BALANCE,
+    UPSERT_DAY,
+    fresh_ledger,
+    ids,
+    insert_sql,
+    payments,
+    raw_batches,
+)
 
-from aidledger import Account, AccountType, Claim, Fund, JournalEntry, Ledger, Money, Posting, currency
-
-ENTRIES = int(os.environ.get("AIDLEDGER_BENCH_ENTRIES", "20000"))
-BATCH = min(5_000, ENTRIES)
-KZT = currency("KZT")
-BANK = Account("Assets:Bank", AccountType.ASSET, KZT)
-GIFTS = Account("Revenue:Donations", AccountType.REVENUE, KZT)
-AID = Account("Expenses:CashAid", AccountType.EXPENSE, KZT)
-FUND = Fund("CASH-AID")
-T0 = pendulum.datetime(2020, 4, 1, tz="Asia/Almaty")
-RESULTS: dict[str, float] = {}
-
-
-def payments() -> list[JournalEntry]:
-    amount = Money("50000", KZT)
-    return [
-        JournalEntry(
-            "payment",
-            T0.add(days=1),
-            [Posting.debit(AID, FUND, amount), Posting.credit(BANK, FUND, amount)],
-            actor="payments",
-            idempotency_key=f"pay-{n}",
-            tags={"region": "Abai"},
-            claims=[Claim("one-off", f"hh-{n}")],
-        )
-        for n in range(ENTRIES)
-    ]
+ROUNDS = 3
+RATES: dict[str, float] = {}
 
 
-def fresh_ledger(directory: Path) -> Ledger:
-    ledger = Ledger.open(str(directory / "bench.db"))
-    for account in (BANK, GIFTS, AID):
-        ledger.add_account(account)
-    ledger.add_fund(FUND)
-    gift = Money("100000000000", KZT)
-    ledger.post(
-        JournalEntry("donation", T0, [Posting.debit(BANK, FUND, gift), Posting.credit(GIFTS, FUND, gift)], actor="x")
-    )
-    return ledger
+def post_all(ledger: Ledger, entries: list[Any]) -> None:
+    for start in range(0, len(entries), BATCH):
+        ledger.post_many(entries[start : start + BATCH])
+    ledger.close()
 
 
-def test_aidledger_posting(benchmark: Any) -> None:
-    """Entries per second through post_many, every invariant on, durable commits."""
-    entries = payments()
-
-    def setup() -> tuple[tuple[Ledger], dict[str, Any]]:
-        return (fresh_ledger(Path(tempfile.mkdtemp())),), {}
-
-    def post(ledger: Ledger) -> None:
-        for start in range(0, ENTRIES, BATCH):
-            ledger.post_many(entries[start : start + BATCH])
-        ledger.close()
-
-    benchmark.pedantic(post, setup=setup, rounds=3)
-    RESULTS["aidledger"] = ENTRIES / benchmark.stats.stats.min
+def sqlite_url() -> str:
+    return f"sqlite:///{Path(tempfile.mkdtemp()) / 'bench.db'}"
 
 
-def test_raw_sqlite_executemany(benchmark: Any) -> None:
-    """The same rows through sqlite3.executemany, same indexes, same durability: the database's limit."""
+def test_sqlite_aidledger(benchmark: Any) -> None:
+    """aidledger on SQLite: entries per second, every invariant on, durable commits."""
+    entries = payments(ENTRIES)
+    benchmark.pedantic(post_all, setup=lambda: ((fresh_ledger(sqlite_url(), ENTRIES), entries), {}), rounds=ROUNDS)
+    RATES["sqlite"] = ENTRIES / benchmark.stats.stats.min
 
-    def setup() -> tuple[tuple[sqlite3.Connection], dict[str, Any]]:
-        ledger = fresh_ledger(Path(tempfile.mkdtemp()))
-        path = ledger.engine.url.database
+
+def test_sqlite_raw_executemany(benchmark: Any) -> None:
+    """The same rows through sqlite3.executemany, same indexes and durability: SQLite's limit from Python."""
+
+    def setup() -> tuple[tuple[sqlite3.Connection, list[Any]], dict[str, Any]]:
+        ledger = fresh_ledger(sqlite_url(), ENTRIES)
+        chart, path = ids(ledger), ledger.engine.url.database
         ledger.close()
         connection = sqlite3.connect(str(path), isolation_level=None)
         connection.execute("PRAGMA journal_mode=WAL")
         connection.execute("PRAGMA synchronous=FULL")
-        return (connection,), {}
+        return (connection, list(raw_batches(ENTRIES, chart, first_seq=2))), {}
 
-    def insert(connection: sqlite3.Connection) -> None:
-        for start in range(0, ENTRIES, BATCH):
-            seqs = range(start + 2, start + BATCH + 2)
+    def insert(connection: sqlite3.Connection, batches: list[Any]) -> None:
+        for rows in batches:
             connection.execute("BEGIN IMMEDIATE")
-            connection.executemany(
-                "INSERT INTO entries (seq, id, idempotency_key, kind, effective_at, effective_tz, recorded_at, actor, memo,"
-                " source, reverses, prev_hash, hash) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                [
-                    (
-                        s,
-                        f"id-{s}",
-                        f"pay-{s}",
-                        "payment",
-                        1,
-                        "Asia/Almaty",
-                        2,
-                        "payments",
-                        "",
-                        None,
-                        None,
-                        "0" * 64,
-                        "1" * 64,
-                    )
-                    for s in seqs
-                ],
-            )
-            connection.executemany(
-                "INSERT INTO postings (entry_seq, line, account_id, fund_id, amount, effective_at) VALUES (?,?,?,?,?,?)",
-                [(s, line, line, 1, 5_000_000 * (1 if line == 1 else -1), 1) for s in seqs for line in (1, 2)],
-            )
-            connection.executemany("INSERT INTO entry_tags VALUES (?,?,?)", [(s, "region", "Abai") for s in seqs])
-            connection.executemany(
-                "INSERT INTO claims (scope, key, generation, entry_seq) VALUES (?,?,?,?)",
-                [("one-off", f"hh-{s}", 0, s) for s in seqs],
-            )
+            for table in COLUMNS:
+                connection.executemany(insert_sql(table, "?"), rows[table])
+            connection.executemany(UPSERT_BALANCE.format(m="?"), rows["balances"])
+            connection.executemany(UPSERT_DAY.format(m="?"), rows["balance_days"])
+            connection.executemany(UPDATE_HEAD.format(m="?"), rows["head"])
             connection.execute("COMMIT")
         connection.close()
 
-    benchmark.pedantic(insert, setup=setup, rounds=3)
-    RESULTS["raw"] = ENTRIES / benchmark.stats.stats.min
+    benchmark.pedantic(insert, setup=setup, rounds=ROUNDS)
+    rate = ENTRIES / benchmark.stats.stats.min
+    record("posting, SQLite (entries/s)", RATES["sqlite"], "entries/s", limit=rate, target="≥ 50% of executemany")
 
 
-@pytest.fixture(scope="module", autouse=True)
-def report() -> Any:
-    yield
-    if {"aidledger", "raw"} <= RESULTS.keys():
-        ratio = RESULTS["aidledger"] / RESULTS["raw"]
-        line = (
-            f"campaign posting on SQLite: aidledger {RESULTS['aidledger']:.0f} entries/s, raw executemany "
-            f"{RESULTS['raw']:.0f} entries/s, ratio {ratio:.1%}"
+def test_postgresql_aidledger(benchmark: Any, postgres: PostgresServer) -> None:
+    """aidledger on PostgreSQL (fsync on): entries per second, every invariant on."""
+    entries = payments(ENTRIES)
+    benchmark.pedantic(
+        post_all, setup=lambda: ((fresh_ledger(postgres.create_database(), ENTRIES), entries), {}), rounds=ROUNDS
+    )
+    RATES["postgresql"] = ENTRIES / benchmark.stats.stats.min
+
+
+def test_postgresql_raw_copy(benchmark: Any, postgres: PostgresServer) -> None:
+    """The same rows through psycopg's COPY, in the same transactions: PostgreSQL's limit from Python."""
+    import psycopg
+
+    def setup() -> tuple[tuple[Any, list[Any]], dict[str, Any]]:
+        ledger = fresh_ledger(postgres.create_database(), ENTRIES)
+        chart, url = ids(ledger), ledger.engine.url
+        ledger.close()
+        connection = psycopg.connect(
+            host=url.host, port=url.port, user=url.username, dbname=url.database, autocommit=False
         )
-        print("\n" + line)
-        if "AIDLEDGER_BENCH_ENTRIES" not in os.environ:  # a smoke run does not overwrite the figures
-            Path("benchmarks/results.json").write_text(json.dumps({**RESULTS, "ratio": ratio}, indent=2) + "\n")
-        assert RESULTS["aidledger"] > 0 and RESULTS["raw"] > 0
+        return (connection, list(raw_batches(ENTRIES, chart, first_seq=2))), {}
+
+    def copy(connection: Any, batches: list[Any]) -> None:
+        with connection.cursor() as cursor:
+            for rows in batches:
+                for table, columns in COLUMNS.items():
+                    with cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copying:
+                        for row in rows[table]:
+                            copying.write_row(row)
+                cursor.executemany(UPSERT_BALANCE.format(m="%s"), rows["balances"])
+                cursor.executemany(UPSERT_DAY.format(m="%s"), rows["balance_days"])
+                cursor.executemany(UPDATE_HEAD.format(m="%s"), rows["head"])
+                connection.commit()
+        connection.close()
+
+    benchmark.pedantic(copy, setup=setup, rounds=ROUNDS)
+    rate = ENTRIES / benchmark.stats.stats.min
+    record("posting, PostgreSQL (entries/s)", RATES["postgresql"], "entries/s", limit=rate, target="≥ 50% of COPY")
