@@ -106,7 +106,12 @@ class _Prepared:
 
 
 class _Chart:
-    """The accounts, funds and units the ledger knows, by code and by id."""
+    """The accounts, funds and units the ledger knows, by code and by id.
+
+    A chart is never changed once read: the ledger swaps in a new one (a
+    superset, since definitions are append-only), so threads sharing a ledger
+    never see one half-loaded.
+    """
 
     def __init__(self) -> None:
         self.units: dict[str, Unit] = {}
@@ -117,8 +122,14 @@ class _Chart:
         self.definitions: dict[tuple[str, str], list[object]] = {}
         self.texts: dict[tuple[tuple[str, str], ...], str] = {}
 
+    @classmethod
+    def read(cls, connection: Connection) -> _Chart:
+        """The chart as stored."""
+        chart = cls()
+        chart.load(connection)
+        return chart
+
     def load(self, connection: Connection) -> None:
-        self.__init__()  # type: ignore[misc]
         for row in connection.execute(select(t.units)):
             self.units[row.code] = Unit(
                 code=row.code, kind=UnitKind(row.kind), exponent=row.exponent, measure=row.measure
@@ -215,7 +226,7 @@ class Ledger:
             ) from None
         ledger = cls(engine, parsed, clock or now)
         with engine.connect() as connection:
-            ledger._chart.load(connection)
+            ledger._chart = _Chart.read(connection)
         return ledger
 
     @property
@@ -301,8 +312,8 @@ class Ledger:
             raise InvalidArgument(f"expected an Account, got {account!r}", value=account)
 
         def work(connection: Connection, *_: object) -> Account:
-            self._chart.load(connection)
-            existing = self._chart.accounts.get(account.code)
+            chart = _Chart.read(connection)
+            existing = chart.accounts.get(account.code)
             if existing is not None:
                 if existing[1] != account:
                     raise DuplicateDefinition(
@@ -310,7 +321,7 @@ class Ledger:
                         code=account.code,
                     )
                 return account
-            self._add_unit(connection, account.unit)
+            self._add_unit(connection, account.unit, chart)
             new_id = (connection.execute(select(func.max(t.accounts.c.id))).scalar() or 0) + 1
             connection.execute(
                 insert(t.accounts).values(
@@ -326,12 +337,11 @@ class Ledger:
             return account
 
         result = self._write(work)
-        with self._read() as connection:
-            self._chart.load(connection)
+        self._refresh_chart()
         return result
 
-    def _add_unit(self, connection: Connection, unit: Unit) -> None:
-        existing = self._chart.units.get(unit.code)
+    def _add_unit(self, connection: Connection, unit: Unit, chart: _Chart) -> None:
+        existing = chart.units.get(unit.code)
         if existing is not None:
             if existing != unit:
                 raise DuplicateDefinition(f"unit {unit.code} already exists as {existing}, not {unit}", code=unit.code)
@@ -346,8 +356,7 @@ class Ledger:
             raise InvalidArgument(f"expected a Fund, got {fund!r}", value=fund)
 
         def work(connection: Connection, *_: object) -> Fund:
-            self._chart.load(connection)
-            existing = self._chart.funds.get(fund.code)
+            existing = _Chart.read(connection).funds.get(fund.code)
             if existing is not None:
                 if existing[1] != fund:
                     raise DuplicateDefinition(
@@ -368,8 +377,7 @@ class Ledger:
             return fund
 
         result = self._write(work)
-        with self._read() as connection:
-            self._chart.load(connection)
+        self._refresh_chart()
         return result
 
     def account(self, code: str) -> Account:
@@ -397,7 +405,7 @@ class Ledger:
 
     def _refresh_chart(self) -> None:
         with self._read() as connection:
-            self._chart.load(connection)
+            self._chart = _Chart.read(connection)
 
     def _known_account(self, code: object) -> str:
         if isinstance(code, Account):
@@ -455,19 +463,22 @@ class Ledger:
         )
 
     def _prepare(self, entry: JournalEntry) -> _Prepared:
+        for posting in entry.postings:  # may read a newer chart first
+            self._known_account(posting.account.code)
+            self._known_fund(posting.fund.code)
         chart = self._chart
         lines: list[tuple[int, int, int]] = []
         canonical: list[tuple[str, str, str, int]] = []
         referenced: dict[tuple[str, str], None] = {}
         for posting in entry.postings:
-            code = self._known_account(posting.account.code)
+            code = posting.account.code
             account_id, stored = chart.accounts[code]
             if stored is not posting.account and stored != posting.account:
                 raise UnknownAccount(
                     f"account {code} is defined as {stored}, not as the {posting.account} in this entry",
                     code=code,
                 )
-            fund_code = self._known_fund(posting.fund.code)
+            fund_code = posting.fund.code
             fund_id, stored_fund = chart.funds[fund_code]
             if stored_fund is not posting.fund and stored_fund != posting.fund:
                 raise UnknownFund(
@@ -1347,7 +1358,7 @@ class Ledger:
 
     def entry_by_key(self, idempotency_key: str) -> PostedEntry | None:
         """The entry posted with this idempotency key, or ``None``."""
-        check_text("idempotency key", idempotency_key, allow_empty=False, limit=200)
+        check_text("idempotency key", idempotency_key, allow_empty=False, limit=500)
         with self._read() as connection:
             return LedgerView(self, connection).entry_by_key(idempotency_key)
 
@@ -1423,15 +1434,14 @@ class Ledger:
             for group in lines.values()
             for p in group
         ):
-            self._chart.load(connection)
+            known = self._chart = _Chart.read(connection)
         posted = []
         for row in rows:
             postings = []
             for p in lines[row.seq]:
-                account = self._chart.account_by_id[p.account_id]
-                postings.append(
-                    Posting(account, self._chart.fund_by_id[p.fund_id], Amount.from_minor(p.amount, account.unit))
-                )
+                account = known.account_by_id[p.account_id]
+                amount = Amount.from_minor(p.amount, account.unit)
+                postings.append(Posting(account, known.fund_by_id[p.fund_id], amount))
             entry = JournalEntry(
                 kind=row.kind,
                 effective_at=from_micros(row.effective_at, row.effective_tz),
