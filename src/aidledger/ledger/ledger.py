@@ -298,8 +298,22 @@ class Ledger:
                 time.sleep(random.uniform(0, 0.01 * 2**attempt))  # noqa: S311 - jitter, not security
         raise AssertionError("unreachable")  # pragma: no cover
 
+    def snapshot(self) -> Connection:
+        """A connection for reading, on which every statement sees the same committed state.
+
+        Use it as a context manager.  On PostgreSQL it reads in a REPEATABLE
+        READ, read-only transaction (at the default READ COMMITTED each statement
+        would see a newer state, and a check comparing two queries could report a
+        difference that is only another process's entry arriving in between); on
+        SQLite a read transaction already sees one state.
+        """
+        connection = self._engine.connect()
+        if self._postgres:
+            connection.execution_options(isolation_level="REPEATABLE READ", postgresql_readonly=True)
+        return connection
+
     def _read(self) -> Any:
-        return self._engine.connect()
+        return self.snapshot()
 
     # -- chart of accounts --------------------------------------------------
 
@@ -1549,21 +1563,21 @@ class Ledger:
 
     def trial_balance(self, *, as_of: dt.datetime | None = None, known_at: dt.datetime | None = None) -> TrialBalance:
         """Every account's balance per fund, with totals that are zero in a balanced ledger."""
-        self._refresh_chart()
-        with self._read() as connection:
+        with self._read() as connection:  # the chart and the balances of one moment
+            chart = self._chart = _Chart.read(connection)
             totals = self._balances(connection, as_of, known_at)
         lines = []
         per_unit: dict[str, int] = defaultdict(int)
         per_fund: dict[tuple[str, str], int] = defaultdict(int)
         for (account_id, fund_id), minor in totals.items():
-            account = self._chart.account_by_id[account_id]
-            fund = self._chart.fund_by_id[fund_id]
+            account = chart.account_by_id[account_id]
+            fund = chart.fund_by_id[fund_id]
             per_unit[account.unit.code] += minor
             per_fund[(fund.code, account.unit.code)] += minor
             if minor:
                 lines.append(TrialBalanceLine(account, fund, Amount.from_minor(minor, account.unit)))
         lines.sort(key=lambda line: (line.account.code, line.fund.code))
-        units = self._chart.units
+        units = chart.units
         return TrialBalance(
             lines=tuple(lines),
             totals={u: Amount.from_minor(v, units[u]) for u, v in sorted(per_unit.items())},
@@ -1688,6 +1702,7 @@ class Ledger:
             )
         ]
         with self._read() as connection:
+            self._chart = _Chart.read(connection)  # it knows every account the postings below name
             stored = self._posting_totals(connection)  # one pass over the postings serves three checks
             checks.append(self._check_cache(connection, stored))
             checks.append(self._check_days(connection, stored))
@@ -1888,7 +1903,7 @@ class Ledger:
                 head_hash=hashing.GENESIS,
                 first_break=ChainBreak(0, None, f"the chart of accounts was changed: {error}", "", ""),
             )
-        with self._engine.connect().execution_options(stream_results=True, yield_per=2000) as connection:
+        with self.snapshot().execution_options(stream_results=True, yield_per=2000) as connection:
             return _Verifier(self, connection).run()
 
 
