@@ -562,7 +562,7 @@ class _Reader:
             .group_by(*keys)
             .order_by(e.effective_at, e.kind, f.code, a.code)
         )
-        with self.ledger.engine.connect() as connection:
+        with self.ledger.snapshot() as connection:
             return list(connection.execute(self._window(query)))
 
     def _programme(self, record: Record) -> _Activity:
@@ -649,7 +649,7 @@ class _Reader:
             .group_by(*keys)
             .order_by(e.seq)
         )
-        with self.ledger.engine.connect() as connection:
+        with self.ledger.snapshot() as connection:
             rows = list(connection.execute(self._window(query)))
         for row in rows:
             activity = projects.get(row.project or "")

@@ -298,7 +298,7 @@ class _Selection:
     def span(self) -> tuple[int, int] | None:
         """The first and last effective time of the selected postings."""
         query = self.joined(select(func.min(self.p.c.effective_at), func.max(self.p.c.effective_at)))
-        with self.ledger.engine.connect() as connection:
+        with self.ledger.snapshot() as connection:
             first, last = connection.execute(query).one()
         return None if first is None else (int(first), int(last))
 
@@ -369,7 +369,7 @@ def audit_totals(
         .subquery()
     )
     units = ledger.units()
-    with ledger.engine.connect() as connection:
+    with ledger.snapshot() as connection:
         people = {tuple(row[:-1]): int(row[-1]) for row in connection.execute(people_query)}
         rows = []
         per_unit: dict[str, int] = {}
@@ -532,7 +532,7 @@ def fund_statement(
             func.count(distinct(sel.p.c.entry_seq)),
         ).group_by(sel.a.c.unit_code, sel.a.c.type, sel.a.c.code, sel.a.c.name, sel.e.c.kind, purpose)
     )
-    with ledger.engine.connect() as connection:
+    with ledger.snapshot() as connection:
         rows = connection.execute(query).all()
     units = ledger.units()
     wanted: str | None = None

@@ -524,7 +524,7 @@ def _positive_int(value: object, what: str, *, zero: bool = False) -> int:
 
 
 def _read(ledger: Ledger) -> Connection:
-    return ledger.engine.connect()
+    return ledger.snapshot()
 
 
 # -- 1. entries after a close ----------------------------------------------------------------

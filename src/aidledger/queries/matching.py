@@ -240,7 +240,7 @@ def _items(ledger: Ledger, account: str, tz: str, start: dt.date, end: dt.date) 
     )
     unit = ledger.account(account).unit
     items = []
-    with ledger.engine.connect() as connection:
+    with ledger.snapshot() as connection:
         for seq, entry_id, kind, key, source, effective, reference, minor in connection.execute(query):
             if not minor:
                 continue
@@ -358,7 +358,7 @@ def match_provider_report(aid: Aid, list_code: str, lines: Sequence[ProviderLine
     returned = select(ref.c.value).select_from(listed).where(e.kind == "payment-returned")
     amounts: dict[str, Money] = {}
     status: dict[str, str] = {}
-    with aid.ledger.engine.connect() as connection:
+    with aid.ledger.snapshot() as connection:
         for reference, kind, minor in connection.execute(query):
             if kind == "payment":
                 amounts[reference] = Money.from_minor(int(minor), rule.unit)
