@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 import pytest
 
 SRC = Path(__file__).parent.parent / "src" / "aidledger"
-ORDER = ["core", "store", "ledger", "operations", "queries", "io", "exports", "cli"]
+ORDER = ["core", "store", "ledger", "registry", "operations", "queries", "io", "exports", "cli"]
 
 
 def imports(path: Path) -> set[str]:
@@ -50,6 +51,6 @@ def test_core_touches_no_database() -> None:
 def test_store_knows_no_aid_vocabulary() -> None:
     """store speaks of entries and postings, never of donations or beneficiaries."""
     for path in (SRC / "store").rglob("*.py"):
-        text = path.read_text().lower()
+        text = re.sub(r"\bGRANT\b", "", path.read_text()).lower()  # SQL's GRANT is not an aid grant
         for word in ("donation", "beneficiar", "programme", "grant", "household"):
             assert word not in text, f"{path.name} mentions {word}"

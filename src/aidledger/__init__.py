@@ -141,6 +141,7 @@ from aidledger.queries.matching import (
 )
 from aidledger.queries.reconcile import reconcile
 from aidledger.queries.summary import AidSummary, ProgrammeSummary, StockLine, aid_summary, programme_summary
+from aidledger.registry import Person, PersonStatus, Registry
 
 __version__ = "0.1.0"
 
@@ -211,6 +212,8 @@ __all__ = [
     "PaymentStatus",
     "PendingBatch",
     "PeriodClosed",
+    "Person",
+    "PersonStatus",
     "Pledge",
     "PledgeStatus",
     "PostedEntry",
@@ -227,6 +230,7 @@ __all__ = [
     "RareActor",
     "Reconciliation",
     "Record",
+    "Registry",
     "ReportSummary",
     "ReportingOrg",
     "Restriction",

@@ -24,10 +24,13 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextC
 from rich.table import Table
 from rich.text import Text
 
+from aidledger.cli.roles import roles as roles_command
 from aidledger.core.amounts import Amount, Money
+from aidledger.core.beneficiaries import Pseudonymizer
 from aidledger.core.errors import AidLedgerError, InvalidArgument
 from aidledger.ledger.ledger import Ledger
 from aidledger.queries.audit import Dimension
+from aidledger.registry.registry import Registry
 
 if TYPE_CHECKING:
     from aidledger.ledger.results import Reconciliation
@@ -359,7 +362,7 @@ def report(
         totals = audit_totals(
             ledger, flow=flow, by=dimensions, where=filters, start=first, end=after, known_at=recorded, tz=tz
         )
-        summary = aid_summary(Aid(ledger))
+        summary = aid_summary(Aid(ledger), known_at=recorded)
         statements = fund_statement(ledger, fund, start=first, end=after, known_at=recorded) if fund else ()
         tests = (
             journal_tests(
@@ -491,19 +494,72 @@ def export(
     ] = None,
     org_type: Annotated[str, typer.Option(help="IATI: its OrganisationType code (60 foundation, 22 NGO).")] = "60",
     country: Annotated[str | None, typer.Option(help="IATI: recipient country code, e.g. KZ.")] = None,
+    personal_data: Annotated[
+        bool,
+        typer.Option(
+            "--personal-data",
+            help="CSV only: add each beneficiary's registry id, name, national id, phone and address from "
+            "--registry. The output then holds personal data.",
+        ),
+    ] = False,
+    registry_url: Annotated[
+        str | None,
+        typer.Option(
+            "--registry",
+            help="With --personal-data: the registry's database URL. The pseudonym key is read from "
+            "AIDLEDGER_PSEUDONYM_KEY or AIDLEDGER_PSEUDONYM_KEY_FILE.",
+        ),
+    ] = None,
+    key_version: Annotated[int, typer.Option(help="With --personal-data: the version of that key.")] = 1,
 ) -> None:
-    """Write the ledger for another tool: Beancount, hledger, CSV (spreadsheet-safe), IATI 2.03 XML or HTML."""
+    """Write the ledger for another tool: Beancount, hledger, CSV (spreadsheet-safe), IATI 2.03 XML or HTML.
+
+    Beneficiaries appear by pseudonym only, unless --personal-data asks for the registry's data (CSV).
+    """
     if format_ not in FORMATS:
         raise InvalidArgument(f"unknown format {format_!r}; choose one of {', '.join(FORMATS)}", value=format_)
+    keys = _personal_data_keys(format_, personal_data, registry_url, key_version)
     options = {"tz": tz, "reporting_org": reporting_org, "org_type": org_type, "country": country, "format_": format_}
     with (
         Ledger.open(url) as ledger,
+        _registry(registry_url, keys) as registry,
         _output(output, binary=format_ == "iati") as stream,
         _progress(quiet=output == "-") as progress,
     ):
-        _EXPORTERS[format_](ledger, stream, progress=progress, **options)
+        if registry is not None:
+            sys.stderr.write(
+                f"aidledger: warning: this export holds personal data (registry ids, names, national ids, phone "
+                f"numbers, addresses) from the registry {registry.url}; keep it as safe as the registry, and "
+                f"delete it when it is no longer needed\n"
+            )
+        _EXPORTERS[format_](ledger, stream, progress=progress, registry=registry, **options)
     if output != "-":
         sys.stderr.write(f"wrote {format_} to {output}\n")
+
+
+def _personal_data_keys(
+    format_: str, personal_data: bool, registry_url: str | None, key_version: int
+) -> Pseudonymizer | None:
+    """The pseudonym keys, if (and only if) personal data was asked for properly; else None or InvalidArgument."""
+    if not personal_data:
+        if registry_url is not None:
+            raise InvalidArgument("--registry is read only with --personal-data, which puts personal data in the file")
+        return None
+    if format_ != "csv":
+        raise InvalidArgument(f"--personal-data is for --format csv only, not {format_}", value=format_)
+    if registry_url is None:
+        raise InvalidArgument("--personal-data needs --registry URL, the registry that holds the personal data")
+    return Pseudonymizer.from_environment(key_version)
+
+
+@contextmanager
+def _registry(url: str | None, keys: Pseudonymizer | None) -> Iterator[Registry | None]:
+    """The registry (which must exist) when personal data was asked for, else None."""
+    if url is None or keys is None:
+        yield None
+        return
+    with Registry.open(url, keys=keys, create=False) as registry:
+        yield registry
 
 
 @contextmanager
@@ -544,13 +600,21 @@ def _export_iati(
 
 
 def _export_journal(
-    ledger: Ledger, out: TextIO, *, format_: str, progress: Callable[[str, int, int], None], **_: object
+    ledger: Ledger,
+    out: TextIO,
+    *,
+    format_: str,
+    progress: Callable[[str, int, int], None],
+    registry: Registry | None,
+    **_: object,
 ) -> object:
     from aidledger.exports.beancount import export_beancount
     from aidledger.exports.csv import export_csv
     from aidledger.exports.hledger import export_hledger
 
-    exporter = {"beancount": export_beancount, "hledger": export_hledger, "csv": export_csv}[format_]
+    if format_ == "csv":
+        return export_csv(ledger, out, progress=progress, registry=registry)
+    exporter = {"beancount": export_beancount, "hledger": export_hledger}[format_]
     return exporter(ledger, out, progress=progress)
 
 
@@ -648,6 +712,9 @@ def _flat(value: object) -> object:
     if isinstance(value, dict):
         return ", ".join(f"{k} {v}" for k, v in value.items())
     return "" if value is None else value
+
+
+app.command(name="roles")(roles_command)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -11,7 +11,7 @@ import attrs
 from aidledger.core.amounts import Unit
 from aidledger.core.errors import InvalidArgument
 
-_CODE = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,63}(:[A-Za-z0-9][A-Za-z0-9_-]{0,63}){0,15}$")
+_CODE = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,63}(:[A-Za-z0-9][A-Za-z0-9_-]{0,63}){0,15}\Z")
 
 
 class Side(enum.Enum):
@@ -66,6 +66,10 @@ def _check_name(_: object, attribute: attrs.Attribute[str], value: object) -> No
         raise InvalidArgument(
             f"{attribute.name} must be text without NUL of at most 1000 characters, got {value!r}", value=value
         )
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise InvalidArgument(f"{attribute.name} is not valid Unicode text: {value!r}", value=value) from None
 
 
 @attrs.frozen

@@ -31,8 +31,8 @@ MAX_MINOR: Final = 10**18 - 1
 # value of MAX_MINOR scaled by any exponent we allow.
 _EXACT = decimal.Context(prec=60, traps=[decimal.InvalidOperation, decimal.Inexact])
 
-_COMMODITY_CODE = re.compile(r"^[A-Z][A-Z0-9'._-]{0,22}[A-Z0-9]$")
-_MEASURE = re.compile(r"^[a-z][a-z0-9_-]{0,31}$")
+_COMMODITY_CODE = re.compile(r"^[A-Z][A-Z0-9'._-]{0,22}[A-Z0-9]\Z")
+_MEASURE = re.compile(r"^[a-z][a-z0-9_-]{0,31}\Z")
 _MAX_EXPONENT: Final = 9
 
 

@@ -26,7 +26,7 @@ from aidledger.core.errors import InvalidArgument
 KEY_ENV: Final = "AIDLEDGER_PSEUDONYM_KEY"
 #: Environment variable naming a file that holds the key (hex), as an alternative.
 KEY_FILE_ENV: Final = "AIDLEDGER_PSEUDONYM_KEY_FILE"
-_PSEUDONYM = re.compile(r"^v([0-9]{1,4})-([0-9a-f]{64})$")
+_PSEUDONYM = re.compile(r"^v([0-9]{1,4})-([0-9a-f]{64})\Z")
 MIN_KEY_BYTES: Final = 32
 
 

@@ -21,8 +21,8 @@ from aidledger.core.amounts import Amount
 from aidledger.core.errors import InvalidAmount, InvalidArgument, UnbalancedEntry, UnitMismatch
 from aidledger.core.times import to_micros
 
-_KIND = re.compile(r"^[a-z][a-z0-9_.-]{0,63}$")
-_TAG_NAME = re.compile(r"^[a-z][a-z0-9_.-]{0,63}$")
+_KIND = re.compile(r"^[a-z][a-z0-9_.-]{0,63}\Z")
+_TAG_NAME = re.compile(r"^[a-z][a-z0-9_.-]{0,63}\Z")
 MAX_TEXT = 10_000
 
 

@@ -183,7 +183,7 @@ _ROOTS: Final = {
     AccountType.EXPENSE: ("Expenses", {"expenses", "expense"}),
     AccountType.MEMO: ("Equity:Memo", {"memo"}),
 }
-_COMPONENT: Final = re.compile(r"^[A-Z0-9][A-Za-z0-9-]*$")
+_COMPONENT: Final = re.compile(r"^[A-Z0-9][A-Za-z0-9-]*\Z")
 
 
 def _component(text: str) -> str:

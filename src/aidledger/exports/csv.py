@@ -11,6 +11,15 @@ Columns, in order (a header row names them):
 ``-50000.00``, ``12.345``), ``side`` (``debit`` or ``credit``), ``tags`` (the
 entry's tags as a JSON object; beneficiaries appear by pseudonym only).
 
+**Personal data, on request only.**  With ``registry=`` (a
+:class:`~aidledger.Registry`), seven columns follow (:data:`PERSONAL_COLUMNS`):
+``beneficiary`` (the entry's pseudonym), ``beneficiary_status``
+(``registered``, ``unreadable`` when the person's key was destroyed, ``unknown``
+when the registry holds nothing: never registered, or erased), and the
+person's ``registry_id``, ``name``, ``national_id``, ``phone`` and ``address``.
+Rows of entries without a beneficiary leave them empty.  Without it, the file
+holds pseudonyms only.
+
 The file is written with Python's :mod:`csv` module (comma separated, fields
 quoted where needed, rows ended by CRLF), so memos with commas, quotes and line
 breaks read back exactly with :func:`csv.reader`.  Open the output file with
@@ -31,14 +40,18 @@ from __future__ import annotations
 
 import csv as _csv
 import datetime as dt
+from collections.abc import Iterable, Iterator
 from typing import Final, TextIO
 
+from aidledger.core.beneficiaries import Beneficiary
 from aidledger.core.entries import PostedEntry
+from aidledger.core.errors import InvalidArgument
 from aidledger.core.times import zone_name
 from aidledger.exports._common import ExportSummary, Progress, _entries, _json, _number, _prepare, _Tally
 from aidledger.ledger.ledger import Ledger
+from aidledger.registry.registry import Person, Registry
 
-__all__ = ["COLUMNS", "export_csv", "neutralise"]
+__all__ = ["COLUMNS", "PERSONAL_COLUMNS", "export_csv", "neutralise"]
 
 #: The header row.
 COLUMNS: Final = (
@@ -63,6 +76,17 @@ COLUMNS: Final = (
     "side",
     "tags",
 )
+#: The columns ``registry=`` adds: personal data from the registry.
+PERSONAL_COLUMNS: Final = (
+    "beneficiary",
+    "beneficiary_status",
+    "registry_id",
+    "name",
+    "national_id",
+    "phone",
+    "address",
+)
+_CHUNK: Final = 500
 _TRIGGERS: Final = ("=", "+", "-", "@", "\t", "\r", "'")
 
 
@@ -121,6 +145,35 @@ def _rows(posted: PostedEntry, tally: _Tally) -> list[list[str]]:
     return rows
 
 
+def _chunks(entries: Iterable[PostedEntry]) -> Iterator[list[PostedEntry]]:
+    chunk: list[PostedEntry] = []
+    for posted in entries:
+        chunk.append(posted)
+        if len(chunk) == _CHUNK:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def _pseudonym(posted: PostedEntry) -> str | None:
+    """The entry's beneficiary pseudonym, if it has a well-formed one."""
+    text = posted.entry.tags.get("beneficiary")
+    if text is None:
+        return None
+    try:
+        return Beneficiary(text).pseudonym
+    except InvalidArgument:
+        return None
+
+
+def _personal(person: Person | None) -> list[str]:
+    if person is None:
+        return [""] * len(PERSONAL_COLUMNS)
+    fields = [person.registry_id, person.name, person.national_id, person.phone, person.address]
+    return [person.beneficiary.pseudonym, person.status.value, *(neutralise(f) for f in fields)]
+
+
 def export_csv(
     ledger: Ledger,
     out: TextIO,
@@ -128,6 +181,7 @@ def export_csv(
     as_of: dt.datetime | None = None,
     known_at: dt.datetime | None = None,
     progress: Progress | None = None,
+    registry: Registry | None = None,
 ) -> ExportSummary:
     """Write ``ledger`` to ``out`` as CSV, one row per posting, with text cells neutralised against formulas.
 
@@ -142,17 +196,32 @@ def export_csv(
         known_at: only entries the ledger had recorded by this aware time; by
             default those recorded when the export starts.
         progress: called as ``progress("entries", done, total)`` while entries are read.
+        registry: only to write personal data: the registry whose names, national
+            ids, phones and addresses are added next to each pseudonym (see the
+            module documentation).  The file then holds personal data.
 
     Returns:
         What was written (``postings`` is the number of data rows), with the
         ``known_at`` that reproduces it.
 
     Raises:
-        InvalidArgument: ``ledger`` is not a Ledger, ``out`` cannot be written, or a time is naive.
+        InvalidArgument: ``ledger`` is not a Ledger, ``registry`` not a Registry,
+            ``out`` cannot be written, or a time is naive.
     """
+    if registry is not None and not isinstance(registry, Registry):
+        raise InvalidArgument(f"registry must be a Registry, got {type(registry).__name__}", value=registry)
     ledger, snapshot, _, tally, _ = _prepare(ledger, out, as_of, known_at, journal=False)
     writer = _csv.writer(out, quoting=_csv.QUOTE_MINIMAL, lineterminator="\r\n")
-    writer.writerow(COLUMNS)
-    for posted in _entries(ledger, snapshot, progress):
-        writer.writerows(_rows(posted, tally))
+    if registry is None:
+        writer.writerow(COLUMNS)
+        for posted in _entries(ledger, snapshot, progress):
+            writer.writerows(_rows(posted, tally))
+        return tally.summary("csv", snapshot, units=len(tally.units), assertions=0)
+    writer.writerow((*COLUMNS, *PERSONAL_COLUMNS))
+    for chunk in _chunks(_entries(ledger, snapshot, progress)):
+        people = registry.lookup({p for p in map(_pseudonym, chunk) if p is not None})
+        for posted in chunk:
+            pseudonym = _pseudonym(posted)
+            extra = _personal(None if pseudonym is None else people[pseudonym])
+            writer.writerows([*row, *extra] for row in _rows(posted, tally))
     return tally.summary("csv", snapshot, units=len(tally.units), assertions=0)

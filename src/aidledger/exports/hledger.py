@@ -70,7 +70,7 @@ from aidledger.ledger.ledger import Ledger
 __all__ = ["export_hledger"]
 
 _ROOT_TYPES: Final = (("Assets", "A"), ("Liabilities", "L"), ("Equity", "E"), ("Income", "R"), ("Expenses", "X"))
-_PLAIN_SYMBOL: Final = re.compile(r"^[A-Za-z]+$")
+_PLAIN_SYMBOL: Final = re.compile(r"^[A-Za-z]+\Z")
 
 
 def _text(value: str, cut_at: str) -> str:

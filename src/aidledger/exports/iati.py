@@ -123,10 +123,10 @@ DEFAULT_SECTORS: Final[Mapping[str, str]] = types.MappingProxyType(
 )
 
 _XML_LANG: Final = "{http://www.w3.org/XML/1998/namespace}lang"
-_ORG_REF = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*-[A-Za-z0-9._-]*[A-Za-z0-9]$")
-_COUNTRY = re.compile(r"^[A-Z]{2}$")
-_LANGUAGE = re.compile(r"^[a-z]{2}$")
-_DAC5 = re.compile(r"^[0-9]{5}$")
+_ORG_REF = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*-[A-Za-z0-9._-]*[A-Za-z0-9]\Z")
+_COUNTRY = re.compile(r"^[A-Z]{2}\Z")
+_LANGUAGE = re.compile(r"^[a-z]{2}\Z")
+_DAC5 = re.compile(r"^[0-9]{5}\Z")
 # Characters XML 1.0 cannot carry at all (C0 controls but tab, newline and return; U+FFFE, U+FFFF).
 _NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 

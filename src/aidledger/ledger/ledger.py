@@ -82,7 +82,7 @@ _POSTING_COLUMNS: Final = ("entry_seq", "line", "account_id", "fund_id", "amount
 
 _CHUNK: Final = 500
 _PAGE: Final = 1000  # entries read per query by entries()
-_RECORD_KIND: Final = re.compile(r"^[a-z][a-z0-9_.-]{0,63}$")
+_RECORD_KIND: Final = re.compile(r"^[a-z][a-z0-9_.-]{0,63}\Z")
 _RETRIES: Final = 8
 _RETRYABLE_SQLSTATES: Final = frozenset({"40001", "40P01", "55P03"})
 #: Account types whose balances make up a fund's net assets (assets minus liabilities).
@@ -2208,9 +2208,10 @@ def _record_body(kind: str, code: str, body: Mapping[str, Any], subject: str | N
     if not isinstance(body, Mapping):
         raise InvalidArgument(f"a record's body must be a mapping, got {body!r}")
     try:
-        return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+        text = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
     except (TypeError, ValueError) as error:
         raise InvalidArgument(f"a record's body must be JSON values: {error}") from None
+    return check_text(f"the body of {kind} {code}", text, limit=10_000_000)
 
 
 def _record_of(row: Any) -> Record:

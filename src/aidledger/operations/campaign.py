@@ -307,7 +307,8 @@ class _Campaign:
     def households(self) -> None:
         aid, plan = self.aid, self.plan
         aid.create_programme("FAMILIES-50K", fund="CASH-AID", purpose="cash-aid", amount=kzt(HOUSEHOLD_PAYMENT),
-                             actor=ACTORS["maker"], name="50,000 KZT once per family")  # fmt: skip
+                             actor=ACTORS["maker"], name="50,000 KZT once per family",
+                             key_version=self.keys.current)  # fmt: skip
         failed, returned = set(plan.failed()), set(plan.returned())
         numbers = list(range(plan.households))
         count = (len(numbers) + plan.list_size - 1) // plan.list_size
@@ -361,7 +362,7 @@ class _Campaign:
     def medics(self) -> None:
         aid, plan = self.aid, self.plan
         aid.create_programme("MEDICS-2020", fund="MEDICS", purpose="medical-workers", max_amount=kzt("850000"),
-                             scope=Scope.INDIVIDUAL, actor=ACTORS["maker"],
+                             scope=Scope.INDIVIDUAL, actor=ACTORS["maker"], key_version=self.keys.current,
                              name="One-off payment to medical workers in Almaty and Nur-Sultan")  # fmt: skip
         lines = [
             PaymentLine(

@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from decimal import Decimal
 
 import attrs
 
-from aidledger.core.accounts import Fund, Restriction, check_code
-from aidledger.core.amounts import Amount, Money, Rounding, currency, to_decimal
+from aidledger.core.accounts import Account, AccountType, Fund, Restriction, check_code
+from aidledger.core.amounts import Amount, Money, Rounding, Unit, currency, to_decimal
 from aidledger.core.entries import JournalEntry, PostedEntry, Posting
-from aidledger.core.errors import ExceedsPledge, ExceedsReceived, InvalidArgument
-from aidledger.ledger.ledger import LedgerView
-from aidledger.operations.base import Operations, check_restriction
+from aidledger.core.errors import ExceedsPledge, ExceedsReceived, InvalidArgument, UnknownAccount, UnknownRecord
+from aidledger.core.times import to_micros
+from aidledger.ledger.ledger import Ledger, LedgerView
+from aidledger.ledger.results import Record
+from aidledger.operations.base import Operations, StandardChart, check_restriction
 
 
 @attrs.frozen
@@ -54,6 +57,56 @@ class PledgeStatus:
 def _money(amount: Amount) -> Money:
     assert isinstance(amount, Money)
     return amount
+
+
+class LookupChart(StandardChart):
+    """The standard chart's accounts, named without being created: a query must write nothing.
+
+    An auditor's role may only read, and a report run twice must not change the
+    database between the runs; an account the ledger does not hold yet simply
+    has a zero balance (see :func:`balance_or_zero`).
+    """
+
+    def _get(self, code: str, type_: AccountType, unit: Unit, **options: object) -> Account:
+        return Account(code, type_, unit, **options)  # type: ignore[arg-type]
+
+
+def balance_or_zero(
+    ledger: Ledger,
+    account: Account,
+    fund: Fund | str,
+    *,
+    as_of: dt.datetime | None = None,
+    known_at: dt.datetime | None = None,
+    tags: Mapping[str, str] | None = None,
+) -> Amount:
+    """The balance of ``account`` in ``fund`` (as :meth:`Ledger.balance`), zero if the account does not exist yet."""
+    try:
+        return ledger.balance(account, fund, as_of=as_of, known_at=known_at, tags=tags)
+    except UnknownAccount:
+        return Amount.from_minor(0, account.unit)
+
+
+def known_record(ledger: Ledger, kind: str, code: str, known_at: dt.datetime | None) -> Record:
+    """The record of ``kind`` and ``code``, if the ledger had recorded it by ``known_at``; else UnknownRecord."""
+    found = ledger.record(kind, code)
+    if found is None:
+        raise UnknownRecord(f"no {kind} {code!r}", kind=kind, code=code)
+    if known_at is not None and to_micros(found.recorded_at) > to_micros(known_at, "known_at"):
+        raise UnknownRecord(
+            f"no {kind} {code!r} known at {known_at.isoformat()} (recorded {found.recorded_at.isoformat()})",
+            kind=kind,
+            code=code,
+        )
+    return found
+
+
+def known_records(ledger: Ledger, kind: str, known_at: dt.datetime | None) -> tuple[Record, ...]:
+    """Every record of ``kind`` the ledger had recorded by ``known_at`` (all of them without it)."""
+    if known_at is None:
+        return ledger.records(kind)
+    cutoff = to_micros(known_at, "known_at")
+    return tuple(r for r in ledger.records(kind) if to_micros(r.recorded_at) <= cutoff)
 
 
 #: Which restriction a fund transfer of each kind moves money from, and to.
@@ -376,7 +429,11 @@ class DonationOperations(Operations):
 
     def pledge_of(self, code: str) -> Pledge:
         """The pledge with this code."""
-        body = self._record("pledge", code).body
+        return self._pledge(self._record("pledge", code))
+
+    @staticmethod
+    def _pledge(record: Record) -> Pledge:
+        code, body = record.code, record.body
         unit = currency(str(body["currency"]))
         return Pledge(
             code=code,
@@ -458,16 +515,28 @@ class DonationOperations(Operations):
         with self._translate(memo_account, ExceedsPledge, f"pledge {code} has less outstanding"):
             return self._transact(build).posted[0]
 
-    def pledge_status(self, code: str, *, as_of: dt.datetime | None = None) -> PledgeStatus:
-        """Promised, fulfilled, written off and outstanding for one pledge."""
-        pledge = self.pledge_of(code)
+    def pledge_status(
+        self, code: str, *, as_of: dt.datetime | None = None, known_at: dt.datetime | None = None
+    ) -> PledgeStatus:
+        """Promised, fulfilled, written off and outstanding for one pledge.
+
+        ``as_of`` counts entries effective by then; ``known_at`` those the ledger
+        had recorded by then (a pledge recorded later is unknown), so a status
+        read at time T is read again identically with ``known_at=T``.  Reading
+        writes nothing.
+        """
+        self._text(code, "pledge")
+        pledge = self._pledge(known_record(self.ledger, "pledge", code, known_at))
         unit = pledge.amount.unit
-        memo_account = self.chart.pledge(code, unit)
-        outstanding = _money(self.ledger.balance(memo_account, pledge.fund, as_of=as_of))
-        fulfilled = _money(
-            -self.ledger.balance(memo_account, pledge.fund, as_of=as_of, tags={"pledge": code, "event": "fulfil"})
+        memo_account = LookupChart(self.ledger).pledge(code, unit)
+
+        def balance(tags: dict[str, str] | None = None) -> Amount:
+            return balance_or_zero(self.ledger, memo_account, pledge.fund, as_of=as_of, known_at=known_at, tags=tags)
+
+        # Fulfilments and write-offs are credits to the pledge's memo account.
+        return PledgeStatus(
+            pledge=pledge,
+            fulfilled=_money(-balance({"pledge": code, "event": "fulfil"})),
+            written_off=_money(-balance({"pledge": code, "event": "write-off"})),
+            outstanding=_money(balance()),
         )
-        written_off = _money(
-            -self.ledger.balance(memo_account, pledge.fund, as_of=as_of, tags={"pledge": code, "event": "write-off"})
-        )
-        return PledgeStatus(pledge=pledge, fulfilled=fulfilled, written_off=written_off, outstanding=outstanding)

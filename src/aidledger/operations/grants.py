@@ -19,8 +19,9 @@ from aidledger.core.amounts import Money, currency
 from aidledger.core.entries import JournalEntry, PostedEntry, Posting
 from aidledger.core.errors import ExceedsCommitment, ExceedsReceived
 from aidledger.ledger.ledger import LedgerView
-from aidledger.ledger.results import PendingBatch
+from aidledger.ledger.results import PendingBatch, Record
 from aidledger.operations.base import Operations
+from aidledger.operations.donations import LookupChart, balance_or_zero, known_record
 
 
 @attrs.frozen
@@ -109,9 +110,13 @@ class GrantOperations(Operations):
 
     def project_of(self, code: str) -> Project:
         """The project with this code."""
-        body = self._record("project", code).body
+        return self._project(self._record("project", code))
+
+    @staticmethod
+    def _project(record: Record) -> Project:
+        body = record.body
         return Project(
-            code=code,
+            code=record.code,
             fund=str(body["fund"]),
             purpose=str(body["purpose"]),
             grantee=str(body["grantee"]),
@@ -222,23 +227,32 @@ class GrantOperations(Operations):
 
         return self._transact(build).posted[0]
 
-    def grant_status(self, project: str, *, as_of: dt.datetime | None = None) -> GrantStatus:
-        """Committed, disbursed, clawed back and remaining for a project."""
-        found = self.project_of(project)
+    def grant_status(
+        self, project: str, *, as_of: dt.datetime | None = None, known_at: dt.datetime | None = None
+    ) -> GrantStatus:
+        """Committed, disbursed, clawed back and remaining for a project.
+
+        ``as_of`` counts entries effective by then; ``known_at`` those the ledger
+        had recorded by then (a project recorded later is unknown), so a status
+        read at time T is read again identically with ``known_at=T``.  Reading
+        writes nothing.
+        """
+        self._text(project, "project")
+        found = self._project(known_record(self.ledger, "project", project, known_at))
         unit = found.committed.unit
-        memo_account = self.chart.commitment(found.code, unit)
+        memo_account = LookupChart(self.ledger).commitment(found.code, unit)
+
+        def balance(tags: dict[str, str] | None = None) -> Money:
+            amount = balance_or_zero(self.ledger, memo_account, found.fund, as_of=as_of, known_at=known_at, tags=tags)
+            return Money(amount.value, unit)
 
         def memo(event: str) -> Money:
-            balance = self.ledger.balance(
-                memo_account, found.fund, as_of=as_of, tags={"project": found.code, "event": event}
-            )
-            return Money(abs(balance.value), unit)
+            return Money(abs(balance({"project": found.code, "event": event}).value), unit)
 
-        remaining = self.ledger.balance(memo_account, found.fund, as_of=as_of)
         return GrantStatus(
             project=found,
             committed=memo("committed"),
             disbursed=memo("disbursed"),
             clawed_back=memo("clawed-back"),
-            remaining=Money(remaining.value, unit),
+            remaining=balance(),
         )

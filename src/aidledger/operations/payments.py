@@ -7,6 +7,15 @@ due are recognised, and the beneficiary is claimed in the programme) →
 returned money goes back to the fund, and the beneficiary's claim is released,
 so a later list may pay them once more. At no time can a programme hold two
 live payments to the same beneficiary.
+
+**Key rotation.**  A programme claims its beneficiaries under one pseudonym
+key version, recorded when it is created (``key_version``, 1 by default), and
+refuses lines whose pseudonym was made under another version: the same
+person has a different pseudonym under each key, so mixing versions in one
+programme would let them be paid twice.  After a rotation, a programme made
+before it is paid with ``keys.pseudonym(registry_id, version=programme.key_version)``
+(the pseudonymizer keeps the old key), and new programmes are created with the
+new version.
 """
 
 from __future__ import annotations
@@ -29,6 +38,7 @@ from aidledger.ledger.results import BatchResult, PendingBatch
 from aidledger.operations.base import Operations
 
 CLAIM_PREFIX = "programme:"
+MAX_KEY_VERSION = 9999  # as in core.beneficiaries
 _EVENTS = ("payment", "paid", "failed", "returned")
 
 
@@ -66,6 +76,7 @@ class Programme:
         amount: the fixed amount per beneficiary, or ``None`` when each line names its amount.
         max_amount: the most a line may pay when lines name their amounts.
         name: a human-readable name.
+        key_version: the pseudonym key version its beneficiaries are claimed under.
     """
 
     code: str
@@ -75,6 +86,7 @@ class Programme:
     amount: Money | None
     max_amount: Money | None
     name: str
+    key_version: int = 1
 
     @property
     def claim_scope(self) -> str:
@@ -208,19 +220,29 @@ class PaymentOperations(Operations):
         max_amount: Money | None = None,
         scope: Scope = Scope.HOUSEHOLD,
         name: str = "",
+        key_version: int = 1,
     ) -> Programme:
-        """Define a one-off programme: its fund, purpose, amount rule and once-per-beneficiary scope."""
+        """Define a one-off programme: its fund, purpose, amount rule and once-per-beneficiary scope.
+
+        ``key_version`` is the pseudonym key version its payment lines must use
+        (see the module documentation on key rotation); it never changes.
+        """
         check_code("programme", code)
         target = self._fund(fund)
         self._check_purpose(target, purpose, f"programme {code}")
         if not isinstance(scope, Scope):
             raise InvalidArgument(f"scope must be a Scope, got {scope!r}", value=scope)
+        if type(key_version) is not int or not 1 <= key_version <= MAX_KEY_VERSION:
+            raise InvalidArgument(
+                f"key_version must be a whole number from 1 to {MAX_KEY_VERSION}, got {key_version!r}",
+                value=key_version,
+            )
         if (amount is None) == (max_amount is None):
             raise InvalidArgument(
                 f"programme {code} needs either a fixed amount per beneficiary or a max_amount for per-line amounts"
             )
         rule = self._money(amount if amount is not None else max_amount, "programme amount")
-        body = {
+        body: dict[str, object] = {
             "fund": target.code,
             "purpose": purpose,
             "scope": scope.value,
@@ -229,6 +251,8 @@ class PaymentOperations(Operations):
             "max_amount": None if max_amount is None else f"{rule.value:f}",
             "name": name,
         }
+        if key_version != 1:  # programmes under the first key keep the record they always had
+            body["key_version"] = key_version
         self.ledger.put_record("programme", code, body, actor=actor)
         return self.programme_of(code)
 
@@ -246,6 +270,7 @@ class PaymentOperations(Operations):
             amount=None if body["amount"] is None else Money(str(body["amount"]), unit),
             max_amount=None if body["max_amount"] is None else Money(str(body["max_amount"]), unit),
             name=str(body["name"]),
+            key_version=int(str(body.get("key_version", 1))),
         )
 
     def programmes(self) -> tuple[Programme, ...]:
@@ -276,6 +301,16 @@ class PaymentOperations(Operations):
                     reference=line.reference,
                 )
             references.add(line.reference)
+            if line.beneficiary.key_version != programme.key_version:
+                raise InvalidArgument(
+                    f"line {number} ({line.reference}): programme {programme.code} claims beneficiaries under "
+                    f"pseudonym key version {programme.key_version}, but this line's pseudonym is of version "
+                    f"{line.beneficiary.key_version}; make it with keys.pseudonym(registry_id, "
+                    f"version={programme.key_version})",
+                    line=number,
+                    version=line.beneficiary.key_version,
+                    expected=programme.key_version,
+                )
             amount = self._line_amount(programme, line, number)
             tags = {
                 "programme": programme.code,

@@ -26,6 +26,7 @@ from aidledger.core.errors import InsufficientStock, InvalidArgument
 from aidledger.ledger.ledger import LedgerView
 from aidledger.ledger.results import BatchResult
 from aidledger.operations.base import Operations, component
+from aidledger.operations.donations import LookupChart, balance_or_zero
 
 
 class ValuationBasis(enum.Enum):
@@ -410,21 +411,28 @@ class StockOperations(Operations):
         skipped = tuple(attrs.evolve(s, index=todo[s.index]) for s in result.skipped)
         return BatchResult(posted=tuple(r for r in results if r is not None), skipped=skipped, results=tuple(results))
 
-    def stock_position(self, fund: Fund | str, commodity: Unit, *, as_of: dt.datetime | None = None) -> StockPosition:
-        """Received, delivered, lost, in transit and on hand, in quantity and in money."""
+    def stock_position(
+        self,
+        fund: Fund | str,
+        commodity: Unit,
+        *,
+        as_of: dt.datetime | None = None,
+        known_at: dt.datetime | None = None,
+    ) -> StockPosition:
+        """Received, delivered, lost, in transit and on hand, in quantity and in money.
+
+        ``as_of`` counts entries effective by then; ``known_at`` those the ledger
+        had recorded by then, so a position read at time T is read again
+        identically with ``known_at=T``.  Reading writes nothing: a stock account
+        the ledger does not hold yet counts as zero.
+        """
         target = self._fund(fund)
-        chart, ledger, cur = self.chart, self.ledger, self.currency
+        if not isinstance(commodity, Unit):
+            raise InvalidArgument(f"commodity must be a Unit, got {commodity!r}", value=commodity)
+        chart, cur = LookupChart(self.ledger), self.currency
 
-        def q(account: Account, sign: int = 1) -> Quantity:
-            return _quantity(
-                ledger.balance(account, target, as_of=as_of)
-                if sign > 0
-                else -ledger.balance(account, target, as_of=as_of)
-            )
-
-        def m(account: Account, tags: dict[str, str] | None = None, sign: int = 1) -> Money:
-            found = ledger.balance(account, target, as_of=as_of, tags=tags)
-            return _money(found if sign > 0 else -found)
+        def balance(account: Account, tags: dict[str, str] | None = None) -> Amount:
+            return balance_or_zero(self.ledger, account, target, as_of=as_of, known_at=known_at, tags=tags)
 
         code = commodity.code
         value = chart.stock_value(commodity, cur)
@@ -433,25 +441,20 @@ class StockOperations(Operations):
         def out(event: str) -> Money:
             """Value that left the warehouse or the road for ``event`` (credits are negative)."""
             tags = {"commodity": code, "event": event}
-            return _money(
-                -(
-                    ledger.balance(value, target, as_of=as_of, tags=tags)
-                    + ledger.balance(transit_value, target, as_of=as_of, tags=tags)
-                )
-            )
+            return _money(-(balance(value, tags) + balance(transit_value, tags)))
 
         return StockPosition(
             commodity=code,
-            received=q(chart.goods_in(commodity), -1),
-            delivered=q(chart.goods_delivered(commodity)),
-            lost=q(chart.goods_lost(commodity)),
-            in_transit=q(chart.stock(commodity, in_transit=True)),
-            on_hand=q(chart.stock(commodity)),
-            received_value=m(value, {"commodity": code, "event": "received"}),
+            received=_quantity(-balance(chart.goods_in(commodity))),
+            delivered=_quantity(balance(chart.goods_delivered(commodity))),
+            lost=_quantity(balance(chart.goods_lost(commodity))),
+            in_transit=_quantity(balance(chart.stock(commodity, in_transit=True))),
+            on_hand=_quantity(balance(chart.stock(commodity))),
+            received_value=_money(balance(value, {"commodity": code, "event": "received"})),
             delivered_value=out("delivered"),
             lost_value=out("lost"),
-            in_transit_value=m(transit_value),
-            on_hand_value=m(value),
+            in_transit_value=_money(balance(transit_value)),
+            on_hand_value=_money(balance(value)),
         )
 
 

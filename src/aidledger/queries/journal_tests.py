@@ -431,7 +431,10 @@ def _scope(
     last = None if end is None else to_micros(end, "end")
     if first is not None and last is not None and last <= first:
         raise InvalidArgument(f"end {end} is not after start {start}", start=start, end=end)
-    head = connection.execute(select(func.coalesce(func.max(t.entries.c.seq), 0))).scalar_one()
+    newest = select(func.coalesce(func.max(t.entries.c.seq), 0))
+    if known is not None:  # the newest entry recorded by then: a report re-run at known_at names the same one
+        newest = newest.where(t.entries.c.recorded_at <= known)
+    head = connection.execute(newest).scalar_one()
     return _Scope(
         through_seq=int(head),
         known_at=known,

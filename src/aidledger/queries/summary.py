@@ -13,7 +13,7 @@ from aidledger.core.amounts import Money, UnitKind
 from aidledger.core.errors import InvalidArgument
 from aidledger.core.times import to_micros
 from aidledger.operations.aid import Aid
-from aidledger.operations.donations import PledgeStatus
+from aidledger.operations.donations import LookupChart, PledgeStatus, known_record, known_records
 from aidledger.operations.grants import GrantStatus
 from aidledger.operations.payments import Programme
 from aidledger.operations.stock import StockPosition
@@ -88,14 +88,22 @@ _EVENTS = {"payment": "approved", "payment-paid": "paid", "payment-failed": "fai
 def programme_summary(
     aid: Aid, programme: str | Programme, *, as_of: dt.datetime | None = None, known_at: dt.datetime | None = None
 ) -> ProgrammeSummary:
-    """Where one programme's payments stand, from its entries effective by ``as_of`` and recorded by ``known_at``."""
+    """Where one programme's payments stand, from its entries effective by ``as_of`` and recorded by ``known_at``.
+
+    A programme the ledger recorded after ``known_at`` is unknown (UnknownRecord).  Reading writes nothing.
+    """
     if not isinstance(aid, Aid):
         raise InvalidArgument(f"expected an Aid, got {aid!r}", value=aid)
+    code = programme.code if isinstance(programme, Programme) else programme
+    if not isinstance(code, str):
+        raise InvalidArgument(f"programme must be a Programme or its code, got {programme!r}", value=programme)
+    known_record(aid.ledger, "programme", code, known_at)
     found = aid.programme_of(programme)
     rule = found.amount or found.max_amount
     assert rule is not None
-    due = aid.chart.payments_due(rule.unit).code
-    expense = aid.chart.expenses(found.purpose, rule.unit).code
+    chart = LookupChart(aid.ledger)
+    due = chart.payments_due(rule.unit).code
+    expense = chart.expenses(found.purpose, rule.unit).code
     e, p, a, g = t.entries.c, t.postings.c, t.accounts.c, t.entry_tags.alias("g")
     tagged = t.entries.join(g, (g.c.entry_seq == e.seq) & (g.c.name == "programme") & (g.c.value == found.code))
     conditions: list[ColumnElement[bool]] = [e.kind.in_(list(_EVENTS))]
@@ -143,22 +151,35 @@ def programme_summary(
     )
 
 
-def aid_summary(aid: Aid, *, as_of: dt.datetime | None = None) -> AidSummary:
-    """Every programme's payments, every stock, grant and pledge of the ledger, as of ``as_of``."""
+def aid_summary(aid: Aid, *, as_of: dt.datetime | None = None, known_at: dt.datetime | None = None) -> AidSummary:
+    """Every programme's payments, every stock, grant and pledge of the ledger.
+
+    ``as_of`` counts entries effective by then; ``known_at`` only what the ledger
+    had recorded by then (programmes, projects and pledges included), so a
+    summary read at time T is read again identically with ``known_at=T`` after
+    back-dated entries and reversals.  Reading writes nothing.
+    """
     if not isinstance(aid, Aid):
         raise InvalidArgument(f"expected an Aid, got {aid!r}", value=aid)
+    if as_of is not None:
+        to_micros(as_of, "as_of")
+    if known_at is not None:
+        to_micros(known_at, "known_at")
     ledger = aid.ledger
     held = sorted(
         {
             (line.fund.code, line.account.unit)
-            for line in ledger.trial_balance().lines
+            for line in ledger.trial_balance(known_at=known_at).lines
             if line.account.unit.kind is UnitKind.COMMODITY and line.account.type is AccountType.REVENUE
         },
         key=lambda pair: (pair[0], pair[1].code),
     )
+    records = {kind: known_records(ledger, kind, known_at) for kind in ("programme", "project", "pledge")}
     return AidSummary(
-        programmes=tuple(programme_summary(aid, p, as_of=as_of) for p in aid.programmes()),
-        stock=tuple(StockLine(fund, aid.stock_position(fund, unit, as_of=as_of)) for fund, unit in held),
-        grants=tuple(aid.grant_status(r.code, as_of=as_of) for r in ledger.records("project")),
-        pledges=tuple(aid.pledge_status(r.code, as_of=as_of) for r in ledger.records("pledge")),
+        programmes=tuple(programme_summary(aid, r.code, as_of=as_of, known_at=known_at) for r in records["programme"]),
+        stock=tuple(
+            StockLine(fund, aid.stock_position(fund, unit, as_of=as_of, known_at=known_at)) for fund, unit in held
+        ),
+        grants=tuple(aid.grant_status(r.code, as_of=as_of, known_at=known_at) for r in records["project"]),
+        pledges=tuple(aid.pledge_status(r.code, as_of=as_of, known_at=known_at) for r in records["pledge"]),
     )

@@ -11,6 +11,7 @@ check after taking it.
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from typing import Any, Final
 
@@ -41,7 +42,7 @@ def parse_url(url: str | URL) -> URL:
     elif isinstance(url, str):
         try:
             parsed = make_url(url)
-        except ArgumentError:
+        except (ArgumentError, ValueError):  # ValueError: a port that is not a number
             raise LedgerUrlError(f"not a database URL: {_hide_password(url)!r}", url=_hide_password(url)) from None
     else:
         raise LedgerUrlError(f"a database URL must be text, got {type(url).__name__}", url=None)
@@ -50,25 +51,35 @@ def parse_url(url: str | URL) -> URL:
         parsed = parsed.set(drivername="postgresql+psycopg")
     if backend not in ("sqlite", "postgresql"):
         raise LedgerUrlError(
-            f"aidledger runs on SQLite and PostgreSQL, not {backend!r} ({parsed.render_as_string(hide_password=True)})",
-            url=parsed.render_as_string(hide_password=True),
+            f"aidledger runs on SQLite and PostgreSQL, not {backend!r} ({shown(parsed)})", url=shown(parsed)
         )
     return parsed
 
 
 def _hide_password(text: str) -> str:
-    """``text`` with anything between ``user:`` and ``@`` masked, for messages."""
+    """``text`` with anything between ``user:`` and ``@``, and any password in its query, masked, for messages."""
     head, sep, rest = text.partition("://")
-    if not sep or "@" not in rest:
-        return text
-    credentials, _, host = rest.rpartition("@")
-    user = credentials.split(":", 1)[0]
-    return f"{head}://{user}:***@{host}" if ":" in credentials else text
+    if not sep:
+        return _hide_query_password(text)
+    if "@" in rest:
+        credentials, _, host = rest.rpartition("@")
+        user = credentials.split(":", 1)[0]
+        if ":" in credentials:
+            rest = f"{user}:***@{host}"
+    return _hide_query_password(f"{head}://{rest}")
+
+
+#: Query parameters that libpq reads as passwords (``?password=...`` works as well as ``user:password@``).
+_QUERY_PASSWORD = re.compile(r"([?&](?:ssl)?password=)[^&#]*", re.IGNORECASE)
+
+
+def _hide_query_password(text: str) -> str:
+    return _QUERY_PASSWORD.sub(r"\1***", text)
 
 
 def shown(url: URL) -> str:
-    """The URL as it may appear in messages and logs."""
-    return url.render_as_string(hide_password=True)
+    """The URL as it may appear in messages and logs: its password hidden, in the user part or the query."""
+    return _hide_query_password(url.render_as_string(hide_password=True))
 
 
 def create(url: URL) -> Engine:
