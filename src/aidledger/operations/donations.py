@@ -373,6 +373,8 @@ class DonationOperations(Operations):
         )
 
         def build(view: LedgerView) -> list[JournalEntry]:
+            if key is not None and view.entry_by_key(key) is not None:
+                return [entry]  # a retry: the ledger returns the first refund, or refuses other content
             given = -view.balance(revenue, target, tags={"donor": donor})
             if given < money:
                 raise ExceedsReceived(
@@ -493,7 +495,9 @@ class DonationOperations(Operations):
         reason = self._text(reason, "reason")
 
         def build(view: LedgerView) -> list[JournalEntry]:
-            outstanding = view.balance(memo_account, fund)
+            first = None if key is None else view.entry_by_key(key)
+            outstanding = view.balance(memo_account, fund) if first is None else first.entry.postings[0].amount
+            # A retry writes off what the first call did (the ledger returns it, or refuses other content).
             value = outstanding if amount is None else self._money(amount, "write-off", unit)
             if value.value <= 0:
                 raise ExceedsPledge(f"pledge {code} has nothing outstanding to write off", pledge=code)

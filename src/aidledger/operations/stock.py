@@ -22,7 +22,7 @@ from aidledger.core.accounts import Account, Fund
 from aidledger.core.amounts import Amount, Money, Quantity, Rounding, Unit
 from aidledger.core.beneficiaries import Beneficiary
 from aidledger.core.entries import Claim, JournalEntry, PostedEntry, Posting, check_text
-from aidledger.core.errors import InsufficientStock, InvalidArgument
+from aidledger.core.errors import IdempotencyConflict, InsufficientStock, InvalidArgument
 from aidledger.ledger.ledger import LedgerView
 from aidledger.ledger.results import BatchResult
 from aidledger.operations.base import Operations, component
@@ -360,8 +360,24 @@ class StockOperations(Operations):
                 posted = None if move.key is None else known.get(move.key)
                 if posted is None:
                     todo.append(index)
-                else:
-                    found[index] = posted
+                    continue
+                first = posted.entry
+                same = (
+                    first.kind == kind
+                    and first.postings[0].amount == move.quantity
+                    and first.postings[0].fund == fund
+                    and first.postings[0].account == to_quantity
+                    and first.effective_at == when
+                    and (first.actor, first.memo) == (actor, memo)
+                    and set(first.claims) == set(move.claims)
+                    and {k: v for k, v in first.tags.items() if k != "value"} == dict(move.tags)
+                )
+                if not same:  # the value is the average cost when it was first posted; the rest must match
+                    raise IdempotencyConflict(
+                        f"idempotency key {move.key!r} was already used for entry {posted.id} with different content",
+                        key=move.key,
+                    )
+                found[index] = posted
             if not todo:
                 return []
             asked = sum((moves[i].quantity.value for i in todo), Decimal(0))
