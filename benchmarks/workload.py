@@ -11,7 +11,6 @@ checks and hashing.
 
 from __future__ import annotations
 
-import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterator
 from typing import Any
@@ -19,6 +18,7 @@ from typing import Any
 import pendulum
 
 from aidledger import Account, AccountType, Claim, Fund, JournalEntry, Ledger, Money, Posting, currency
+from aidledger.core.times import to_micros as micros
 
 KZT = currency("KZT")
 BANK = Account("Assets:Bank", AccountType.ASSET, KZT)
@@ -31,7 +31,6 @@ REGIONS = ("Abai", "Akmola", "Aktobe", "Almaty", "Atyrau", "Karaganda", "Kostana
 BATCH = 5_000
 PAYMENT_MINOR = 5_000_000
 MICROS_PER_DAY = 86_400_000_000
-EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 
 
 def when(n: int, total: int) -> pendulum.DateTime:
@@ -74,11 +73,6 @@ def ids(ledger: Ledger) -> dict[str, int]:
         found = {row[0]: row[1] for row in connection.exec_driver_sql("SELECT code, id FROM accounts")}
         found["fund"] = connection.exec_driver_sql("SELECT id FROM funds").scalar_one()
     return found
-
-
-def micros(moment: dt.datetime) -> int:
-    delta = dt.datetime.__sub__(moment, EPOCH)
-    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
 
 
 def raw_batches(total: int, chart: dict[str, int], first_seq: int) -> Iterator[dict[str, list[tuple[Any, ...]]]]:

@@ -198,6 +198,7 @@ class Ledger:
         self._clock = clock
         self._chart = _Chart()
         self._postgres = engine.dialect.name == "postgresql"
+        self._mark = "%s" if self._postgres else "?"  # the driver's parameter marker, for driver SQL
 
     # -- opening -----------------------------------------------------------
 
@@ -864,20 +865,24 @@ class Ledger:
                 )
 
     def _sum_before(self, connection: Connection, account_ids: list[int], fund_id: int | None, before: int) -> int:
-        """The sum of postings with effective time strictly before ``before``."""
+        """The sum of postings with effective time strictly before ``before``: whole days, then that day's part.
+
+        Driver SQL in one statement (building it with SQLAlchemy cost more than
+        running it), by the maintained days' key and the postings' (account,
+        fund, effective time) index.
+        """
+        mark = self._mark
+        accounts = f"account_id IN ({', '.join([mark] * len(account_ids))})"
+        fund = "" if fund_id is None else f" AND fund_id = {mark}"
+        funds = () if fund_id is None else (fund_id,)
         day = before // MICROS_PER_DAY
-        days = select(func.coalesce(func.sum(t.balance_days.c.delta), 0)).where(
-            t.balance_days.c.account_id.in_(account_ids), t.balance_days.c.day < day
-        )
-        partial = select(func.coalesce(func.sum(t.postings.c.amount), 0)).where(
-            t.postings.c.account_id.in_(account_ids),
-            t.postings.c.effective_at >= day * MICROS_PER_DAY,
-            t.postings.c.effective_at < before,
-        )
-        if fund_id is not None:
-            days = days.where(t.balance_days.c.fund_id == fund_id)
-            partial = partial.where(t.postings.c.fund_id == fund_id)
-        return int(connection.execute(days).scalar_one()) + int(connection.execute(partial).scalar_one())
+        total = connection.exec_driver_sql(
+            f"SELECT (SELECT coalesce(sum(delta), 0) FROM balance_days WHERE {accounts}{fund} AND day < {mark})"
+            f" + (SELECT coalesce(sum(amount), 0) FROM postings"
+            f" WHERE {accounts}{fund} AND effective_at >= {mark} AND effective_at < {mark})",
+            (*account_ids, *funds, day, *account_ids, *funds, day * MICROS_PER_DAY, before),
+        ).scalar_one()
+        return int(total)
 
     # -- storing ----------------------------------------------------------------
 
@@ -980,7 +985,7 @@ class Ledger:
         with ``group`` the rows are grouped by ``key``.
         """
         quote = connection.dialect.identifier_preparer.quote
-        mark = "%s" if self._postgres else "?"
+        mark = self._mark
         names = ", ".join(quote(k) for k in key)
         picked = ", ".join(c if "(" in c else quote(c) for c in columns)
         one = f"({', '.join([mark] * len(key))})"
@@ -1000,7 +1005,7 @@ class Ledger:
         if not rows:
             return
         quote = connection.dialect.identifier_preparer.quote
-        mark = "%s" if self._postgres else "?"
+        mark = self._mark
         sql = (
             f"INSERT INTO {quote(table.name)} ({', '.join(quote(c) for c in columns)}) "
             f"VALUES ({', '.join([mark] * len(columns))})"
@@ -1511,13 +1516,8 @@ class Ledger:
         return Amount.from_minor(sum(totals.values()), found.unit)
 
     def _one_balance(self, connection: Connection, account_id: int, fund_id: int, as_of: dt.datetime | None) -> int:
-        """One account's balance in one fund: the maintained total, or the days before ``as_of`` and that day's part.
-
-        Two short queries in driver SQL (building them with SQLAlchemy cost more
-        than running them), by the primary keys of the maintained tables and the
-        postings' (account, fund, effective time) index.
-        """
-        mark = "%s" if self._postgres else "?"
+        """One account's balance in one fund: the maintained total, or the sum up to ``as_of`` (two short queries)."""
+        mark = self._mark
         row = connection.exec_driver_sql(
             f"SELECT total, last_effective FROM balances WHERE account_id = {mark} AND fund_id = {mark}",
             (account_id, fund_id),
@@ -1529,15 +1529,7 @@ class Ledger:
         cutoff = to_micros(as_of, "as_of")
         if row[1] <= cutoff:
             return int(row[0])
-        day = cutoff // MICROS_PER_DAY
-        before = connection.exec_driver_sql(
-            f"SELECT (SELECT coalesce(sum(delta), 0) FROM balance_days"
-            f" WHERE account_id = {mark} AND fund_id = {mark} AND day < {mark})"
-            f" + (SELECT coalesce(sum(amount), 0) FROM postings"
-            f" WHERE account_id = {mark} AND fund_id = {mark} AND effective_at >= {mark} AND effective_at <= {mark})",
-            (account_id, fund_id, day, account_id, fund_id, day * MICROS_PER_DAY, cutoff),
-        ).scalar_one()
-        return int(before)
+        return self._sum_before(connection, [account_id], fund_id, cutoff + 1)
 
     def fund_balance(
         self,

@@ -16,6 +16,7 @@ from aidledger.core.errors import (
     InvalidAmount,
     InvalidArgument,
     PurposeMismatch,
+    UnknownAccount,
     UnknownRecord,
 )
 from aidledger.core.times import to_micros
@@ -269,3 +270,53 @@ def check_restriction(fund: Fund, *allowed: Restriction) -> None:
             f"fund {fund.code} is {fund.restriction.value}; this needs {names}",
             fund=fund.code,
         )
+
+
+class LookupChart(StandardChart):
+    """The standard chart's accounts, named without being created: a query must write nothing.
+
+    An auditor's role may only read, and a report run twice must not change the
+    database between the runs; an account the ledger does not hold yet simply
+    has a zero balance (see :func:`balance_or_zero`).
+    """
+
+    def _get(self, code: str, type_: AccountType, unit: Unit, **options: object) -> Account:
+        return Account(code, type_, unit, **options)  # type: ignore[arg-type]
+
+
+def balance_or_zero(
+    ledger: Ledger,
+    account: Account,
+    fund: Fund | str,
+    *,
+    as_of: dt.datetime | None = None,
+    known_at: dt.datetime | None = None,
+    tags: Mapping[str, str] | None = None,
+) -> Amount:
+    """The balance of ``account`` in ``fund`` (as :meth:`Ledger.balance`), zero if the account does not exist yet."""
+    try:
+        return ledger.balance(account, fund, as_of=as_of, known_at=known_at, tags=tags)
+    except UnknownAccount:
+        return Amount.from_minor(0, account.unit)
+
+
+def known_record(ledger: Ledger, kind: str, code: str, known_at: dt.datetime | None) -> Record:
+    """The record of ``kind`` and ``code``, if the ledger had recorded it by ``known_at``; else UnknownRecord."""
+    found = ledger.record(kind, code)
+    if found is None:
+        raise UnknownRecord(f"no {kind} {code!r}", kind=kind, code=code)
+    if known_at is not None and to_micros(found.recorded_at) > to_micros(known_at, "known_at"):
+        raise UnknownRecord(
+            f"no {kind} {code!r} known at {known_at.isoformat()} (recorded {found.recorded_at.isoformat()})",
+            kind=kind,
+            code=code,
+        )
+    return found
+
+
+def known_records(ledger: Ledger, kind: str, known_at: dt.datetime | None) -> tuple[Record, ...]:
+    """Every record of ``kind`` the ledger had recorded by ``known_at`` (all of them without it)."""
+    if known_at is None:
+        return ledger.records(kind)
+    cutoff = to_micros(known_at, "known_at")
+    return tuple(r for r in ledger.records(kind) if to_micros(r.recorded_at) <= cutoff)

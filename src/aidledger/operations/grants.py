@@ -20,8 +20,7 @@ from aidledger.core.entries import JournalEntry, PostedEntry, Posting
 from aidledger.core.errors import ExceedsCommitment, ExceedsReceived
 from aidledger.ledger.ledger import LedgerView
 from aidledger.ledger.results import PendingBatch, Record
-from aidledger.operations.base import Operations
-from aidledger.operations.donations import LookupChart, balance_or_zero, known_record
+from aidledger.operations.base import LookupChart, Operations, balance_or_zero, known_record
 
 
 @attrs.frozen

@@ -25,8 +25,7 @@ from aidledger.core.entries import Claim, JournalEntry, PostedEntry, Posting, ch
 from aidledger.core.errors import IdempotencyConflict, InsufficientStock, InvalidArgument
 from aidledger.ledger.ledger import LedgerView
 from aidledger.ledger.results import BatchResult
-from aidledger.operations.base import Operations, component
-from aidledger.operations.donations import LookupChart, balance_or_zero
+from aidledger.operations.base import LookupChart, Operations, balance_or_zero, component
 
 
 class ValuationBasis(enum.Enum):

@@ -13,7 +13,8 @@ from aidledger.core.amounts import Money, UnitKind
 from aidledger.core.errors import InvalidArgument
 from aidledger.core.times import to_micros
 from aidledger.operations.aid import Aid
-from aidledger.operations.donations import LookupChart, PledgeStatus, known_record, known_records
+from aidledger.operations.base import LookupChart, known_record, known_records
+from aidledger.operations.donations import PledgeStatus
 from aidledger.operations.grants import GrantStatus
 from aidledger.operations.payments import Programme
 from aidledger.operations.stock import StockPosition
