@@ -126,3 +126,7 @@ class ExceedsReceived(AidLedgerError):
 
 class PaymentStateError(AidLedgerError):
     """A payment or payment list is not in a state that allows the operation (already sent, not paid...)."""
+
+
+class DigestMismatch(AidLedgerError):
+    """A digest does not describe this ledger: its item is missing or has another hash."""
