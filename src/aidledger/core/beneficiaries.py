@@ -49,9 +49,8 @@ class Beneficiary:
 
     @property
     def key_version(self) -> int:
-        match = _PSEUDONYM.match(self.pseudonym)
-        assert match is not None
-        return int(match.group(1))
+        # The pseudonym was checked against _PSEUDONYM on construction: "v<version>-<hash>".
+        return int(self.pseudonym[1 : self.pseudonym.index("-")])
 
     def __str__(self) -> str:
         return self.pseudonym

@@ -36,7 +36,8 @@ def zone_name(when: dt.datetime) -> str:
     if isinstance(name, str) and name and not name.startswith(("+", "-")) and _is_zone(name):
         return name
     offset = when.utcoffset()
-    assert offset is not None
+    if offset is None:
+        raise InvalidTime(f"{when.isoformat()} has no time zone", value=when)
     minutes = int(offset.total_seconds()) // 60
     sign = "+" if minutes >= 0 else "-"
     return f"{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
