@@ -10,6 +10,7 @@ import attrs
 
 from aidledger.core.amounts import Unit
 from aidledger.core.errors import InvalidArgument
+from aidledger.core.validators import instance_of
 
 _CODE = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,63}(:[A-Za-z0-9][A-Za-z0-9_-]{0,63}){0,15}\Z")
 
@@ -87,15 +88,16 @@ class Account:
     """
 
     code: str = attrs.field(validator=_code("account"))
-    type: AccountType = attrs.field(validator=attrs.validators.instance_of(AccountType))
-    unit: Unit = attrs.field(validator=attrs.validators.instance_of(Unit))
+    type: AccountType = attrs.field(validator=instance_of(AccountType))
+    unit: Unit = attrs.field(validator=instance_of(Unit))
     name: str = attrs.field(default="", validator=_check_name)
-    normal_side: Side = attrs.field(validator=attrs.validators.instance_of(Side))
-    allow_negative: bool = attrs.field(default=False, validator=attrs.validators.instance_of(bool))
+    normal_side: Side = attrs.field(validator=instance_of(Side))
+    allow_negative: bool = attrs.field(default=False, validator=instance_of(bool))
 
     @normal_side.default
     def _default_side(self) -> Side:
-        return self.type.normal_side
+        # A type that is not an AccountType is refused by its validator, which runs after the defaults.
+        return self.type.normal_side if isinstance(self.type, AccountType) else Side.DEBIT
 
 
 class Restriction(enum.Enum):
@@ -122,8 +124,8 @@ class Fund:
     code: str = attrs.field(validator=_code("fund"))
     name: str = attrs.field(default="", validator=_check_name)
     purpose: str | None = attrs.field(default=None)
-    restriction: Restriction = attrs.field(validator=attrs.validators.instance_of(Restriction))
-    allow_negative: bool = attrs.field(default=False, validator=attrs.validators.instance_of(bool))
+    restriction: Restriction = attrs.field(validator=instance_of(Restriction))
+    allow_negative: bool = attrs.field(default=False, validator=instance_of(bool))
 
     @restriction.default
     def _default_restriction(self) -> Restriction:

@@ -169,6 +169,8 @@ def to_decimal(value: object) -> Decimal:
 
 def _minor_units(number: Decimal, unit: Unit) -> int:
     """``number`` as an exact count of the unit's smallest step, or InvalidAmount."""
+    if number and number.adjusted() + unit.exponent >= len(str(MAX_MINOR)):
+        raise _beyond(number, unit)  # far too large to scale exactly: say so, not "too many decimals"
     try:
         scaled = _EXACT.scaleb(number, unit.exponent)
         if scaled != scaled.to_integral_value(context=_EXACT):
@@ -181,12 +183,16 @@ def _minor_units(number: Decimal, unit: Unit) -> int:
             unit=unit.code,
         ) from None
     if abs(minor) > MAX_MINOR:
-        raise InvalidAmount(
-            f"{number} {unit.code} is beyond the largest amount the ledger holds ({MAX_MINOR} minor units)",
-            value=number,
-            unit=unit.code,
-        )
+        raise _beyond(number, unit)
     return minor
+
+
+def _beyond(number: Decimal, unit: Unit) -> InvalidAmount:
+    return InvalidAmount(
+        f"{number} {unit.code} is beyond the largest amount the ledger holds ({MAX_MINOR} minor units)",
+        value=number,
+        unit=unit.code,
+    )
 
 
 @attrs.frozen(order=False)

@@ -20,6 +20,7 @@ from aidledger.core.accounts import Account, Fund
 from aidledger.core.amounts import Amount
 from aidledger.core.errors import InvalidAmount, InvalidArgument, UnbalancedEntry, UnitMismatch
 from aidledger.core.times import to_micros
+from aidledger.core.validators import instance_of
 
 _KIND = re.compile(r"^[a-z][a-z0-9_.-]{0,63}\Z")
 _TAG_NAME = re.compile(r"^[a-z][a-z0-9_.-]{0,63}\Z")
@@ -72,9 +73,9 @@ class Posting:
         amount: signed amount in the account's unit: positive debits, negative credits.
     """
 
-    account: Account = attrs.field(validator=attrs.validators.instance_of(Account))
-    fund: Fund = attrs.field(validator=attrs.validators.instance_of(Fund))
-    amount: Amount = attrs.field(validator=attrs.validators.instance_of(Amount))
+    account: Account = attrs.field(validator=instance_of(Account))
+    fund: Fund = attrs.field(validator=instance_of(Fund))
+    amount: Amount = attrs.field(validator=instance_of(Amount))
 
     def __attrs_post_init__(self) -> None:
         if self.amount.unit != self.account.unit:
