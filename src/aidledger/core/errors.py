@@ -130,3 +130,11 @@ class PaymentStateError(AidLedgerError):
 
 class DigestMismatch(AidLedgerError):
     """A digest does not describe this ledger: its item is missing or has another hash."""
+
+
+class NotALedger(AidLedgerError, LookupError):
+    """There is no aidledger ledger at the URL: the file does not exist, or the database has no aidledger schema."""
+
+
+class SchemaMismatch(AidLedgerError):
+    """The ledger's schema is older or newer than this version of aidledger reads."""

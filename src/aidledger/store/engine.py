@@ -18,11 +18,12 @@ from typing import Any, Final
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import create_engine, event, pool
+from alembic.script import ScriptDirectory
+from sqlalchemy import create_engine, event, inspect, pool
 from sqlalchemy.engine import URL, Connection, Engine, make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
-from aidledger.core.errors import LedgerUrlError
+from aidledger.core.errors import LedgerUrlError, NotALedger, SchemaMismatch
 
 #: The newest migration; a test checks it is Alembic's head.
 SCHEMA_REVISION: Final = "0001"
@@ -82,17 +83,32 @@ def shown(url: URL) -> str:
     return _hide_query_password(url.render_as_string(hide_password=True))
 
 
-def create(url: URL) -> Engine:
-    """An engine with aidledger's settings for the URL's dialect."""
+def create(url: URL, *, read_only: bool = False) -> Engine:
+    """An engine with aidledger's settings for the URL's dialect.
+
+    ``read_only=True`` never creates a file and opens every connection so that
+    the database itself refuses writes: SQLite with ``mode=ro``, PostgreSQL with
+    ``default_transaction_read_only``.  A SQLite file that does not exist is then
+    :class:`NotALedger`.
+    """
     try:
         if url.get_backend_name() == "sqlite":
-            return _sqlite_engine(url)
+            return _sqlite_engine(url, read_only=read_only)
+        if read_only:
+            url = _with_option(url, "-c default_transaction_read_only=on")
         return create_engine(url, isolation_level="READ COMMITTED", pool_pre_ping=True)
     except (ArgumentError, NoSuchModuleError) as error:
         raise LedgerUrlError(f"cannot use {shown(url)}: {error}", url=shown(url)) from None
 
 
-def _sqlite_engine(url: URL) -> Engine:
+def _with_option(url: URL, option: str) -> URL:
+    """``url`` with a server option added to libpq's ``options`` (keeping any the URL has, e.g. a search_path)."""
+    given = url.query.get("options", ())
+    options = [given] if isinstance(given, str) else list(given)
+    return url.update_query_dict({"options": " ".join([*options, option])})
+
+
+def _sqlite_engine(url: URL, *, read_only: bool) -> Engine:
     database = url.database or ""
     in_memory = database in ("", ":memory:") or database.startswith("file::memory:")
     kwargs: dict[str, Any] = {}
@@ -101,9 +117,14 @@ def _sqlite_engine(url: URL) -> Engine:
         kwargs = {"poolclass": pool.StaticPool, "connect_args": {"check_same_thread": False}}
     else:
         path = Path(database)
-        if not path.parent.exists():
+        if read_only:
+            if not path.is_file():
+                raise NotALedger(f"no ledger at {shown(url)}: the file {database!r} does not exist", url=shown(url))
+            # The file is opened through a URI with mode=ro: SQLite refuses every write, and creates nothing.
+            url = url.set(database=f"{path.resolve().as_uri()}?mode=ro", query={**url.query, "uri": "true"})
+        elif not path.parent.exists():
             raise LedgerUrlError(f"no directory {str(path.parent)!r} for the ledger file", url=shown(url))
-        if not path.exists():
+        elif not path.exists():
             # Readable by its owner only, before SQLite writes anything into it.
             os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
         kwargs = {"connect_args": {"timeout": BUSY_TIMEOUT_MS / 1000}}
@@ -114,7 +135,7 @@ def _sqlite_engine(url: URL) -> Engine:
         # Let SQLAlchemy's begin() emit our own BEGIN (pysqlite's would be deferred).
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
-        if not in_memory:
+        if not in_memory and not read_only:
             cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=FULL")
         cursor.execute("PRAGMA foreign_keys=ON")
@@ -129,16 +150,66 @@ def _sqlite_engine(url: URL) -> Engine:
     return engine
 
 
+#: Tables every aidledger schema has, whatever its revision.
+_LEDGER_TABLES: Final = ("entries", "postings", "accounts", "funds", "units")
+
+
+def check_schema(engine: Engine, shown_url: str) -> None:
+    """Refuse a database that is not an aidledger ledger of exactly this library's schema revision.
+
+    :class:`NotALedger` when it has no aidledger schema (an empty or foreign
+    database), :class:`SchemaMismatch` when its revision is older (open it for
+    writing once to migrate) or one this library does not know (a newer one).
+    """
+    with engine.connect() as probe:
+        revision = MigrationContext.configure(probe).get_current_revision()
+        tables = set(inspect(probe).get_table_names())
+    missing = [name for name in _LEDGER_TABLES if name not in tables]
+    if revision is None or missing:
+        what = "it is empty" if not tables else f"it has no {', '.join(missing) or 'alembic_version'} table"
+        raise NotALedger(f"{shown_url} is not an aidledger ledger: {what}", url=shown_url)
+    if revision == SCHEMA_REVISION:
+        return
+    if revision in known_revisions():
+        raise SchemaMismatch(
+            f"the ledger at {shown_url} has schema revision {revision}, older than this library's {SCHEMA_REVISION}; "
+            f"open it for writing once (Ledger.open) to migrate it",
+            url=shown_url,
+            revision=revision,
+        )
+    raise SchemaMismatch(
+        f"the ledger at {shown_url} has schema revision {revision!r}, which this library ({SCHEMA_REVISION}) does not "
+        f"know: it was written by a newer aidledger; upgrade aidledger to read it",
+        url=shown_url,
+        revision=revision,
+    )
+
+
+_MIGRATIONS: Final = Path(__file__).parent / "migrations"
+
+
+def known_revisions() -> frozenset[str]:
+    """Every schema revision this library's migrations know (and can migrate from)."""
+    return frozenset(script.revision for script in ScriptDirectory(str(_MIGRATIONS)).walk_revisions())
+
+
 def migrate(engine: Engine) -> None:
     """Bring the schema to the newest revision (creating it in an empty database)."""
     with engine.connect() as probe:
-        if MigrationContext.configure(probe).get_current_revision() == SCHEMA_REVISION:
-            return
+        current = MigrationContext.configure(probe).get_current_revision()
+    if current == SCHEMA_REVISION:
+        return
+    if current is not None and current not in known_revisions():
+        raise SchemaMismatch(
+            f"the ledger has schema revision {current!r}, which this library ({SCHEMA_REVISION}) does not know: "
+            f"it was written by a newer aidledger; upgrade aidledger to open it",
+            revision=current,
+        )
     with engine.execution_options(**{WRITE: True}).begin() as connection:
         if connection.dialect.name == "postgresql":
             # Two processes opening a new database at once: the second waits here.
             connection.exec_driver_sql("SELECT pg_advisory_xact_lock(7341021)")
         config = Config()
-        config.set_main_option("script_location", str(Path(__file__).parent / "migrations"))
+        config.set_main_option("script_location", str(_MIGRATIONS))
         config.attributes["connection"] = connection
         command.upgrade(config, "head")
