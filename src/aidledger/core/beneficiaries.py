@@ -21,6 +21,7 @@ from typing import Final
 import attrs
 
 from aidledger.core.errors import InvalidArgument
+from aidledger.core.identity import identity_key
 
 #: Environment variable that holds the pseudonym key (hex), if no key is passed in.
 KEY_ENV: Final = "AIDLEDGER_PSEUDONYM_KEY"
@@ -126,7 +127,9 @@ class Pseudonymizer:
         version = self.current if version is None else version
         if version not in self.keys:
             raise InvalidArgument(f"no key with version {version}", version=version)
-        digest = hmac.new(self.keys[version], registry_id.encode("utf-8"), hashlib.sha256).hexdigest()
+        # Two spellings of one id (case, spaces, Unicode hyphens, look-alike letters) are one beneficiary.
+        normal = identity_key(registry_id, "registry id")
+        digest = hmac.new(self.keys[version], normal.encode("utf-8"), hashlib.sha256).hexdigest()
         return Beneficiary(f"v{version}-{digest}")
 
     def all_pseudonyms(self, registry_id: str) -> tuple[Beneficiary, ...]:
