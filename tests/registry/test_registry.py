@@ -15,6 +15,7 @@ from aidledger import (
     PersonStatus,
     Pseudonymizer,
     Registry,
+    StorageError,
     UnknownRecord,
 )
 from aidledger.registry import schema
@@ -302,3 +303,27 @@ def stored_tables(path: Path) -> set[str]:
 
     with sqlite3.connect(path) as connection:
         return {row[0] for row in connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+
+
+class TestIndexIntegrity:
+    def test_a_swapped_pseudonym_index_is_refused_not_misattributed(self, registry: Registry, url: str) -> None:
+        """Two index rows swapped behind the registry: a look-up raises instead of naming the wrong person."""
+        first, second = KEYS.pseudonym(FIRST), KEYS.pseudonym(SECOND)
+        assert registry.by_pseudonym(first).registry_id == FIRST
+        engine = store_engine.create(store_engine.parse_url(url))
+        index = schema.pseudonyms
+        with engine.begin() as connection:
+            owners = dict(connection.execute(select(index.c.pseudonym, index.c.person_id)).all())
+            swap = {first.pseudonym: owners[second.pseudonym], second.pseudonym: owners[first.pseudonym]}
+            for pseudonym, person in swap.items():
+                connection.execute(index.update().where(index.c.pseudonym == pseudonym).values(person_id=person))
+        engine.dispose()
+        with pytest.raises(StorageError, match="pseudonym index was changed"):
+            registry.by_pseudonym(first)
+        with pytest.raises(StorageError, match="pseudonym index was changed"):
+            registry.lookup([second])
+        with pytest.raises(StorageError, match="pseudonym index was changed"):
+            registry.person(FIRST)
+        with pytest.raises(StorageError, match="pseudonym index was changed"):
+            registry.update(FIRST, phone="+7 700 000 0000")
+        assert registry.person(THIRD).registry_id == THIRD  # the untouched people are still found

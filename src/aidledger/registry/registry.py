@@ -471,6 +471,7 @@ class Registry:
                 beneficiary=shown,
                 status=PersonStatus.UNREADABLE,
             )
+        self._indexed(pseudonyms, data)
         return found, data
 
     def person(self, registry_id: str) -> Person:
@@ -492,6 +493,23 @@ class Registry:
         """
         wanted = _beneficiary(beneficiary)
         return self._read(lambda connection: _person(wanted, self._readable(connection, (wanted,))[1]))
+
+    def _indexed(self, pseudonyms: tuple[Beneficiary, ...], data: Mapping[str, str]) -> Beneficiary:
+        """The first of ``pseudonyms``, if one of them really is a pseudonym of the sealed registry id.
+
+        The index maps pseudonyms to people outside the seal: a row changed behind
+        the registry would attribute one person's payments to another.  The sealed
+        id, hashed again under the pseudonym's key version, must give the pseudonym.
+        """
+        held = self._keys.keys
+        if not any(b.key_version in held and self._keys.pseudonym(data["registry_id"], b.key_version) == b
+                   for b in pseudonyms):  # fmt: skip
+            raise StorageError(
+                f"the registry's pseudonym index was changed: {pseudonyms[0].pseudonym} is not a pseudonym of the "
+                f"person it points to; restore the registry from a backup",
+                pseudonym=pseudonyms[0].pseudonym,
+            )
+        return pseudonyms[0]
 
     def lookup(self, beneficiaries: Iterable[Beneficiary | str]) -> dict[str, Person]:
         """Many pseudonyms at once, by pseudonym: each with its status (never raises for unknown ones)."""
@@ -520,7 +538,7 @@ class Registry:
                         found[row.pseudonym] = Person(wanted[row.pseudonym], PersonStatus.UNREADABLE)
                     else:
                         data = sealing.unseal(bytes(row.secret), row.person_id, row.nonce, row.sealed, row.format)
-                        found[row.pseudonym] = _person(wanted[row.pseudonym], data)
+                        found[row.pseudonym] = _person(self._indexed((wanted[row.pseudonym],), data), data)
             return {name: found.get(name) or Person(wanted[name], PersonStatus.UNKNOWN) for name in names}
 
         return self._read(work)
