@@ -500,10 +500,11 @@ class Registry:
         The index maps pseudonyms to people outside the seal: a row changed behind
         the registry would attribute one person's payments to another.  The sealed
         id, hashed again under the pseudonym's key version, must give the pseudonym.
+        A pseudonym of a key version the registry was not opened with cannot be
+        checked (that takes the key): open the registry with every version to check all.
         """
-        held = self._keys.keys
-        if not any(b.key_version in held and self._keys.pseudonym(data["registry_id"], b.key_version) == b
-                   for b in pseudonyms):  # fmt: skip
+        checkable = [b for b in pseudonyms if b.key_version in self._keys.keys]
+        if checkable and not any(self._keys.pseudonym(data["registry_id"], b.key_version) == b for b in checkable):
             raise StorageError(
                 f"the registry's pseudonym index was changed: {pseudonyms[0].pseudonym} is not a pseudonym of the "
                 f"person it points to; restore the registry from a backup",
