@@ -135,10 +135,17 @@ def commodity(code: str, measure: str, exponent: int = 0) -> Unit:
     return Unit(code=code, kind=UnitKind.COMMODITY, exponent=exponent, measure=measure)
 
 
+#: The one text form of an amount: ASCII digits, an optional leading '-', an optional decimal point with digits after.
+_PLAIN: Final = re.compile(r"-?[0-9]+(\.[0-9]+)?", re.ASCII)
+
+
 def to_decimal(value: object) -> Decimal:
     """Turn an ``int``, ``str`` or ``Decimal`` into a finite ``Decimal``; refuse everything else.
 
     Floats are refused even when they look harmless: ``0.1`` is not one tenth.
+    Text must be plain: ``50000``, ``-12.50``; Python's ``Decimal`` also reads
+    ``5e4``, ``+5``, ``.5``, ``1_000`` and digits of other scripts, which are not
+    accepted as money.
     """
     if isinstance(value, bool):
         raise InvalidAmount(f"a boolean is not an amount: {value!r}", value=value)
@@ -152,11 +159,13 @@ def to_decimal(value: object) -> Decimal:
     elif isinstance(value, int):
         number = Decimal(value)
     elif isinstance(value, str):
-        text = value.strip().replace("_", "")
-        try:
-            number = Decimal(text)
-        except decimal.InvalidOperation:
-            raise InvalidAmount(f"not a decimal number: {value!r}", value=value) from None
+        if not _PLAIN.fullmatch(value.strip()):
+            raise InvalidAmount(
+                f"not a decimal number: {value!r}; write an amount as ASCII digits with an optional leading '-' and "
+                f"decimal point, such as '50000' or '-12.50' (no exponent, sign '+', '_' or other digits)",
+                value=value,
+            )
+        number = Decimal(value.strip())
     else:
         raise InvalidAmount(
             f"an amount must be int, str or Decimal, got {type(value).__name__}: {value!r}",

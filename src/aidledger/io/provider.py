@@ -8,12 +8,11 @@ value, and nothing is settled from a report that does not read cleanly.
 
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import BinaryIO, TextIO
 
-from aidledger.core.amounts import Money, currency
-from aidledger.core.errors import AidLedgerError, MalformedFile
+from aidledger.core.amounts import Money, currency, to_decimal
+from aidledger.core.errors import AidLedgerError, InvalidAmount, MalformedFile
 from aidledger.io.csvfile import read_csv
 from aidledger.operations.payments import PaymentStatus, ProviderLine
 
@@ -42,17 +41,33 @@ def read_provider_report(source: str | Path | TextIO | BinaryIO, *, currency_cod
                 value=status_text,
             ) from None
         amount = parse_money(name, number, cells["amount"], cells.get("currency", "").upper() or default)
+        if amount.value <= 0:
+            raise MalformedFile(
+                f"{name} line {number}: amount {cells['amount']!r} is not positive (a provider reports what it paid, "
+                f"failed or returned, each as a positive amount)",
+                line=number,
+                value=cells["amount"],
+            )
         return ProviderLine(reference, status, amount, line=number)
 
     return read_csv(source, "report", REQUIRED, ("currency",), parse)
 
 
 def parse_money(name: str, number: int, text: str, code: str) -> Money:
-    """``text`` as exact Money in currency ``code``, or MalformedFile naming the line and value."""
+    """``text`` as exact Money in currency ``code``, or MalformedFile naming the line and value.
+
+    The text is read by the one rule for amounts (:func:`aidledger.core.amounts.to_decimal`):
+    plain ASCII digits with an optional '-' and decimal point.
+    """
     try:
-        value = Decimal(text)
-    except InvalidOperation:
-        raise MalformedFile(f"{name} line {number}: amount {text!r} is not a number", line=number, value=text) from None
+        value = to_decimal(text)
+    except InvalidAmount:
+        raise MalformedFile(
+            f"{name} line {number}: amount {text!r} is not a number (write digits with an optional '-' and '.', "
+            f"such as 50000.00)",
+            line=number,
+            value=text,
+        ) from None
     try:
         return Money(value, currency(code))
     except AidLedgerError as error:
