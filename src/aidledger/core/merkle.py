@@ -379,7 +379,12 @@ def _read(document: str | Mapping[str, Any], kind: str, fields: tuple[str, ...])
     if not isinstance(document, Mapping):
         raise InvalidArgument(f"a {kind} proof is a JSON object, got {document!r}", document=document)
     expected = {"format", "kind", "path", *fields}
-    if set(document) != expected or document["format"] != FORMAT or document["kind"] != kind:
+    if (
+        set(document) != expected
+        or document["format"] != FORMAT
+        or type(document["format"]) is not int
+        or document["kind"] != kind
+    ):
         raise InvalidArgument(
             f"a {kind} proof of format {FORMAT} has the keys {sorted(expected)} and kind {kind!r}, got {document!r}",
             document=document,
