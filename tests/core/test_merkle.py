@@ -256,7 +256,7 @@ class TestInvalidArguments:
             (lambda: merkle.consistency_ranges(-1, 3), "whole number"),
             (lambda: merkle.consistency_ranges(2, True), "whole number"),
             (lambda: merkle.root([b"\x00" * 31]), "not 32 bytes"),
-            (lambda: merkle.root(["00" * 32]), "not 32 bytes"),
+            (lambda: merkle.root(["00" * 32]), "not 32 bytes"),  # type: ignore[list-item]
             (lambda: merkle.subtree_consistency_ranges(2, 5, 8), "not a subtree"),
             (lambda: merkle.subtree_root(merkle.list_source(leaves(8)), 2, 5), "not a non-empty subtree"),
             (lambda: merkle.subtree_root(merkle.list_source(leaves(8)), 4, 4), "not a non-empty subtree"),

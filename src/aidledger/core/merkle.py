@@ -67,7 +67,7 @@ def root(leaf_hashes: Sequence[bytes]) -> bytes:
 def root_from(source: NodeSource, size: int) -> bytes:
     """MTH of the first ``size`` leaves, from at most ``log2(size) + 1`` complete subtrees of ``source``."""
     _check_size(size, "tree size")
-    return subtree_root(source, 0, size) if size else EMPTY_ROOT
+    return _subtree_root(source, 0, size) if size else EMPTY_ROOT
 
 
 def list_source(leaf_hashes: Sequence[bytes]) -> NodeSource:
@@ -93,6 +93,13 @@ def subtree_root(source: NodeSource, start: int, end: int) -> bytes:
     _check_size(start, "subtree start")
     if end <= start or start % _bit_ceil(end - start):
         raise InvalidArgument(f"[{start}, {end}) is not a non-empty subtree", start=start, end=end)
+    return _subtree_root(source, start, end)
+
+
+def _subtree_root(source: NodeSource, start: int, end: int) -> bytes:
+    """:func:`subtree_root` of a range known to be a non-empty subtree: one look-up per bit of its size."""
+    if (end - start) & (end - start - 1) == 0:
+        return _lookup(source, start, end - start)
     parts = []
     size = end - start
     while size:
@@ -132,7 +139,7 @@ def inclusion_proof_from(source: NodeSource, tree_size: int, index: int) -> Incl
         index=index,
         tree_size=tree_size,
         leaf_hash=_lookup(source, index, 1),
-        path=tuple(subtree_root(source, start, end) for start, end in ranges),
+        path=tuple(_subtree_root(source, start, end) for start, end in ranges),
     )
 
 
@@ -142,7 +149,7 @@ def consistency_proof_from(source: NodeSource, old_size: int, new_size: int) -> 
     return ConsistencyProof(
         old_size=old_size,
         new_size=new_size,
-        path=tuple(subtree_root(source, start, end) for start, end in ranges),
+        path=tuple(_subtree_root(source, start, end) for start, end in ranges),
     )
 
 
