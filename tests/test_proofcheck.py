@@ -201,6 +201,23 @@ class TestDocuments:
         assert not proofcheck.check_document([doc], merkle.root(hashes).hex())  # type: ignore[arg-type]
         assert not proofcheck.check_document(doc, "not hex")
 
+    def test_the_published_size_binds_the_document(self) -> None:
+        """The RFC algorithm takes leaf 0 of 5 leaves as leaf 0 of 6 too; the size published with the root refuses it."""
+        hashes = leaves(5)
+        root = merkle.root(hashes)
+        path = list(merkle.inclusion_path(hashes, 0))
+        assert proofcheck.verify_inclusion(hashes[0], 0, 6, path, root)
+        doc = {"format": 1, "kind": "inclusion", "index": 0, "tree_size": 6, "leaf_hash": hashes[0].hex()}
+        doc["path"] = [h.hex() for h in path]
+        assert proofcheck.check_document(doc, root.hex())
+        assert not proofcheck.check_document(doc, root.hex(), tree_size=5)
+        assert proofcheck.check_document(doc | {"tree_size": 5}, root.hex(), tree_size=5)
+        consistency = json.loads(merkle.consistency_proof(hashes, 3).as_json())
+        old_root = merkle.root(hashes[:3]).hex()
+        assert proofcheck.check_document(consistency, root.hex(), old_root, tree_size=5, old_size=3)
+        assert not proofcheck.check_document(consistency, root.hex(), old_root, tree_size=5, old_size=2)
+        assert not proofcheck.check_document(consistency, root.hex(), old_root, tree_size=6, old_size=3)
+
     def test_upper_case_hashes_in_a_document_are_refused(self) -> None:
         """Documents carry hashes in lower case only: one canonical form."""
         hashes = leaves(11)
@@ -241,7 +258,8 @@ class TestStandalone:
 
         valid, invalid = run("proof.json", root), run("proof.json", old)
         assert (valid.returncode, valid.stdout, invalid.returncode, invalid.stdout) == (0, "valid\n", 1, "INVALID\n")
-        assert run("extends.json", root, "--old-root", old).returncode == 0
+        assert run("extends.json", root, "--size", "20", "--old-root", old, "--old-size", "7").returncode == 0
+        assert run("extends.json", root, "--size", "20", "--old-root", old, "--old-size", "8").returncode == 1
         missing = run("absent.json", root)
         assert missing.returncode == 2 and "cannot read absent.json" in missing.stderr
 

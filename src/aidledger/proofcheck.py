@@ -59,7 +59,12 @@ Documents (JSON, format 1)
          "path": ["<hex>", ...]}
 
     Roots are not in the documents: they come from where the reader trusts them
-    (the published digest), and are given beside the document.
+    (the published digest), and are given beside the document, best with the
+    tree size published with them.  A root stands for one size, and the
+    algorithms above bind the size only in part (a proof of leaf 0 of 5 leaves
+    also passes as leaf 0 of 6 against the same root), so a reader who knows
+    the size compares it with the document's ``tree_size`` (``new_size``, and
+    ``old_size`` for the old root).
 """
 
 from __future__ import annotations
@@ -120,16 +125,29 @@ def verify_consistency(old_size: int, new_size: int, old_root: bytes, new_root: 
     return fr == old_root and sr == new_root and sn == 0
 
 
-def check_document(doc: dict[str, Any], root_hex: str, old_root_hex: str | None = None) -> bool:
+def check_document(
+    doc: dict[str, Any],
+    root_hex: str,
+    old_root_hex: str | None = None,
+    *,
+    tree_size: int | None = None,
+    old_size: int | None = None,
+) -> bool:
     """Whether a proof document (see the module's description) holds against the given root(s).
 
     ``root_hex`` is the root of the tree the inclusion proof leads to, or the
     *new* root of a consistency proof, whose old root is ``old_root_hex`` (a
     consistency document with no ``old_root_hex`` is refused).  Roots may be
-    given in either case of hex.  Any malformed document is refused, never raised.
+    given in either case of hex.  ``tree_size`` and ``old_size``, when given, are
+    the sizes published with the roots, and the document's must equal them.  Any
+    malformed document is refused, never raised.
     """
     root = _unhex(root_hex.lower()) if isinstance(root_hex, str) else None
     if not isinstance(doc, dict) or root is None or type(doc.get("format")) is not int or doc["format"] != FORMAT:
+        return False
+    if tree_size is not None and tree_size != doc.get("tree_size", doc.get("new_size")):
+        return False
+    if old_size is not None and old_size != doc.get("old_size"):
         return False
     path = [_unhex(text) for text in doc["path"]] if isinstance(doc.get("path"), list) else [None]
     hashes = [h for h in path if h is not None]
@@ -145,11 +163,16 @@ def check_document(doc: dict[str, Any], root_hex: str, old_root_hex: str | None 
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``proofcheck.py PROOF.json ROOT [--old-root OLD]``: print ``valid`` (exit 0) or ``INVALID`` (exit 1)."""
+    """``proofcheck.py PROOF.json ROOT [--size N] [--old-root OLD] [--old-size M]``.
+
+    Prints ``valid`` (exit status 0) or ``INVALID`` (1); a document it cannot read is status 2.
+    """
     parser = argparse.ArgumentParser(description="Check an aidledger Merkle proof (RFC 9162) against a root.")
     parser.add_argument("document", help="the proof document (JSON file), or - for standard input")
     parser.add_argument("root", help="the root it must lead to (64 hex digits): the new root of a consistency proof")
+    parser.add_argument("--size", type=int, help="the tree size published with the root")
     parser.add_argument("--old-root", help="the old root, for a consistency proof")
+    parser.add_argument("--old-size", type=int, help="the tree size published with the old root")
     args = parser.parse_args(argv)
     try:
         if args.document == "-":
@@ -160,7 +183,7 @@ def main(argv: list[str] | None = None) -> int:
     except (OSError, ValueError) as error:
         print(f"cannot read {args.document}: {error}", file=sys.stderr)
         return 2
-    valid = check_document(doc, args.root, args.old_root)
+    valid = check_document(doc, args.root, args.old_root, tree_size=args.size, old_size=args.old_size)
     print("valid" if valid else "INVALID")
     return 0 if valid else 1
 

@@ -13,7 +13,7 @@ consistency proof, §2.1.4.1), as :class:`InclusionProof` and
 :class:`ConsistencyProof` with one canonical JSON form each, which
 :mod:`aidledger.proofcheck` checks with hashlib alone.
 
-Every function exists in two forms.  The list form (:func:`root`,
+Each computation exists in two forms.  The list form (:func:`root`,
 :func:`inclusion_proof`, ...) takes every leaf hash.  The *node source* form
 (:func:`root_from`, :func:`inclusion_proof_from`, ...) takes a
 :data:`NodeSource`, ``source(start, size) -> bytes``: the hash of the complete
@@ -256,15 +256,8 @@ class InclusionProof:
 
     def as_json(self) -> str:
         """The canonical JSON form (sorted keys, no spaces, hashes as lower-case hex)."""
-        return _dumps(
-            {
-                "format": FORMAT,
-                "kind": "inclusion",
-                "index": self.index,
-                "tree_size": self.tree_size,
-                "leaf_hash": self.leaf_hash.hex(),
-                "path": [h.hex() for h in self.path],
-            }
+        return _document(
+            "inclusion", self.path, index=self.index, tree_size=self.tree_size, leaf_hash=self.leaf_hash.hex()
         )
 
     @classmethod
@@ -298,15 +291,7 @@ class ConsistencyProof:
 
     def as_json(self) -> str:
         """The canonical JSON form (sorted keys, no spaces, hashes as lower-case hex)."""
-        return _dumps(
-            {
-                "format": FORMAT,
-                "kind": "consistency",
-                "old_size": self.old_size,
-                "new_size": self.new_size,
-                "path": [h.hex() for h in self.path],
-            }
-        )
+        return _document("consistency", self.path, old_size=self.old_size, new_size=self.new_size)
 
     @classmethod
     def from_json(cls, document: str | Mapping[str, Any]) -> ConsistencyProof:
@@ -369,8 +354,10 @@ def _check_path(path: tuple[bytes, ...], expected: int) -> None:
         raise InvalidArgument(f"the path has {len(path)} hashes, the proof needs {expected}", path=path)
 
 
-def _dumps(obj: object) -> str:
-    return json.dumps(obj, sort_keys=True, separators=(",", ":"))
+def _document(kind: str, path: tuple[bytes, ...], **fields: object) -> str:
+    """The canonical JSON text of a proof: its format, kind, numbers and hashes, keys sorted, no spaces."""
+    document = {"format": FORMAT, "kind": kind, "path": [h.hex() for h in path], **fields}
+    return json.dumps(document, sort_keys=True, separators=(",", ":"))
 
 
 _HEX: Final = frozenset("0123456789abcdef")
