@@ -91,6 +91,7 @@ def subtree_root(source: NodeSource, start: int, end: int) -> bytes:
     (as every range of :func:`inclusion_ranges` and :func:`consistency_ranges`).
     """
     _check_size(start, "subtree start")
+    _check_size(end, "subtree end")
     if end <= start or start % _bit_ceil(end - start):
         raise InvalidArgument(f"[{start}, {end}) is not a non-empty subtree", start=start, end=end)
     return _subtree_root(source, start, end)
