@@ -7,14 +7,7 @@ from typing import Any
 
 import pendulum
 
-from aidledger import (
-    Account,
-    AccountType,
-    Fund,
-    Ledger,
-    Money,
-    Pseudonymizer,
-)
+from aidledger import Account, AccountType, Fund, Ledger, Money, Pseudonymizer
 from tests.conftest import KZT, Chart
 from tests.helpers import transfer
 

@@ -9,18 +9,8 @@ from typing import Any
 import pendulum
 import pytest
 
-from aidledger import (
-    InvalidArgument,
-)
-from aidledger.queries.entry_testing import (
-    TimeBasis,
-    unusual_actors,
-)
-from tests.queries.entry_testing.journal import (
-    ALMATY,
-    START,
-    Book,
-)
+from aidledger import InvalidArgument, TimeBasis, unusual_actors
+from tests.queries.entry_testing.journal import ALMATY, START, Book
 
 
 def seqs(found: Any) -> list[int]:

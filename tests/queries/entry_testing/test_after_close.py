@@ -7,20 +7,8 @@ import datetime as dt
 import pendulum
 import pytest
 
-from aidledger import (
-    InvalidArgument,
-    InvalidTime,
-    PeriodClosed,
-)
-from aidledger.queries.entry_testing import (
-    AfterCloseReason,
-    entries_after_close,
-)
-from tests.queries.entry_testing.journal import (
-    ALMATY,
-    START,
-    Book,
-)
+from aidledger import AfterCloseReason, InvalidArgument, InvalidTime, PeriodClosed, entries_after_close
+from tests.queries.entry_testing.journal import ALMATY, START, Book
 
 
 class TestEntriesAfterClose:

@@ -4,15 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from aidledger import (
-    InvalidArgument,
-)
-from aidledger.queries.entry_testing import (
-    entries_without_description,
-)
-from tests.queries.entry_testing.journal import (
-    Book,
-)
+from aidledger import InvalidArgument, entries_without_description
+from tests.queries.entry_testing.journal import Book
 
 
 def test_entries_without_description(book: Book) -> None:

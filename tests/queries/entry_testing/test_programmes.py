@@ -12,16 +12,10 @@ from aidledger import (
     PaymentLine,
     PaymentStatus,
     ProviderLine,
-)
-from aidledger.queries.entry_testing import (
     same_beneficiary_several_programmes,
 )
 from tests.conftest import KZT
-from tests.queries.entry_testing.journal import (
-    KEYS,
-    START,
-    Clock,
-)
+from tests.queries.entry_testing.journal import KEYS, START, Clock
 
 
 def test_same_beneficiary_several_programmes(url: str) -> None:

@@ -4,23 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from aidledger import (
-    InvalidAmount,
-    InvalidArgument,
-    Money,
-)
-from aidledger.queries.entry_testing import (
-    SampleMethod,
-    journal_tests,
-    sample_entries,
-)
+from aidledger import InvalidAmount, InvalidArgument, Money, SampleMethod, journal_tests, sample_entries
 from tests.conftest import KZT
-from tests.queries.entry_testing.journal import (
-    ALMATY,
-    START,
-    THRESHOLD,
-    Book,
-)
+from tests.queries.entry_testing.journal import ALMATY, START, THRESHOLD, Book
 
 
 def test_journal_tests_report(book: Book) -> None:

@@ -6,22 +6,10 @@ from decimal import Decimal
 
 import pytest
 
-from aidledger import (
-    InvalidAmount,
-    InvalidArgument,
-    Money,
-)
-from aidledger.queries.entry_testing import (
-    round_amounts,
-)
+from aidledger import InvalidAmount, InvalidArgument, Money, round_amounts
 from tests.conftest import KZT, USD, Chart
 from tests.helpers import transfer
-from tests.queries.entry_testing.journal import (
-    MEMO,
-    MEMO_CONTRA,
-    START,
-    Book,
-)
+from tests.queries.entry_testing.journal import MEMO, MEMO_CONTRA, START, Book
 
 
 def test_round_amounts(book: Book) -> None:

@@ -6,21 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from aidledger import (
-    InvalidArgument,
-    Money,
-    commodity,
-)
-from aidledger.queries.entry_testing import (
-    SampleMethod,
-    sample_entries,
-)
+from aidledger import InvalidArgument, Money, SampleMethod, commodity, sample_entries
 from tests.conftest import KZT, new_url
-from tests.queries.entry_testing.journal import (
-    START,
-    Book,
-    open_book,
-)
+from tests.queries.entry_testing.journal import START, Book, open_book
 
 
 def fill(book: Book, count: int = 60, huge: str | None = None) -> None:

@@ -2,13 +2,8 @@
 
 from __future__ import annotations
 
-from aidledger.queries.entry_testing import (
-    entries_without_description,
-)
-from tests.queries.entry_testing.journal import (
-    START,
-    Book,
-)
+from aidledger import entries_without_description
+from tests.queries.entry_testing.journal import START, Book
 
 
 def test_a_period_runs_from_start_to_just_before_end(book: Book) -> None:

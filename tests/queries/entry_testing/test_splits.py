@@ -15,18 +15,11 @@ from aidledger import (
     Ledger,
     Money,
     PaymentLine,
-)
-from aidledger.queries.entry_testing import (
     SplitReason,
     split_under_threshold,
 )
 from tests.conftest import KZT
-from tests.queries.entry_testing.journal import (
-    KEYS,
-    START,
-    THRESHOLD,
-    Book,
-)
+from tests.queries.entry_testing.journal import KEYS, START, THRESHOLD, Book
 
 
 def tranche(book: Book, amount: str, grantee: str, day: int, *, actor: str = "maker", **extra: Any) -> Any:

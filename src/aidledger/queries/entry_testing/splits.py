@@ -203,7 +203,6 @@ def find_splits(
 
 def _items(connection: Connection, scope: Scope, threshold: Money) -> Mapping[_Key, list[_Item]]:
     """The items at or under the threshold made without a checker, by kind, actor and counterparty."""
-    limit = threshold.minor
     entries = amounts(connection, scope, threshold.unit)
     base = (
         select(
@@ -218,6 +217,16 @@ def _items(connection: Connection, scope: Scope, threshold: Money) -> Mapping[_K
         .subquery()
     )
     groups: dict[_Key, list[_Item]] = defaultdict(list)
+    for key, item in (
+        *_single_items(connection, base, threshold.minor),
+        *_list_items(connection, base, threshold.minor),
+    ):
+        groups[key].append(item)
+    return groups
+
+
+def _single_items(connection: Connection, base: Any, limit: int) -> Iterator[tuple[_Key, _Item]]:
+    """Entries on no payment list, by the counterparty tag they carry or else the accounts they move."""
     unnamed: dict[int, tuple[str, str, int, int]] = {}
     counterparty = func.coalesce(*(literal(f"{name}=") + _tag(name, base.c.seq) for name in COUNTERPARTY_TAGS))
     singles = select(base.c.seq, base.c.kind, base.c.actor, base.c.effective_at, base.c.amount, counterparty).where(
@@ -227,10 +236,14 @@ def _items(connection: Connection, scope: Scope, threshold: Money) -> Mapping[_K
         if party is None:
             unnamed[int(seq)] = (str(kind), str(actor), int(effective), int(amount))
             continue
-        groups[(str(kind), str(actor), str(party))].append(_Item(int(effective), int(seq), int(amount), None, 1))
+        yield (str(kind), str(actor), str(party)), _Item(int(effective), int(seq), int(amount), None, 1)
     for seq, party in _account_pairs(connection, list(unnamed)).items():
         kind, actor, effective, amount = unnamed[seq]
-        groups[(kind, actor, party)].append(_Item(effective, seq, amount, None, 1))
+        yield (kind, actor, party), _Item(effective, seq, amount, None, 1)
+
+
+def _list_items(connection: Connection, base: Any, limit: int) -> Iterator[tuple[_Key, _Item]]:
+    """Payment lists, one item per list of one kind and maker, by programme (or else by list)."""
     programme = func.max(_tag("programme", base.c.seq))
     lists = (
         select(
@@ -249,10 +262,7 @@ def _items(connection: Connection, scope: Scope, threshold: Money) -> Mapping[_K
     for kind, actor, code, seq, effective, amount, n, prog in connection.execute(lists):
         if int(amount) <= limit:
             party = f"programme={prog}" if prog is not None else f"list={code}"
-            groups[(str(kind), str(actor), party)].append(
-                _Item(int(effective), int(seq), int(amount), str(code), int(n))
-            )
-    return groups
+            yield (str(kind), str(actor), party), _Item(int(effective), int(seq), int(amount), str(code), int(n))
 
 
 def _flag(
