@@ -16,7 +16,7 @@ from sqlalchemy.engine import Connection
 from aidledger.core.errors import InvalidArgument
 from aidledger.core.times import time_zone
 from aidledger.ledger.ledger import Ledger
-from aidledger.queries.entry_testing.arguments import limit_of, positive_int
+from aidledger.queries.entry_testing.arguments import limit_of, listed, positive_int
 from aidledger.queries.entry_testing.entries import (
     EntryRef,
     TimeBasis,
@@ -26,7 +26,6 @@ from aidledger.queries.entry_testing.entries import (
     entry_columns,
     entry_ref,
     entry_refs,
-    listed,
 )
 from aidledger.queries.entry_testing.scope import Scope, ledger_of, reading
 from aidledger.store import schema as t

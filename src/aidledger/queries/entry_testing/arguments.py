@@ -20,6 +20,11 @@ def limit_of(limit: object) -> int | None:
     return None if limit is None else positive_int(limit, "limit", zero=True)
 
 
+def listed(count: int, limit: int | None) -> int:
+    """How many of ``count`` findings are listed under ``limit`` (``None``: all of them)."""
+    return count if limit is None else min(count, limit)
+
+
 def currency_of(value: object, what: str) -> Unit:
     """A currency given as a :class:`~aidledger.Unit` or its code, checked."""
     if isinstance(value, Unit):

@@ -12,8 +12,8 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import Connection
 
 from aidledger.ledger.ledger import Ledger
-from aidledger.queries.entry_testing.arguments import limit_of
-from aidledger.queries.entry_testing.entries import EntryRef, entry_refs, listed
+from aidledger.queries.entry_testing.arguments import limit_of, listed
+from aidledger.queries.entry_testing.entries import EntryRef, entry_refs
 from aidledger.queries.entry_testing.scope import Scope, ledger_of, reading
 from aidledger.store import schema as t
 

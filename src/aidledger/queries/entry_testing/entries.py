@@ -121,8 +121,3 @@ def amounts(connection: Connection, scope: Scope, unit: Unit) -> Any:
         .subquery()
     )
     return select(grouped).where(grouped.c.amount.is_not(None)).subquery()
-
-
-def listed(count: int, limit: int | None) -> int:
-    """How many of ``count`` findings are listed under ``limit`` (``None``: all of them)."""
-    return count if limit is None else min(count, limit)
