@@ -102,7 +102,7 @@ from aidledger.queries.audit import (
     audit_totals,
     fund_statement,
 )
-from aidledger.queries.journal_tests import (
+from aidledger.queries.entry_testing import (
     AfterClose,
     AfterCloseReason,
     EntriesWithoutDescription,

@@ -346,7 +346,7 @@ def report(
     journal-entry tests with --journal-tests."""
     from aidledger.operations.aid import Aid
     from aidledger.queries.audit import audit_totals, fund_statement
-    from aidledger.queries.journal_tests import journal_tests
+    from aidledger.queries.entry_testing import journal_tests
     from aidledger.queries.summary import aid_summary
 
     filters: dict[Dimension | str, str] = {}

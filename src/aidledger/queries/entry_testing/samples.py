@@ -1,0 +1,221 @@
+"""Check 7: a reproducible sample of entries, random or monetary-unit."""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+import random
+from collections.abc import Collection, Iterable
+from typing import Any
+
+import attrs
+from sqlalchemy import func, literal, select
+from sqlalchemy.engine import Connection
+
+from aidledger.core.amounts import Money, Unit
+from aidledger.core.errors import InvalidArgument
+from aidledger.ledger.ledger import Ledger
+from aidledger.queries.entry_testing.arguments import currency_of, positive_int
+from aidledger.queries.entry_testing.entries import amounts
+from aidledger.queries.entry_testing.scope import Scope, ledger_of, reading
+from aidledger.store import schema as t
+
+
+class SampleMethod(enum.Enum):
+    """How :func:`sample_entries` draws its sample."""
+
+    #: Simple random sampling without replacement: every entry equally likely.
+    RANDOM = "random"
+    #: Systematic monetary-unit sampling: each entry with probability proportional to its amount.
+    MONETARY_UNIT = "monetary-unit"
+
+
+@attrs.frozen
+class SampledEntry:
+    """One entry of a sample.
+
+    Attributes:
+        id: the entry's id.
+        seq: its place in the hash chain.
+        kind: its kind.
+        amount: its amount in the sample's currency, or ``None`` when the sample has no currency.
+        hits: how many monetary-unit selection points fell in it (1 for a random sample).
+    """
+
+    id: str
+    seq: int
+    kind: str
+    amount: Money | None
+    hits: int
+
+
+@attrs.frozen
+class Sample:
+    """A reproducible sample of entries.
+
+    Attributes:
+        method: random or monetary-unit.
+        seed: the seed it was drawn with.
+        requested: the sample size asked for.
+        population: how many entries it was drawn from.
+        total: the population's total amount (``None`` without a currency).
+        interval: the monetary-unit sampling interval (total / requested), rounded down to the
+            minor unit for display; the selection uses the exact fraction.  ``None`` for a random sample.
+        entries: the sampled entries in chain order.  A monetary-unit sample may hold fewer
+            entries than requested: an entry larger than the interval can take several points.
+        through_seq: the newest entry the journal held when the sample was drawn.
+    """
+
+    method: SampleMethod
+    seed: int
+    requested: int
+    population: int
+    total: Money | None
+    interval: Money | None
+    entries: tuple[SampledEntry, ...]
+    through_seq: int
+
+
+def sample_entries(
+    ledger: Ledger,
+    n: int,
+    *,
+    seed: int,
+    method: SampleMethod = SampleMethod.RANDOM,
+    unit: Unit | str | None = None,
+    known_at: dt.datetime | None = None,
+    start: dt.datetime | None = None,
+    end: dt.datetime | None = None,
+    kinds: Collection[str] | None = None,
+    exclude_kinds: Collection[str] = (),
+) -> Sample:
+    """A reproducible sample of ``n`` entries: the same seed on the same journal gives the same sample.
+
+    The population is the tested entries in chain order (by ``seq``), so the
+    sample is the same on SQLite and PostgreSQL.  With ``unit`` (a currency),
+    only entries with an amount in it make up the population.
+
+    - ``RANDOM``: ``random.Random(seed).sample`` of the population's positions:
+      every entry equally likely, none twice.  A population of ``n`` or fewer
+      entries is taken whole.
+    - ``MONETARY_UNIT`` (needs ``unit``): systematic monetary-unit sampling.
+      The population's amounts are laid end to end (total ``T`` minor units)
+      and cut into ``n`` intervals of ``T / n``; a random start ``s`` in the
+      first interval is drawn from the seed, and the entries holding the points
+      ``s, s + T/n, …, s + (n − 1)·T/n`` are selected.  Each entry is selected
+      with probability proportional to its amount, and an entry at least as
+      large as the interval is always selected (``hits`` says how many points
+      fell in it).  Arithmetic is exact: the start is ``randrange(T) / n`` minor units.
+
+    Args:
+        ledger: the ledger.
+        n: the sample size (at least 1).
+        seed: the seed (an integer); keep it with the working papers.
+        method: random or monetary-unit.
+        unit: the currency of the amounts (required for monetary-unit sampling).
+        known_at: only entries recorded at or before this time.
+        start: only entries effective at or after this time.
+        end: only entries effective before this time.
+        kinds: only entries of these kinds.
+        exclude_kinds: no entries of these kinds.
+
+    Returns:
+        The sample, with its seed, method, population size and total.
+
+    Raises:
+        InvalidArgument: an argument has the wrong type or value.
+    """
+    ledger = ledger_of(ledger)
+    rule = SampleRule.of(n, seed, method, unit)
+    with reading(ledger, known_at, start, end, kinds, exclude_kinds) as (connection, scope):
+        return draw_sample(connection, scope, rule)
+
+
+@attrs.frozen
+class SampleRule:
+    """The checked arguments of :func:`sample_entries`: size, seed, method and currency."""
+
+    size: int
+    seed: int
+    method: SampleMethod
+    unit: Unit | None
+
+    @classmethod
+    def of(cls, n: object, seed: object, method: object, unit: object) -> SampleRule:
+        """Check the arguments of :func:`sample_entries` (see there)."""
+        size = positive_int(n, "sample size n")
+        if type(seed) is not int:
+            raise InvalidArgument(f"seed must be an integer, got {seed!r}", value=seed)
+        if not isinstance(method, SampleMethod):
+            raise InvalidArgument(f"method must be a SampleMethod, got {method!r}", value=method)
+        checked = None if unit is None else currency_of(unit, "unit")
+        if method is SampleMethod.MONETARY_UNIT:
+            _monetary_unit(checked)
+        return cls(size, seed, method, checked)
+
+
+def _monetary_unit(unit: Unit | None) -> Unit:
+    """The currency a monetary-unit sample is drawn in: there is none without one."""
+    if unit is None:
+        raise InvalidArgument("monetary-unit sampling needs the currency of the amounts: pass unit")
+    return unit
+
+
+def draw_sample(connection: Connection, scope: Scope, rule: SampleRule) -> Sample:
+    """:func:`sample_entries` on a scope read in ``connection``."""
+    e = t.entries.c
+    rng = random.Random(rule.seed)  # noqa: S311 - a reproducible audit sample, not a secret
+    if rule.unit is None:
+        population = select(e.seq, e.id, e.kind, literal(0).label("amount")).where(*scope.where())
+    else:
+        entries = amounts(connection, scope, rule.unit)
+        population = select(entries.c.seq, entries.c.id, entries.c.kind, entries.c.amount)
+    sub = population.subquery()
+    size, total = connection.execute(select(func.count(), func.coalesce(func.sum(sub.c.amount), 0))).one()
+    size, total = int(size), int(total)
+    ordered = select(sub).order_by(sub.c.seq).execution_options(yield_per=5000)
+    rows: Iterable[Any] = connection.execute(ordered) if size else ()
+    interval: Money | None = None
+    if rule.method is SampleMethod.RANDOM:
+        chosen = set(rng.sample(range(size), min(rule.size, size)))
+        picked = [_sampled(row, 1, rule.unit) for position, row in enumerate(rows) if position in chosen]
+    else:
+        unit = _monetary_unit(rule.unit)
+        interval = Money.from_minor(total // rule.size, unit)
+        picked = _monetary_unit_points(rows, rng, rule.size, total, unit)
+    return Sample(
+        method=rule.method,
+        seed=rule.seed,
+        requested=rule.size,
+        population=size,
+        total=None if rule.unit is None else Money.from_minor(total, rule.unit),
+        interval=interval,
+        entries=tuple(picked),
+        through_seq=scope.through_seq,
+    )
+
+
+def _monetary_unit_points(
+    rows: Iterable[Any], rng: random.Random, n: int, total: int, unit: Unit
+) -> list[SampledEntry]:
+    """The entries holding the ``n`` selection points, the amounts laid end to end in chain order."""
+    if total <= 0:
+        return []
+    origin = rng.randrange(total)  # the start, in 1/n of a minor unit
+
+    def points_below(x: int) -> int:
+        return 0 if x <= origin else min(n, (x - origin - 1) // total + 1)
+
+    picked: list[SampledEntry] = []
+    reached = 0
+    for row in rows:
+        before, reached = reached, reached + int(row.amount)
+        hits = points_below(n * reached) - points_below(n * before)
+        if hits:
+            picked.append(_sampled(row, hits, unit))
+    return picked
+
+
+def _sampled(row: Any, hits: int, unit: Unit | None) -> SampledEntry:
+    amount = None if unit is None else Money.from_minor(int(row.amount), unit)
+    return SampledEntry(id=str(row.id), seq=int(row.seq), kind=str(row.kind), amount=amount, hits=hits)
