@@ -16,6 +16,7 @@ from aidledger import (
     Pseudonymizer,
     Registry,
     UnknownRecord,
+    verify,
 )
 from aidledger.registry import schema
 from aidledger.store import engine as store_engine
@@ -127,7 +128,7 @@ class TestRegister:
 
         with Ledger.open(url) as ledger, Registry.open(url, keys=KEYS) as registry:
             registry.register(FIRST, **PEOPLE[FIRST])
-            assert ledger.verify().ok
+            assert verify(ledger).ok
             assert registry.person(FIRST).name == PEOPLE[FIRST]["name"]
 
 

@@ -11,7 +11,7 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
-from aidledger import Ledger, LedgerUrlError, StorageError
+from aidledger import Ledger, LedgerUrlError, StorageError, verify
 from aidledger.store import engine as store_engine
 from aidledger.store.schema import metadata
 
@@ -60,7 +60,7 @@ def test_sqlite_is_durable_wal(tmp_path: Path) -> None:
 def test_in_memory_ledger() -> None:
     """sqlite:// opens a private in-memory ledger."""
     with Ledger.open("sqlite://") as ledger:
-        assert ledger.verify().ok
+        assert verify(ledger).ok
         assert ledger.url == "sqlite://"
 
 
