@@ -41,6 +41,7 @@ from aidledger.ledger.balances import Balances, trial_balance
 from aidledger.ledger.chart import Charts
 from aidledger.ledger.reader import Reader
 from aidledger.ledger.results import BatchResult, EntryFacts, Head, PendingBatch, Record, TrialBalance
+from aidledger.ledger.rows import first_line
 from aidledger.ledger.view import LedgerView
 from aidledger.store import engine as store_engine
 from aidledger.store import schema as t
@@ -89,7 +90,7 @@ class Ledger:
             engine.dispose()
             raise StorageError(
                 f"cannot open ledger at {store_engine.shown(parsed)}: {type(error.orig).__name__}: "
-                f"{records.first_line(error.orig)}",
+                f"{first_line(error.orig)}",
                 url=store_engine.shown(parsed),
             ) from None
         ledger = cls(engine, parsed, clock or now)
@@ -159,11 +160,9 @@ class Ledger:
             except (OperationalError, DBAPIError) as error:
                 if isinstance(error, IntegrityError) or not _retryable(error) or attempt == _RETRIES - 1:
                     if isinstance(error, IntegrityError):
-                        raise StorageError(
-                            f"the database refused the write: {records.first_line(error.orig)}"
-                        ) from None
+                        raise StorageError(f"the database refused the write: {first_line(error.orig)}") from None
                     raise StorageError(
-                        f"the database failed: {type(error.orig).__name__}: {records.first_line(error.orig)}"
+                        f"the database failed: {type(error.orig).__name__}: {first_line(error.orig)}"
                     ) from None
                 time.sleep(random.uniform(0, 0.01 * 2**attempt))  # noqa: S311 - jitter, not security
         raise AssertionError("unreachable")  # pragma: no cover

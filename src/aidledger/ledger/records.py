@@ -27,6 +27,7 @@ from aidledger.core.times import from_micros, to_micros
 from aidledger.ledger.chart import Charts
 from aidledger.ledger.reader import record_of
 from aidledger.ledger.results import PendingBatch, Record
+from aidledger.ledger.rows import first_line
 from aidledger.store import schema as t
 
 _RECORD_KIND: Final = re.compile(r"^[a-z][a-z0-9_.-]{0,63}\Z")
@@ -88,11 +89,6 @@ def insert_record(
     except IntegrityError as error:
         raise InvalidArgument(f"the database refused the {kind} record: {first_line(error.orig)}") from None
     return record_of(connection.execute(select(t.records).where(r.seq == seq)).one())
-
-
-def first_line(error: object) -> str:
-    """The first line of an error's text, or its type's name."""
-    return str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
 
 
 def check_submission(entries: Iterable[JournalEntry], actor: str) -> list[JournalEntry]:

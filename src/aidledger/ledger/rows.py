@@ -22,6 +22,11 @@ def chunks(items: Sequence[T], size: int = CHUNK) -> Iterator[Sequence[T]]:
         yield items[start : start + size]
 
 
+def first_line(error: object) -> str:
+    """The first line of a database error's text, or its type's name."""
+    return str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+
+
 def mark(connection: Connection) -> str:
     """The driver's parameter marker, for driver SQL."""
     return "%s" if connection.dialect.name == "postgresql" else "?"
