@@ -141,6 +141,7 @@ from aidledger.queries.matching import (
 )
 from aidledger.queries.reconcile import reconcile
 from aidledger.queries.summary import AidSummary, ProgrammeSummary, StockLine, aid_summary, programme_summary
+from aidledger.queries.verification import verify
 from aidledger.registry import Person, PersonStatus, Registry
 
 __version__ = "0.1.0"
@@ -293,4 +294,5 @@ __all__ = [
     "sample_entries",
     "split_under_threshold",
     "unusual_actors",
+    "verify",
 ]

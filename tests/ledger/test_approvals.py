@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
-from aidledger import Claim, DuplicateClaim, DuplicateDefinition, InvalidArgument, Ledger, Money, UnknownEntry
+from aidledger import Claim, DuplicateClaim, DuplicateDefinition, InvalidArgument, Ledger, Money, UnknownEntry, verify
 from aidledger.store import schema as t
 from tests.conftest import KZT, T0, Chart
 from tests.helpers import snapshot, transfer
@@ -65,7 +65,7 @@ class TestReleases:
         reversal = funded.reverse(payment.id, actor="checker")
         assert reversal.entry.releases == (Claim("programme", "hh-1"),)
         funded.post(pay())
-        assert funded.verify().ok
+        assert verify(funded).ok
 
     def test_skip_claimed_posts_the_rest(self, funded: Ledger) -> None:
         """With skip_claimed, entries whose claim is taken are reported and the others posted."""
@@ -92,7 +92,7 @@ class TestMakerChecker:
         assert [p.entry.approved_by for p in result.posted] == ["checker", "checker"]
         assert funded.pending(pending.code).status == "approved"
         assert funded.balance(Chart.bank) == Money("700", KZT)
-        assert funded.verify().ok
+        assert verify(funded).ok
 
     def test_maker_cannot_approve_and_nobody_approves_twice(self, funded: Ledger) -> None:
         """The maker's own approval, a second decision and a decision after rejection are refused."""
@@ -167,9 +167,9 @@ class TestRecords:
         with pytest.raises(DuplicateDefinition):
             ledger.put_record("programme", "p-1", {"amount": "1"}, actor="admin")
         assert [r.code for r in ledger.records("programme")] == ["p-1"]
-        assert ledger.verify().ok
+        assert verify(ledger).ok
         behind_the_library(ledger, lambda c: c.exec_driver_sql('UPDATE records SET body = \'{"amount": "1"}\''))
-        result = ledger.verify()
+        result = verify(ledger)
         assert result.first_break is not None
         assert "programme record 'p-1'" in result.first_break.problem
 

@@ -6,7 +6,7 @@ import multiprocessing
 
 from sqlalchemy import func, select
 
-from aidledger import Ledger, Money
+from aidledger import Ledger, Money, verify
 from aidledger.store import schema as t
 from tests.conftest import KZT, T0, Chart
 from tests.helpers import transfer
@@ -36,4 +36,4 @@ def test_two_processes_cannot_overdraw_or_double_post(ledger: Ledger, chart: typ
         for entry_id in ids:
             assert ledger.entry(entry_id).entry.kind == "payment"
     assert ledger.trial_balance().balanced
-    assert ledger.verify().ok
+    assert verify(ledger).ok

@@ -398,7 +398,7 @@ def test_entries_read_in_pages_with_filters(
     ledger: Ledger, chart: type[Chart], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """entries() pages through the journal, and filters by effective time, recorded time and count in SQL."""
-    import aidledger.ledger.ledger as module
+    import aidledger.ledger.reader as module
 
     monkeypatch.setattr(module, "_PAGE", 2)
     posted = [ledger.post(transfer(chart.bank, chart.donations, chart.general, "10", T0.add(days=n))) for n in range(5)]

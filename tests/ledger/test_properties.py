@@ -27,6 +27,7 @@ from aidledger import (
     UnbalancedEntry,
     UnitMismatch,
     currency,
+    verify,
 )
 from tests.conftest import new_url
 from tests.helpers import snapshot
@@ -109,7 +110,7 @@ def test_valid_batches_keep_every_total_at_zero(fresh, batches: list[list[Journa
         assert as_of.balanced
         for fund in FUNDS:
             assert ledger.balance(ACCOUNTS[0], fund, as_of=entry.effective_at).minor == expected.get(fund.code, 0)
-    assert ledger.verify().ok
+    assert verify(ledger).ok
 
 
 def bad_inputs() -> st.SearchStrategy[object]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 
-from aidledger import Account, AccountType, Fund, Ledger, Money
+from aidledger import Account, AccountType, Fund, Ledger, Money, verify
 from tests.conftest import KZT, T0, Chart
 from tests.helpers import transfer
 
@@ -50,4 +50,4 @@ def test_threads_share_a_ledger_while_the_chart_is_reread(ledger: Ledger, chart:
     assert errors == []
     assert ledger.balance(chart.cash_aid) == Money("120", KZT)
     assert len([f for f in ledger.funds() if f.code.startswith("EXTRA-")]) == 20
-    assert ledger.verify().ok
+    assert verify(ledger).ok

@@ -19,6 +19,7 @@ from aidledger import (
     audit_totals,
     programme_summary,
     reconcile,
+    verify,
 )
 from tests.helpers import snapshot
 from tests.operations.conftest import APRIL, kzt
@@ -46,7 +47,7 @@ def paid(aid: Aid, url: str) -> Iterator[tuple[Aid, Registry]]:
 def figures(aid: Aid) -> tuple[object, ...]:
     """What an auditor sees: the chain, the reconciliation, the totals and the programme's summary."""
     ledger = aid.ledger
-    verification, reconciliation = ledger.verify(), reconcile(ledger)
+    verification, reconciliation = verify(ledger), reconcile(ledger)
     assert verification.ok and reconciliation.ok
     return (
         verification.entries,

@@ -17,6 +17,7 @@ from aidledger import (
     Registry,
     StorageError,
     UnknownRecord,
+    verify,
 )
 from aidledger.registry import schema
 from aidledger.store import engine as store_engine
@@ -128,7 +129,7 @@ class TestRegister:
 
         with Ledger.open(url) as ledger, Registry.open(url, keys=KEYS) as registry:
             registry.register(FIRST, **PEOPLE[FIRST])
-            assert ledger.verify().ok
+            assert verify(ledger).ok
             assert registry.person(FIRST).name == PEOPLE[FIRST]["name"]
 
 

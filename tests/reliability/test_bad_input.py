@@ -70,6 +70,7 @@ from aidledger import (
     read_provider_report,
     read_statement,
     reconcile,
+    verify,
 )
 from aidledger.cli import main
 from aidledger.io.csvfile import MAX_LINE
@@ -393,7 +394,7 @@ CASES: list[Case] = [
         InvalidTime,
         "2020-05-01T09:00:00 has no time zone",
     ),
-    Case("malformed digest", lambda w: w.ledger.verify("6:xyz"), InvalidArgument, "got '6:xyz'"),
+    Case("malformed digest", lambda w: verify(w.ledger, "6:xyz"), InvalidArgument, "got '6:xyz'"),
     Case(
         "a database aidledger does not run on",
         lambda w: Ledger.open("mysql://auditor:hunter2@db.example/ledger"),

@@ -23,7 +23,7 @@ from typing import Any, Final
 from sqlalchemy import event
 from sqlalchemy.engine import Connection
 
-from aidledger import Ledger, Money, reconcile
+from aidledger import Ledger, Money, reconcile, verify
 from aidledger.store.engine import WRITE
 from tests.reliability.workers import AMOUNT, BANK, DONATIONS, GENERAL, donation, post_and_die, post_until_killed
 
@@ -101,7 +101,7 @@ def test_committed_entry_survives_kill_right_after_commit(url: str, backend: str
         assert posted is not None
         assert (posted.id, posted.seq, posted.hash) == (entry_id, seq, digest)
         assert ledger.balance(BANK) == Money("123.45", "KZT")
-        assert ledger.verify().ok
+        assert verify(ledger).ok
         assert reconcile(ledger).ok
 
 

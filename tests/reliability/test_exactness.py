@@ -28,6 +28,7 @@ from aidledger import (
     Money,
     audit_totals,
     currency,
+    verify,
 )
 from aidledger.store import schema as t
 from tests.helpers import transfer
@@ -144,7 +145,7 @@ def test_the_largest_amounts_round_trip(ledger: Ledger, code: str) -> None:
     assert ledger.trial_balance().balanced
     with pytest.raises(InvalidAmount, match="beyond the largest amount"):
         Money.from_minor(MAX_MINOR + 1, unit)
-    assert ledger.verify().ok
+    assert verify(ledger).ok
 
 
 @given(minor=st.integers(min_value=-LARGEST, max_value=LARGEST), code=st.sampled_from(CURRENCIES))

@@ -34,6 +34,7 @@ from aidledger import (
     read_provider_report,
     read_statement,
     reconcile,
+    verify,
 )
 from aidledger.cli import main
 from aidledger.io.csvfile import MAX_LINE
@@ -308,4 +309,4 @@ def test_the_import_command_exits_cleanly(
     if done.value.code == 2:
         assert err.startswith("aidledger: ") and err.count("\n") == 1
     with Ledger.open(books_url) as ledger:
-        assert ledger.verify().ok and reconcile(ledger).ok
+        assert verify(ledger).ok and reconcile(ledger).ok

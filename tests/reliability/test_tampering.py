@@ -32,7 +32,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError
 
-from aidledger import MAX_MINOR, Aid, Ledger, Verification, reconcile
+from aidledger import MAX_MINOR, Aid, Ledger, Verification, reconcile, verify
 from aidledger.core import hashing
 from aidledger.core.times import MICROS_PER_DAY
 from aidledger.store import schema as t
@@ -664,7 +664,7 @@ class Bench:
         self.ledger = ledger
         self.engine = plain_engine(ledger)
         self.postgres = self.engine.dialect.name == "postgresql"
-        verification = ledger.verify()
+        verification = verify(ledger)
         assert verification.ok and reconcile(ledger).ok
         self.digest = verification.digest
         self.template = self.rows()
@@ -699,7 +699,7 @@ class Bench:
                 "the triggers let an UPDATE or DELETE of the journal through"
             )
             assert self.rows() != self.template, "the attack changed nothing (a bug in the test)"
-            verification: Verification = self.ledger.verify(self.digest)
+            verification: Verification = verify(self.ledger, self.digest)
             if not verification.ok:
                 assert verification.first_break is not None and verification.first_break.problem
                 return "reported by verify(digest)"
@@ -749,7 +749,7 @@ def test_the_bench_restores_the_template_exactly(bench: Bench) -> None:
         rebuild_caches(connection)
         triggers.create(connection)
     assert bench.rows() == bench.template
-    assert bench.ledger.verify(bench.digest).ok and reconcile(bench.ledger).ok
+    assert verify(bench.ledger, bench.digest).ok and reconcile(bench.ledger).ok
 
 
 # -- dump and restore between the two databases --------------------------------------------
@@ -764,22 +764,22 @@ def test_a_copy_between_sqlite_and_postgresql_raises_no_false_alarm(
     with open_filled(new_url(origin, tmp_path, pg_database)) as source:
         with source.engine.connect() as connection:
             original = dump(connection)
-        digest = source.verify().digest
+        digest = verify(source).digest
         there = copy_ledger(source, new_url(other, tmp_path, pg_database))
         back = copy_ledger(there, new_url(origin, tmp_path, pg_database))
         with there, back:
             for copy in (there, back):
                 with copy.engine.connect() as connection:
                     assert dump(connection) == original
-                assert copy.verify().ok
-                assert copy.verify(digest).ok
+                assert verify(copy).ok
+                assert verify(copy, digest).ok
                 result = reconcile(copy)
                 assert result.ok, [check.difference for check in result.failed]
                 assert copy.trial_balance() == source.trial_balance()
             # The copy is a working ledger: it takes a new entry, and the old digest still holds.
             aid = Aid(back)
             aid.donate("GENERAL", kzt("1.01"), donor="D-9", on=MAY.add(days=9), actor="cashier")
-            assert back.verify(digest).ok and reconcile(back).ok
+            assert verify(back, digest).ok and reconcile(back).ok
 
 
 def test_reconcile_writes_nothing(filled: Ledger) -> None:
@@ -830,7 +830,7 @@ def test_a_daily_delta_moved_to_another_day_is_reported(filled: Ledger) -> None:
         ),
     )
     assert filled.balance(bank, "CASH-AID", as_of=APRIL) != before  # the tampering shows in a query ...
-    assert filled.verify().ok
+    assert verify(filled).ok
     assert not reconcile(filled).ok  # ... and reconcile() must say so
 
 
@@ -841,10 +841,10 @@ def test_a_daily_delta_moved_to_another_day_is_reported(filled: Ledger) -> None:
 )
 def test_the_newest_period_close_deleted_is_detected(filled: Ledger) -> None:
     """Deleting the newest period close reopens the period; verify() with the digest must report it."""
-    digest = filled.verify().digest
+    digest = verify(filled).digest
     behind(filled, lambda c: c.execute(sa.delete(t.period_closes)))
     assert filled.closed_through() is None
-    assert not filled.verify(digest).ok
+    assert not verify(filled, digest).ok
 
 
 @pytest.mark.xfail(
@@ -854,7 +854,7 @@ def test_the_newest_period_close_deleted_is_detected(filled: Ledger) -> None:
 )
 def test_the_newest_record_deleted_is_detected(filled: Ledger) -> None:
     """Deleting the newest record (the approval of tranche T-1) must be reported by verify(digest) or reconcile()."""
-    digest = filled.verify().digest
+    digest = verify(filled).digest
     head = filled.head()
     behind(
         filled,
@@ -864,7 +864,7 @@ def test_the_newest_record_deleted_is_detected(filled: Ledger) -> None:
     )
     Aid(filled).approve("T-1", checker="auditor")
     assert filled.head().seq == head.seq + 1  # the tranche was paid again
-    assert not filled.verify(digest).ok or not reconcile(filled).ok
+    assert not verify(filled, digest).ok or not reconcile(filled).ok
 
 
 @pytest.mark.xfail(
@@ -873,7 +873,7 @@ def test_the_newest_record_deleted_is_detected(filled: Ledger) -> None:
 )
 def test_a_rewritten_records_chain_is_caught_by_the_digest(filled: Ledger) -> None:
     """A programme paying 60,000 instead of 50,000, with the records chain re-hashed, must fail verify(digest)."""
-    digest = filled.verify().digest
+    digest = verify(filled).digest
 
     def forge(c: Connection) -> None:
         prev = hashing.GENESIS
@@ -888,7 +888,7 @@ def test_a_rewritten_records_chain_is_caught_by_the_digest(filled: Ledger) -> No
 
     behind(filled, forge)
     assert Aid(filled).programme_of("ONE-OFF").amount == kzt("60000")
-    assert not filled.verify(digest).ok or not reconcile(filled).ok
+    assert not verify(filled, digest).ok or not reconcile(filled).ok
 
 
 @pytest.mark.xfail(
@@ -901,7 +901,7 @@ def test_a_changed_claim_generation_is_reported(filled: Ledger) -> None:
     before = list(filled.active_claims())
     behind(filled, lambda c: c.execute(sa.update(t.claim_releases).values(generation=7)))
     assert list(filled.active_claims()) != before
-    assert not filled.verify().ok or not reconcile(filled).ok
+    assert not verify(filled).ok or not reconcile(filled).ok
 
 
 @pytest.mark.xfail(
@@ -913,7 +913,7 @@ def test_a_changed_claim_generation_is_reported(filled: Ledger) -> None:
 def test_reconcile_reports_a_posting_to_an_unknown_account_or_fund(filled: Ledger, column: str) -> None:
     """A posting moved to an id the chart does not hold is a failed check, not a crash."""
     behind(filled, lambda c: c.execute(sa.update(t.postings).where(t.postings.c.entry_seq == 2).values({column: 999})))
-    assert not filled.verify().ok
+    assert not verify(filled).ok
     assert not reconcile(filled).ok
 
 
@@ -930,5 +930,5 @@ def test_reconcile_reports_a_posting_to_an_unknown_account_or_fund(filled: Ledge
 def test_verify_reports_a_chart_broken_behind_the_library(filled: Ledger, statement: str) -> None:
     """A chart no ledger would write (a unit gone, an unknown account type) is a reported break, not a crash."""
     behind(filled, lambda c: c.exec_driver_sql(statement))
-    result = filled.verify()
+    result = verify(filled)
     assert result.first_break is not None and "chart of accounts was changed" in result.first_break.problem

@@ -26,6 +26,7 @@ from aidledger import (
     audit_totals,
     export_html,
     reconcile,
+    verify,
 )
 from tests.conftest import KZT, T0
 from tests.exports.test_html import Proxy, chromium
@@ -200,7 +201,7 @@ def outcomes(ledger: Ledger, url: str, field: str) -> dict[str, str]:
             if name in stored:
                 back = way.read(fresh, stored[name], number)
                 found[name] = "exact" if back == text else f"changed to {back!r}"
-        assert fresh.verify().ok
+        assert verify(fresh).ok
         assert reconcile(fresh).ok
     return found
 
@@ -278,7 +279,7 @@ def test_tables_survive_and_totals_group_by_the_exact_text(ledger: Ledger, chart
     }
     names = set(sa.inspect(ledger.engine).get_table_names())
     assert {"entries", "postings", "entry_tags", "accounts", "funds", "ledger_head"} <= names
-    assert ledger.verify().ok
+    assert verify(ledger).ok
 
 
 # -- the HTML report in a real browser ---------------------------------------------------------------------

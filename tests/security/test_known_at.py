@@ -51,6 +51,7 @@ from aidledger import (
     sample_entries,
     split_under_threshold,
     unusual_actors,
+    verify,
 )
 from tests.books import MAY, PACKAGE, build_books
 from tests.operations.conftest import APRIL, KEYS, kzt
@@ -241,7 +242,7 @@ def pinned_and_again(aid: Aid, clock: Clock) -> tuple[dict[str, Any], dict[str, 
     t = clock()
     as_run, pinned = audit(aid, None), audit(aid, t)
     after_t(aid)
-    assert aid.ledger.verify().ok
+    assert verify(aid.ledger).ok
     return as_run, pinned, audit(aid, t), audit(aid, None)
 
 

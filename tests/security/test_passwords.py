@@ -21,7 +21,7 @@ import attrs
 import psycopg
 import pytest
 
-from aidledger import Aid, AidLedgerError, Ledger, LedgerUrlError, Money, StorageError
+from aidledger import Aid, AidLedgerError, Ledger, LedgerUrlError, Money, StorageError, verify
 from aidledger.cli.app import main
 from aidledger.testing import PostgresServer
 from tests.operations.conftest import APRIL
@@ -144,7 +144,7 @@ def test_errors_and_logs_never_show_the_password(secured: Secured, caplog: pytes
     assert isinstance(errors["port not a number"], LedgerUrlError)
     # A working URL too: the password stays out of every log line while the ledger is used.
     with Ledger.open(secured.url(secured.password)) as ledger:
-        assert ledger.verify().ok
+        assert verify(ledger).ok
         assert leaks(f"{ledger!r} {ledger.url} {ledger.engine!r} {ledger.engine.url}", secured.password) == []
     assert caplog.records, "SQLAlchemy logged nothing: the capture is not listening"
     logged = caplog.text + "\n".join(f"{r.getMessage()} {r.args!r}" for r in caplog.records)

@@ -13,7 +13,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy.exc import DBAPIError, OperationalError
 
-from aidledger import Ledger, LedgerUrlError, StorageError
+from aidledger import Ledger, LedgerUrlError, StorageError, verify
 from aidledger.core.errors import NotALedger, SchemaMismatch
 from aidledger.store import engine as store_engine
 from aidledger.store.schema import metadata
@@ -63,7 +63,7 @@ def test_sqlite_is_durable_wal(tmp_path: Path) -> None:
 def test_in_memory_ledger() -> None:
     """sqlite:// opens a private in-memory ledger."""
     with Ledger.open("sqlite://") as ledger:
-        assert ledger.verify().ok
+        assert verify(ledger).ok
         assert ledger.url == "sqlite://"
 
 

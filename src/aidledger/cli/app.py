@@ -30,6 +30,7 @@ from aidledger.core.beneficiaries import Pseudonymizer
 from aidledger.core.errors import AidLedgerError, InvalidArgument
 from aidledger.ledger.ledger import Ledger
 from aidledger.queries.audit import Dimension
+from aidledger.queries.verification import verify as verify_chain
 from aidledger.registry.registry import Registry
 
 if TYPE_CHECKING:
@@ -83,7 +84,7 @@ def demo(
     plan = CampaignPlan.scaled(scale)
     with Ledger.open(url) as ledger, _progress(quiet=as_json) as progress:
         report = run(ledger, plan, progress)
-        verification = ledger.verify()
+        verification = verify_chain(ledger)
         checks = run_checks(ledger)
         spent = audit_totals(ledger, flow=Flow.SPENT, by=["fund", "purpose"])
         received = audit_totals(ledger, flow=Flow.RECEIVED, by=["fund", "kind"])
@@ -182,9 +183,9 @@ def verify(
 ) -> None:
     """Recompute the hash chain; exit 1 and name the first broken link if anything was changed."""
     with Ledger.open(url) as ledger:
-        result = ledger.verify(digest)
+        result = verify_chain(ledger, digest)
+    brk = result.first_break
     if as_json:
-        brk = result.first_break
         _emit_json(
             {
                 "ok": result.ok,
@@ -203,13 +204,11 @@ def verify(
                 },
             }
         )
-    elif result.ok:
+    elif brk is None:
         checked = f"; matches digest {digest.strip()[:24]}…" if digest else ""
         out.print(Text(f"OK: {result.entries} entries, chain intact{checked}"))
         out.print(Text(f"Digest (keep it outside the database): {result.digest}"))
     else:
-        assert result.first_break is not None
-        brk = result.first_break
         out.print(
             Text.assemble(("BROKEN", "bold red"), f" at entry {brk.seq} ({brk.entry_id or 'no id'}): {brk.problem}")
         )

@@ -27,6 +27,7 @@ from aidledger.operations.aid import Aid
 from aidledger.queries.audit import AuditTotals, Flow, audit_totals
 from aidledger.queries.reconcile import reconcile
 from aidledger.queries.summary import AidSummary, aid_summary
+from aidledger.queries.verification import verify
 
 
 @attrs.frozen
@@ -126,7 +127,7 @@ def export_html(
         raise InvalidArgument(f"expected a Ledger, got {ledger!r}", value=ledger)
     if not hasattr(out, "write"):
         raise InvalidArgument(f"out must be an open text file, got {out!r}", value=out)
-    verification = verification if verification is not None else ledger.verify()
+    verification = verification if verification is not None else verify(ledger)
     reconciliation = reconciliation if reconciliation is not None else reconcile(ledger)
     aid = Aid(ledger)
     summary: AidSummary = aid_summary(aid)

@@ -83,7 +83,7 @@ class ChainBreak:
 
 @attrs.frozen
 class Verification:
-    """The result of :meth:`aidledger.Ledger.verify`.
+    """The result of :func:`aidledger.verify`.
 
     Attributes:
         entries: how many entries were checked.
@@ -105,6 +105,21 @@ class Verification:
     def digest(self) -> str:
         """The auditor's digest of the ledger as verified: ``<head seq>:<head hash>``; keep it outside the database."""
         return f"{self.head_seq}:{self.head_hash}"
+
+
+@attrs.frozen
+class EntryFacts:
+    """What :meth:`LedgerView.facts` tells of one entry.
+
+    Attributes:
+        id: the entry's id.
+        debits: its total debits in minor units, per unit code.
+        tags: its tags.
+    """
+
+    id: str
+    debits: Mapping[str, int]
+    tags: Mapping[str, str]
 
 
 @attrs.frozen

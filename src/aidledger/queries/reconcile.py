@@ -14,6 +14,7 @@ from aidledger.core.errors import InvalidArgument
 from aidledger.ledger.ledger import Ledger
 from aidledger.ledger.results import Check, Reconciliation
 from aidledger.operations.aid import Aid
+from aidledger.queries.books import check_books
 
 
 def reconcile(ledger: Ledger) -> Reconciliation:
@@ -25,7 +26,7 @@ def reconcile(ledger: Ledger) -> Reconciliation:
     if not isinstance(ledger, Ledger):
         raise InvalidArgument(f"expected a Ledger, got {ledger!r}", value=ledger)
     aid = Aid(ledger)
-    checks = list(ledger.check_books())
+    checks = list(check_books(ledger))
     checks.append(_stock(aid))
     checks.append(_grants(aid))
     checks.append(_pledges(aid))

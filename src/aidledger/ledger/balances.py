@@ -1,0 +1,291 @@
+"""The balances room: sums of postings, from the maintained tables where possible.
+
+:class:`Balances` reads on a connection it is given: one account's balance,
+balances grouped per account and fund (as of an effective time, as known at
+a recorded time, or for a slice of tagged entries), and the aggregates the
+book checks compare (posting totals, maintained balances, daily deltas,
+running extremes).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Mapping
+from typing import Any
+
+import attrs
+from sqlalchemy import func, select, tuple_
+from sqlalchemy.engine import Connection
+
+from aidledger.core.amounts import Amount
+from aidledger.core.times import MICROS_PER_DAY, to_micros
+from aidledger.ledger.chart import Chart
+from aidledger.ledger.results import TrialBalance, TrialBalanceLine
+from aidledger.ledger.rows import chunks, mark
+from aidledger.store import schema as t
+
+#: An account id and a fund id.
+Pair = tuple[int, int]
+
+
+@attrs.frozen
+class PairTotal:
+    """The postings of one account in one fund, summed.
+
+    Attributes:
+        total: their sum in minor units (debits positive).
+        postings: how many there are.
+        last_effective: the latest effective time among them, in microseconds.
+    """
+
+    total: int
+    postings: int
+    last_effective: int
+
+
+@attrs.frozen
+class Extremes:
+    """The lowest and highest running balance of a series, in minor units.
+
+    Attributes:
+        lowest: the lowest running balance.
+        highest: the highest running balance.
+    """
+
+    lowest: int
+    highest: int
+
+
+class Balances:
+    """Balance reads on one connection."""
+
+    def __init__(self, connection: Connection) -> None:
+        self._connection = connection
+
+    def of_account(
+        self,
+        account_id: int,
+        fund_id: int | None,
+        *,
+        as_of: dt.datetime | None,
+        known_at: dt.datetime | None = None,
+        tags: Mapping[str, str] | None = None,
+        maintained: bool = True,
+    ) -> int:
+        """One account's balance in minor units, in one fund or all.
+
+        With ``maintained``, one fund's balance as known now is read from the
+        maintained total (two short queries) rather than summed.
+        """
+        if maintained and fund_id is not None and known_at is None and not tags:
+            return self.one(account_id, fund_id, as_of)
+        return sum(self.sums(as_of, known_at, account_ids=[account_id], fund_id=fund_id, tags=tags).values())
+
+    def one(self, account_id: int, fund_id: int, as_of: dt.datetime | None) -> int:
+        """One account's balance in one fund: the maintained total, or the sum up to ``as_of`` (two short queries)."""
+        marker = mark(self._connection)
+        row = self._connection.exec_driver_sql(
+            f"SELECT total, last_effective FROM balances WHERE account_id = {marker} AND fund_id = {marker}",
+            (account_id, fund_id),
+        ).first()
+        if row is None:
+            return 0
+        if as_of is None:
+            return int(row[0])
+        cutoff = to_micros(as_of, "as_of")
+        if row[1] <= cutoff:
+            return int(row[0])
+        return self.sum_before([account_id], fund_id, cutoff + 1)
+
+    def sum_before(self, account_ids: list[int], fund_id: int | None, before: int) -> int:
+        """The sum of postings with effective time strictly before ``before``: whole days, then that day's part.
+
+        Driver SQL in one statement (building it with SQLAlchemy cost more than
+        running it), by the maintained days' key and the postings' (account,
+        fund, effective time) index.
+        """
+        marker = mark(self._connection)
+        accounts = f"account_id IN ({', '.join([marker] * len(account_ids))})"
+        fund = "" if fund_id is None else f" AND fund_id = {marker}"
+        funds = () if fund_id is None else (fund_id,)
+        day = before // MICROS_PER_DAY
+        total = self._connection.exec_driver_sql(
+            f"SELECT (SELECT coalesce(sum(delta), 0) FROM balance_days WHERE {accounts}{fund} AND day < {marker})"
+            f" + (SELECT coalesce(sum(amount), 0) FROM postings"
+            f" WHERE {accounts}{fund} AND effective_at >= {marker} AND effective_at < {marker})",
+            (*account_ids, *funds, day, *account_ids, *funds, day * MICROS_PER_DAY, before),
+        ).scalar_one()
+        return int(total)
+
+    def sums(
+        self,
+        as_of: dt.datetime | None,
+        known_at: dt.datetime | None,
+        *,
+        account_ids: list[int] | None = None,
+        fund_id: int | None = None,
+        tags: Mapping[str, str] | None = None,
+    ) -> dict[Pair, int]:
+        """Balances per (account id, fund id), from the maintained tables where possible."""
+        if known_at is not None or tags:
+            return self._from_postings(as_of, known_at, account_ids, fund_id, tags)
+        b = t.balances.c
+        current = select(b.account_id, b.fund_id, b.total, b.last_effective)
+        if account_ids is not None:
+            current = current.where(b.account_id.in_(account_ids))
+        if fund_id is not None:
+            current = current.where(b.fund_id == fund_id)
+        rows = self._connection.execute(current).all()
+        if as_of is None:
+            return {(r.account_id, r.fund_id): int(r.total) for r in rows}
+        cutoff = to_micros(as_of, "as_of")
+        result = {(r.account_id, r.fund_id): int(r.total) for r in rows if r.last_effective <= cutoff}
+        stale = [(r.account_id, r.fund_id) for r in rows if r.last_effective > cutoff]
+        if stale:
+            self._add_up_to(result, stale, cutoff)
+        return result
+
+    def _from_postings(
+        self,
+        as_of: dt.datetime | None,
+        known_at: dt.datetime | None,
+        account_ids: list[int] | None,
+        fund_id: int | None,
+        tags: Mapping[str, str] | None,
+    ) -> dict[Pair, int]:
+        """Reproducing an earlier report, or one slice of the journal: from the postings themselves."""
+        p = t.postings.c
+        query = select(p.account_id, p.fund_id, func.sum(p.amount)).group_by(p.account_id, p.fund_id)
+        if known_at is not None:
+            query = query.join(t.entries, t.entries.c.seq == p.entry_seq).where(
+                t.entries.c.recorded_at <= to_micros(known_at, "known_at")
+            )
+        for name, value in (tags or {}).items():
+            tag = t.entry_tags.alias()
+            query = query.where(
+                select(tag.c.entry_seq)
+                .where(tag.c.entry_seq == p.entry_seq, tag.c.name == name, tag.c.value == value)
+                .exists()
+            )
+        if as_of is not None:
+            query = query.where(p.effective_at <= to_micros(as_of, "as_of"))
+        if account_ids is not None:
+            query = query.where(p.account_id.in_(account_ids))
+        if fund_id is not None:
+            query = query.where(p.fund_id == fund_id)
+        return {(a, f): int(m) for a, f, m in self._connection.execute(query)}
+
+    def _add_up_to(self, result: dict[Pair, int], stale: list[Pair], cutoff: int) -> None:
+        """Add to ``result`` the balances of ``stale`` pairs up to ``cutoff``: whole days, then that day's part."""
+        p = t.postings.c
+        day = cutoff // MICROS_PER_DAY
+        d = t.balance_days.c
+        for chunk in chunks(stale):
+            days = (
+                select(d.account_id, d.fund_id, func.sum(d.delta))
+                .where(tuple_(d.account_id, d.fund_id).in_(chunk), d.day < day)
+                .group_by(d.account_id, d.fund_id)
+            )
+            partial = (
+                select(p.account_id, p.fund_id, func.sum(p.amount))
+                .where(
+                    tuple_(p.account_id, p.fund_id).in_(chunk),
+                    p.effective_at >= day * MICROS_PER_DAY,
+                    p.effective_at <= cutoff,
+                )
+                .group_by(p.account_id, p.fund_id)
+            )
+            for query in (days, partial):
+                for account_id, fund, minor in self._connection.execute(query):
+                    result[(account_id, fund)] = result.get((account_id, fund), 0) + int(minor)
+
+    def count_tagged(self, name: str, *, kind: str | None = None) -> dict[str, int]:
+        """How many entries (of one kind, if given) carry each value of tag ``name``."""
+        e, g = t.entries.c, t.entry_tags.c
+        query = select(g.value, func.count()).where(g.name == name).group_by(g.value)
+        if kind is not None:
+            query = query.join(t.entries, e.seq == g.entry_seq).where(e.kind == kind)
+        return {str(value): int(count) for value, count in self._connection.execute(query)}
+
+    # -- what the book checks compare ------------------------------------------------
+
+    def posting_totals(self) -> dict[Pair, PairTotal]:
+        """The postings of every account-fund pair, summed from the postings themselves."""
+        p = t.postings.c
+        query = select(p.account_id, p.fund_id, func.sum(p.amount), func.count(), func.max(p.effective_at)).group_by(
+            p.account_id, p.fund_id
+        )
+        return {
+            (a, f): PairTotal(int(total), int(n), int(last)) for a, f, total, n, last in self._connection.execute(query)
+        }
+
+    def maintained_totals(self) -> dict[Pair, PairTotal]:
+        """The maintained balance of every account-fund pair, as the balances table keeps it."""
+        b = t.balances.c
+        query = select(b.account_id, b.fund_id, b.total, b.postings, b.last_effective)
+        return {
+            (a, f): PairTotal(int(total), int(n), int(last)) for a, f, total, n, last in self._connection.execute(query)
+        }
+
+    def daily_totals(self) -> dict[Pair, int]:
+        """The sum of the maintained daily deltas of every account-fund pair."""
+        d = t.balance_days.c
+        days: dict[Pair, int] = defaultdict(int)
+        for a, f, delta in self._connection.execute(
+            select(d.account_id, d.fund_id, func.sum(d.delta)).group_by(d.account_id, d.fund_id)
+        ):
+            days[(a, f)] = int(delta)
+        return days
+
+    def account_extremes(self, account_ids: list[int]) -> dict[Pair, Extremes]:
+        """The lowest and highest running balance of each of these accounts per fund, each entry netted first."""
+        rows = self._running_extremes(account_ids, by_account=True)
+        return {(int(row[0]), int(row[1])): Extremes(lowest=int(row[2]), highest=int(row[3])) for row in rows}
+
+    def fund_extremes(self, account_ids: list[int]) -> dict[int, Extremes]:
+        """The lowest and highest running sum of these accounts per fund, each entry netted first."""
+        rows = self._running_extremes(account_ids, by_account=False)
+        return {int(row[0]): Extremes(lowest=int(row[1]), highest=int(row[2])) for row in rows}
+
+    def _running_extremes(self, account_ids: list[int], *, by_account: bool) -> Any:
+        p = t.postings.c
+        keys = (p.account_id, p.fund_id) if by_account else (p.fund_id,)
+        netted = (
+            select(*keys, p.effective_at, p.entry_seq, func.sum(p.amount).label("amount"))
+            .where(p.account_id.in_(account_ids))
+            .group_by(*keys, p.effective_at, p.entry_seq)
+            .subquery()
+        )
+        parts = [netted.c.account_id, netted.c.fund_id] if by_account else [netted.c.fund_id]
+        running = select(
+            *parts,
+            func.sum(netted.c.amount)
+            .over(partition_by=parts, order_by=(netted.c.effective_at, netted.c.entry_seq))
+            .label("running"),
+        ).subquery()
+        outer = [running.c.account_id, running.c.fund_id] if by_account else [running.c.fund_id]
+        return self._connection.execute(
+            select(*outer, func.min(running.c.running), func.max(running.c.running)).group_by(*outer)
+        )
+
+
+def trial_balance(chart: Chart, totals: Mapping[Pair, int]) -> TrialBalance:
+    """The trial balance of ``totals`` (balances per account and fund id), named by ``chart``."""
+    lines = []
+    per_unit: dict[str, int] = defaultdict(int)
+    per_fund: dict[tuple[str, str], int] = defaultdict(int)
+    for (account_id, fund_id), minor in totals.items():
+        account = chart.account_by_id[account_id]
+        fund = chart.fund_by_id[fund_id]
+        per_unit[account.unit.code] += minor
+        per_fund[(fund.code, account.unit.code)] += minor
+        if minor:
+            lines.append(TrialBalanceLine(account, fund, Amount.from_minor(minor, account.unit)))
+    lines.sort(key=lambda line: (line.account.code, line.fund.code))
+    units = chart.units
+    return TrialBalance(
+        lines=tuple(lines),
+        totals={u: Amount.from_minor(v, units[u]) for u, v in sorted(per_unit.items())},
+        fund_totals={k: Amount.from_minor(v, units[k[1]]) for k, v in sorted(per_fund.items())},
+    )

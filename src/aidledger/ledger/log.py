@@ -1,0 +1,88 @@
+"""The log reader: the stored rows of the one log, in sequence order, as they are.
+
+Verification (:func:`aidledger.verify`) recomputes the chain from these rows;
+this module only reads them, on one snapshot, streaming.  It does not check
+anything and does not turn rows into entries: a row that no longer makes a
+valid entry must still be seen as it is.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import select
+from sqlalchemy.engine import Connection
+
+from aidledger.ledger.chart import Chart
+from aidledger.store import schema as t
+
+if TYPE_CHECKING:
+    from aidledger.ledger.ledger import Ledger
+
+
+class LogReader:
+    """The rows of the log on one connection, each table ordered by the entry it belongs to."""
+
+    def __init__(self, connection: Connection) -> None:
+        self._connection = connection
+
+    @classmethod
+    @contextmanager
+    def streaming(cls, ledger: Ledger) -> Iterator[LogReader]:
+        """A reader on a snapshot of ``ledger`` that streams its rows (2,000 at a time)."""
+        with ledger.snapshot().execution_options(stream_results=True, yield_per=2000) as connection:
+            yield cls(connection)
+
+    @classmethod
+    @contextmanager
+    def of(cls, ledger: Ledger) -> Iterator[LogReader]:
+        """A reader on a snapshot of ``ledger``."""
+        with ledger.snapshot() as connection:
+            yield cls(connection)
+
+    def chart(self) -> Chart:
+        """The chart as stored (it raises if a definition was changed into one no ledger writes)."""
+        return Chart.read(self._connection)
+
+    def entries(self) -> Iterator[Any]:
+        """The entries table, by sequence number."""
+        return iter(self._connection.execute(select(t.entries).order_by(t.entries.c.seq)))
+
+    def postings(self) -> Iterator[Any]:
+        """The postings, by entry and line."""
+        p = t.postings.c
+        return iter(self._connection.execute(select(t.postings).order_by(p.entry_seq, p.line)))
+
+    def tags(self) -> Iterator[Any]:
+        """The entry tags, by entry and name."""
+        g = t.entry_tags.c
+        return iter(self._connection.execute(select(t.entry_tags).order_by(g.entry_seq, g.name)))
+
+    def claims(self) -> Iterator[Any]:
+        """The claims taken, by entry, scope and key."""
+        c = t.claims.c
+        return iter(self._connection.execute(select(t.claims).order_by(c.entry_seq, c.scope, c.key)))
+
+    def releases(self) -> Iterator[Any]:
+        """The claims released, by entry, scope and key."""
+        r = t.claim_releases.c
+        return iter(self._connection.execute(select(t.claim_releases).order_by(r.entry_seq, r.scope, r.key)))
+
+    def period_closes(self) -> list[Any]:
+        """The period closes, by their own sequence number."""
+        return list(self._connection.execute(select(t.period_closes).order_by(t.period_closes.c.seq)).all())
+
+    def records(self) -> list[Any]:
+        """The records, by their own sequence number."""
+        return list(self._connection.execute(select(t.records).order_by(t.records.c.seq)).all())
+
+    def head(self) -> Any:
+        """The ledger head row (the newest entry's number and hash, as the writers keep it)."""
+        return self._connection.execute(select(t.ledger_head)).one()
+
+    def link(self, seq: int) -> Any | None:
+        """The id and hash of entry ``seq``, or ``None`` if there is none."""
+        e = t.entries.c
+        return self._connection.execute(select(e.id, e.hash).where(e.seq == seq)).first()

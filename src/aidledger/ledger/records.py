@@ -1,0 +1,157 @@
+"""The records room: hash-chained records beside the journal, and maker-checker batches.
+
+A record (a definition, a pending batch, a decision, or a layer's own kind)
+is stored once per kind and code in a chain of its own.  A pending batch is
+a record of the entries' canonical fields; its decision is another record.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, Final
+
+from sqlalchemy import insert, select
+from sqlalchemy.engine import Connection
+from sqlalchemy.exc import IntegrityError
+
+from aidledger.core import hashing
+from aidledger.core.accounts import AccountType
+from aidledger.core.amounts import Amount
+from aidledger.core.entries import Claim, JournalEntry, Posting, check_text
+from aidledger.core.errors import DuplicateDefinition, InvalidArgument
+from aidledger.core.times import from_micros, to_micros
+from aidledger.ledger.chart import Charts
+from aidledger.ledger.reader import record_of
+from aidledger.ledger.results import PendingBatch, Record
+from aidledger.ledger.rows import first_line
+from aidledger.store import schema as t
+
+_RECORD_KIND: Final = re.compile(r"^[a-z][a-z0-9_.-]{0,63}\Z")
+
+
+def record_body(kind: str, code: str, body: Mapping[str, Any], subject: str | None) -> str:
+    """The canonical JSON text of a record's body, after checking its kind, code and subject."""
+    if not isinstance(kind, str) or not _RECORD_KIND.match(kind):
+        raise InvalidArgument(f"record kind must be a lower-case identifier, got {kind!r}", kind=kind)
+    check_text(f"{kind} code", code, allow_empty=False, limit=500)
+    if subject is not None:
+        check_text("subject", subject, allow_empty=False, limit=500)
+    if not isinstance(body, Mapping):
+        raise InvalidArgument(f"a record's body must be a mapping, got {body!r}")
+    try:
+        text = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    except (TypeError, ValueError) as error:
+        raise InvalidArgument(f"a record's body must be JSON values: {error}") from None
+    return check_text(f"the body of {kind} {code}", text, limit=10_000_000)
+
+
+def insert_record(
+    connection: Connection,
+    clock: Callable[[], dt.datetime],
+    kind: str,
+    code: str,
+    subject: str | None,
+    actor: str,
+    text: str,
+) -> Record:
+    """Store a record with body ``text`` at the end of the record chain; the same one again is a no-op."""
+    existing = connection.execute(select(t.records).where(t.records.c.kind == kind, t.records.c.code == code)).first()
+    if existing is not None:
+        if existing.body != text or existing.subject != subject:
+            raise DuplicateDefinition(f"{kind} {code!r} already exists with different content", kind=kind, code=code)
+        return record_of(existing)
+    r = t.records.c
+    last = connection.execute(select(r.seq, r.hash).order_by(r.seq.desc()).limit(1)).first()
+    seq = 1 if last is None else last.seq + 1
+    prev = hashing.GENESIS if last is None else last.hash
+    recorded = to_micros(clock(), "clock time")
+    digest = hashing.record_hash(
+        seq=seq, kind=kind, code=code, subject=subject, actor=actor, body=text, recorded_at=recorded, prev_hash=prev
+    )
+    row = {
+        "seq": seq,
+        "kind": kind,
+        "code": code,
+        "subject": subject,
+        "actor": actor,
+        "body": text,
+        "recorded_at": recorded,
+        "prev_hash": prev,
+        "hash": digest,
+    }
+    try:
+        with connection.begin_nested():
+            connection.execute(insert(t.records).values(row))
+    except IntegrityError as error:
+        raise InvalidArgument(f"the database refused the {kind} record: {first_line(error.orig)}") from None
+    return record_of(connection.execute(select(t.records).where(r.seq == seq)).one())
+
+
+def check_submission(entries: Iterable[JournalEntry], actor: str) -> list[JournalEntry]:
+    """The entries of a batch to submit, each made by the maker ``actor`` and carrying no checker."""
+    batch = list(entries)
+    if not batch:
+        raise InvalidArgument("nothing to submit: the batch is empty")
+    for entry in batch:
+        if not isinstance(entry, JournalEntry):
+            raise InvalidArgument(f"expected a JournalEntry, got {entry!r}", value=entry)
+        if entry.actor != actor or entry.approved_by is not None:
+            raise InvalidArgument(
+                f"a submitted entry must be made by the maker {actor!r} and carry no checker",
+                actor=entry.actor,
+            )
+    return batch
+
+
+def pending_batch(record: Record, decision: Record | None, charts: Charts) -> PendingBatch:
+    """The pending batch stored in ``record``, with the status its ``decision`` gives it."""
+    entries = tuple(_entry_from_fields(fields, charts) for fields in record.body["entries"])
+    totals: dict[str, int] = defaultdict(int)
+    for entry in entries:
+        for posting in entry.postings:
+            if posting.minor > 0 and posting.account.type is not AccountType.MEMO:
+                totals[posting.amount.unit.code] += posting.minor
+    return PendingBatch(
+        code=record.code,
+        maker=record.actor,
+        entries=entries,
+        total={u: Amount.from_minor(m, charts.current.units[u]) for u, m in sorted(totals.items())},
+        status="pending" if decision is None else str(decision.body["decision"]),
+        checker=None if decision is None else decision.actor,
+        note=str(record.body.get("note", "")),
+    )
+
+
+def check_undecided(batch: PendingBatch, decider: str, verb: str, /, **details: object) -> None:
+    """Refuse to ``verb`` a batch already decided, or one ``decider`` made (``details`` go into that error)."""
+    code = batch.code
+    if batch.status != "pending":
+        raise InvalidArgument(f"batch {code!r} was already {batch.status} by {batch.checker}", code=code)
+    if decider == batch.maker:
+        raise InvalidArgument(f"{decider!r} made batch {code!r} and cannot also {verb} it", code=code, **details)
+
+
+def _entry_from_fields(fields: Mapping[str, Any], charts: Charts) -> JournalEntry:
+    """Rebuild an entry from its canonical fields (as stored in a pending batch)."""
+    postings = []
+    for account_code, fund_code, _, minor in fields["postings"]:
+        account = charts.account(account_code)
+        postings.append(Posting(account, charts.fund(fund_code), Amount.from_minor(minor, account.unit)))
+    return JournalEntry(
+        kind=fields["kind"],
+        effective_at=from_micros(fields["eff"], fields["tz"]),
+        postings=postings,
+        actor=fields["actor"],
+        memo=fields["memo"],
+        idempotency_key=fields["key"],
+        source=fields["source"],
+        tags=dict(fields["tags"]),
+        claims=[Claim(scope, key) for scope, key in fields["claims"]],
+        releases=[Claim(scope, key) for scope, key in fields["releases"]],
+        reverses=fields["reverses"],
+        approved_by=fields["checker"],
+    )
