@@ -14,7 +14,8 @@ a pseudonym:
    become the Latin letter;
 5. white space and invisible format characters (zero-width spaces and joiners, the BOM) are removed.
 
-Upper-casing comes right after step 1 (and is normalised again), so the key of a key is itself.
+The steps are repeated until nothing changes (removing a space can let a mark compose anew), so the key
+of a key is itself.
 
 The key is only for comparing and hashing: what an entry stores as its actor
 is the text the caller gave.  Zero padding is kept (``HH-050`` and ``HH-50``
@@ -48,11 +49,20 @@ def identity_key(text: object, what: str = "identity") -> str:
     """
     if not isinstance(text, str):
         raise InvalidArgument(f"{what} must be text, got {text!r}", value=text)
-    upper = unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", text).upper())
-    kept = "".join(c for c in upper.translate(_CONFUSABLES) if not c.isspace() and unicodedata.category(c) != "Cf")
+    kept = text
+    for _ in range(4):  # removing a space can let marks compose anew: fold until nothing changes
+        folded = _fold(kept)
+        if folded == kept:
+            break
+        kept = folded
     if not kept:
         raise InvalidArgument(f"{what} {text!r} has no visible characters", value=text)
     return kept
+
+
+def _fold(text: str) -> str:
+    upper = unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", text).upper())
+    return "".join(c for c in upper.translate(_CONFUSABLES) if not c.isspace() and unicodedata.category(c) != "Cf")
 
 
 def same_identity(left: str, right: str) -> bool:
