@@ -169,11 +169,18 @@ class _Camt:
 
     def refuse_duplicates(self, report: etree._Element, entries: tuple[StatementEntry, ...]) -> None:
         """The same entry twice (same reference and same content) is refused; a shared reference alone is not."""
-        seen: dict[bytes, int] = {}
+        seen: dict[tuple[tuple[str, str, tuple[tuple[str, str], ...]], ...], int] = {}
         for element, entry in zip(report.findall("c:Ntry", self.ns), entries, strict=True):
             if entry.reference is None and entry.account_servicer_reference is None:
                 continue
-            key = etree.tostring(element, method="c14n2", strip_text=True)
+            key = tuple(
+                (
+                    str(node.tag),
+                    (node.text or "").strip(),
+                    tuple(sorted((str(k), str(v)) for k, v in node.attrib.items())),
+                )
+                for node in element.iter()
+            )
             if key in seen:
                 raise self.fail(
                     element,

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from typing import Any
 
 import attrs
 import mt940
@@ -182,12 +181,6 @@ class _Statement:
             line=self.tags[0].line,
         )
 
-    def groups(self, tag: _Tag, parser: mt940.tags.Tag) -> dict[str, Any]:
-        found = parser.re.match(tag.value)
-        if found is None:
-            raise self.fail(tag, f"{tag.value.splitlines()[0] if tag.value else ''!r} does not parse")
-        return found.groupdict()
-
     def money(self, tag: _Tag, text: str | None, currency: str | None, what: str) -> Money:
         found = _AMOUNT.match(text or "")
         if found is None or not (found.group("whole") or found.group("fraction")):
@@ -198,7 +191,10 @@ class _Statement:
         return parse_amount(self.name, tag.line, plain, currency, what=what)
 
     def balance(self, tag: _Tag) -> Money:
-        groups = self.groups(tag, _BALANCE)
+        found = _BALANCE.re.match(tag.value)
+        if found is None or tag.value[found.end() :].strip():
+            raise self.fail(tag, f"balance {tag.value.splitlines()[0] if tag.value else ''!r} does not parse")
+        groups = found.groupdict()
         amount = self.money(tag, groups["amount"], groups["currency"].strip(), "balance")
         try:
             mt940.models.Date(year=groups["year"], month=groups["month"], day=groups["day"])
@@ -217,6 +213,11 @@ class _Statement:
                 break
         else:
             raise self.fail(tag, f"statement line {tag.value.splitlines()[0]!r} does not parse")
+        after = tag.value[found.end("amount") : found.end("amount") + 1]
+        if after and after in "0123456789,":  # the pattern stops at 15 characters and would cut the amount
+            raise self.fail(
+                tag, f"amount {tag.value[found.start('amount') :].split()[0]!r} is longer than 15 characters"
+            )
         groups = mt940.processors.date_fixup_pre_processor(self.context, parser, found.groupdict())
         try:
             result = parser(self.context, dict(groups))
