@@ -146,6 +146,8 @@ class _Camt:
         for balance in report.findall("c:Bal", self.ns):
             code = self.text(balance, "c:Tp/c:CdOrPrtry/c:Cd") or self.text(balance, "c:Tp/c:CdOrPrtry/c:Prtry")
             amount = self.amount(balance, "balance")
+            if self.credit_debit(balance, "balance") is CreditDebit.DEBIT:  # an overdrawn account
+                amount = Money(-amount.value, amount.unit)
             if code is not None and code not in balances:
                 balances[code] = amount
         opening = next((balances[code] for code in _OPENING if code in balances), None)
