@@ -199,7 +199,9 @@ class _Camt:
             raise self.fail(element, f"the {what} has no Amt")
         if self.text(element, "c:CdtDbtInd") is None:
             raise self.fail(element, f"the {what} has no CdtDbtInd (credit or debit indicator)")
-        return parse_amount(self.name, found.sourceline or 0, (found.text or "").strip(), found.get("Ccy"), what=what)
+        return parse_amount(
+            self.name, found.sourceline or 0, (found.text or "").strip(), found.get("Ccy"), what=f"{what} amount"
+        )
 
     def credit_debit(self, element: etree._Element, what: str) -> CreditDebit:
         indicator = self.text(element, "c:CdtDbtInd")
