@@ -219,14 +219,15 @@ class _Statement:
                 tag, f"amount {tag.value[found.start('amount') :].split()[0]!r} is longer than 15 characters"
             )
         groups = mt940.processors.date_fixup_pre_processor(self.context, parser, found.groupdict())
-        try:
-            result = parser(self.context, dict(groups))
-        except (ValueError, ArithmeticError):
-            raise self.fail(tag, f"statement line {tag.value.splitlines()[0]!r} has an impossible date") from None
+        amount = self.money(tag, groups["amount"], currency, "amount")
         mark = str(groups["status"]).upper()
         if mark not in _MARKS:
             raise self.fail(tag, f"debit/credit mark {mark!r} is not one of C, D, RC, RD")
         credit_debit, reversal = _MARKS[mark]
+        try:
+            result = parser(self.context, dict(groups))  # mt-940 builds the value and entry dates
+        except (ValueError, ArithmeticError):
+            raise self.fail(tag, f"statement line {tag.value.splitlines()[0]!r} has an impossible date") from None
         value_date = result["date"]
         booking_date = result.get("entry_date") or value_date
         if not isinstance(value_date, dt.date) or not isinstance(booking_date, dt.date):  # pragma: no cover
@@ -237,7 +238,7 @@ class _Statement:
             booking_date=dt.date(booking_date.year, booking_date.month, booking_date.day),
             value_date=dt.date(value_date.year, value_date.month, value_date.day),
             credit_debit=credit_debit,
-            amount=self.money(tag, groups["amount"], currency, "amount"),
+            amount=amount,
             reversal=reversal,
             bank_code=code,
             account_servicer_reference=(groups.get("bank_reference") or "").strip() or None,
