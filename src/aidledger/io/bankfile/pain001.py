@@ -126,6 +126,11 @@ class PaymentInstruction:
                     f"end-to-end id {transfer.end_to_end_id!r} appears twice", end_to_end_id=transfer.end_to_end_id
                 )
             seen.add(transfer.end_to_end_id)
+        if len(self.control_sum.as_tuple().digits) > 18:
+            raise InvalidArgument(
+                f"the control sum {self.control_sum} has more than the 18 digits pain.001 allows; split the batch",
+                control_sum=self.control_sum,
+            )
 
     @property
     def number_of_transactions(self) -> int:
