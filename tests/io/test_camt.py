@@ -162,6 +162,21 @@ class TestHostileInputs:
     def test_an_external_entity_is_refused(self) -> None:
         refused(EXTERNAL_ENTITY, r"^bank statement line 2: declares a DOCTYPE")
 
+    def test_a_doctype_in_utf16_is_refused_after_parsing(self) -> None:
+        """The byte search cannot see a UTF-16 declaration; the parsed document's DTD is refused instead."""
+        refused(
+            BILLION_LAUGHS.replace(b'"1.0"', b'"1.0" encoding="UTF-16"').decode().encode("utf-16"), "declares a DOCTYPE"
+        )
+
+    def test_a_huge_text_node_is_refused(self) -> None:
+        """huge_tree is off: a text node over libxml2's 10 MB limit is not read."""
+        document = camt053(entry()).replace(b"donation", b"x" * 10_000_001)
+        refused(document, rf"^bank statement line {line_of(camt053(entry()), 'donation')}: not well-formed XML")
+
+    def test_absurd_nesting_is_refused(self) -> None:
+        document = camt053(entry()).replace(b"donation", b"<a>" * 300 + b"</a>" * 300)
+        refused(document, r"^bank statement line \d+: not well-formed XML")
+
     def test_an_undeclared_entity_reference_is_not_well_formed(self) -> None:
         document = camt053(entry()).replace(b"donation", b"&xxe;")
         refused(document, rf"^bank statement line {line_of(document, '&xxe;')}: not well-formed XML")

@@ -60,10 +60,17 @@ def parse_xml(name: str, data: bytes) -> etree._ElementTree:
             value=found.group(0).decode(),
         )
     try:
-        return etree.ElementTree(etree.fromstring(data, safe_parser()))
+        tree = etree.ElementTree(etree.fromstring(data, safe_parser()))
     except etree.XMLSyntaxError as error:
         line = error.lineno or 0
         raise MalformedFile(f"{name} line {line}: not well-formed XML ({error.msg})", line=line) from None
+    if tree.docinfo.internalDTD is not None or tree.docinfo.doctype:  # one the byte search missed (UTF-16)
+        raise MalformedFile(
+            f"{name} line 1: declares a DOCTYPE; bank files must not (DTDs and entities are refused)",
+            line=1,
+            value=tree.docinfo.doctype,
+        )
+    return tree
 
 
 def read_camt(source: Source, *, schema_dir: str | Path | None = None) -> list[BankStatement]:
