@@ -206,8 +206,12 @@ class _Camt:
             raise self.fail(element, f"the {what} has no Amt")
         if self.text(element, "c:CdtDbtInd") is None:
             raise self.fail(element, f"the {what} has no CdtDbtInd (credit or debit indicator)")
+        return self.money(found, f"{what} amount")
+
+    def money(self, amount: etree._Element, what: str) -> Money:
+        """An ``Amt`` element (text and ``Ccy``) as exact Money, or MalformedFile naming its line."""
         return parse_amount(
-            self.name, found.sourceline or 0, (found.text or "").strip(), found.get("Ccy"), what=f"{what} amount"
+            self.name, amount.sourceline or 0, (amount.text or "").strip(), amount.get("Ccy"), what=what
         )
 
     def credit_debit(self, element: etree._Element, what: str) -> CreditDebit:
@@ -251,15 +255,7 @@ class _Camt:
         amount_element = self.find(element, "c:Amt")
         if amount_element is None:
             amount_element = self.find(element, "c:AmtDtls/c:TxAmt/c:Amt")
-        amount = None
-        if amount_element is not None:
-            amount = parse_amount(
-                self.name,
-                amount_element.sourceline or 0,
-                (amount_element.text or "").strip(),
-                amount_element.get("Ccy"),
-                what="transaction amount",
-            )
+        amount = None if amount_element is None else self.money(amount_element, "transaction amount")
         side = entry_side
         if self.text(element, "c:CdtDbtInd") is not None:
             side = self.credit_debit(element, "transaction")
