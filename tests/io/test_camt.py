@@ -13,7 +13,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from aidledger.core.amounts import Money
-from aidledger.core.errors import MalformedFile
+from aidledger.core.errors import InvalidArgument, MalformedFile
 from aidledger.io.bankfile import BalanceCheckResult, CreditDebit, EntryStatus, read_camt
 
 ENTRY = """    <Ntry>
@@ -262,6 +262,11 @@ class TestHostileInputs:
     def test_an_unreadable_path(self, tmp_path: Path) -> None:
         with pytest.raises(MalformedFile, match="cannot read the bank statement"):
             read_camt(tmp_path / "missing.xml")
+
+    def test_a_schema_folder_without_the_schema(self, tmp_path: Path) -> None:
+        """Validation asks for the version's XSD in the folder given; aidledger ships none."""
+        with pytest.raises(InvalidArgument, match=r"cannot load the schema .*camt\.053\.001\.02\.xsd"):
+            read_camt(camt053(entry()), schema_dir=tmp_path)
 
     def test_a_text_stream_is_refused(self) -> None:
         with pytest.raises(MalformedFile, match="binary mode"):
