@@ -21,6 +21,7 @@ from aidledger import (
     ProviderLine,
     Scope,
     UnknownRecord,
+    double_payments,
 )
 from tests.helpers import snapshot
 from tests.operations.conftest import APRIL, KEYS, kzt
@@ -264,8 +265,8 @@ def test_double_payment_across_programmes_is_flagged(programme: Aid) -> None:
     programme.create_programme("TOP-UP", fund="CASH-AID", purpose="cash-aid", amount=kzt("10000"), actor="a")
     programme.pay("ONE-OFF", lines(1, 2), actor="m", on=APRIL)
     programme.pay("TOP-UP", lines(2, 3, prefix="T"), actor="m", on=APRIL)
-    flagged = programme.double_payments()
+    flagged = double_payments(programme.ledger)
     assert [(d.beneficiary, d.programmes) for d in flagged] == [
         (KEYS.pseudonym("hh-2").pseudonym, ("ONE-OFF", "TOP-UP"))
     ]
-    assert programme.double_payments(purpose="food") == ()
+    assert double_payments(programme.ledger, purpose="food") == ()

@@ -15,7 +15,7 @@ from typing import BinaryIO, TextIO
 from aidledger.core.amounts import Money, currency
 from aidledger.core.errors import AidLedgerError, MalformedFile
 from aidledger.io.csvfile import read_csv
-from aidledger.operations.payments import PaymentStatus, ProviderLine
+from aidledger.vocabulary import PaymentStatus, ProviderLine
 
 REQUIRED = ("reference", "status", "amount")
 
