@@ -58,7 +58,7 @@ ACTORS = {"cashier": "cashier", "maker": "programme-officer", "checker": "financ
 Progress = Callable[[str, int, int], None]
 
 
-@attrs.frozen
+@attrs.frozen(kw_only=True)
 class CampaignPlan:
     """How big the campaign is.
 

@@ -66,7 +66,7 @@ __all__ = [  # the vocabulary's payment words are also importable from here
 ]
 
 MAX_KEY_VERSION = 9999  # as in core.beneficiaries
-_EVENTS = ("payment", "paid", "failed", "returned")  # the idempotency-key events of one payment
+_EVENTS = ("payment", *(status.value for status in PaymentStatus))  # the idempotency-key events of one payment
 
 
 class OnConflict(enum.Enum):

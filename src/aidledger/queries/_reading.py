@@ -7,10 +7,17 @@ from collections.abc import Mapping
 
 from aidledger.core.accounts import Account, Fund
 from aidledger.core.amounts import Amount
-from aidledger.core.errors import UnknownAccount, UnknownRecord
+from aidledger.core.errors import InvalidArgument, UnknownAccount, UnknownRecord
 from aidledger.core.times import to_micros
 from aidledger.ledger.ledger import Ledger
 from aidledger.ledger.results import Record
+
+
+def require_ledger(ledger: object) -> Ledger:
+    """``ledger`` if it is a Ledger, else InvalidArgument (a query is given the ledger, not an ``Aid``)."""
+    if not isinstance(ledger, Ledger):
+        raise InvalidArgument(f"expected a Ledger, got {ledger!r}", value=ledger)
+    return ledger
 
 
 def balance_or_zero(

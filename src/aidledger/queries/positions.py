@@ -18,7 +18,7 @@ from aidledger.core.amounts import Amount, Money, Quantity, Unit, currency
 from aidledger.core.entries import check_text
 from aidledger.core.errors import InvalidArgument
 from aidledger.ledger.ledger import Ledger
-from aidledger.queries._reading import balance_or_zero, known_record
+from aidledger.queries._reading import balance_or_zero, known_record, require_ledger
 from aidledger.vocabulary import CLAIM_PREFIX, Chart, Event, Pledge, Programme, Project, RecordKind, Tag
 
 
@@ -92,7 +92,7 @@ class PledgeStatus:
     outstanding: Money
 
 
-@attrs.frozen
+@attrs.frozen(kw_only=True)
 class DoublePayment:
     """A beneficiary holding live payments from two or more programmes for one purpose."""
 
@@ -109,12 +109,6 @@ def _quantity(amount: Amount) -> Quantity:
     return Quantity(amount.value, amount.unit)
 
 
-def _ledger(ledger: object) -> Ledger:
-    if not isinstance(ledger, Ledger):
-        raise InvalidArgument(f"expected a Ledger, got {ledger!r}", value=ledger)
-    return ledger
-
-
 def stock_position(
     ledger: Ledger,
     fund: Fund | str,
@@ -125,7 +119,7 @@ def stock_position(
     currency_code: str = "KZT",
 ) -> StockPosition:
     """Received, delivered, lost, in transit and on hand, in quantity and in money (in ``currency_code``)."""
-    target = _ledger(ledger).fund(fund.code if isinstance(fund, Fund) else fund)
+    target = require_ledger(ledger).fund(fund.code if isinstance(fund, Fund) else fund)
     if not isinstance(commodity, Unit):
         raise InvalidArgument(f"commodity must be a Unit, got {commodity!r}", value=commodity)
     chart, cur = Chart(), currency(currency_code)
@@ -162,7 +156,7 @@ def grant_status(
 ) -> GrantStatus:
     """Committed, disbursed, clawed back and remaining for a project (one recorded after ``known_at`` is unknown)."""
     check_text("project", project, allow_empty=False, limit=500)
-    found = Project.from_record(known_record(_ledger(ledger), RecordKind.PROJECT, project, known_at))
+    found = Project.from_record(known_record(require_ledger(ledger), RecordKind.PROJECT, project, known_at))
     unit = found.committed.unit
     memo_account = Chart().commitment(found.code, unit)
 
@@ -187,7 +181,7 @@ def pledge_status(
 ) -> PledgeStatus:
     """Promised, fulfilled, written off and outstanding for one pledge (one recorded after ``known_at`` is unknown)."""
     check_text("pledge", code, allow_empty=False, limit=500)
-    pledge = Pledge.from_record(known_record(_ledger(ledger), RecordKind.PLEDGE, code, known_at))
+    pledge = Pledge.from_record(known_record(require_ledger(ledger), RecordKind.PLEDGE, code, known_at))
     memo_account = Chart().pledge(code, pledge.amount.unit)
 
     def balance(tags: dict[str, str] | None = None) -> Amount:
@@ -205,7 +199,8 @@ def pledge_status(
 def double_payments(ledger: Ledger, purpose: str | None = None) -> tuple[DoublePayment, ...]:
     """Beneficiaries holding live payments from two or more programmes for the same purpose."""
     purposes = {
-        record.code: Programme.from_record(record).purpose for record in _ledger(ledger).records(RecordKind.PROGRAMME)
+        record.code: Programme.from_record(record).purpose
+        for record in require_ledger(ledger).records(RecordKind.PROGRAMME)
     }
     holders: dict[tuple[str, str], set[str]] = defaultdict(set)
     for claim in ledger.active_claims(CLAIM_PREFIX):

@@ -13,7 +13,7 @@ from aidledger.core.amounts import Money, UnitKind
 from aidledger.core.errors import InvalidArgument
 from aidledger.core.times import to_micros
 from aidledger.ledger.ledger import Ledger
-from aidledger.queries._reading import known_record, known_records
+from aidledger.queries._reading import known_record, known_records, require_ledger
 from aidledger.queries.positions import (
     GrantStatus,
     PledgeStatus,
@@ -97,12 +97,6 @@ _EVENTS = {
 _KINDS = [kind.value for kind in PAYMENT_KINDS]
 
 
-def _ledger(ledger: object) -> Ledger:
-    if not isinstance(ledger, Ledger):
-        raise InvalidArgument(f"expected a Ledger, got {ledger!r}", value=ledger)
-    return ledger
-
-
 def programme_summary(
     ledger: Ledger,
     programme: str | Programme,
@@ -114,7 +108,7 @@ def programme_summary(
 
     A programme the ledger recorded after ``known_at`` is unknown (UnknownRecord).  Reading writes nothing.
     """
-    _ledger(ledger)
+    require_ledger(ledger)
     code = programme.code if isinstance(programme, Programme) else programme
     if not isinstance(code, str):
         raise InvalidArgument(f"programme must be a Programme or its code, got {programme!r}", value=programme)
@@ -184,7 +178,7 @@ def aid_summary(
     summary read at time T is read again identically with ``known_at=T`` after
     back-dated entries and reversals.  Reading writes nothing.
     """
-    _ledger(ledger)
+    require_ledger(ledger)
     if as_of is not None:
         to_micros(as_of, "as_of")
     if known_at is not None:
