@@ -1,4 +1,5 @@
-"""The layers import one way only: core <- store <- ledger <- operations/queries <- io <- exports <- cli."""
+"""The layers import one way only: core <- store <- ledger <- registry <- vocabulary <- operations/queries <- io <- exports
+<- demo <- cli."""
 
 from __future__ import annotations
 
@@ -9,7 +10,9 @@ from pathlib import Path
 import pytest
 
 SRC = Path(__file__).parent.parent / "src" / "aidledger"
-ORDER = ["core", "store", "ledger", "registry", "operations", "queries", "io", "exports", "cli"]
+ORDER = ["core", "store", "ledger", "registry", "vocabulary", "operations", "queries", "io", "exports", "demo", "cli"]
+#: Modules still importing a sibling, until their own restructuring moves what they import to the vocabulary.
+PENDING = ("queries/journal_tests",)
 
 
 def imports(path: Path) -> set[str]:
@@ -33,11 +36,16 @@ def test_layer_imports_only_lower_layers(layer: str) -> None:
     rank = {name: index for index, name in enumerate(ORDER)}
     rank["queries"] = rank["operations"]
     for path in (SRC / layer).rglob("*.py"):
+        name = path.relative_to(SRC).as_posix()
         for module in imports(path):
             target = layer_of(module)
-            assert target is None or rank[target] <= rank[layer] or (layer == "queries" and target == "operations"), (
-                f"{path.relative_to(SRC)} imports {module}"
-            )
+            sibling = layer != target and rank.get(target or "") == rank[layer]
+            assert (
+                target is None
+                or rank[target] < rank[layer]
+                or target == layer
+                or (sibling and name.startswith(PENDING))
+            ), f"{name} imports {module}"
 
 
 def test_core_touches_no_database() -> None:

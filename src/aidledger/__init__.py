@@ -45,6 +45,14 @@ from aidledger.core.errors import (
     UnknownFund,
     UnknownRecord,
 )
+from aidledger.demo import (
+    FOOD_PACKAGE,
+    RELIEF_GOODS,
+    CampaignExpectations,
+    CampaignPlan,
+    CampaignResult,
+    run_campaign,
+)
 from aidledger.exports._common import ExportSummary
 from aidledger.exports.beancount import export_beancount
 from aidledger.exports.csv import export_csv
@@ -68,30 +76,15 @@ from aidledger.ledger.results import (
     Verification,
 )
 from aidledger.operations.aid import Aid
-from aidledger.operations.campaign import (
-    FOOD_PACKAGE,
-    RELIEF_GOODS,
-    CampaignExpectations,
-    CampaignPlan,
-    CampaignResult,
-    run_campaign,
-)
-from aidledger.operations.donations import Pledge, PledgeStatus
-from aidledger.operations.grants import GrantStatus, Project
 from aidledger.operations.payments import (
     Conflict,
-    DoublePayment,
     Mismatch,
     OnConflict,
     PaymentLine,
     PaymentListResult,
-    PaymentStatus,
-    Programme,
-    ProviderLine,
-    Scope,
     Settlement,
 )
-from aidledger.operations.stock import Delivery, LossReason, StockPosition, ValuationBasis
+from aidledger.operations.stock import Delivery, LossReason, ValuationBasis
 from aidledger.queries.audit import (
     AuditTotals,
     Dimension,
@@ -139,10 +132,21 @@ from aidledger.queries.matching import (
     match_provider_report,
     match_statement,
 )
+from aidledger.queries.positions import (
+    DoublePayment,
+    GrantStatus,
+    PledgeStatus,
+    StockPosition,
+    double_payments,
+    grant_status,
+    pledge_status,
+    stock_position,
+)
 from aidledger.queries.reconcile import reconcile
 from aidledger.queries.summary import AidSummary, ProgrammeSummary, StockLine, aid_summary, programme_summary
 from aidledger.queries.verification import verify
 from aidledger.registry import Person, PersonStatus, Registry
+from aidledger.vocabulary import PaymentStatus, Pledge, Programme, Project, ProviderLine, Scope
 
 __version__ = "0.1.0"
 
@@ -273,6 +277,7 @@ __all__ = [
     "audit_totals",
     "commodity",
     "currency",
+    "double_payments",
     "entries_after_close",
     "entries_without_description",
     "export_beancount",
@@ -281,9 +286,11 @@ __all__ = [
     "export_html",
     "export_iati",
     "fund_statement",
+    "grant_status",
     "journal_tests",
     "match_provider_report",
     "match_statement",
+    "pledge_status",
     "programme_summary",
     "read_provider_report",
     "read_statement",
@@ -293,6 +300,7 @@ __all__ = [
     "same_beneficiary_several_programmes",
     "sample_entries",
     "split_under_threshold",
+    "stock_position",
     "unusual_actors",
     "verify",
 ]

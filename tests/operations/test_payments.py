@@ -21,6 +21,7 @@ from aidledger import (
     ProviderLine,
     Scope,
     UnknownRecord,
+    double_payments,
 )
 from tests.helpers import snapshot
 from tests.operations.conftest import APRIL, KEYS, kzt
@@ -59,6 +60,22 @@ class TestProgrammes:
             aid.create_programme(
                 "X", fund="CASH-AID", purpose="cash-aid", amount=kzt("1"), max_amount=kzt("2"), actor="a"
             )
+
+    def test_paying_changes_no_chart(self, programme: Aid, monkeypatch: pytest.MonkeyPatch) -> None:
+        """A programme opens its accounts once; paying, sending and settling a list (from a new Aid) opens none."""
+        other = Aid(programme.ledger)
+
+        def refuse(account: object) -> object:
+            raise AssertionError(f"add_account({account!r}) while paying")
+
+        monkeypatch.setattr(other.ledger, "add_account", refuse)
+        other.pay("ONE-OFF", lines(1, 2), actor="maker", on=APRIL, list_code="L-1")
+        other.send("L-1", provider="Kazpost", actor="cashier", on=APRIL.add(hours=1))
+        report = [
+            ProviderLine("L-1", PaymentStatus.PAID, kzt("50000")),
+            ProviderLine("L-2", PaymentStatus.FAILED, kzt("50000")),
+        ]
+        assert other.settle("L-1", report, actor="cashier", on=APRIL.add(days=1)).paid == ("L-1",)
 
     def test_unknown_programme(self, aid: Aid) -> None:
         """Paying under a programme that was never defined raises UnknownRecord."""
@@ -264,8 +281,8 @@ def test_double_payment_across_programmes_is_flagged(programme: Aid) -> None:
     programme.create_programme("TOP-UP", fund="CASH-AID", purpose="cash-aid", amount=kzt("10000"), actor="a")
     programme.pay("ONE-OFF", lines(1, 2), actor="m", on=APRIL)
     programme.pay("TOP-UP", lines(2, 3, prefix="T"), actor="m", on=APRIL)
-    flagged = programme.double_payments()
+    flagged = double_payments(programme.ledger)
     assert [(d.beneficiary, d.programmes) for d in flagged] == [
         (KEYS.pseudonym("hh-2").pseudonym, ("ONE-OFF", "TOP-UP"))
     ]
-    assert programme.double_payments(purpose="food") == ()
+    assert double_payments(programme.ledger, purpose="food") == ()

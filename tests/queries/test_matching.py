@@ -117,7 +117,7 @@ class TestProviderReport:
             ProviderLine("R-1", PaymentStatus.PAID, kzt("50000"), line=4),
         ]
         before = snapshot(books.ledger)
-        result = match_provider_report(books, "L3", report)
+        result = match_provider_report(books.ledger, "L3", report)
         assert snapshot(books.ledger) == before
         assert [p.line.reference for p in result.matched] == ["R-7"]
         assert [(p.line.reference, str(p.expected)) for p in result.amount_differences] == [("R-8", "50000.00 KZT")]
@@ -130,11 +130,11 @@ class TestProviderReport:
             ProviderLine("R-1", PaymentStatus.PAID, kzt("50000")),
             ProviderLine("R-2", PaymentStatus.PAID, kzt("50000")),
         ]
-        result = match_provider_report(books, "L1", report)
+        result = match_provider_report(books.ledger, "L1", report)
         assert [(p.line.reference, p.ledger_status) for p in result.status_differences] == [("R-2", "failed")]
         assert result.missing_in_report == ("R-3",)
         assert result.as_dict()["status_differences"][0]["ledger_status"] == "failed"
 
     def test_unknown_list(self, books: Aid) -> None:
         with pytest.raises(UnknownRecord, match="no payment-list 'NOPE'"):
-            match_provider_report(books, "NOPE", [])
+            match_provider_report(books.ledger, "NOPE", [])

@@ -114,3 +114,17 @@ def test_reconcile_needs_a_ledger() -> None:
 
     with pytest.raises(InvalidArgument, match="expected a Ledger"):
         reconcile("aidledger.db")  # type: ignore[arg-type]
+
+
+def test_the_checks_are_one_listed_order() -> None:
+    """An auditor can list the checks reconcile runs, in order, each named and described."""
+    from aidledger.queries.reconcile import CHECKS
+
+    assert [check.__name__ for check in CHECKS] == [
+        "check_books",
+        "check_stock",
+        "check_grants",
+        "check_pledges",
+        "check_payment_lists",
+    ]
+    assert all(check.__doc__ for check in CHECKS)

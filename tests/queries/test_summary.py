@@ -12,7 +12,7 @@ from tests.operations.conftest import APRIL, KEYS, kzt
 class TestProgrammeSummary:
     def test_paid_failed_returned_outstanding(self, books: Aid) -> None:
         """Four approved: three paid (one came back), one failed; two beneficiaries keep their money."""
-        summary = programme_summary(books, "ONE-OFF")
+        summary = programme_summary(books.ledger, "ONE-OFF")
         assert (summary.approved, summary.approved_count) == (kzt("200000"), 4)
         assert (summary.paid, summary.paid_count) == (kzt("150000"), 3)
         assert (summary.failed, summary.failed_count) == (kzt("50000"), 1)
@@ -22,24 +22,24 @@ class TestProgrammeSummary:
 
     def test_as_of_and_outstanding(self, books: Aid) -> None:
         """Before the provider's report, all of the first list is outstanding."""
-        summary = programme_summary(books, "ONE-OFF", as_of=APRIL.add(days=2))
+        summary = programme_summary(books.ledger, "ONE-OFF", as_of=APRIL.add(days=2))
         assert (summary.approved_count, summary.outstanding, summary.beneficiaries_paid) == (3, kzt("150000"), 0)
 
     def test_a_list_not_yet_sent_is_outstanding(self, books: Aid) -> None:
         books.pay("ONE-OFF", [PaymentLine(KEYS.pseudonym("hh-9"), "R-9")], actor="maker", on=MAY, list_code="L3")
-        summary = programme_summary(books, "ONE-OFF")
+        summary = programme_summary(books.ledger, "ONE-OFF")
         assert (summary.outstanding, summary.outstanding_count) == (kzt("50000"), 1)
 
     def test_unknown_programme(self, books: Aid) -> None:
         with pytest.raises(UnknownRecord, match="no programme 'NOPE'"):
-            programme_summary(books, "NOPE")
-        with pytest.raises(InvalidArgument, match="expected an Aid"):
-            programme_summary(books.ledger, "ONE-OFF")  # type: ignore[arg-type]
+            programme_summary(books.ledger, "NOPE")
+        with pytest.raises(InvalidArgument, match="expected a Ledger"):
+            programme_summary(books, "ONE-OFF")  # type: ignore[arg-type]
 
 
 class TestAidSummary:
     def test_everything_at_once(self, books: Aid) -> None:
-        summary = aid_summary(books)
+        summary = aid_summary(books.ledger)
         assert [s.programme.code for s in summary.programmes] == ["ONE-OFF"]
         ((fund, position),) = [(line.fund, line.position) for line in summary.stock]
         assert (fund, position.on_hand, position.delivered) == ("FOOD", Quantity("98", PACKAGE), Quantity("2", PACKAGE))
@@ -48,6 +48,6 @@ class TestAidSummary:
         assert summary.pledges == ()
 
     def test_as_of(self, books: Aid) -> None:
-        summary = aid_summary(books, as_of=APRIL.add(days=1))
+        summary = aid_summary(books.ledger, as_of=APRIL.add(days=1))
         assert summary.grants[0].disbursed == kzt("0")
         assert summary.stock[0].position.delivered == Quantity("0", PACKAGE)

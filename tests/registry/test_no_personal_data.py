@@ -34,8 +34,8 @@ from aidledger import (
     run_campaign,
 )
 from aidledger.cli import main
+from aidledger.demo.plan import APPROVAL_THRESHOLD
 from aidledger.exports.csv import COLUMNS, PERSONAL_COLUMNS
-from aidledger.operations.campaign import APPROVAL_THRESHOLD
 from tests.registry import KEYS, fake
 
 PLAN = CampaignPlan.scaled("0.0005")

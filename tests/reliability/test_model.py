@@ -73,7 +73,10 @@ from aidledger import (
     UnknownFund,
     ValuationBasis,
     currency,
+    grant_status,
+    pledge_status,
     reconcile,
+    stock_position,
 )
 from tests.conftest import new_url
 from tests.helpers import snapshot
@@ -1084,13 +1087,13 @@ class AidMachine(RuleBasedStateMachine):
         effects = {name[:2] for e in posted for name in e.effects}
         for code in model.pledges:
             if full or ("pledge", code) in effects:
-                status = aid.pledge_status(code)
+                status = pledge_status(aid.ledger, code)
                 assert status.fulfilled.minor == model.effect("pledge", code, "fulfilled")
                 assert status.written_off.minor == model.effect("pledge", code, "written_off")
                 assert status.outstanding.minor == model.effect("pledge", code, "outstanding")
         for code, project in model.projects.items():
             if full or ("grant", code) in effects:
-                grant = aid.grant_status(code)
+                grant = grant_status(aid.ledger, code)
                 assert grant.committed.minor == model.effect("grant", code, "committed")
                 assert grant.disbursed.minor == model.effect("grant", code, "disbursed")
                 assert grant.clawed_back.minor == model.effect("grant", code, "clawed_back")
@@ -1101,7 +1104,7 @@ class AidMachine(RuleBasedStateMachine):
         self.compare_reconciliation()
 
     def compare_stock(self, fund: str, goods: str) -> None:
-        position = self.aid.stock_position(fund, UNITS[goods])
+        position = stock_position(self.aid.ledger, fund, UNITS[goods])
         model = self.model
 
         assert position.received.minor == model.effect("stock", fund, goods, "received")

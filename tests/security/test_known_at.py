@@ -44,12 +44,15 @@ from aidledger import (
     export_hledger,
     export_iati,
     fund_statement,
+    grant_status,
     journal_tests,
+    pledge_status,
     programme_summary,
     round_amounts,
     same_beneficiary_several_programmes,
     sample_entries,
     split_under_threshold,
+    stock_position,
     unusual_actors,
     verify,
 )
@@ -135,12 +138,12 @@ def audit(aid: Aid, known_at: dt.datetime | None) -> dict[str, Any]:
         ),
         "fund statement": lambda: fund_statement(ledger, "CASH-AID", start=APRIL, end=end, known_at=k),
         "fund statement, housing": lambda: fund_statement(ledger, "HOUSING", known_at=k),
-        "programme summary": lambda: programme_summary(aid, "ONE-OFF", known_at=k),
-        "aid summary": lambda: aid_summary(aid, known_at=k),
-        "aid summary as of April": lambda: aid_summary(aid, as_of=APRIL.add(days=10), known_at=k),
-        "stock position": lambda: aid.stock_position("FOOD", PACKAGE, known_at=k),
-        "grant status": lambda: aid.grant_status("KOKTEREK", known_at=k),
-        "pledge status": lambda: aid.pledge_status("P-1", known_at=k),
+        "programme summary": lambda: programme_summary(aid.ledger, "ONE-OFF", known_at=k),
+        "aid summary": lambda: aid_summary(aid.ledger, known_at=k),
+        "aid summary as of April": lambda: aid_summary(aid.ledger, as_of=APRIL.add(days=10), known_at=k),
+        "stock position": lambda: stock_position(aid.ledger, "FOOD", PACKAGE, known_at=k),
+        "grant status": lambda: grant_status(aid.ledger, "KOKTEREK", known_at=k),
+        "pledge status": lambda: pledge_status(aid.ledger, "P-1", known_at=k),
         "journal tests": lambda: journal_tests(
             ledger, threshold=THRESHOLD, seed=7, sample_size=5, tz="Asia/Almaty", known_at=k
         ),
@@ -280,22 +283,22 @@ def test_records_made_after_t_are_unknown_at_t(clocked: Aid, clock: Clock) -> No
     clocked.commit_grant("LATE", fund="HOUSING", amount=kzt("5"), purpose="housing", grantee="G", on=APRIL, actor="d")
     clocked.create_programme("LATE", fund="CASH-AID", purpose="cash-aid", amount=kzt("5"), actor="admin")
     with pytest.raises(UnknownRecord, match="no pledge 'P-LATE' known at"):
-        clocked.pledge_status("P-LATE", known_at=t)
+        pledge_status(clocked.ledger, "P-LATE", known_at=t)
     with pytest.raises(UnknownRecord, match="no project 'LATE' known at"):
-        clocked.grant_status("LATE", known_at=t)
+        grant_status(clocked.ledger, "LATE", known_at=t)
     with pytest.raises(UnknownRecord, match="no programme 'LATE' known at"):
-        programme_summary(clocked, "LATE", known_at=t)
-    assert clocked.pledge_status("P-LATE").outstanding == kzt("5")
+        programme_summary(clocked.ledger, "LATE", known_at=t)
+    assert pledge_status(clocked.ledger, "P-LATE").outstanding == kzt("5")
 
 
 def test_reading_writes_nothing(clocked: Aid, clock: Clock) -> None:
     """Stock, grant and pledge queries of accounts never used (no goods lost, nothing in transit) create nothing."""
     ledger = clocked.ledger
     before = (ledger.head(), ledger.accounts(), ledger.records("pledge"))
-    position = clocked.stock_position("FOOD", FLOUR, known_at=clock())
+    position = stock_position(clocked.ledger, "FOOD", FLOUR, known_at=clock())
     assert position.on_hand == Quantity("0", FLOUR) and position.reconciles
-    assert clocked.stock_position("HOUSING", PACKAGE).lost == Quantity("0", PACKAGE)
-    aid_summary(clocked, as_of=MAY, known_at=pendulum.now())
+    assert stock_position(clocked.ledger, "HOUSING", PACKAGE).lost == Quantity("0", PACKAGE)
+    aid_summary(clocked.ledger, as_of=MAY, known_at=pendulum.now())
     assert (ledger.head(), ledger.accounts(), ledger.records("pledge")) == before
 
 
@@ -305,10 +308,10 @@ def test_known_at_must_be_an_aware_time(clocked: Aid, bad: object) -> None:
     from aidledger import InvalidTime
 
     for query in (
-        lambda: clocked.stock_position("FOOD", PACKAGE, known_at=bad),  # type: ignore[arg-type]
-        lambda: clocked.grant_status("KOKTEREK", known_at=bad),  # type: ignore[arg-type]
-        lambda: clocked.pledge_status("P-1", known_at=bad),  # type: ignore[arg-type]
-        lambda: aid_summary(clocked, known_at=bad),  # type: ignore[arg-type]
+        lambda: stock_position(clocked.ledger, "FOOD", PACKAGE, known_at=bad),  # type: ignore[arg-type]
+        lambda: grant_status(clocked.ledger, "KOKTEREK", known_at=bad),  # type: ignore[arg-type]
+        lambda: pledge_status(clocked.ledger, "P-1", known_at=bad),  # type: ignore[arg-type]
+        lambda: aid_summary(clocked.ledger, known_at=bad),  # type: ignore[arg-type]
     ):
         with pytest.raises(InvalidTime):
             query()

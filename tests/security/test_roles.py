@@ -274,12 +274,12 @@ class TestAuditor:
     def test_runs_every_audit(self, applied: Roles) -> None:
         """The auditor runs verify, reconcile, totals, the summary, journal tests and an export, as the superuser sees them."""
         with Ledger.open(applied.url) as admin:
-            expected = (audit_totals(admin, by=["fund", "purpose"]), aid_summary(Aid(admin)), verify(admin).digest)
+            expected = (audit_totals(admin, by=["fund", "purpose"]), aid_summary(admin), verify(admin).digest)
         with Ledger.open(applied.as_(applied.auditor)) as ledger:
             verification = verify(ledger)
             assert verification.ok
             assert reconcile(ledger).ok
-            found = (audit_totals(ledger, by=["fund", "purpose"]), aid_summary(Aid(ledger)), verification.digest)
+            found = (audit_totals(ledger, by=["fund", "purpose"]), aid_summary(ledger), verification.digest)
             assert found == expected
             assert journal_tests(ledger, seed=1).findings["sampled entries"] > 0
             assert export_beancount(ledger, io.StringIO()).entries == verification.entries

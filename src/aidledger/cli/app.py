@@ -77,7 +77,7 @@ def demo(
 ) -> None:
     """Build the motivating aid campaign (donations, payments, food, relief goods, housing) and report on it."""
     from aidledger.cli.demo import run
-    from aidledger.operations.campaign import CampaignPlan
+    from aidledger.demo import CampaignPlan
     from aidledger.queries.audit import Flow, audit_totals
     from aidledger.queries.reconcile import reconcile as run_checks
 
@@ -343,7 +343,6 @@ def report(
 ) -> None:
     """Audit totals, programme summaries, stock, grants and pledges; a fund's statement with --fund; the
     journal-entry tests with --journal-tests."""
-    from aidledger.operations.aid import Aid
     from aidledger.queries.audit import audit_totals, fund_statement
     from aidledger.queries.entry_testing import journal_tests
     from aidledger.queries.summary import aid_summary
@@ -361,7 +360,7 @@ def report(
         totals = audit_totals(
             ledger, flow=flow, by=dimensions, where=filters, start=first, end=after, known_at=recorded, tz=tz
         )
-        summary = aid_summary(Aid(ledger), known_at=recorded)
+        summary = aid_summary(ledger, known_at=recorded)
         statements = fund_statement(ledger, fund, start=first, end=after, known_at=recorded) if fund else ()
         tests = (
             journal_tests(
@@ -686,7 +685,7 @@ def import_(
                 }
                 ok = not (settled.unmatched or settled.mismatched)
             else:
-                match = match_provider_report(aid, list_code, report_lines)
+                match = match_provider_report(ledger, list_code, report_lines)
                 data, ok = match.as_dict(), match.ok
     if as_json:
         _emit_json(data)

@@ -12,18 +12,14 @@ from typing import Any
 
 import attrs
 
-from aidledger.core.amounts import Money
+from aidledger.core.amounts import Money, currency
 from aidledger.core.beneficiaries import Pseudonymizer
+from aidledger.demo import FOOD_PACKAGE, RELIEF_GOODS, CampaignPlan, CampaignResult, run_campaign
+from aidledger.demo.plan import APPROVAL_THRESHOLD
 from aidledger.ledger.ledger import Ledger
 from aidledger.operations.aid import Aid
-from aidledger.operations.campaign import (
-    APPROVAL_THRESHOLD,
-    FOOD_PACKAGE,
-    RELIEF_GOODS,
-    CampaignPlan,
-    CampaignResult,
-    run_campaign,
-)
+from aidledger.queries.positions import grant_status, stock_position
+from aidledger.vocabulary import Chart
 
 #: The demo's pseudonym key. A real deployment reads its own secret (see Pseudonymizer.from_environment).
 DEMO_KEY = bytes.fromhex(b"d3m0".hex() * 8)
@@ -56,12 +52,12 @@ def run(ledger: Ledger, plan: CampaignPlan, progress: Callable[[str, int, int], 
     ]
     programmes = []
     for programme in aid.programmes():
-        paid = len(list(ledger.active_claims(f"programme:{programme.code}")))
-        spent = ledger.balance(f"Expenses:{programme.purpose.upper()}:KZT", programme.fund)
+        paid = len(list(ledger.active_claims(programme.claim_scope)))
+        spent = ledger.balance(Chart().expenses(programme.purpose, currency("KZT")), programme.fund)
         programmes.append({"programme": programme.code, "beneficiaries": paid, "paid_kzt": spent.value})
     stock = []
     for fund, goods in (("FOOD", FOOD_PACKAGE), ("FLOOD", RELIEF_GOODS)):
-        position = aid.stock_position(fund, goods)
+        position = stock_position(ledger, fund, goods)
         stock.append(
             {
                 "commodity": goods.code,
@@ -74,7 +70,7 @@ def run(ledger: Ledger, plan: CampaignPlan, progress: Callable[[str, int, int], 
                 "reconciles": position.reconciles,
             }
         )
-    status = aid.grant_status("KOKTEREK")
+    status = grant_status(ledger, "KOKTEREK")
     grants = [
         {
             "project": status.project.code,

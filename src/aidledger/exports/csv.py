@@ -50,6 +50,7 @@ from aidledger.core.times import zone_name
 from aidledger.exports._common import ExportSummary, Progress, _entries, _json, _number, _prepare, _Tally
 from aidledger.ledger.ledger import Ledger
 from aidledger.registry.registry import Person, Registry
+from aidledger.vocabulary import Tag
 
 __all__ = ["COLUMNS", "PERSONAL_COLUMNS", "export_csv", "neutralise"]
 
@@ -158,7 +159,7 @@ def _chunks(entries: Iterable[PostedEntry]) -> Iterator[list[PostedEntry]]:
 
 def _pseudonym(posted: PostedEntry) -> str | None:
     """The entry's beneficiary pseudonym, if it has a well-formed one."""
-    text = posted.entry.tags.get("beneficiary")
+    text = posted.entry.tags.get(Tag.BENEFICIARY)
     if text is None:
         return None
     try:

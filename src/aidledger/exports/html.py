@@ -23,7 +23,6 @@ from aidledger.core.amounts import Amount
 from aidledger.core.errors import InvalidArgument
 from aidledger.ledger.ledger import Ledger
 from aidledger.ledger.results import Reconciliation, Verification
-from aidledger.operations.aid import Aid
 from aidledger.queries.audit import AuditTotals, Flow, audit_totals
 from aidledger.queries.reconcile import reconcile
 from aidledger.queries.summary import AidSummary, aid_summary
@@ -129,8 +128,7 @@ def export_html(
         raise InvalidArgument(f"out must be an open text file, got {out!r}", value=out)
     verification = verification if verification is not None else verify(ledger)
     reconciliation = reconciliation if reconciliation is not None else reconcile(ledger)
-    aid = Aid(ledger)
-    summary: AidSummary = aid_summary(aid)
+    summary: AidSummary = aid_summary(ledger)
     spent = audit_totals(ledger, flow=Flow.SPENT, by=["fund", "purpose"])
     received = audit_totals(ledger, flow=Flow.RECEIVED, by=["donor"])
     by_month = audit_totals(ledger, flow=Flow.SPENT, by=["month"], tz=tz)

@@ -100,6 +100,7 @@ from aidledger.core.times import from_micros, now, to_micros
 from aidledger.ledger.ledger import Ledger
 from aidledger.ledger.results import Record
 from aidledger.store import schema as t
+from aidledger.vocabulary import GRANT_KINDS, TRANSFERS_PREFIX, Kind, RecordKind, Tag
 
 IATI_VERSION: Final = "2.03"
 
@@ -146,21 +147,20 @@ _PLANNED_START, _ACTUAL_START = "1", "2"
 _STANDARD_GRANT: Final = "110"
 
 _PAYMENT_KINDS: Final = {
-    "payment": "Payments approved",
-    "payment-failed": "Payments the provider reported failed (money back to the fund)",
-    "payment-returned": "Payments the provider reported returned (money back to the fund)",
+    Kind.PAYMENT.value: "Payments approved",
+    Kind.PAYMENT_FAILED.value: "Payments the provider reported failed (money back to the fund)",
+    Kind.PAYMENT_RETURNED.value: "Payments the provider reported returned (money back to the fund)",
 }
 _INCOMING_KINDS: Final = {
-    "donation": "Cash donations received",
-    "refund": "Donations refunded to donors",
-    "release": "Released from a donor restriction (between funds)",
-    "designation": "Designated by the board (between funds)",
-    "undesignation": "Board designation undone (between funds)",
+    Kind.DONATION.value: "Cash donations received",
+    Kind.REFUND.value: "Donations refunded to donors",
+    Kind.RELEASE.value: "Released from a donor restriction (between funds)",
+    Kind.DESIGNATION.value: "Designated by the board (between funds)",
+    Kind.UNDESIGNATION.value: "Board designation undone (between funds)",
 }
-_PLEDGE_KINDS: Final = {"pledge": "Pledges made", "pledge-write-off": "Pledges written off"}
-_GOODS_KIND: Final = "goods-delivery"
-_GRANT_KINDS: Final = ("grant-commitment", "grant-tranche", "grant-clawback")
-_TRANSFERS_PREFIX: Final = "NetAssets:Transfers:"
+_PLEDGE_KINDS: Final = {Kind.PLEDGE.value: "Pledges made", Kind.PLEDGE_WRITE_OFF.value: "Pledges written off"}
+_GOODS_KIND: Final = Kind.GOODS_DELIVERY.value
+_GRANT_KINDS: Final = tuple(kind.value for kind in GRANT_KINDS)
 
 
 def _check_org_ref(_: object, __: object, value: Any) -> None:
@@ -413,10 +413,10 @@ class _Reader:
 
     def read(self) -> tuple[list[_Activity], tuple[str, ...]]:
         programmes: dict[str, _Activity] = {}
-        for record in self._records("programme"):
+        for record in self._records(RecordKind.PROGRAMME):
             programmes[record.code] = self._programme(record)
         projects: dict[str, _Activity] = {}
-        for record in self._records("project"):
+        for record in self._records(RecordKind.PROJECT):
             projects[record.code] = self._project(record)
         goods: dict[tuple[str, str], _Activity] = {}
         incoming: dict[str, dict[tuple[str, str, str, str], _Sum]] = defaultdict(dict)
@@ -452,7 +452,7 @@ class _Reader:
                 else:
                     counted[key][month][(row.unit, row.measure or "", int(row.exponent))] += int(row.minor)
             elif kind in _INCOMING_KINDS:
-                is_transfer = account_type is AccountType.NET_ASSETS and row.account.startswith(_TRANSFERS_PREFIX)
+                is_transfer = account_type is AccountType.NET_ASSETS and row.account.startswith(TRANSFERS_PREFIX)
                 if not is_money or not (account_type is AccountType.REVENUE or is_transfer):
                     continue
                 # Credits to revenue (and to the transfers account) are money coming in.
@@ -532,7 +532,7 @@ class _Reader:
     def _grouped_rows(self) -> Iterable[Any]:
         """Postings summed per effective time, kind, account, fund and tag: payments become a few rows."""
         e, p, a, f, u = t.entries.c, t.postings.c, t.accounts.c, t.funds.c, t.units.c
-        joined, tag = self._joined("programme", "purpose")
+        joined, tag = self._joined(Tag.PROGRAMME, Tag.PURPOSE)
         keys = (
             e.kind,
             e.effective_at,
@@ -545,8 +545,8 @@ class _Reader:
             u.exponent.label("exponent"),
             u.measure.label("measure"),
             f.code.label("fund"),
-            tag["programme"].label("programme"),
-            tag["purpose"].label("purpose"),
+            tag[Tag.PROGRAMME].label("programme"),
+            tag[Tag.PURPOSE].label("purpose"),
         )
         kinds = [*_PAYMENT_KINDS, _GOODS_KIND, *_INCOMING_KINDS, *_PLEDGE_KINDS]
         types_ = [x.value for x in (AccountType.EXPENSE, AccountType.REVENUE, AccountType.NET_ASSETS, AccountType.MEMO)]
@@ -623,7 +623,7 @@ class _Reader:
     def _grants(self, projects: dict[str, _Activity]) -> None:
         """One transaction per grant entry: commitments, tranches and clawbacks are few and each has its memo."""
         e, p, a, u = t.entries.c, t.postings.c, t.accounts.c, t.units.c
-        joined, tag = self._joined("project")
+        joined, tag = self._joined(Tag.PROJECT)
         keys = (
             e.seq,
             e.id,
@@ -632,7 +632,7 @@ class _Reader:
             e.effective_tz,
             e.recorded_at,
             e.memo,
-            tag["project"].label("project"),
+            tag[Tag.PROJECT].label("project"),
             a.type.label("account_type"),
             a.normal_side.label("normal_side"),
             u.code.label("unit"),
@@ -659,7 +659,7 @@ class _Reader:
             minor = int(row.minor)
             day = from_micros(row.effective_at, row.effective_tz).date()
             memo = str(row.memo or "").strip()
-            if row.kind == "grant-commitment":
+            if row.kind == Kind.GRANT_COMMITMENT:
                 if account_type is not AccountType.MEMO or row.normal_side != Side.DEBIT.value:
                     continue
                 type_ = OUTGOING_COMMITMENT
@@ -669,7 +669,7 @@ class _Reader:
                 if account_type is not AccountType.EXPENSE:
                     continue
                 type_ = DISBURSEMENT
-                if row.kind == "grant-tranche":
+                if row.kind == Kind.GRANT_TRANCHE:
                     text = f"Tranche: {memo}" if memo else "Tranche"
                 else:
                     text = f"Clawed back (returned by the grantee): {memo}" if memo else "Clawed back"

@@ -14,7 +14,7 @@ from typing import BinaryIO, TextIO
 from aidledger.core.amounts import Money, currency, to_decimal
 from aidledger.core.errors import AidLedgerError, InvalidAmount, MalformedFile
 from aidledger.io.csvfile import read_csv
-from aidledger.operations.payments import PaymentStatus, ProviderLine
+from aidledger.vocabulary import PaymentStatus, ProviderLine
 
 REQUIRED = ("reference", "status", "amount")
 

@@ -14,6 +14,7 @@ from aidledger.operations.donations import DonationOperations
 from aidledger.operations.grants import GrantOperations
 from aidledger.operations.payments import PaymentOperations
 from aidledger.operations.stock import StockOperations
+from aidledger.vocabulary import Tag
 
 
 class Aid(DonationOperations, PaymentOperations, StockOperations, GrantOperations):
@@ -60,7 +61,7 @@ class Aid(DonationOperations, PaymentOperations, StockOperations, GrantOperation
             entries.append(
                 attrs.evolve(
                     replacement,
-                    tags={**replacement.tags, "corrects": original.id},
+                    tags={**replacement.tags, Tag.CORRECTS: original.id},
                     idempotency_key=replacement.idempotency_key or (None if key is None else f"{key}:replacement"),
                 )
             )

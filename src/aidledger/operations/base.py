@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import TypeVar
 
-from aidledger.core.accounts import Account, AccountType, Fund, Restriction, Side, check_code
+from aidledger.core.accounts import Account, AccountType, Fund, Restriction, check_code
 from aidledger.core.amounts import Amount, Money, Unit, currency
 from aidledger.core.entries import JournalEntry, PostedEntry, check_text
 from aidledger.core.errors import (
@@ -15,6 +15,7 @@ from aidledger.core.errors import (
     InsufficientBalance,
     InvalidAmount,
     InvalidArgument,
+    InvalidTime,
     PurposeMismatch,
     UnknownAccount,
     UnknownRecord,
@@ -22,20 +23,16 @@ from aidledger.core.errors import (
 from aidledger.core.times import to_micros
 from aidledger.ledger.ledger import Ledger, LedgerView
 from aidledger.ledger.results import BatchResult, Record
+from aidledger.vocabulary import Chart
 
 E = TypeVar("E", bound=InsufficientBalance)
 
 
-def component(text: str) -> str:
-    """``text`` as an account-code component that Beancount also accepts (upper case)."""
-    return check_code("code", text).upper().replace("_", "-")
+class StandardChart(Chart):
+    """The standard chart's accounts, created in the ledger on first use.
 
-
-class StandardChart:
-    """The accounts aid operations post to, created on first use.
-
-    Account codes are Beancount-compatible: ``Assets:Bank:KZT``,
-    ``Expenses:CASH-AID:KZT``, ``Assets:Stock:FOOD-PACKAGE``.
+    An account the ledger already holds (the same definition) is taken from its
+    chart without a write; only a missing one is added (see :class:`Chart`).
     """
 
     def __init__(self, ledger: Ledger) -> None:
@@ -45,103 +42,15 @@ class StandardChart:
     def _get(self, code: str, type_: AccountType, unit: Unit, **options: object) -> Account:
         found = self._known.get(code)
         if found is None:
-            found = self._ledger.add_account(Account(code, type_, unit, **options))  # type: ignore[arg-type]
+            wanted = super()._get(code, type_, unit, **options)
+            try:
+                found = self._ledger.account(code)
+            except UnknownAccount:
+                found = None
+            if found != wanted:  # missing, or defined otherwise (add_account then says how)
+                found = self._ledger.add_account(wanted)
             self._known[code] = found
         return found
-
-    def bank(self, unit: Unit) -> Account:
-        return self._get(f"Assets:Bank:{unit.code}", AccountType.ASSET, unit, name=f"Bank, {unit.code}")
-
-    def provider_clearing(self, unit: Unit) -> Account:
-        return self._get(
-            f"Assets:ProviderClearing:{unit.code}", AccountType.ASSET, unit, name="Money held by payment providers"
-        )
-
-    def payments_due(self, unit: Unit) -> Account:
-        return self._get(
-            f"Liabilities:PaymentsDue:{unit.code}", AccountType.LIABILITY, unit, name="Approved payments not yet paid"
-        )
-
-    def donations(self, unit: Unit) -> Account:
-        return self._get(f"Revenue:Donations:{unit.code}", AccountType.REVENUE, unit, name="Cash donations")
-
-    def in_kind_donations(self, unit: Unit) -> Account:
-        return self._get(f"Revenue:InKind:{unit.code}", AccountType.REVENUE, unit, name="Donated goods, at value")
-
-    def transfers(self, unit: Unit) -> Account:
-        return self._get(
-            f"NetAssets:Transfers:{unit.code}",
-            AccountType.NET_ASSETS,
-            unit,
-            name="Releases and designations between funds",
-            allow_negative=True,
-        )
-
-    def conversion(self, unit: Unit) -> Account:
-        return self._get(
-            f"NetAssets:Conversion:{unit.code}",
-            AccountType.NET_ASSETS,
-            unit,
-            name="Currency conversions (trading account)",
-            allow_negative=True,
-        )
-
-    def expenses(self, purpose: str, unit: Unit) -> Account:
-        return self._get(f"Expenses:{component(purpose)}:{unit.code}", AccountType.EXPENSE, unit, name=purpose)
-
-    def stock_losses(self, unit: Unit) -> Account:
-        return self._get(
-            f"Expenses:StockLosses:{unit.code}", AccountType.EXPENSE, unit, name="Goods lost or written off"
-        )
-
-    def stock(self, goods: Unit, *, in_transit: bool = False) -> Account:
-        where = "StockInTransit" if in_transit else "Stock"
-        return self._get(
-            f"Assets:{where}:{goods.code}", AccountType.ASSET, goods, name=f"{goods.code} ({goods.measure})"
-        )
-
-    def stock_value(self, goods: Unit, unit: Unit, *, in_transit: bool = False) -> Account:
-        where = "StockValueInTransit" if in_transit else "StockValue"
-        return self._get(f"Assets:{where}:{goods.code}:{unit.code}", AccountType.ASSET, unit)
-
-    def goods_in(self, goods: Unit) -> Account:
-        return self._get(f"Revenue:GoodsIn:{goods.code}", AccountType.REVENUE, goods, name="Goods received, counted")
-
-    def goods_delivered(self, goods: Unit) -> Account:
-        return self._get(f"Expenses:GoodsDelivered:{goods.code}", AccountType.EXPENSE, goods)
-
-    def goods_lost(self, goods: Unit) -> Account:
-        return self._get(f"Expenses:GoodsLost:{goods.code}", AccountType.EXPENSE, goods)
-
-    def commitment(self, project: str, unit: Unit) -> Account:
-        return self._get(
-            f"Memo:Grants:{component(project)}:{unit.code}", AccountType.MEMO, unit, name=f"Commitment to {project}"
-        )
-
-    def commitments_contra(self, unit: Unit) -> Account:
-        return self._get(
-            f"Memo:GrantsContra:{unit.code}",
-            AccountType.MEMO,
-            unit,
-            normal_side=Side.CREDIT,
-            name="Commitments made (counterpart; each project's own account is the one kept non-negative)",
-            allow_negative=True,
-        )
-
-    def pledge(self, pledge: str, unit: Unit) -> Account:
-        return self._get(
-            f"Memo:Pledges:{component(pledge)}:{unit.code}", AccountType.MEMO, unit, name=f"Pledge {pledge}"
-        )
-
-    def pledges_contra(self, unit: Unit) -> Account:
-        return self._get(
-            f"Memo:PledgesContra:{unit.code}",
-            AccountType.MEMO,
-            unit,
-            normal_side=Side.CREDIT,
-            name="Pledges made (counterpart; each pledge's own account is the one kept non-negative)",
-            allow_negative=True,
-        )
 
 
 class Operations:
@@ -177,8 +86,9 @@ class Operations:
 
     @staticmethod
     def _when(on: object) -> dt.datetime:
+        if not isinstance(on, dt.datetime):
+            raise InvalidTime(f"effective time must be a time-zone-aware datetime, got {on!r}", value=on)
         to_micros(on, "effective time")
-        assert isinstance(on, dt.datetime)
         return on
 
     @staticmethod
@@ -270,53 +180,3 @@ def check_restriction(fund: Fund, *allowed: Restriction) -> None:
             f"fund {fund.code} is {fund.restriction.value}; this needs {names}",
             fund=fund.code,
         )
-
-
-class LookupChart(StandardChart):
-    """The standard chart's accounts, named without being created: a query must write nothing.
-
-    An auditor's role may only read, and a report run twice must not change the
-    database between the runs; an account the ledger does not hold yet simply
-    has a zero balance (see :func:`balance_or_zero`).
-    """
-
-    def _get(self, code: str, type_: AccountType, unit: Unit, **options: object) -> Account:
-        return Account(code, type_, unit, **options)  # type: ignore[arg-type]
-
-
-def balance_or_zero(
-    ledger: Ledger,
-    account: Account,
-    fund: Fund | str,
-    *,
-    as_of: dt.datetime | None = None,
-    known_at: dt.datetime | None = None,
-    tags: Mapping[str, str] | None = None,
-) -> Amount:
-    """The balance of ``account`` in ``fund`` (as :meth:`Ledger.balance`), zero if the account does not exist yet."""
-    try:
-        return ledger.balance(account, fund, as_of=as_of, known_at=known_at, tags=tags)
-    except UnknownAccount:
-        return Amount.from_minor(0, account.unit)
-
-
-def known_record(ledger: Ledger, kind: str, code: str, known_at: dt.datetime | None) -> Record:
-    """The record of ``kind`` and ``code``, if the ledger had recorded it by ``known_at``; else UnknownRecord."""
-    found = ledger.record(kind, code)
-    if found is None:
-        raise UnknownRecord(f"no {kind} {code!r}", kind=kind, code=code)
-    if known_at is not None and to_micros(found.recorded_at) > to_micros(known_at, "known_at"):
-        raise UnknownRecord(
-            f"no {kind} {code!r} known at {known_at.isoformat()} (recorded {found.recorded_at.isoformat()})",
-            kind=kind,
-            code=code,
-        )
-    return found
-
-
-def known_records(ledger: Ledger, kind: str, known_at: dt.datetime | None) -> tuple[Record, ...]:
-    """Every record of ``kind`` the ledger had recorded by ``known_at`` (all of them without it)."""
-    if known_at is None:
-        return ledger.records(kind)
-    cutoff = to_micros(known_at, "known_at")
-    return tuple(r for r in ledger.records(kind) if to_micros(r.recorded_at) <= cutoff)

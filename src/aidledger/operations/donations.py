@@ -5,69 +5,24 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
-import attrs
-
 from aidledger.core.accounts import Fund, Restriction, check_code
-from aidledger.core.amounts import Amount, Money, Rounding, currency, to_decimal
+from aidledger.core.amounts import Amount, Money, Rounding, to_decimal
 from aidledger.core.entries import JournalEntry, PostedEntry, Posting
 from aidledger.core.errors import ExceedsPledge, ExceedsReceived, InvalidArgument
 from aidledger.ledger.ledger import LedgerView
-from aidledger.ledger.results import Record
-from aidledger.operations.base import (
-    LookupChart,
-    Operations,
-    balance_or_zero,
-    check_restriction,
-    known_record,
-)
-
-
-@attrs.frozen
-class Pledge:
-    """A donor's promise, kept out of received totals until money arrives.
-
-    Attributes:
-        code: the pledge's code.
-        fund: the fund it is for.
-        donor: who promised.
-        amount: how much was promised.
-        due: when it is due, if known.
-    """
-
-    code: str
-    fund: str
-    donor: str
-    amount: Money
-    due: dt.date | None
-
-
-@attrs.frozen
-class PledgeStatus:
-    """Where a pledge stands.
-
-    Attributes:
-        pledge: the pledge.
-        fulfilled: money received against it.
-        written_off: what will not come.
-        outstanding: still expected (promised − fulfilled − written off).
-    """
-
-    pledge: Pledge
-    fulfilled: Money
-    written_off: Money
-    outstanding: Money
+from aidledger.operations.base import Operations, check_restriction
+from aidledger.vocabulary import Event, Kind, Pledge, RecordKind, Tag, pledge_key
 
 
 def _money(amount: Amount) -> Money:
-    assert isinstance(amount, Money)
-    return amount
+    return Money.from_minor(amount.minor, amount.unit)
 
 
 #: Which restriction a fund transfer of each kind moves money from, and to.
 _TRANSFERS = {
-    "release": (Restriction.DONOR, Restriction.UNRESTRICTED),
-    "designation": (Restriction.UNRESTRICTED, Restriction.BOARD),
-    "undesignation": (Restriction.BOARD, Restriction.UNRESTRICTED),
+    Kind.RELEASE: (Restriction.DONOR, Restriction.UNRESTRICTED),
+    Kind.DESIGNATION: (Restriction.UNRESTRICTED, Restriction.BOARD),
+    Kind.UNDESIGNATION: (Restriction.BOARD, Restriction.UNRESTRICTED),
 }
 
 
@@ -96,7 +51,7 @@ class DonationOperations(Operations):
         key: str | None = None,
     ) -> PostedEntry:
         """Release money from a donor restriction into an unrestricted fund (its own entry)."""
-        return self._transfer("release", fund, to, amount, on=on, actor=actor, memo=reason, key=key)
+        return self._transfer(Kind.RELEASE, fund, to, amount, on=on, actor=actor, memo=reason, key=key)
 
     def designate(
         self,
@@ -110,7 +65,7 @@ class DonationOperations(Operations):
         key: str | None = None,
     ) -> PostedEntry:
         """Board designation: move unrestricted money into a board-designated fund."""
-        return self._transfer("designation", fund, to, amount, on=on, actor=actor, memo=reason, key=key)
+        return self._transfer(Kind.DESIGNATION, fund, to, amount, on=on, actor=actor, memo=reason, key=key)
 
     def undesignate(
         self,
@@ -124,11 +79,11 @@ class DonationOperations(Operations):
         key: str | None = None,
     ) -> PostedEntry:
         """Undo a board designation: move money back to an unrestricted fund."""
-        return self._transfer("undesignation", fund, to, amount, on=on, actor=actor, memo=reason, key=key)
+        return self._transfer(Kind.UNDESIGNATION, fund, to, amount, on=on, actor=actor, memo=reason, key=key)
 
     def _transfer(
         self,
-        kind: str,
+        kind: Kind,
         fund: Fund | str,
         to: Fund | str,
         amount: Money,
@@ -146,7 +101,7 @@ class DonationOperations(Operations):
         unit = self._money(amount, "amount").unit
         bank, transfers = self.chart.bank(unit), self.chart.transfers(unit)
         entry = JournalEntry(
-            kind=kind,
+            kind=kind.value,
             effective_at=self._when(on),
             postings=[
                 Posting.debit(transfers, source, amount),
@@ -157,7 +112,7 @@ class DonationOperations(Operations):
             actor=actor,
             memo=self._text(memo, "reason"),
             idempotency_key=key,
-            tags={"from_fund": source.code, "to_fund": target.code},
+            tags={Tag.FROM_FUND: source.code, Tag.TO_FUND: target.code},
         )
         return self._post([entry])[0]
 
@@ -179,11 +134,11 @@ class DonationOperations(Operations):
         """A cash donation into ``fund``, in any currency (kept in that currency)."""
         target = self._fund(fund)
         money = self._money(amount, "donation", amount.unit if isinstance(amount, Money) else None)
-        tags = {"donor": self._text(donor, "donor")}
+        tags = {Tag.DONOR: self._text(donor, "donor")}
         if region is not None:
-            tags["region"] = self._text(region, "region")
+            tags[Tag.REGION] = self._text(region, "region")
         entry = JournalEntry(
-            kind="donation",
+            kind=Kind.DONATION.value,
             effective_at=self._when(on),
             postings=[
                 Posting.debit(self.chart.bank(money.unit), target, money),
@@ -244,7 +199,7 @@ class DonationOperations(Operations):
                 Posting.credit(self.chart.donations(self.currency), target, local),
             ]
         entry = JournalEntry(
-            kind="donation",
+            kind=Kind.DONATION.value,
             effective_at=self._when(on),
             postings=postings,
             actor=actor,
@@ -252,12 +207,12 @@ class DonationOperations(Operations):
             source=source,
             idempotency_key=key,
             tags={
-                "donor": self._text(donor, "donor"),
-                "original_amount": f"{original.value:f}",
-                "original_currency": original.unit.code,
-                "rate": f"{factor:f}",
-                "rate_date": rate_date.isoformat(),
-                "rounding": rounding.name,
+                Tag.DONOR: self._text(donor, "donor"),
+                Tag.ORIGINAL_AMOUNT: f"{original.value:f}",
+                Tag.ORIGINAL_CURRENCY: original.unit.code,
+                Tag.RATE: f"{factor:f}",
+                Tag.RATE_DATE: rate_date.isoformat(),
+                Tag.ROUNDING: rounding.name,
             },
         )
         return self._post([entry])[0]
@@ -283,7 +238,7 @@ class DonationOperations(Operations):
             raise InvalidArgument(f"an exchange rate must be positive, got {rate!r}", value=rate)
         local = _money(Amount.rounded(amount.value * factor, self.currency, rounding))
         entry = JournalEntry(
-            kind="conversion",
+            kind=Kind.CONVERSION.value,
             effective_at=self._when(on),
             postings=[
                 Posting.debit(self.chart.conversion(amount.unit), target, amount),
@@ -293,7 +248,7 @@ class DonationOperations(Operations):
             ],
             actor=actor,
             idempotency_key=key,
-            tags={"rate": f"{factor:f}", "rate_date": rate_date.isoformat(), "rounding": rounding.name},
+            tags={Tag.RATE: f"{factor:f}", Tag.RATE_DATE: rate_date.isoformat(), Tag.ROUNDING: rounding.name},
         )
         return self._post([entry])[0]
 
@@ -314,7 +269,7 @@ class DonationOperations(Operations):
         donor = self._text(donor, "donor")
         revenue = self.chart.donations(money.unit)
         entry = JournalEntry(
-            kind="refund",
+            kind=Kind.REFUND.value,
             effective_at=self._when(on),
             postings=[
                 Posting.debit(revenue, target, money),
@@ -323,13 +278,13 @@ class DonationOperations(Operations):
             actor=actor,
             memo=self._text(reason, "reason"),
             idempotency_key=key,
-            tags={"donor": donor},
+            tags={Tag.DONOR: donor},
         )
 
         def build(view: LedgerView) -> list[JournalEntry]:
             if key is not None and view.entry_by_key(key) is not None:
                 return [entry]  # a retry: the ledger returns the first refund, or refuses other content
-            given = -view.balance(revenue, target, tags={"donor": donor})
+            given = -view.balance(revenue, target, tags={Tag.DONOR: donor})
             if given < money:
                 raise ExceedsReceived(
                     f"cannot refund {money} to {donor}: the donor's net donations to {target.code} are {given}",
@@ -372,32 +327,20 @@ class DonationOperations(Operations):
         memo_account, contra = self.chart.pledge(code, money.unit), self.chart.pledges_contra(money.unit)
 
         entry = JournalEntry(
-            kind="pledge",
+            kind=Kind.PLEDGE.value,
             effective_at=self._when(on),
             postings=[Posting.debit(memo_account, target, money), Posting.credit(contra, target, money)],
             actor=actor,
             source=source,
-            idempotency_key=f"pledge:{code}",
-            tags={"pledge": code, "donor": pledge.donor, "event": "pledge"},
+            idempotency_key=pledge_key(code),
+            tags={Tag.PLEDGE: code, Tag.DONOR: pledge.donor, Tag.EVENT: Event.PLEDGED},
         )
-        self._post_recorded("pledge", code, body, [entry], actor=actor)
+        self._post_recorded(RecordKind.PLEDGE, code, body, [entry], actor=actor)
         return pledge
 
     def pledge_of(self, code: str) -> Pledge:
         """The pledge with this code."""
-        return self._pledge(self._record("pledge", code))
-
-    @staticmethod
-    def _pledge(record: Record) -> Pledge:
-        code, body = record.code, record.body
-        unit = currency(str(body["currency"]))
-        return Pledge(
-            code=code,
-            fund=str(body["fund"]),
-            donor=str(body["donor"]),
-            amount=Money(str(body["amount"]), unit),
-            due=None if body["due"] is None else dt.date.fromisoformat(str(body["due"])),
-        )
+        return Pledge.from_record(self._record(RecordKind.PLEDGE, code))
 
     def fulfil_pledge(
         self,
@@ -415,7 +358,7 @@ class DonationOperations(Operations):
         fund = self._fund(pledge.fund)
         memo_account = self.chart.pledge(code, money.unit)
         entry = JournalEntry(
-            kind="donation",
+            kind=Kind.DONATION.value,
             effective_at=self._when(on),
             postings=[
                 Posting.debit(self.chart.bank(money.unit), fund, money),
@@ -426,7 +369,7 @@ class DonationOperations(Operations):
             actor=actor,
             source=source,
             idempotency_key=key,
-            tags={"pledge": code, "donor": pledge.donor, "event": "fulfil"},
+            tags={Tag.PLEDGE: code, Tag.DONOR: pledge.donor, Tag.EVENT: Event.FULFILLED},
         )
         with self._translate(memo_account, ExceedsPledge, f"pledge {code} has less than {money} outstanding"):
             return self._post([entry])[0]
@@ -457,7 +400,7 @@ class DonationOperations(Operations):
                 raise ExceedsPledge(f"pledge {code} has nothing outstanding to write off", pledge=code)
             return [
                 JournalEntry(
-                    kind="pledge-write-off",
+                    kind=Kind.PLEDGE_WRITE_OFF.value,
                     effective_at=self._when(on),
                     postings=[
                         Posting.debit(contra, fund, value),
@@ -466,35 +409,9 @@ class DonationOperations(Operations):
                     actor=actor,
                     memo=reason,
                     idempotency_key=key,
-                    tags={"pledge": code, "donor": pledge.donor, "event": "write-off"},
+                    tags={Tag.PLEDGE: code, Tag.DONOR: pledge.donor, Tag.EVENT: Event.WRITTEN_OFF},
                 )
             ]
 
         with self._translate(memo_account, ExceedsPledge, f"pledge {code} has less outstanding"):
             return self._transact(build).posted[0]
-
-    def pledge_status(
-        self, code: str, *, as_of: dt.datetime | None = None, known_at: dt.datetime | None = None
-    ) -> PledgeStatus:
-        """Promised, fulfilled, written off and outstanding for one pledge.
-
-        ``as_of`` counts entries effective by then; ``known_at`` those the ledger
-        had recorded by then (a pledge recorded later is unknown), so a status
-        read at time T is read again identically with ``known_at=T``.  Reading
-        writes nothing.
-        """
-        self._text(code, "pledge")
-        pledge = self._pledge(known_record(self.ledger, "pledge", code, known_at))
-        unit = pledge.amount.unit
-        memo_account = LookupChart(self.ledger).pledge(code, unit)
-
-        def balance(tags: dict[str, str] | None = None) -> Amount:
-            return balance_or_zero(self.ledger, memo_account, pledge.fund, as_of=as_of, known_at=known_at, tags=tags)
-
-        # Fulfilments and write-offs are credits to the pledge's memo account.
-        return PledgeStatus(
-            pledge=pledge,
-            fulfilled=_money(-balance({"pledge": code, "event": "fulfil"})),
-            written_off=_money(-balance({"pledge": code, "event": "write-off"})),
-            outstanding=_money(balance()),
-        )

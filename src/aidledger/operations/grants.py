@@ -12,55 +12,14 @@ from __future__ import annotations
 
 import datetime as dt
 
-import attrs
-
 from aidledger.core.accounts import Fund, check_code
-from aidledger.core.amounts import Money, currency
+from aidledger.core.amounts import Money
 from aidledger.core.entries import JournalEntry, PostedEntry, Posting
 from aidledger.core.errors import ExceedsCommitment, ExceedsReceived
 from aidledger.ledger.ledger import LedgerView
-from aidledger.ledger.results import PendingBatch, Record
-from aidledger.operations.base import LookupChart, Operations, balance_or_zero, known_record
-
-
-@attrs.frozen
-class Project:
-    """A grant commitment.
-
-    Attributes:
-        code: the project's code.
-        fund: the fund that pays it.
-        purpose: what it pays for (``housing``).
-        grantee: who receives the tranches (an organisation, not a person).
-        committed: the amount committed.
-        description: for example "rebuild 120 houses in the village of …".
-    """
-
-    code: str
-    fund: str
-    purpose: str
-    grantee: str
-    committed: Money
-    description: str
-
-
-@attrs.frozen
-class GrantStatus:
-    """Where a project stands at a date.
-
-    Attributes:
-        project: the project.
-        committed: committed so far.
-        disbursed: paid out in tranches.
-        clawed_back: brought back.
-        remaining: committed − disbursed + clawed back.
-    """
-
-    project: Project
-    committed: Money
-    disbursed: Money
-    clawed_back: Money
-    remaining: Money
+from aidledger.ledger.results import PendingBatch
+from aidledger.operations.base import Operations
+from aidledger.vocabulary import Event, Kind, Project, RecordKind, Tag, commitment_key
 
 
 class GrantOperations(Operations):
@@ -92,7 +51,7 @@ class GrantOperations(Operations):
             "description": description,
         }
         entry = JournalEntry(
-            kind="grant-commitment",
+            kind=Kind.GRANT_COMMITMENT.value,
             effective_at=self._when(on),
             postings=[
                 Posting.debit(self.chart.commitment(code, money.unit), target, money),
@@ -100,28 +59,16 @@ class GrantOperations(Operations):
             ],
             actor=actor,
             memo=description,
-            idempotency_key=f"commitment:{code}",
-            tags={"project": code, "purpose": purpose, "grantee": body["grantee"], "event": "committed"},
+            idempotency_key=commitment_key(code),
+            tags={Tag.PROJECT: code, Tag.PURPOSE: purpose, Tag.GRANTEE: body["grantee"], Tag.EVENT: Event.COMMITTED},
         )
 
-        self._post_recorded("project", code, body, [entry], actor=actor)
+        self._post_recorded(RecordKind.PROJECT, code, body, [entry], actor=actor)
         return self.project_of(code)
 
     def project_of(self, code: str) -> Project:
         """The project with this code."""
-        return self._project(self._record("project", code))
-
-    @staticmethod
-    def _project(record: Record) -> Project:
-        body = record.body
-        return Project(
-            code=record.code,
-            fund=str(body["fund"]),
-            purpose=str(body["purpose"]),
-            grantee=str(body["grantee"]),
-            committed=Money(str(body["amount"]), currency(str(body["currency"]))),
-            description=str(body["description"]),
-        )
+        return Project.from_record(self._record(RecordKind.PROJECT, code))
 
     def _tranche(
         self, project: Project, amount: Money, milestone: str, on: dt.datetime, actor: str, key: str | None
@@ -130,7 +77,7 @@ class GrantOperations(Operations):
         money = self._money(amount, "tranche", project.committed.unit)
         unit = money.unit
         return JournalEntry(
-            kind="grant-tranche",
+            kind=Kind.GRANT_TRANCHE.value,
             effective_at=self._when(on),
             postings=[
                 Posting.debit(self.chart.expenses(project.purpose, unit), fund, money),
@@ -142,11 +89,11 @@ class GrantOperations(Operations):
             memo=self._text(milestone, "milestone"),
             idempotency_key=key,
             tags={
-                "project": project.code,
-                "purpose": project.purpose,
-                "grantee": project.grantee,
-                "milestone": milestone,
-                "event": "disbursed",
+                Tag.PROJECT: project.code,
+                Tag.PURPOSE: project.purpose,
+                Tag.GRANTEE: project.grantee,
+                Tag.MILESTONE: milestone,
+                Tag.EVENT: Event.DISBURSED,
             },
         )
 
@@ -200,7 +147,7 @@ class GrantOperations(Operations):
         unit = money.unit
         expense = self.chart.expenses(found.purpose, unit)
         entry = JournalEntry(
-            kind="grant-clawback",
+            kind=Kind.GRANT_CLAWBACK.value,
             effective_at=self._when(on),
             postings=[
                 Posting.debit(self.chart.bank(unit), fund, money),
@@ -211,13 +158,18 @@ class GrantOperations(Operations):
             actor=actor,
             memo=self._text(reason, "reason"),
             idempotency_key=key,
-            tags={"project": found.code, "purpose": found.purpose, "grantee": found.grantee, "event": "clawed-back"},
+            tags={
+                Tag.PROJECT: found.code,
+                Tag.PURPOSE: found.purpose,
+                Tag.GRANTEE: found.grantee,
+                Tag.EVENT: Event.CLAWED_BACK,
+            },
         )
 
         def build(view: LedgerView) -> list[JournalEntry]:
             if key is not None and view.entry_by_key(key) is not None:
                 return [entry]  # a retry: the ledger returns the first clawback, or refuses other content
-            net = view.balance(expense, fund, tags={"project": found.code})
+            net = view.balance(expense, fund, tags={Tag.PROJECT: found.code})
             if net < money:
                 raise ExceedsReceived(
                     f"cannot claw back {money} from project {project}: only {net} was paid out net",
@@ -227,33 +179,3 @@ class GrantOperations(Operations):
             return [entry]
 
         return self._transact(build).posted[0]
-
-    def grant_status(
-        self, project: str, *, as_of: dt.datetime | None = None, known_at: dt.datetime | None = None
-    ) -> GrantStatus:
-        """Committed, disbursed, clawed back and remaining for a project.
-
-        ``as_of`` counts entries effective by then; ``known_at`` those the ledger
-        had recorded by then (a project recorded later is unknown), so a status
-        read at time T is read again identically with ``known_at=T``.  Reading
-        writes nothing.
-        """
-        self._text(project, "project")
-        found = self._project(known_record(self.ledger, "project", project, known_at))
-        unit = found.committed.unit
-        memo_account = LookupChart(self.ledger).commitment(found.code, unit)
-
-        def balance(tags: dict[str, str] | None = None) -> Money:
-            amount = balance_or_zero(self.ledger, memo_account, found.fund, as_of=as_of, known_at=known_at, tags=tags)
-            return Money(amount.value, unit)
-
-        def memo(event: str) -> Money:
-            return Money(abs(balance({"project": found.code, "event": event}).value), unit)
-
-        return GrantStatus(
-            project=found,
-            committed=memo("committed"),
-            disbursed=memo("disbursed"),
-            clawed_back=memo("clawed-back"),
-            remaining=balance(),
-        )

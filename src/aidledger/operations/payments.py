@@ -29,24 +29,44 @@ from collections.abc import Iterable, Mapping
 import attrs
 
 from aidledger.core.accounts import Account, Fund, check_code
-from aidledger.core.amounts import Amount, Money, currency
+from aidledger.core.amounts import Money
 from aidledger.core.beneficiaries import Beneficiary
 from aidledger.core.entries import Claim, JournalEntry, PostedEntry, Posting
 from aidledger.core.errors import DuplicateDefinition, InvalidAmount, InvalidArgument, PaymentStateError
 from aidledger.ledger.ledger import LedgerView
 from aidledger.ledger.results import BatchResult, PendingBatch
 from aidledger.operations.base import Operations
+from aidledger.vocabulary import (
+    CLAIM_PREFIX,
+    Event,
+    Kind,
+    PaymentStatus,
+    Programme,
+    ProviderLine,
+    RecordKind,
+    Scope,
+    Tag,
+    payment_key,
+    sent_key,
+)
 
-CLAIM_PREFIX = "programme:"
+__all__ = [  # the vocabulary's payment words are also importable from here
+    "CLAIM_PREFIX",
+    "Conflict",
+    "Mismatch",
+    "OnConflict",
+    "PaymentLine",
+    "PaymentListResult",
+    "PaymentOperations",
+    "PaymentStatus",
+    "Programme",
+    "ProviderLine",
+    "Scope",
+    "Settlement",
+]
+
 MAX_KEY_VERSION = 9999  # as in core.beneficiaries
-_EVENTS = ("payment", "paid", "failed", "returned")
-
-
-class Scope(enum.Enum):
-    """Who a one-off programme pays once: each household, or each individual."""
-
-    HOUSEHOLD = "household"
-    INDIVIDUAL = "individual"
+_EVENTS = ("payment", *(status.value for status in PaymentStatus))  # the idempotency-key events of one payment
 
 
 class OnConflict(enum.Enum):
@@ -54,43 +74,6 @@ class OnConflict(enum.Enum):
 
     REFUSE = "refuse"  # refuse the whole list, post nothing
     SKIP = "skip"  # post the other lines, report the conflicts
-
-
-class PaymentStatus(enum.Enum):
-    """What a payment provider reports for one payment."""
-
-    PAID = "paid"
-    FAILED = "failed"
-    RETURNED = "returned"
-
-
-@attrs.frozen
-class Programme:
-    """A one-off payment programme.
-
-    Attributes:
-        code: its code.
-        fund: the fund it pays from.
-        purpose: what it pays for; must match a restricted fund's purpose.
-        scope: once per household or once per individual.
-        amount: the fixed amount per beneficiary, or ``None`` when each line names its amount.
-        max_amount: the most a line may pay when lines name their amounts.
-        name: a human-readable name.
-        key_version: the pseudonym key version its beneficiaries are claimed under.
-    """
-
-    code: str
-    fund: str
-    purpose: str
-    scope: Scope
-    amount: Money | None
-    max_amount: Money | None
-    name: str
-    key_version: int = 1
-
-    @property
-    def claim_scope(self) -> str:
-        return f"{CLAIM_PREFIX}{self.code}"
 
 
 @attrs.frozen
@@ -122,7 +105,7 @@ class Conflict:
     reason: str
 
 
-@attrs.frozen
+@attrs.frozen(kw_only=True)
 class PaymentListResult:
     """What posting (or approving) a payment list did.
 
@@ -142,23 +125,6 @@ class PaymentListResult:
 
 
 @attrs.frozen
-class ProviderLine:
-    """One line of a payment provider's report.
-
-    Attributes:
-        reference: the payment's reference.
-        status: paid, failed or returned.
-        amount: the amount the provider reports.
-        line: the line number in the report file, if it came from one.
-    """
-
-    reference: str
-    status: PaymentStatus
-    amount: Money
-    line: int | None = None
-
-
-@attrs.frozen
 class Mismatch:
     """A report line whose amount differs from the ledger's."""
 
@@ -166,7 +132,7 @@ class Mismatch:
     expected: Money
 
 
-@attrs.frozen
+@attrs.frozen(kw_only=True)
 class Settlement:
     """What a provider report settled, and what it could not.
 
@@ -193,19 +159,6 @@ class Settlement:
     entries: tuple[PostedEntry, ...]
 
 
-@attrs.frozen
-class DoublePayment:
-    """A beneficiary holding live payments from two or more programmes for one purpose."""
-
-    beneficiary: str
-    purpose: str
-    programmes: tuple[str, ...]
-
-
-def _key(event: str, programme: str, reference: str) -> str:
-    return f"{event}:{programme}:{reference}"
-
-
 class PaymentOperations(Operations):
     """One-off programmes and their payment lists."""
 
@@ -225,7 +178,9 @@ class PaymentOperations(Operations):
         """Define a one-off programme: its fund, purpose, amount rule and once-per-beneficiary scope.
 
         ``key_version`` is the pseudonym key version its payment lines must use
-        (see the module documentation on key rotation); it never changes.
+        (see the module documentation on key rotation); it never changes.  The
+        accounts its payments post to are opened here, once, so paying a list
+        never changes the chart.
         """
         check_code("programme", code)
         target = self._fund(fund)
@@ -253,29 +208,34 @@ class PaymentOperations(Operations):
         }
         if key_version != 1:  # programmes under the first key keep the record they always had
             body["key_version"] = key_version
-        self.ledger.put_record("programme", code, body, actor=actor)
-        return self.programme_of(code)
+        self.ledger.put_record(RecordKind.PROGRAMME, code, body, actor=actor)
+        programme = self.programme_of(code)
+        self._accounts(programme)
+        return programme
+
+    def _accounts(self, programme: Programme) -> dict[str, Account]:
+        """The accounts a programme's payments post to (in the order a list first uses them)."""
+        unit = programme.unit
+        return {
+            "expense": self.chart.expenses(programme.purpose, unit),
+            "due": self.chart.payments_due(unit),
+            "clearing": self.chart.provider_clearing(unit),
+            "bank": self.chart.bank(unit),
+        }
 
     def programme_of(self, code: str | Programme) -> Programme:
         """The programme with this code."""
         if isinstance(code, Programme):
             return code
-        body = self._record("programme", code).body
-        unit = currency(str(body["currency"]))
-        return Programme(
-            code=code,
-            fund=str(body["fund"]),
-            purpose=str(body["purpose"]),
-            scope=Scope(body["scope"]),
-            amount=None if body["amount"] is None else Money(str(body["amount"]), unit),
-            max_amount=None if body["max_amount"] is None else Money(str(body["max_amount"]), unit),
-            name=str(body["name"]),
-            key_version=int(str(body.get("key_version", 1))),
-        )
+        return Programme.from_record(self._record(RecordKind.PROGRAMME, code))
 
     def programmes(self) -> tuple[Programme, ...]:
         """Every programme, in the order they were defined."""
-        return tuple(self.programme_of(r.code) for r in self.ledger.records("programme"))
+        return tuple(Programme.from_record(r) for r in self.ledger.records(RecordKind.PROGRAMME))
+
+    def _list_programme(self, list_code: str) -> Programme:
+        """The programme of a payment list."""
+        return self.programme_of(str(self._record(RecordKind.PAYMENT_LIST, list_code).body["programme"]))
 
     # -- payment lists ---------------------------------------------------------------
 
@@ -284,51 +244,33 @@ class PaymentOperations(Operations):
     ) -> tuple[list[JournalEntry], list[PaymentLine], Money]:
         fund = self._fund(programme.fund)
         self._check_purpose(fund, programme.purpose, f"programme {programme.code}")
-        unit = (programme.amount or programme.max_amount or Money("0", self.currency)).unit
-        expense, due = self.chart.expenses(programme.purpose, unit), self.chart.payments_due(unit)
+        accounts = self._accounts(programme)
+        expense, due = accounts["expense"], accounts["due"]
         when = self._when(on)
         entries: list[JournalEntry] = []
         checked: list[PaymentLine] = []
         references: set[str] = set()
         total = 0
         for number, line in enumerate(lines, start=1):
-            if not isinstance(line, PaymentLine):
-                raise InvalidArgument(f"line {number}: expected a PaymentLine, got {line!r}", line=number)
-            if line.reference in references:
-                raise InvalidArgument(
-                    f"line {number}: reference {line.reference!r} appears twice in the list",
-                    line=number,
-                    reference=line.reference,
-                )
-            references.add(line.reference)
-            if line.beneficiary.key_version != programme.key_version:
-                raise InvalidArgument(
-                    f"line {number} ({line.reference}): programme {programme.code} claims beneficiaries under "
-                    f"pseudonym key version {programme.key_version}, but this line's pseudonym is of version "
-                    f"{line.beneficiary.key_version}; make it with keys.pseudonym(registry_id, "
-                    f"version={programme.key_version})",
-                    line=number,
-                    version=line.beneficiary.key_version,
-                    expected=programme.key_version,
-                )
+            self._check_line(programme, line, number, references)
             amount = self._line_amount(programme, line, number)
             tags = {
-                "programme": programme.code,
-                "purpose": programme.purpose,
-                "beneficiary": line.beneficiary.pseudonym,
-                "list": list_code,
-                "reference": line.reference,
-                "event": "approved",
+                Tag.PROGRAMME: programme.code,
+                Tag.PURPOSE: programme.purpose,
+                Tag.BENEFICIARY: line.beneficiary.pseudonym,
+                Tag.LIST: list_code,
+                Tag.REFERENCE: line.reference,
+                Tag.EVENT: Event.APPROVED,
             }
             if line.region is not None:
-                tags["region"] = self._text(line.region, f"line {number} region")
+                tags[Tag.REGION] = self._text(line.region, f"line {number} region")
             entries.append(
                 JournalEntry(
-                    kind="payment",
+                    kind=Kind.PAYMENT.value,
                     effective_at=when,
                     postings=[Posting.debit(expense, fund, amount), Posting.credit(due, fund, amount)],
                     actor=actor,
-                    idempotency_key=_key("payment", programme.code, line.reference),
+                    idempotency_key=payment_key("payment", programme.code, line.reference),
                     tags=tags,
                     claims=[Claim(programme.claim_scope, line.beneficiary.pseudonym)],
                 )
@@ -337,7 +279,30 @@ class PaymentOperations(Operations):
             total += amount.minor
         if not entries:
             raise InvalidArgument(f"payment list {list_code} has no lines")
-        return entries, checked, Money(Amount.from_minor(total, unit).value, unit)
+        return entries, checked, Money.from_minor(total, programme.unit)
+
+    @staticmethod
+    def _check_line(programme: Programme, line: object, number: int, references: set[str]) -> None:
+        """A line of the list: a PaymentLine, its reference new in the list, its pseudonym of the programme's key."""
+        if not isinstance(line, PaymentLine):
+            raise InvalidArgument(f"line {number}: expected a PaymentLine, got {line!r}", line=number)
+        if line.reference in references:
+            raise InvalidArgument(
+                f"line {number}: reference {line.reference!r} appears twice in the list",
+                line=number,
+                reference=line.reference,
+            )
+        references.add(line.reference)
+        if line.beneficiary.key_version != programme.key_version:
+            raise InvalidArgument(
+                f"line {number} ({line.reference}): programme {programme.code} claims beneficiaries under "
+                f"pseudonym key version {programme.key_version}, but this line's pseudonym is of version "
+                f"{line.beneficiary.key_version}; make it with keys.pseudonym(registry_id, "
+                f"version={programme.key_version})",
+                line=number,
+                version=line.beneficiary.key_version,
+                expected=programme.key_version,
+            )
 
     def _line_amount(self, programme: Programme, line: PaymentLine, number: int) -> Money:
         if programme.amount is not None:
@@ -349,15 +314,15 @@ class PaymentOperations(Operations):
                     value=line.amount,
                 )
             return programme.amount
-        assert programme.max_amount is not None
+        maximum = programme.rule  # no fixed amount: the rule is the maximum
         if line.amount is None:
             raise InvalidAmount(
                 f"line {number} ({line.reference}): programme {programme.code} needs an amount per line", line=number
             )
-        amount = self._money(line.amount, f"line {number} amount", programme.max_amount.unit)
-        if amount > programme.max_amount:
+        amount = self._money(line.amount, f"line {number} amount", maximum.unit)
+        if amount > maximum:
             raise InvalidAmount(
-                f"line {number} ({line.reference}): {amount} is above the programme's maximum {programme.max_amount}",
+                f"line {number} ({line.reference}): {amount} is above the programme's maximum {maximum}",
                 line=number,
                 value=amount,
             )
@@ -387,8 +352,8 @@ class PaymentOperations(Operations):
         self._needs_approval(total, f"payment list {code}")
         skip = self._skip(on_conflict)
         self._check_list(code, prog)
-
-        result = self._post_recorded("payment-list", code, {"programme": prog.code}, entries, actor=actor, skip=skip)
+        body = {"programme": prog.code}
+        result = self._post_recorded(RecordKind.PAYMENT_LIST, code, body, entries, actor=actor, skip=skip)
         return self._list_result(code, prog, lines_checked, result)
 
     def submit_payments(
@@ -405,15 +370,17 @@ class PaymentOperations(Operations):
         prog = self.programme_of(programme)
         entries, _, _ = self._payment_entries(prog, lines, actor=actor, on=on, list_code=list_code)
         self._check_list(list_code, prog)
+        # Two write transactions: the ledger has no way yet to submit a batch inside a transaction that
+        # also stores a record (a LedgerView.submit would make it one).
         pending = self.ledger.submit(entries, actor=actor, code=f"list:{list_code}", note=note)
-        self.ledger.put_record("payment-list", list_code, {"programme": prog.code}, actor=actor)
+        self.ledger.put_record(RecordKind.PAYMENT_LIST, list_code, {"programme": prog.code}, actor=actor)
         return pending
 
     def approve_payments(
         self, list_code: str, *, checker: str, on_conflict: OnConflict = OnConflict.REFUSE
     ) -> PaymentListResult:
         """Approve a submitted payment list as ``checker`` (never its maker), and post it."""
-        prog = self.programme_of(str(self._record("payment-list", list_code).body["programme"]))
+        prog = self._list_programme(list_code)
         pending = self.ledger.pending(f"list:{list_code}")
         lines = [_line_of(entry) for entry in pending.entries]
         result = self.ledger.approve(f"list:{list_code}", checker=checker, skip_claimed=self._skip(on_conflict))
@@ -428,7 +395,7 @@ class PaymentOperations(Operations):
     def _check_list(self, code: str, programme: Programme) -> None:
         """A list code names one list of one programme."""
         check_code("payment list", code)
-        existing = self.ledger.record("payment-list", code)
+        existing = self.ledger.record(RecordKind.PAYMENT_LIST, code)
         if existing is not None and existing.body["programme"] != programme.code:
             raise DuplicateDefinition(
                 f"payment list {code} belongs to programme {existing.body['programme']}, not {programme.code}",
@@ -440,15 +407,13 @@ class PaymentOperations(Operations):
         code: str, programme: Programme, lines: list[PaymentLine], result: BatchResult
     ) -> PaymentListResult:
         conflicts = tuple(Conflict(lines[s.index], str(s.reason)) for s in result.skipped)
-        unit = programme.amount or programme.max_amount
-        assert unit is not None
         total = sum((p.entry.postings[0].minor for p in result.posted), 0)
         return PaymentListResult(
             list_code=code,
             programme=programme.code,
             posted=result.posted,
             conflicts=conflicts,
-            total=Money(Amount.from_minor(total, unit.unit).value, unit.unit),
+            total=Money.from_minor(total, programme.unit),
         )
 
     # -- the provider ------------------------------------------------------------------
@@ -459,42 +424,38 @@ class PaymentOperations(Operations):
         Sending again to the same provider (a retry) returns the first entry;
         to another provider it is refused with PaymentStateError.
         """
-        prog = self.programme_of(str(self._record("payment-list", list_code).body["programme"]))
+        prog = self._list_programme(list_code)
         fund = self._fund(prog.fund)
-        unit = prog.amount or prog.max_amount
-        assert unit is not None
-        expense = self.chart.expenses(prog.purpose, unit.unit)
-        clearing, bank = self.chart.provider_clearing(unit.unit), self.chart.bank(unit.unit)
+        accounts = self._accounts(prog)
         provider = self._text(provider, "provider")
-
         already: list[PostedEntry] = []
 
         def build(view: LedgerView) -> list[JournalEntry]:
-            sent = view.entry_by_key(f"sent:{list_code}")
+            sent = view.entry_by_key(sent_key(list_code))
             if sent is not None:
-                if sent.entry.tags.get("provider") != provider:
+                if sent.entry.tags.get(Tag.PROVIDER) != provider:
                     raise PaymentStateError(
-                        f"payment list {list_code} was already sent to {sent.entry.tags.get('provider')}",
+                        f"payment list {list_code} was already sent to {sent.entry.tags.get(Tag.PROVIDER)}",
                         list_code=list_code,
                     )
                 already[:] = [sent]  # a retry: the list moved once, and this is that entry
                 return []
-            total = view.balance(expense, fund, tags={"list": list_code, "event": "approved"})
+            total = view.balance(accounts["expense"], fund, tags={Tag.LIST: list_code, Tag.EVENT: Event.APPROVED})
             if total.value <= 0:
                 raise PaymentStateError(
                     f"payment list {list_code} has no approved payments to send", list_code=list_code
                 )
             return [
                 JournalEntry(
-                    kind="payment-transfer",
+                    kind=Kind.PAYMENT_TRANSFER.value,
                     effective_at=self._when(on),
                     postings=[
-                        Posting.debit(clearing, fund, total),
-                        Posting.credit(bank, fund, total),
+                        Posting.debit(accounts["clearing"], fund, total),
+                        Posting.credit(accounts["bank"], fund, total),
                     ],
                     actor=actor,
-                    idempotency_key=f"sent:{list_code}",
-                    tags={"programme": prog.code, "list": list_code, "provider": provider, "event": "sent"},
+                    idempotency_key=sent_key(list_code),
+                    tags={Tag.PROGRAMME: prog.code, Tag.LIST: list_code, Tag.PROVIDER: provider, Tag.EVENT: Event.SENT},
                 )
             ]
 
@@ -508,78 +469,20 @@ class PaymentOperations(Operations):
         ledger does not know, lines with another amount, and lines that repeat or
         contradict an earlier settlement are reported and change nothing.
         """
-        prog = self.programme_of(str(self._record("payment-list", list_code).body["programme"]))
+        prog = self._list_programme(list_code)
         fund = self._fund(prog.fund)
-        rule = prog.amount or prog.max_amount
-        assert rule is not None
-        unit = rule.unit
         lines = list(report)
         for line in lines:
             if not isinstance(line, ProviderLine):
                 raise InvalidArgument(f"report lines must be ProviderLine values, got {line!r}", value=line)
-        accounts: dict[str, Account] = {
-            "expense": self.chart.expenses(prog.purpose, unit),
-            "due": self.chart.payments_due(unit),
-            "clearing": self.chart.provider_clearing(unit),
-            "bank": self.chart.bank(unit),
-        }
+        accounts = self._accounts(prog)
         outcome: list[Settlement] = []
 
         def build(view: LedgerView) -> list[JournalEntry]:
             outcome.clear()
-            if view.entry_by_key(f"sent:{list_code}") is None:
-                raise PaymentStateError(
-                    f"payment list {list_code} was not sent to a provider; send it before settling", list_code=list_code
-                )
-            in_list = {key.split(":", 2)[2] for key in view.keys_tagged("list", list_code, kind="payment")}
-            references = in_list | {line.reference for line in lines}
-            facts = view.facts([_key(event, prog.code, r) for r in sorted(references) for event in _EVENTS])
-            state: dict[str, set[str]] = defaultdict(set)
-            for key in facts:
-                event, _, reference = key.split(":", 2)
-                state[reference].add(event)
-            entries: list[JournalEntry] = []
-            settled: dict[str, list[str]] = {"paid": [], "failed": [], "returned": []}
-            unmatched: list[ProviderLine] = []
-            mismatched: list[Mismatch] = []
-            duplicates: list[ProviderLine] = []
-            for line in lines:
-                payment = facts.get(_key("payment", prog.code, line.reference))
-                if payment is None or line.reference not in in_list:
-                    unmatched.append(line)
-                    continue
-                expected = Money(Amount.from_minor(payment.debits.get(unit.code, 0), unit).value, unit)
-                if line.amount != expected:
-                    mismatched.append(Mismatch(line, expected))
-                    continue
-                done = state[line.reference]
-                event = line.status.value
-                allowed = (
-                    not done & {"paid", "failed"}
-                    if event in ("paid", "failed")
-                    else ("paid" in done and "returned" not in done)
-                )
-                if not allowed:
-                    duplicates.append(line)
-                    continue
-                done.add(event)
-                entries.append(self._settlement_entry(prog, fund, line, payment.tags, accounts, actor, on))
-                settled[event].append(line.reference)
-            outstanding = sorted(r for r in in_list if not state[r] & {"paid", "failed"})
-            outcome.append(
-                Settlement(
-                    list_code=list_code,
-                    paid=tuple(settled["paid"]),
-                    failed=tuple(settled["failed"]),
-                    returned=tuple(settled["returned"]),
-                    unmatched=tuple(unmatched),
-                    mismatched=tuple(mismatched),
-                    duplicates=tuple(duplicates),
-                    outstanding=tuple(outstanding),
-                    entries=(),
-                )
-            )
-            return entries
+            accepted, settlement = _sort_report(view, prog, list_code, lines)
+            outcome.append(settlement)
+            return [self._settlement_entry(prog, fund, line, tags, accounts, actor, on) for line, tags in accepted]
 
         result = self._transact(build)
         return attrs.evolve(outcome[-1], entries=result.posted)
@@ -596,7 +499,7 @@ class PaymentOperations(Operations):
     ) -> JournalEntry:
         tags = dict(payment_tags)
         amount = line.amount
-        tags["event"] = line.status.value
+        tags[Tag.EVENT] = line.status.event
         release: list[Claim] = []
         if line.status is PaymentStatus.PAID:
             postings = [Posting.debit(acc["due"], fund, amount), Posting.credit(acc["clearing"], fund, amount)]
@@ -607,43 +510,86 @@ class PaymentOperations(Operations):
                 Posting.debit(acc["due"], fund, amount),
                 Posting.credit(acc["expense"], fund, amount),
             ]
-            release = [Claim(prog.claim_scope, tags["beneficiary"])]
+            release = [Claim(prog.claim_scope, tags[Tag.BENEFICIARY])]
         else:
             postings = [Posting.debit(acc["bank"], fund, amount), Posting.credit(acc["expense"], fund, amount)]
-            release = [Claim(prog.claim_scope, tags["beneficiary"])]
+            release = [Claim(prog.claim_scope, tags[Tag.BENEFICIARY])]
         return JournalEntry(
-            kind=f"payment-{line.status.value}",
+            kind=line.status.kind.value,
             effective_at=self._when(on),
             postings=postings,
             actor=actor,
-            idempotency_key=_key(line.status.value, prog.code, line.reference),
+            idempotency_key=payment_key(line.status.value, prog.code, line.reference),
             tags=tags,
             releases=release,
             memo="" if line.line is None else f"provider report line {line.line}",
         )
 
-    # -- checks --------------------------------------------------------------------------
 
-    def double_payments(self, purpose: str | None = None) -> tuple[DoublePayment, ...]:
-        """Beneficiaries holding live payments from two or more programmes for the same purpose."""
-        purposes = {p.code: p.purpose for p in self.programmes()}
-        holders: dict[tuple[str, str], set[str]] = defaultdict(set)
-        for claim in self.ledger.active_claims(CLAIM_PREFIX):
-            programme = claim.scope[len(CLAIM_PREFIX) :]
-            if programme in purposes and (purpose is None or purposes[programme] == purpose):
-                holders[(purposes[programme], claim.key)].add(programme)
-        return tuple(
-            DoublePayment(beneficiary=key, purpose=what, programmes=tuple(sorted(progs)))
-            for (what, key), progs in sorted(holders.items())
-            if len(progs) > 1
+_FINAL = frozenset({PaymentStatus.PAID.value, PaymentStatus.FAILED.value})
+
+
+def _may_settle(status: PaymentStatus, done: set[str]) -> bool:
+    """Paid or failed once, never both; returned only after paid, and once."""
+    if status is PaymentStatus.RETURNED:
+        return PaymentStatus.PAID.value in done and PaymentStatus.RETURNED.value not in done
+    return not done & _FINAL
+
+
+def _sort_report(
+    view: LedgerView, prog: Programme, list_code: str, lines: list[ProviderLine]
+) -> tuple[list[tuple[ProviderLine, Mapping[str, str]]], Settlement]:
+    """The report lines to settle (each with its payment's tags), and what the report settles and leaves."""
+    if view.entry_by_key(sent_key(list_code)) is None:
+        raise PaymentStateError(
+            f"payment list {list_code} was not sent to a provider; send it before settling", list_code=list_code
         )
+    in_list = {key.split(":", 2)[2] for key in view.keys_tagged(Tag.LIST, list_code, kind=Kind.PAYMENT.value)}
+    references = in_list | {line.reference for line in lines}
+    facts = view.facts([payment_key(event, prog.code, r) for r in sorted(references) for event in _EVENTS])
+    state: dict[str, set[str]] = defaultdict(set)
+    for key in facts:
+        event, _, reference = key.split(":", 2)
+        state[reference].add(event)
+    accepted: list[tuple[ProviderLine, Mapping[str, str]]] = []
+    settled: dict[PaymentStatus, list[str]] = {status: [] for status in PaymentStatus}
+    unmatched: list[ProviderLine] = []
+    mismatched: list[Mismatch] = []
+    duplicates: list[ProviderLine] = []
+    for line in lines:
+        payment = facts.get(payment_key("payment", prog.code, line.reference))
+        if payment is None or line.reference not in in_list:
+            unmatched.append(line)
+            continue
+        expected = Money.from_minor(payment.debits.get(prog.unit.code, 0), prog.unit)
+        if line.amount != expected:
+            mismatched.append(Mismatch(line, expected))
+            continue
+        if not _may_settle(line.status, state[line.reference]):
+            duplicates.append(line)
+            continue
+        state[line.reference].add(line.status.value)
+        accepted.append((line, payment.tags))
+        settled[line.status].append(line.reference)
+    settlement = Settlement(
+        list_code=list_code,
+        paid=tuple(settled[PaymentStatus.PAID]),
+        failed=tuple(settled[PaymentStatus.FAILED]),
+        returned=tuple(settled[PaymentStatus.RETURNED]),
+        unmatched=tuple(unmatched),
+        mismatched=tuple(mismatched),
+        duplicates=tuple(duplicates),
+        outstanding=tuple(sorted(r for r in in_list if not state[r] & _FINAL)),
+        entries=(),
+    )
+    return accepted, settlement
 
 
 def _line_of(entry: JournalEntry) -> PaymentLine:
     """The payment line a payment entry was made from."""
     return PaymentLine(
-        beneficiary=Beneficiary(entry.tags["beneficiary"]),
-        reference=entry.tags["reference"],
+        beneficiary=Beneficiary(entry.tags[Tag.BENEFICIARY]),
+        reference=entry.tags[Tag.REFERENCE],
         amount=Money(entry.postings[0].amount.value, entry.postings[0].amount.unit),
-        region=entry.tags.get("region"),
+        region=entry.tags.get(Tag.REGION),
     )

@@ -19,13 +19,14 @@ from decimal import Decimal
 import attrs
 
 from aidledger.core.accounts import Account, Fund
-from aidledger.core.amounts import Amount, Money, Quantity, Rounding, Unit
+from aidledger.core.amounts import Amount, Money, Quantity, Rounding
 from aidledger.core.beneficiaries import Beneficiary
 from aidledger.core.entries import Claim, JournalEntry, PostedEntry, Posting, check_text
 from aidledger.core.errors import IdempotencyConflict, InsufficientStock, InvalidArgument
 from aidledger.ledger.ledger import LedgerView
 from aidledger.ledger.results import BatchResult
-from aidledger.operations.base import LookupChart, Operations, balance_or_zero, component
+from aidledger.operations.base import Operations
+from aidledger.vocabulary import DELIVERY_CLAIM_PREFIX, Event, Kind, Tag, component
 
 
 class ValuationBasis(enum.Enum):
@@ -45,40 +46,6 @@ class LossReason(enum.Enum):
     THEFT = "theft"
     EXPIRY = "expiry"
     COUNT_DIFFERENCE = "count-difference"
-
-
-@attrs.frozen
-class StockPosition:
-    """Stock of one commodity in one fund, in quantity and in money.
-
-    Attributes:
-        commodity: the commodity's code.
-        received, delivered, lost: quantities in, out to beneficiaries, and written off.
-        in_transit: dispatched and not yet delivered.
-        on_hand: in the warehouse.
-        received_value, delivered_value, lost_value, in_transit_value, on_hand_value: the same in money.
-    """
-
-    commodity: str
-    received: Quantity
-    delivered: Quantity
-    lost: Quantity
-    in_transit: Quantity
-    on_hand: Quantity
-    received_value: Money
-    delivered_value: Money
-    lost_value: Money
-    in_transit_value: Money
-    on_hand_value: Money
-
-    @property
-    def reconciles(self) -> bool:
-        """Whether received − delivered − lost = on hand + in transit, in quantity and in value."""
-        quantity = self.received - self.delivered - self.lost == self.on_hand + self.in_transit
-        value = (
-            self.received_value - self.delivered_value - self.lost_value == self.on_hand_value + self.in_transit_value
-        )
-        return quantity and value
 
 
 @attrs.frozen
@@ -117,14 +84,27 @@ class Delivery:
 
 @attrs.frozen
 class _Move:
+    """One quantity of goods to move, with its entry's tags, claims and idempotency key."""
+
     quantity: Quantity
     tags: dict[str, str]
     claims: list[Claim]
     key: str | None
 
 
-def _quantity(amount: Amount) -> Quantity:
-    return Quantity(amount.value, amount.unit)
+@attrs.frozen(kw_only=True)
+class _Route:
+    """Where a batch of moves takes goods from and to, with what every entry of it shares."""
+
+    kind: str
+    fund: Fund
+    when: dt.datetime
+    actor: str
+    memo: str
+    source_quantity: Account
+    source_value: Account
+    to_quantity: Account
+    to_value: Account
 
 
 def _money(amount: Amount) -> Money:
@@ -166,13 +146,13 @@ class StockOperations(Operations):
         if bought == (donor is not None):
             raise InvalidArgument("donated goods name their donor; goods bought at purchase cost have none")
         counter: Account = self.chart.bank(money.unit) if bought else self.chart.in_kind_donations(money.unit)
-        tags = {"commodity": goods.unit.code, "basis": basis.value, "event": "received"}
+        tags = {Tag.COMMODITY: goods.unit.code, Tag.BASIS: basis.value, Tag.EVENT: Event.RECEIVED}
         if donor is not None:
-            tags["donor"] = self._text(donor, "donor")
+            tags[Tag.DONOR] = self._text(donor, "donor")
         if location is not None:
-            tags["location"] = self._text(location, "location")
+            tags[Tag.LOCATION] = self._text(location, "location")
         entry = JournalEntry(
-            kind="goods-purchase" if bought else "goods-donation",
+            kind=(Kind.GOODS_PURCHASE if bought else Kind.GOODS_DONATION).value,
             effective_at=self._when(on),
             postings=[
                 Posting.debit(self.chart.stock(goods.unit), target, goods),
@@ -204,10 +184,17 @@ class StockOperations(Operations):
         settlement = self._text(to, "destination")
         return self._move(
             target,
-            [_Move(goods, {"commodity": goods.unit.code, "settlement": settlement, "event": "dispatched"}, [], key)],
+            [
+                _Move(
+                    goods,
+                    {Tag.COMMODITY: goods.unit.code, Tag.SETTLEMENT: settlement, Tag.EVENT: Event.DISPATCHED},
+                    [],
+                    key,
+                )
+            ],
             on=on,
             actor=actor,
-            kind="goods-dispatch",
+            kind=Kind.GOODS_DISPATCH,
             from_transit=False,
             to_quantity=self.chart.stock(goods.unit, in_transit=True),
             to_value=self.chart.stock_value(goods.unit, self.currency, in_transit=True),
@@ -262,7 +249,7 @@ class StockOperations(Operations):
         if not batch:
             raise InvalidArgument("no deliveries to post")
         self._check_purpose(target, purpose, f"delivery of {batch[0].quantity.unit.code}")
-        scope = None if programme is None else f"delivery:{component(programme).lower()}"
+        scope = None if programme is None else f"{DELIVERY_CLAIM_PREFIX}{component(programme).lower()}"
         moves: list[_Move] = []
         for number, delivery in enumerate(batch, start=1):
             if not isinstance(delivery, Delivery):
@@ -273,18 +260,17 @@ class StockOperations(Operations):
                     f"({batch[0].quantity.unit.code}), got {delivery.quantity.unit.code}",
                     line=number,
                 )
-            tags = {"commodity": delivery.quantity.unit.code, "purpose": purpose, "event": "delivered"}
+            tags = {Tag.COMMODITY: delivery.quantity.unit.code, Tag.PURPOSE: purpose, Tag.EVENT: Event.DELIVERED}
             claims: list[Claim] = []
             if delivery.to is not None:
-                tags["beneficiary"] = delivery.to.pseudonym
+                tags[Tag.BENEFICIARY] = delivery.to.pseudonym
                 if scope is not None:
-                    tags["programme"] = scope.split(":", 1)[1]
+                    tags[Tag.PROGRAMME] = scope.split(":", 1)[1]
                     claims.append(Claim(scope, delivery.to.pseudonym))
-            else:
-                assert delivery.settlement is not None
-                tags["settlement"] = delivery.settlement
+            elif delivery.settlement is not None:  # a Delivery goes to a household or to a settlement
+                tags[Tag.SETTLEMENT] = delivery.settlement
             if delivery.region is not None:
-                tags["region"] = delivery.region
+                tags[Tag.REGION] = delivery.region
             moves.append(_Move(delivery.quantity, tags, claims, delivery.key))
         goods = batch[0].quantity.unit
         return self._move(
@@ -292,7 +278,7 @@ class StockOperations(Operations):
             moves,
             on=on,
             actor=actor,
-            kind="goods-delivery",
+            kind=Kind.GOODS_DELIVERY,
             from_transit=from_transit,
             to_quantity=self.chart.goods_delivered(goods),
             to_value=self.chart.expenses(purpose, self.currency),
@@ -318,10 +304,10 @@ class StockOperations(Operations):
             raise InvalidArgument(f"reason must be a LossReason, got {reason!r}", value=reason)
         return self._move(
             target,
-            [_Move(goods, {"commodity": goods.unit.code, "reason": reason.value, "event": "lost"}, [], key)],
+            [_Move(goods, {Tag.COMMODITY: goods.unit.code, Tag.REASON: reason.value, Tag.EVENT: Event.LOST}, [], key)],
             on=on,
             actor=actor,
-            kind="goods-loss",
+            kind=Kind.GOODS_LOSS,
             from_transit=from_transit,
             to_quantity=self.chart.goods_lost(goods.unit),
             to_value=self.chart.stock_losses(self.currency),
@@ -335,7 +321,7 @@ class StockOperations(Operations):
         *,
         on: dt.datetime,
         actor: str,
-        kind: str,
+        kind: Kind,
         from_transit: bool,
         to_quantity: Account,
         to_value: Account,
@@ -343,10 +329,18 @@ class StockOperations(Operations):
         skip_claimed: bool = False,
     ) -> BatchResult:
         """Goods out of the warehouse (or off the road), each move at the average cost before it."""
-        when = self._when(on)
         unit = moves[0].quantity.unit
-        source_quantity = self.chart.stock(unit, in_transit=from_transit)
-        source_value = self.chart.stock_value(unit, self.currency, in_transit=from_transit)
+        route = _Route(
+            kind=kind.value,
+            fund=fund,
+            when=self._when(on),
+            actor=actor,
+            memo=memo,
+            source_quantity=self.chart.stock(unit, in_transit=from_transit),
+            source_value=self.chart.stock_value(unit, self.currency, in_transit=from_transit),
+            to_quantity=to_quantity,
+            to_value=to_value,
+        )
         found: dict[int, PostedEntry] = {}
         todo: list[int] = []
 
@@ -354,123 +348,101 @@ class StockOperations(Operations):
             # A retried move (its key already posted) is not valued again: it returns its first entry.
             found.clear()
             todo.clear()
-            known = view.entries_by_keys([move.key for move in moves if move.key is not None])
-            for index, move in enumerate(moves):
-                posted = None if move.key is None else known.get(move.key)
+            for index, posted in _retried(view, route, moves).items():
                 if posted is None:
                     todo.append(index)
-                    continue
-                first = posted.entry
-                same = (
-                    first.kind == kind
-                    and first.postings[0].amount == move.quantity
-                    and first.postings[0].fund == fund
-                    and first.postings[0].account == to_quantity
-                    and first.effective_at == when
-                    and (first.actor, first.memo) == (actor, memo)
-                    and set(first.claims) == set(move.claims)
-                    and {k: v for k, v in first.tags.items() if k != "value"} == dict(move.tags)
-                )
-                if not same:  # the value is the average cost when it was first posted; the rest must match
-                    raise IdempotencyConflict(
-                        f"idempotency key {move.key!r} was already used for entry {posted.id} with different content",
-                        key=move.key,
-                    )
-                found[index] = posted
-            if not todo:
-                return []
-            asked = sum((moves[i].quantity.value for i in todo), Decimal(0))
-            on_hand = view.balance(source_quantity, fund, as_of=when)
-            held_value = view.balance(source_value, fund, as_of=when)
-            if on_hand.value < asked:
-                raise InsufficientStock(
-                    f"{source_quantity.code} in fund {fund.code} holds {on_hand} at {when.isoformat()}, "
-                    f"less than the {Quantity(asked, unit)} asked for; nothing was posted",
-                    what=source_quantity.code,
-                    on_hand=on_hand,
-                    asked=Quantity(asked, unit),
-                )
-            entries = []
-            for move in (moves[i] for i in todo):
-                value = average_cost(move.quantity, on_hand, held_value)
-                on_hand, held_value = on_hand - move.quantity, held_value - value
-                postings = [
-                    Posting.debit(to_quantity, fund, move.quantity),
-                    Posting.credit(source_quantity, fund, move.quantity),
-                ]
-                if value.value > 0:
-                    postings += [Posting.debit(to_value, fund, value), Posting.credit(source_value, fund, value)]
-                entries.append(
-                    JournalEntry(
-                        kind=kind,
-                        effective_at=when,
-                        postings=postings,
-                        actor=actor,
-                        memo=memo,
-                        idempotency_key=move.key,
-                        tags={**move.tags, "value": f"{value.value:f}"},
-                        claims=move.claims,
-                    )
-                )
-            return entries
+                else:
+                    found[index] = posted
+            return _valued(view, route, [moves[i] for i in todo]) if todo else []
 
-        with self._translate(source_quantity, InsufficientStock, f"not enough {unit.code} in stock"):
+        with self._translate(route.source_quantity, InsufficientStock, f"not enough {unit.code} in stock"):
             result = self._transact(build, skip=skip_claimed)
-        if not found:
-            return result
-        results: list[PostedEntry | None] = [None] * len(moves)
-        for index, posted in found.items():
-            results[index] = posted
-        for index, posted_or_none in zip(todo, result.results, strict=True):
-            results[index] = posted_or_none
-        skipped = tuple(attrs.evolve(s, index=todo[s.index]) for s in result.skipped)
-        return BatchResult(posted=tuple(r for r in results if r is not None), skipped=skipped, results=tuple(results))
+        return _merged(len(moves), found, todo, result)
 
-    def stock_position(
-        self,
-        fund: Fund | str,
-        commodity: Unit,
-        *,
-        as_of: dt.datetime | None = None,
-        known_at: dt.datetime | None = None,
-    ) -> StockPosition:
-        """Received, delivered, lost, in transit and on hand, in quantity and in money.
 
-        ``as_of`` counts entries effective by then; ``known_at`` those the ledger
-        had recorded by then, so a position read at time T is read again
-        identically with ``known_at=T``.  Reading writes nothing: a stock account
-        the ledger does not hold yet counts as zero.
-        """
-        target = self._fund(fund)
-        if not isinstance(commodity, Unit):
-            raise InvalidArgument(f"commodity must be a Unit, got {commodity!r}", value=commodity)
-        chart, cur = LookupChart(self.ledger), self.currency
+def _retried(view: LedgerView, route: _Route, moves: list[_Move]) -> dict[int, PostedEntry | None]:
+    """Each move's first entry if its key was posted before (``None`` for a new move); other content is refused."""
+    known = view.entries_by_keys([move.key for move in moves if move.key is not None])
+    firsts: dict[int, PostedEntry | None] = {}
+    for index, move in enumerate(moves):
+        posted = None if move.key is None else known.get(move.key)
+        if posted is not None and not _same(posted.entry, route, move):
+            # the value is the average cost when it was first posted; the rest must match
+            raise IdempotencyConflict(
+                f"idempotency key {move.key!r} was already used for entry {posted.id} with different content",
+                key=move.key,
+            )
+        firsts[index] = posted
+    return firsts
 
-        def balance(account: Account, tags: dict[str, str] | None = None) -> Amount:
-            return balance_or_zero(self.ledger, account, target, as_of=as_of, known_at=known_at, tags=tags)
 
-        code = commodity.code
-        value = chart.stock_value(commodity, cur)
-        transit_value = chart.stock_value(commodity, cur, in_transit=True)
+def _same(first: JournalEntry, route: _Route, move: _Move) -> bool:
+    """Whether ``first`` is the entry ``move`` along ``route`` would make, its value aside."""
+    return (
+        first.kind == route.kind
+        and first.postings[0].amount == move.quantity
+        and first.postings[0].fund == route.fund
+        and first.postings[0].account == route.to_quantity
+        and first.effective_at == route.when
+        and (first.actor, first.memo) == (route.actor, route.memo)
+        and set(first.claims) == set(move.claims)
+        and {k: v for k, v in first.tags.items() if k != Tag.VALUE} == dict(move.tags)
+    )
 
-        def out(event: str) -> Money:
-            """Value that left the warehouse or the road for ``event`` (credits are negative)."""
-            tags = {"commodity": code, "event": event}
-            return _money(-(balance(value, tags) + balance(transit_value, tags)))
 
-        return StockPosition(
-            commodity=code,
-            received=_quantity(-balance(chart.goods_in(commodity))),
-            delivered=_quantity(balance(chart.goods_delivered(commodity))),
-            lost=_quantity(balance(chart.goods_lost(commodity))),
-            in_transit=_quantity(balance(chart.stock(commodity, in_transit=True))),
-            on_hand=_quantity(balance(chart.stock(commodity))),
-            received_value=_money(balance(value, {"commodity": code, "event": "received"})),
-            delivered_value=out("delivered"),
-            lost_value=out("lost"),
-            in_transit_value=_money(balance(transit_value)),
-            on_hand_value=_money(balance(value)),
+def _valued(view: LedgerView, route: _Route, moves: list[_Move]) -> list[JournalEntry]:
+    """The entries of ``moves``, each at the average cost of what is on hand before it; refused beyond stock."""
+    unit = moves[0].quantity.unit
+    asked = sum((move.quantity.value for move in moves), Decimal(0))
+    on_hand = view.balance(route.source_quantity, route.fund, as_of=route.when)
+    held_value = view.balance(route.source_value, route.fund, as_of=route.when)
+    if on_hand.value < asked:
+        raise InsufficientStock(
+            f"{route.source_quantity.code} in fund {route.fund.code} holds {on_hand} at {route.when.isoformat()}, "
+            f"less than the {Quantity(asked, unit)} asked for; nothing was posted",
+            what=route.source_quantity.code,
+            on_hand=on_hand,
+            asked=Quantity(asked, unit),
         )
+    entries = []
+    for move in moves:
+        value = average_cost(move.quantity, on_hand, held_value)
+        on_hand, held_value = on_hand - move.quantity, held_value - value
+        postings = [
+            Posting.debit(route.to_quantity, route.fund, move.quantity),
+            Posting.credit(route.source_quantity, route.fund, move.quantity),
+        ]
+        if value.value > 0:
+            postings += [
+                Posting.debit(route.to_value, route.fund, value),
+                Posting.credit(route.source_value, route.fund, value),
+            ]
+        entries.append(
+            JournalEntry(
+                kind=route.kind,
+                effective_at=route.when,
+                postings=postings,
+                actor=route.actor,
+                memo=route.memo,
+                idempotency_key=move.key,
+                tags={**move.tags, Tag.VALUE: f"{value.value:f}"},
+                claims=move.claims,
+            )
+        )
+    return entries
+
+
+def _merged(count: int, found: dict[int, PostedEntry], todo: list[int], result: BatchResult) -> BatchResult:
+    """The batch's result in the order of its moves: retried ones (``found``) and those just posted (``todo``)."""
+    if not found:
+        return result
+    results: list[PostedEntry | None] = [None] * count
+    for index, posted in found.items():
+        results[index] = posted
+    for index, posted_or_none in zip(todo, result.results, strict=True):
+        results[index] = posted_or_none
+    skipped = tuple(attrs.evolve(s, index=todo[s.index]) for s in result.skipped)
+    return BatchResult(posted=tuple(r for r in results if r is not None), skipped=skipped, results=tuple(results))
 
 
 def average_cost(quantity: Quantity, on_hand: Amount, value: Amount) -> Money:

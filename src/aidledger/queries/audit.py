@@ -27,6 +27,7 @@ from aidledger.core.errors import InvalidArgument
 from aidledger.core.times import from_micros, time_zone, to_micros
 from aidledger.ledger.ledger import Ledger
 from aidledger.store import schema as t
+from aidledger.vocabulary import TRANSFERS_PREFIX, Tag
 
 
 class Flow(enum.Enum):
@@ -48,13 +49,13 @@ class Dimension(enum.Enum):
     FUND = "fund"
     ACCOUNT = "account"
     KIND = "kind"
-    PROGRAMME = "programme"
-    PROJECT = "project"
-    PURPOSE = "purpose"
-    REGION = "region"
-    DONOR = "donor"
-    COMMODITY = "commodity"
-    LIST = "list"
+    PROGRAMME = Tag.PROGRAMME
+    PROJECT = Tag.PROJECT
+    PURPOSE = Tag.PURPOSE
+    REGION = Tag.REGION
+    DONOR = Tag.DONOR
+    COMMODITY = Tag.COMMODITY
+    LIST = Tag.LIST
     CURRENCY = "currency"
     YEAR = "year"
     QUARTER = "quarter"
@@ -264,9 +265,9 @@ class _Selection:
                 raise InvalidArgument(f"filter value for {dimension.value} must be text, got {value!r}", value=value)
             if dimension in _PERIODS:
                 raise InvalidArgument("filter periods with start and end, not where", value=key)
-            self.conditions.append(self.column(dimension, None) == value)
+            self.conditions.append(self.column(dimension) == value)
 
-    def column(self, dimension: Dimension, periods: list[tuple[int, str]] | None) -> ColumnElement[Any]:
+    def column(self, dimension: Dimension, periods: Sequence[tuple[int, str]] = ()) -> ColumnElement[Any]:
         if dimension is Dimension.FUND:
             return self.f.c.code
         if dimension is Dimension.ACCOUNT:
@@ -276,7 +277,6 @@ class _Selection:
         if dimension is Dimension.CURRENCY:
             return self.a.c.unit_code
         if dimension in _PERIODS:
-            assert periods is not None
             if not periods:
                 return literal(None)
             branches = [(self.p.c.effective_at < start, label) for (_, label), (start, _) in pairwise(periods)]
@@ -341,14 +341,14 @@ def audit_totals(
     time_zone(tz)
     account_type, sign = _FLOW_TYPES[flow]
     sel = _Selection(ledger, types=[account_type], start=start, end=end, as_of=as_of, known_at=known_at, where=where)
-    periods: list[tuple[int, str]] | None = None
+    periods: list[tuple[int, str]] = []
     if any(d in _PERIODS for d in dimensions):
         span = sel.span()
         period = next(d for d in dimensions if d in _PERIODS)
         periods = [] if span is None else _period_starts(period, span[0], span[1], tz)
     columns = [sel.column(d, periods).label(f"d{i}") for i, d in enumerate(dimensions)]
     unit = sel.a.c.unit_code.label("unit")
-    beneficiary = sel.tag("beneficiary").label("beneficiary")
+    beneficiary = sel.tag(Tag.BENEFICIARY).label("beneficiary")
     keys = [*columns, unit]
     totals_query = sel.joined(
         select(*keys, func.sum(sel.p.c.amount), func.count(distinct(sel.p.c.entry_seq))).group_by(*keys)
@@ -559,7 +559,7 @@ def fund_statement(
                 section, label, value = "receipts", kind, -int(minor)
             elif type_ == AccountType.EXPENSE.value:
                 section, label, value = "spending", why or name or account, int(minor)
-            elif account.startswith("NetAssets:Transfers:"):
+            elif account.startswith(TRANSFERS_PREFIX):
                 section, label, value = "transfers", kind, -int(minor)
             else:
                 section, label, value = "other", account, -int(minor)

@@ -16,12 +16,22 @@ import pendulum
 from sqlalchemy import func, select
 
 from aidledger.core.amounts import Amount, Money
-from aidledger.core.errors import InvalidArgument, UnknownRecord
+from aidledger.core.errors import InvalidArgument
 from aidledger.core.times import from_micros, time_zone, to_micros
 from aidledger.ledger.ledger import Ledger
-from aidledger.operations.aid import Aid
-from aidledger.operations.payments import PaymentStatus, ProviderLine
+from aidledger.queries._reading import known_record
 from aidledger.store import schema as t
+from aidledger.vocabulary import (
+    PAYMENT_DUE_KINDS,
+    Chart,
+    Event,
+    Kind,
+    PaymentStatus,
+    Programme,
+    ProviderLine,
+    RecordKind,
+    Tag,
+)
 
 
 @attrs.frozen
@@ -232,7 +242,7 @@ def _items(ledger: Ledger, account: str, tz: str, start: dt.date, end: dt.date) 
         .select_from(
             t.postings.join(t.entries, e.seq == p.entry_seq)
             .join(t.accounts, a.id == p.account_id)
-            .outerjoin(ref, (ref.c.entry_seq == e.seq) & (ref.c.name == "reference"))
+            .outerjoin(ref, (ref.c.entry_seq == e.seq) & (ref.c.name == Tag.REFERENCE))
         )
         .where(a.code == account, p.effective_at >= to_micros(low), p.effective_at < to_micros(high))
         .group_by(e.seq, e.id, e.kind, e.idempotency_key, e.source, e.effective_at, ref.c.value)
@@ -323,50 +333,48 @@ class ProviderMatch:
 
 
 _AGREES = {
-    PaymentStatus.PAID: {"approved", "paid", "returned"},
-    PaymentStatus.FAILED: {"approved", "failed"},
-    PaymentStatus.RETURNED: {"paid", "returned"},
+    PaymentStatus.PAID: {Event.APPROVED, Event.PAID, Event.RETURNED},
+    PaymentStatus.FAILED: {Event.APPROVED, Event.FAILED},
+    PaymentStatus.RETURNED: {Event.PAID, Event.RETURNED},
 }
+_SETTLED = {Kind.PAYMENT_PAID: Event.PAID, Kind.PAYMENT_FAILED: Event.FAILED}
 
 
-def match_provider_report(aid: Aid, list_code: str, lines: Sequence[ProviderLine]) -> ProviderMatch:
+def match_provider_report(ledger: Ledger, list_code: str, lines: Sequence[ProviderLine]) -> ProviderMatch:
     """Match a provider's report with a payment list, writing nothing (``Aid.settle`` posts it)."""
-    if not isinstance(aid, Aid):
-        raise InvalidArgument(f"expected an Aid, got {aid!r}", value=aid)
+    if not isinstance(ledger, Ledger):
+        raise InvalidArgument(f"expected a Ledger, got {ledger!r}", value=ledger)
     report = list(lines)
     for line in report:
         if not isinstance(line, ProviderLine):
             raise InvalidArgument(f"report lines must be ProviderLine values, got {line!r}", value=line)
-    record = aid.ledger.record("payment-list", list_code)
-    if record is None:
-        raise UnknownRecord(f"no payment-list {list_code!r}", kind="payment-list", code=list_code)
-    programme = aid.programme_of(str(record.body["programme"]))
-    rule = programme.amount or programme.max_amount
-    assert rule is not None
-    due = aid.chart.payments_due(rule.unit).code
+    record = known_record(ledger, RecordKind.PAYMENT_LIST, list_code, None)
+    programme = Programme.from_record(known_record(ledger, RecordKind.PROGRAMME, str(record.body["programme"]), None))
+    unit = programme.unit
+    due = Chart().payments_due(unit).code
     e, p, a = t.entries.c, t.postings.c, t.accounts.c
     in_list, ref = t.entry_tags.alias("in_list"), t.entry_tags.alias("ref")
     listed = t.entries.join(
-        in_list, (in_list.c.entry_seq == e.seq) & (in_list.c.name == "list") & (in_list.c.value == list_code)
-    ).join(ref, (ref.c.entry_seq == e.seq) & (ref.c.name == "reference"))
+        in_list, (in_list.c.entry_seq == e.seq) & (in_list.c.name == Tag.LIST) & (in_list.c.value == list_code)
+    ).join(ref, (ref.c.entry_seq == e.seq) & (ref.c.name == Tag.REFERENCE))
     query = (
         select(ref.c.value, e.kind, func.sum(func.abs(p.amount)))
         .select_from(listed.join(t.postings, p.entry_seq == e.seq).join(t.accounts, a.id == p.account_id))
-        .where(a.code == due, e.kind.in_(["payment", "payment-paid", "payment-failed"]))
+        .where(a.code == due, e.kind.in_([kind.value for kind in PAYMENT_DUE_KINDS]))
         .group_by(ref.c.value, e.kind)
     )
-    returned = select(ref.c.value).select_from(listed).where(e.kind == "payment-returned")
+    returned = select(ref.c.value).select_from(listed).where(e.kind == Kind.PAYMENT_RETURNED.value)
     amounts: dict[str, Money] = {}
     status: dict[str, str] = {}
-    with aid.ledger.snapshot() as connection:
+    with ledger.snapshot() as connection:
         for reference, kind, minor in connection.execute(query):
-            if kind == "payment":
-                amounts[reference] = Money.from_minor(int(minor), rule.unit)
-                status.setdefault(reference, "approved")
+            if kind == Kind.PAYMENT:
+                amounts[reference] = Money.from_minor(int(minor), unit)
+                status.setdefault(reference, Event.APPROVED)
             else:
-                status[reference] = kind.removeprefix("payment-")
+                status[reference] = _SETTLED[Kind(kind)]
         for (reference,) in connection.execute(returned):
-            status[reference] = "returned"
+            status[reference] = Event.RETURNED
     matched: list[ProviderPair] = []
     amount_differences: list[ProviderPair] = []
     status_differences: list[ProviderPair] = []

@@ -1,41 +1,33 @@
 """``reconcile(ledger)``: every invariant of the design, checked on the stored data.
 
-The ledger's own checks (hash chain, maintained balances, trial balance, no
-negative balance at any time) come from :meth:`Ledger.check_books`; this
-module adds the aid equations: stock in quantity and money, grants, pledges,
-and payment lists that were settled.
+The checks are one registered, ordered list, :data:`CHECKS`: named pure
+functions, each ``check_x(ledger)`` returning what it compared and how far
+apart the two sides are, run in that order by :func:`reconcile` (Beancount's
+``ops/validation.py`` is the model).  First come the ledger's own checks (hash
+chain, maintained balances, trial balance, no negative balance at any time),
+then the aid equations: stock in quantity and money, grants, pledges, and
+payment lists that were settled.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable, Iterable
 
 from aidledger.core.accounts import AccountType
 from aidledger.core.amounts import UnitKind
 from aidledger.core.errors import InvalidArgument
 from aidledger.ledger.ledger import Ledger
 from aidledger.ledger.results import Check, Reconciliation
-from aidledger.operations.aid import Aid
 from aidledger.queries.books import check_books
+from aidledger.queries.positions import grant_status, pledge_status, stock_position
+from aidledger.vocabulary import Kind, RecordKind, Tag
+
+#: A reconciliation check: the ledger in, its verdict out.
+Checker = Callable[[Ledger], Check | Iterable[Check]]
 
 
-def reconcile(ledger: Ledger) -> Reconciliation:
-    """Check every invariant on what is stored; ``ok`` only if all hold.
-
-    Each :class:`Check` says what it compared and, when it fails, the
-    difference with the offending accounts, funds, lists or projects.
-    """
-    if not isinstance(ledger, Ledger):
-        raise InvalidArgument(f"expected a Ledger, got {ledger!r}", value=ledger)
-    aid = Aid(ledger)
-    checks = list(check_books(ledger))
-    checks.append(_stock(aid))
-    checks.append(_grants(aid))
-    checks.append(_pledges(aid))
-    checks.append(_payment_lists(aid))
-    return Reconciliation(checks=tuple(checks))
-
-
-def _stock(aid: Aid) -> Check:
-    ledger = aid.ledger
+def check_stock(ledger: Ledger) -> Check:
+    """Each commodity stock: received − delivered − lost = on hand + in transit, in quantity and money."""
     held = {
         (line.account.unit, line.fund.code)
         for line in ledger.trial_balance().lines
@@ -43,7 +35,7 @@ def _stock(aid: Aid) -> Check:
     }
     wrong = []
     for commodity, fund in sorted(held, key=lambda pair: (pair[0].code, pair[1])):
-        position = aid.stock_position(fund, commodity)
+        position = stock_position(ledger, fund, commodity)
         negative = [
             name
             for name in ("on_hand", "in_transit", "on_hand_value", "in_transit_value")
@@ -65,11 +57,12 @@ def _stock(aid: Aid) -> Check:
     )
 
 
-def _grants(aid: Aid) -> Check:
-    projects = aid.ledger.records("project")
+def check_grants(ledger: Ledger) -> Check:
+    """Each project: remaining = committed − disbursed + clawed back, and never below zero."""
+    projects = ledger.records(RecordKind.PROJECT)
     wrong = []
     for record in projects:
-        status = aid.grant_status(record.code)
+        status = grant_status(ledger, record.code)
         expected = status.committed - status.disbursed + status.clawed_back
         if status.remaining != expected or status.remaining.value < 0:
             wrong.append(
@@ -84,11 +77,12 @@ def _grants(aid: Aid) -> Check:
     )
 
 
-def _pledges(aid: Aid) -> Check:
-    pledges = aid.ledger.records("pledge")
+def check_pledges(ledger: Ledger) -> Check:
+    """Each pledge: pledged = fulfilled + written off + outstanding, and nothing outstanding below zero."""
+    pledges = ledger.records(RecordKind.PLEDGE)
     wrong = []
     for record in pledges:
-        status = aid.pledge_status(record.code)
+        status = pledge_status(ledger, record.code)
         total = status.fulfilled + status.written_off + status.outstanding
         if total != status.pledge.amount or status.outstanding.value < 0:
             wrong.append(
@@ -103,13 +97,13 @@ def _pledges(aid: Aid) -> Check:
     )
 
 
-def _payment_lists(aid: Aid) -> Check:
-    ledger = aid.ledger
-    lists = ledger.records("payment-list")
-    approved = ledger.count_tagged("list", kind="payment")
-    sent = ledger.count_tagged("list", kind="payment-transfer")
-    settled = ledger.count_tagged("list", kind="payment-paid")
-    failed = ledger.count_tagged("list", kind="payment-failed")
+def check_payment_lists(ledger: Ledger) -> Check:
+    """Each approved payment list: sent to a provider, and every payment in it settled as paid or failed."""
+    lists = ledger.records(RecordKind.PAYMENT_LIST)
+    approved = ledger.count_tagged(Tag.LIST, kind=Kind.PAYMENT.value)
+    sent = ledger.count_tagged(Tag.LIST, kind=Kind.PAYMENT_TRANSFER.value)
+    settled = ledger.count_tagged(Tag.LIST, kind=Kind.PAYMENT_PAID.value)
+    failed = ledger.count_tagged(Tag.LIST, kind=Kind.PAYMENT_FAILED.value)
     wrong = []
     for record in lists:
         code = record.code
@@ -128,3 +122,22 @@ def _payment_lists(aid: Aid) -> Check:
         wrong,
         "{n} list(s) have payments neither paid nor failed",
     )
+
+
+#: Every reconciliation check, in the order :func:`reconcile` runs them.
+CHECKS: tuple[Checker, ...] = (check_books, check_stock, check_grants, check_pledges, check_payment_lists)
+
+
+def reconcile(ledger: Ledger) -> Reconciliation:
+    """Run every check of :data:`CHECKS` on what is stored, in order; ``ok`` only if all hold.
+
+    Each :class:`Check` says what it compared and, when it fails, the
+    difference with the offending accounts, funds, lists or projects.
+    """
+    if not isinstance(ledger, Ledger):
+        raise InvalidArgument(f"expected a Ledger, got {ledger!r}", value=ledger)
+    checks: list[Check] = []
+    for checker in CHECKS:
+        verdict = checker(ledger)
+        checks.extend([verdict] if isinstance(verdict, Check) else verdict)
+    return Reconciliation(checks=tuple(checks))

@@ -12,16 +12,21 @@ from aidledger.core.accounts import AccountType
 from aidledger.core.amounts import Money, UnitKind
 from aidledger.core.errors import InvalidArgument
 from aidledger.core.times import to_micros
-from aidledger.operations.aid import Aid
-from aidledger.operations.base import LookupChart, known_record, known_records
-from aidledger.operations.donations import PledgeStatus
-from aidledger.operations.grants import GrantStatus
-from aidledger.operations.payments import Programme
-from aidledger.operations.stock import StockPosition
+from aidledger.ledger.ledger import Ledger
+from aidledger.queries._reading import known_record, known_records, require_ledger
+from aidledger.queries.positions import (
+    GrantStatus,
+    PledgeStatus,
+    StockPosition,
+    grant_status,
+    pledge_status,
+    stock_position,
+)
 from aidledger.store import schema as t
+from aidledger.vocabulary import PAYMENT_KINDS, Chart, Event, Kind, Programme, RecordKind, Tag
 
 
-@attrs.frozen
+@attrs.frozen(kw_only=True)
 class ProgrammeSummary:
     """What a one-off programme approved, paid, failed, got back and still owes.
 
@@ -83,31 +88,37 @@ class AidSummary:
     pledges: tuple[PledgeStatus, ...]
 
 
-_EVENTS = {"payment": "approved", "payment-paid": "paid", "payment-failed": "failed", "payment-returned": "returned"}
+_EVENTS = {
+    Kind.PAYMENT: Event.APPROVED,
+    Kind.PAYMENT_PAID: Event.PAID,
+    Kind.PAYMENT_FAILED: Event.FAILED,
+    Kind.PAYMENT_RETURNED: Event.RETURNED,
+}
+_KINDS = [kind.value for kind in PAYMENT_KINDS]
 
 
 def programme_summary(
-    aid: Aid, programme: str | Programme, *, as_of: dt.datetime | None = None, known_at: dt.datetime | None = None
+    ledger: Ledger,
+    programme: str | Programme,
+    *,
+    as_of: dt.datetime | None = None,
+    known_at: dt.datetime | None = None,
 ) -> ProgrammeSummary:
     """Where one programme's payments stand, from its entries effective by ``as_of`` and recorded by ``known_at``.
 
     A programme the ledger recorded after ``known_at`` is unknown (UnknownRecord).  Reading writes nothing.
     """
-    if not isinstance(aid, Aid):
-        raise InvalidArgument(f"expected an Aid, got {aid!r}", value=aid)
+    require_ledger(ledger)
     code = programme.code if isinstance(programme, Programme) else programme
     if not isinstance(code, str):
         raise InvalidArgument(f"programme must be a Programme or its code, got {programme!r}", value=programme)
-    known_record(aid.ledger, "programme", code, known_at)
-    found = aid.programme_of(programme)
-    rule = found.amount or found.max_amount
-    assert rule is not None
-    chart = LookupChart(aid.ledger)
-    due = chart.payments_due(rule.unit).code
-    expense = chart.expenses(found.purpose, rule.unit).code
+    found = Programme.from_record(known_record(ledger, RecordKind.PROGRAMME, code, known_at))
+    unit = found.unit
+    due = Chart().payments_due(unit).code
+    expense = Chart().expenses(found.purpose, unit).code
     e, p, a, g = t.entries.c, t.postings.c, t.accounts.c, t.entry_tags.alias("g")
-    tagged = t.entries.join(g, (g.c.entry_seq == e.seq) & (g.c.name == "programme") & (g.c.value == found.code))
-    conditions: list[ColumnElement[bool]] = [e.kind.in_(list(_EVENTS))]
+    tagged = t.entries.join(g, (g.c.entry_seq == e.seq) & (g.c.name == Tag.PROGRAMME) & (g.c.value == found.code))
+    conditions: list[ColumnElement[bool]] = [e.kind.in_(_KINDS)]
     if as_of is not None:
         conditions.append(e.effective_at <= to_micros(as_of, "as_of"))
     if known_at is not None:
@@ -116,57 +127,62 @@ def programme_summary(
     amounts = (
         select(e.kind, func.count(distinct(e.seq)), func.sum(func.abs(p.amount)))
         .select_from(tagged.join(t.postings, p.entry_seq == e.seq).join(t.accounts, a.id == p.account_id))
-        .where(*conditions, a.code == case((e.kind == "payment-returned", expense), else_=due))
+        .where(*conditions, a.code == case((e.kind == Kind.PAYMENT_RETURNED.value, expense), else_=due))
         .group_by(e.kind)
     )
     who = t.entry_tags.alias("who")
     people = (
         select(who.c.value)
-        .select_from(tagged.join(who, (who.c.entry_seq == e.seq) & (who.c.name == "beneficiary")))
-        .where(*conditions, e.kind.in_(["payment-paid", "payment-returned"]))
+        .select_from(tagged.join(who, (who.c.entry_seq == e.seq) & (who.c.name == Tag.BENEFICIARY)))
+        .where(*conditions, e.kind.in_([Kind.PAYMENT_PAID.value, Kind.PAYMENT_RETURNED.value]))
         .group_by(who.c.value)
-        .having(func.sum(case((e.kind == "payment-paid", 1), else_=-1)) > 0)
+        .having(func.sum(case((e.kind == Kind.PAYMENT_PAID.value, 1), else_=-1)) > 0)
         .subquery()
     )
-    with aid.ledger.engine.connect() as connection:
-        totals = {_EVENTS[kind]: (int(count), int(minor)) for kind, count, minor in connection.execute(amounts)}
+    with ledger.engine.connect() as connection:
+        totals = {_EVENTS[Kind(kind)]: (int(count), int(minor)) for kind, count, minor in connection.execute(amounts)}
         beneficiaries = int(connection.execute(select(func.count()).select_from(people)).scalar_one())
 
     def get(event: str) -> tuple[int, int]:
         return totals.get(event, (0, 0))
 
-    approved, paid, failed, returned = get("approved"), get("paid"), get("failed"), get("returned")
+    approved, paid, failed = get(Event.APPROVED), get(Event.PAID), get(Event.FAILED)
+    returned = get(Event.RETURNED)
     return ProgrammeSummary(
         programme=found,
-        approved=Money.from_minor(approved[1], rule.unit),
+        approved=Money.from_minor(approved[1], unit),
         approved_count=approved[0],
-        paid=Money.from_minor(paid[1], rule.unit),
+        paid=Money.from_minor(paid[1], unit),
         paid_count=paid[0],
-        failed=Money.from_minor(failed[1], rule.unit),
+        failed=Money.from_minor(failed[1], unit),
         failed_count=failed[0],
-        returned=Money.from_minor(returned[1], rule.unit),
+        returned=Money.from_minor(returned[1], unit),
         returned_count=returned[0],
-        outstanding=Money.from_minor(approved[1] - paid[1] - failed[1], rule.unit),
+        outstanding=Money.from_minor(approved[1] - paid[1] - failed[1], unit),
         outstanding_count=approved[0] - paid[0] - failed[0],
         beneficiaries_paid=beneficiaries,
     )
 
 
-def aid_summary(aid: Aid, *, as_of: dt.datetime | None = None, known_at: dt.datetime | None = None) -> AidSummary:
-    """Every programme's payments, every stock, grant and pledge of the ledger.
+def aid_summary(
+    ledger: Ledger,
+    *,
+    as_of: dt.datetime | None = None,
+    known_at: dt.datetime | None = None,
+    currency_code: str = "KZT",
+) -> AidSummary:
+    """Every programme's payments, every stock (valued in ``currency_code``), grant and pledge of the ledger.
 
     ``as_of`` counts entries effective by then; ``known_at`` only what the ledger
     had recorded by then (programmes, projects and pledges included), so a
     summary read at time T is read again identically with ``known_at=T`` after
     back-dated entries and reversals.  Reading writes nothing.
     """
-    if not isinstance(aid, Aid):
-        raise InvalidArgument(f"expected an Aid, got {aid!r}", value=aid)
+    require_ledger(ledger)
     if as_of is not None:
         to_micros(as_of, "as_of")
     if known_at is not None:
         to_micros(known_at, "known_at")
-    ledger = aid.ledger
     held = sorted(
         {
             (line.fund.code, line.account.unit)
@@ -175,12 +191,20 @@ def aid_summary(aid: Aid, *, as_of: dt.datetime | None = None, known_at: dt.date
         },
         key=lambda pair: (pair[0], pair[1].code),
     )
-    records = {kind: known_records(ledger, kind, known_at) for kind in ("programme", "project", "pledge")}
+    kinds = (RecordKind.PROGRAMME, RecordKind.PROJECT, RecordKind.PLEDGE)
+    records = {kind: known_records(ledger, kind, known_at) for kind in kinds}
     return AidSummary(
-        programmes=tuple(programme_summary(aid, r.code, as_of=as_of, known_at=known_at) for r in records["programme"]),
-        stock=tuple(
-            StockLine(fund, aid.stock_position(fund, unit, as_of=as_of, known_at=known_at)) for fund, unit in held
+        programmes=tuple(
+            programme_summary(ledger, r.code, as_of=as_of, known_at=known_at) for r in records[RecordKind.PROGRAMME]
         ),
-        grants=tuple(aid.grant_status(r.code, as_of=as_of, known_at=known_at) for r in records["project"]),
-        pledges=tuple(aid.pledge_status(r.code, as_of=as_of, known_at=known_at) for r in records["pledge"]),
+        stock=tuple(
+            StockLine(
+                fund, stock_position(ledger, fund, unit, as_of=as_of, known_at=known_at, currency_code=currency_code)
+            )
+            for fund, unit in held
+        ),
+        grants=tuple(grant_status(ledger, r.code, as_of=as_of, known_at=known_at) for r in records[RecordKind.PROJECT]),
+        pledges=tuple(
+            pledge_status(ledger, r.code, as_of=as_of, known_at=known_at) for r in records[RecordKind.PLEDGE]
+        ),
     )

@@ -1,0 +1,63 @@
+"""Reading helpers the aid queries share: records as known at a time, balances of accounts not made yet."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+
+from aidledger.core.accounts import Account, Fund
+from aidledger.core.amounts import Amount
+from aidledger.core.errors import InvalidArgument, UnknownAccount, UnknownRecord
+from aidledger.core.times import to_micros
+from aidledger.ledger.ledger import Ledger
+from aidledger.ledger.results import Record
+
+
+def require_ledger(ledger: object) -> Ledger:
+    """``ledger`` if it is a Ledger, else InvalidArgument (a query is given the ledger, not an ``Aid``)."""
+    if not isinstance(ledger, Ledger):
+        raise InvalidArgument(f"expected a Ledger, got {ledger!r}", value=ledger)
+    return ledger
+
+
+def balance_or_zero(
+    ledger: Ledger,
+    account: Account,
+    fund: Fund | str,
+    *,
+    as_of: dt.datetime | None = None,
+    known_at: dt.datetime | None = None,
+    tags: Mapping[str, str] | None = None,
+) -> Amount:
+    """The balance of ``account`` in ``fund`` (as :meth:`Ledger.balance`), zero if the account does not exist yet.
+
+    A query must write nothing (an auditor's role may only read), so the
+    standard chart's accounts are named, never created, and one the ledger does
+    not hold yet simply has a zero balance.
+    """
+    try:
+        return ledger.balance(account, fund, as_of=as_of, known_at=known_at, tags=tags)
+    except UnknownAccount:
+        return Amount.from_minor(0, account.unit)
+
+
+def known_record(ledger: Ledger, kind: str, code: str, known_at: dt.datetime | None) -> Record:
+    """The record of ``kind`` and ``code``, if the ledger had recorded it by ``known_at``; else UnknownRecord."""
+    found = ledger.record(kind, code)
+    if found is None:
+        raise UnknownRecord(f"no {kind} {code!r}", kind=kind, code=code)
+    if known_at is not None and to_micros(found.recorded_at) > to_micros(known_at, "known_at"):
+        raise UnknownRecord(
+            f"no {kind} {code!r} known at {known_at.isoformat()} (recorded {found.recorded_at.isoformat()})",
+            kind=kind,
+            code=code,
+        )
+    return found
+
+
+def known_records(ledger: Ledger, kind: str, known_at: dt.datetime | None) -> tuple[Record, ...]:
+    """Every record of ``kind`` the ledger had recorded by ``known_at`` (all of them without it)."""
+    if known_at is None:
+        return ledger.records(kind)
+    cutoff = to_micros(known_at, "known_at")
+    return tuple(r for r in ledger.records(kind) if to_micros(r.recorded_at) <= cutoff)

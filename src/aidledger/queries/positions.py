@@ -1,0 +1,214 @@
+"""Where stock, grants, pledges and payments stand: the aid status reads.
+
+Each read takes the ledger, counts entries effective by ``as_of`` and recorded
+by ``known_at`` (so a position read at time T is read again identically with
+``known_at=T``), and writes nothing: an account the ledger does not hold yet
+counts as zero.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+
+import attrs
+
+from aidledger.core.accounts import Account, Fund
+from aidledger.core.amounts import Amount, Money, Quantity, Unit, currency
+from aidledger.core.entries import check_text
+from aidledger.core.errors import InvalidArgument
+from aidledger.ledger.ledger import Ledger
+from aidledger.queries._reading import balance_or_zero, known_record, require_ledger
+from aidledger.vocabulary import CLAIM_PREFIX, Chart, Event, Pledge, Programme, Project, RecordKind, Tag
+
+
+@attrs.frozen(kw_only=True)
+class StockPosition:
+    """Stock of one commodity in one fund, in quantity and in money.
+
+    Attributes:
+        commodity: the commodity's code.
+        received, delivered, lost: quantities in, out to beneficiaries, and written off.
+        in_transit: dispatched and not yet delivered.
+        on_hand: in the warehouse.
+        received_value, delivered_value, lost_value, in_transit_value, on_hand_value: the same in money.
+    """
+
+    commodity: str
+    received: Quantity
+    delivered: Quantity
+    lost: Quantity
+    in_transit: Quantity
+    on_hand: Quantity
+    received_value: Money
+    delivered_value: Money
+    lost_value: Money
+    in_transit_value: Money
+    on_hand_value: Money
+
+    @property
+    def reconciles(self) -> bool:
+        """Whether received − delivered − lost = on hand + in transit, in quantity and in value."""
+        quantity = self.received - self.delivered - self.lost == self.on_hand + self.in_transit
+        value = (
+            self.received_value - self.delivered_value - self.lost_value == self.on_hand_value + self.in_transit_value
+        )
+        return quantity and value
+
+
+@attrs.frozen(kw_only=True)
+class GrantStatus:
+    """Where a project stands at a date.
+
+    Attributes:
+        project: the project.
+        committed: committed so far.
+        disbursed: paid out in tranches.
+        clawed_back: brought back.
+        remaining: committed − disbursed + clawed back.
+    """
+
+    project: Project
+    committed: Money
+    disbursed: Money
+    clawed_back: Money
+    remaining: Money
+
+
+@attrs.frozen(kw_only=True)
+class PledgeStatus:
+    """Where a pledge stands.
+
+    Attributes:
+        pledge: the pledge.
+        fulfilled: money received against it.
+        written_off: what will not come.
+        outstanding: still expected (promised − fulfilled − written off).
+    """
+
+    pledge: Pledge
+    fulfilled: Money
+    written_off: Money
+    outstanding: Money
+
+
+@attrs.frozen(kw_only=True)
+class DoublePayment:
+    """A beneficiary holding live payments from two or more programmes for one purpose."""
+
+    beneficiary: str
+    purpose: str
+    programmes: tuple[str, ...]
+
+
+def _money(amount: Amount) -> Money:
+    return Money.from_minor(amount.minor, amount.unit)
+
+
+def _quantity(amount: Amount) -> Quantity:
+    return Quantity(amount.value, amount.unit)
+
+
+def stock_position(
+    ledger: Ledger,
+    fund: Fund | str,
+    commodity: Unit,
+    *,
+    as_of: dt.datetime | None = None,
+    known_at: dt.datetime | None = None,
+    currency_code: str = "KZT",
+) -> StockPosition:
+    """Received, delivered, lost, in transit and on hand, in quantity and in money (in ``currency_code``)."""
+    target = require_ledger(ledger).fund(fund.code if isinstance(fund, Fund) else fund)
+    if not isinstance(commodity, Unit):
+        raise InvalidArgument(f"commodity must be a Unit, got {commodity!r}", value=commodity)
+    chart, cur = Chart(), currency(currency_code)
+
+    def balance(account: Account, tags: dict[str, str] | None = None) -> Amount:
+        return balance_or_zero(ledger, account, target, as_of=as_of, known_at=known_at, tags=tags)
+
+    code = commodity.code
+    value = chart.stock_value(commodity, cur)
+    transit_value = chart.stock_value(commodity, cur, in_transit=True)
+
+    def out(event: str) -> Money:
+        """Value that left the warehouse or the road for ``event`` (credits are negative)."""
+        tags = {Tag.COMMODITY: code, Tag.EVENT: event}
+        return _money(-(balance(value, tags) + balance(transit_value, tags)))
+
+    return StockPosition(
+        commodity=code,
+        received=_quantity(-balance(chart.goods_in(commodity))),
+        delivered=_quantity(balance(chart.goods_delivered(commodity))),
+        lost=_quantity(balance(chart.goods_lost(commodity))),
+        in_transit=_quantity(balance(chart.stock(commodity, in_transit=True))),
+        on_hand=_quantity(balance(chart.stock(commodity))),
+        received_value=_money(balance(value, {Tag.COMMODITY: code, Tag.EVENT: Event.RECEIVED})),
+        delivered_value=out(Event.DELIVERED),
+        lost_value=out(Event.LOST),
+        in_transit_value=_money(balance(transit_value)),
+        on_hand_value=_money(balance(value)),
+    )
+
+
+def grant_status(
+    ledger: Ledger, project: str, *, as_of: dt.datetime | None = None, known_at: dt.datetime | None = None
+) -> GrantStatus:
+    """Committed, disbursed, clawed back and remaining for a project (one recorded after ``known_at`` is unknown)."""
+    check_text("project", project, allow_empty=False, limit=500)
+    found = Project.from_record(known_record(require_ledger(ledger), RecordKind.PROJECT, project, known_at))
+    unit = found.committed.unit
+    memo_account = Chart().commitment(found.code, unit)
+
+    def balance(tags: dict[str, str] | None = None) -> Money:
+        amount = balance_or_zero(ledger, memo_account, found.fund, as_of=as_of, known_at=known_at, tags=tags)
+        return Money(amount.value, unit)
+
+    def memo(event: str) -> Money:
+        return Money(abs(balance({Tag.PROJECT: found.code, Tag.EVENT: event}).value), unit)
+
+    return GrantStatus(
+        project=found,
+        committed=memo(Event.COMMITTED),
+        disbursed=memo(Event.DISBURSED),
+        clawed_back=memo(Event.CLAWED_BACK),
+        remaining=balance(),
+    )
+
+
+def pledge_status(
+    ledger: Ledger, code: str, *, as_of: dt.datetime | None = None, known_at: dt.datetime | None = None
+) -> PledgeStatus:
+    """Promised, fulfilled, written off and outstanding for one pledge (one recorded after ``known_at`` is unknown)."""
+    check_text("pledge", code, allow_empty=False, limit=500)
+    pledge = Pledge.from_record(known_record(require_ledger(ledger), RecordKind.PLEDGE, code, known_at))
+    memo_account = Chart().pledge(code, pledge.amount.unit)
+
+    def balance(tags: dict[str, str] | None = None) -> Amount:
+        return balance_or_zero(ledger, memo_account, pledge.fund, as_of=as_of, known_at=known_at, tags=tags)
+
+    # Fulfilments and write-offs are credits to the pledge's memo account.
+    return PledgeStatus(
+        pledge=pledge,
+        fulfilled=_money(-balance({Tag.PLEDGE: code, Tag.EVENT: Event.FULFILLED})),
+        written_off=_money(-balance({Tag.PLEDGE: code, Tag.EVENT: Event.WRITTEN_OFF})),
+        outstanding=_money(balance()),
+    )
+
+
+def double_payments(ledger: Ledger, purpose: str | None = None) -> tuple[DoublePayment, ...]:
+    """Beneficiaries holding live payments from two or more programmes for the same purpose."""
+    purposes = {
+        record.code: Programme.from_record(record).purpose
+        for record in require_ledger(ledger).records(RecordKind.PROGRAMME)
+    }
+    holders: dict[tuple[str, str], set[str]] = defaultdict(set)
+    for claim in ledger.active_claims(CLAIM_PREFIX):
+        programme = claim.scope[len(CLAIM_PREFIX) :]
+        if programme in purposes and (purpose is None or purposes[programme] == purpose):
+            holders[(purposes[programme], claim.key)].add(programme)
+    return tuple(
+        DoublePayment(beneficiary=key, purpose=what, programmes=tuple(sorted(progs)))
+        for (what, key), progs in sorted(holders.items())
+        if len(progs) > 1
+    )
