@@ -11,8 +11,6 @@ import pytest
 
 SRC = Path(__file__).parent.parent / "src" / "aidledger"
 ORDER = ["core", "store", "ledger", "registry", "vocabulary", "operations", "queries", "io", "exports", "demo", "cli"]
-#: Modules still importing a sibling, until their own restructuring moves what they import to the vocabulary.
-PENDING = ("queries/journal_tests",)
 
 
 def imports(path: Path) -> set[str]:
@@ -39,13 +37,7 @@ def test_layer_imports_only_lower_layers(layer: str) -> None:
         name = path.relative_to(SRC).as_posix()
         for module in imports(path):
             target = layer_of(module)
-            sibling = layer != target and rank.get(target or "") == rank[layer]
-            assert (
-                target is None
-                or rank[target] < rank[layer]
-                or target == layer
-                or (sibling and name.startswith(PENDING))
-            ), f"{name} imports {module}"
+            assert target is None or rank[target] < rank[layer] or target == layer, f"{name} imports {module}"
 
 
 def test_core_touches_no_database() -> None:

@@ -152,7 +152,7 @@ def audit(aid: Aid, known_at: dt.datetime | None) -> dict[str, Any]:
         "entries without description": lambda: entries_without_description(ledger, known_at=k),
         "round amounts": lambda: round_amounts(ledger, known_at=k),
         "splits under threshold": lambda: split_under_threshold(ledger, THRESHOLD, known_at=k),
-        "one beneficiary, several programmes": lambda: same_beneficiary_several_programmes(aid, known_at=k),
+        "one beneficiary, several programmes": lambda: same_beneficiary_several_programmes(aid.ledger, known_at=k),
         "sample": lambda: sample_entries(ledger, 6, seed=11, known_at=k),
         "beancount": lambda: written(export_beancount, ledger, known_at=k),
         "hledger": lambda: written(export_hledger, ledger, known_at=k),

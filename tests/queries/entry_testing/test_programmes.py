@@ -44,7 +44,7 @@ def test_same_beneficiary_several_programmes(url: str) -> None:
         aid.send("O1", provider="bank", actor="m", on=START.add(days=1))
         aid.settle("O1", [ProviderLine("O-3", PaymentStatus.FAILED, kzt)], actor="m", on=START.add(days=2))
 
-        found = same_beneficiary_several_programmes(aid)
+        found = same_beneficiary_several_programmes(aid.ledger)
         hh2 = KEYS.pseudonym("hh-2").pseudonym
         assert [(f.beneficiary, f.purpose, f.programmes) for f in found] == [(hh2, "cash-aid", ("ONE-OFF", "TOP-UP"))]
         assert [e.kind for e in found[0].entries] == ["payment", "payment"]

@@ -12,11 +12,10 @@ from sqlalchemy.engine import Connection
 
 from aidledger.core.errors import InvalidArgument
 from aidledger.ledger.ledger import Ledger
-from aidledger.operations.aid import Aid
-from aidledger.operations.payments import CLAIM_PREFIX
 from aidledger.queries.entry_testing.entries import EntryRef, chunks, entry_refs
 from aidledger.queries.entry_testing.scope import Scope, ledger_of, reading
 from aidledger.store import schema as t
+from aidledger.vocabulary import CLAIM_PREFIX, RecordKind
 
 
 @attrs.frozen
@@ -37,7 +36,7 @@ class SeveralProgrammes:
 
 
 def same_beneficiary_several_programmes(
-    aid_or_ledger: Aid | Ledger,
+    ledger: Ledger,
     purpose: str | None = None,
     *,
     known_at: dt.datetime | None = None,
@@ -47,12 +46,12 @@ def same_beneficiary_several_programmes(
     """Beneficiaries holding live payments from two or more programmes for the same purpose.
 
     A payment is live while its programme claim on the beneficiary is held: a
-    failed or returned payment releases it (as in :meth:`aidledger.Aid.double_payments`,
+    failed or returned payment releases it (as in :func:`aidledger.double_payments`,
     which this reproduces at any ``known_at``).  Programmes and purposes come
     from the programme records.
 
     Args:
-        aid_or_ledger: the ledger, or an ``Aid`` on it.
+        ledger: the ledger.
         purpose: only programmes with this purpose.
         known_at: only payments and releases recorded at or before this time.
         start: only payments effective at or after this time.
@@ -64,7 +63,7 @@ def same_beneficiary_several_programmes(
     Raises:
         InvalidArgument: an argument has the wrong type or value.
     """
-    ledger = aid_or_ledger.ledger if isinstance(aid_or_ledger, Aid) else ledger_of(aid_or_ledger)
+    ledger = ledger_of(ledger)
     if purpose is not None and (not isinstance(purpose, str) or not purpose):
         raise InvalidArgument(f"purpose must be text, got {purpose!r}", value=purpose)
     with reading(ledger, known_at, start, end) as (connection, scope):
@@ -76,7 +75,7 @@ def _purposes(connection: Connection, scope: Scope, purpose: str | None) -> dict
     r = t.records.c
     purposes: dict[str, str] = {}
     for code, body in connection.execute(
-        select(r.code, r.body).where(r.kind == "programme", *scope.known(r.recorded_at))
+        select(r.code, r.body).where(r.kind == RecordKind.PROGRAMME, *scope.known(r.recorded_at))
     ):
         stated = str(json.loads(body)["purpose"])
         if purpose is None or stated == purpose:

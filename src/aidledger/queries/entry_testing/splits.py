@@ -20,9 +20,10 @@ from aidledger.queries.entry_testing.arguments import micros, window_of
 from aidledger.queries.entry_testing.entries import EntryRef, amounts, chunks, entry_refs
 from aidledger.queries.entry_testing.scope import Scope, ledger_of, reading
 from aidledger.store import schema as t
+from aidledger.vocabulary import Tag
 
 #: Tags that name an entry's counterparty, in the order they are looked for.
-COUNTERPARTY_TAGS: Final = ("beneficiary", "grantee", "donor", "programme", "project", "pledge")
+COUNTERPARTY_TAGS: Final = (Tag.BENEFICIARY, Tag.GRANTEE, Tag.DONOR, Tag.PROGRAMME, Tag.PROJECT, Tag.PLEDGE)
 
 
 class SplitReason(enum.Enum):
@@ -211,7 +212,7 @@ def _items(connection: Connection, scope: Scope, threshold: Money) -> Mapping[_K
             entries.c.actor,
             entries.c.effective_at,
             entries.c.amount,
-            _tag("list", entries.c.seq).label("list_code"),
+            _tag(Tag.LIST, entries.c.seq).label("list_code"),
         )
         .where(entries.c.approved_by.is_(None), entries.c.reverses.is_(None))
         .subquery()
@@ -244,7 +245,7 @@ def _single_items(connection: Connection, base: Any, limit: int) -> Iterator[tup
 
 def _list_items(connection: Connection, base: Any, limit: int) -> Iterator[tuple[_Key, _Item]]:
     """Payment lists, one item per list of one kind and maker, by programme (or else by list)."""
-    programme = func.max(_tag("programme", base.c.seq))
+    programme = func.max(_tag(Tag.PROGRAMME, base.c.seq))
     lists = (
         select(
             base.c.kind,
