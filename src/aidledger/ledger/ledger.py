@@ -19,7 +19,6 @@ import datetime as dt
 import random
 import threading
 import time
-import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any, Final, TypeVar
@@ -392,13 +391,12 @@ class Ledger:
 
         Every entry must be made by ``actor`` (the maker) and not yet approved.
         Nothing reaches the journal until :meth:`approve`; :meth:`reject` drops it.
+        :meth:`LedgerView.submit` does the same inside a :meth:`transact` build function.
         """
-        batch = records.check_submission(entries, actor)
-        check_text("note", note)
-        drafts = [posting.prepare(entry, self._charts).fields for entry in batch]
-        code = code or f"pending-{uuid.uuid4()}"
-        self.put_record("pending", code, {"entries": drafts, "note": note}, actor=actor)
-        return self.pending(code)
+        batch = list(entries)
+        return self._write(
+            lambda connection, *_: LedgerView(self, connection).submit(batch, actor=actor, code=code, note=note)
+        )
 
     def pending(self, code: str) -> PendingBatch:
         """A submitted batch and its status."""

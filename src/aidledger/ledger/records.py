@@ -25,6 +25,7 @@ from aidledger.core.entries import Claim, JournalEntry, Posting, check_text
 from aidledger.core.errors import DuplicateDefinition, InvalidArgument
 from aidledger.core.times import from_micros, to_micros
 from aidledger.ledger.chart import Charts
+from aidledger.ledger.posting import prepare
 from aidledger.ledger.reader import record_of
 from aidledger.ledger.results import PendingBatch, Record
 from aidledger.ledger.rows import first_line
@@ -91,8 +92,8 @@ def insert_record(
     return record_of(connection.execute(select(t.records).where(r.seq == seq)).one())
 
 
-def check_submission(entries: Iterable[JournalEntry], actor: str) -> list[JournalEntry]:
-    """The entries of a batch to submit, each made by the maker ``actor`` and carrying no checker."""
+def pending_body(entries: Iterable[JournalEntry], actor: str, note: str, charts: Charts) -> dict[str, Any]:
+    """The body of a pending batch's record: its entries' canonical fields, each made by the maker ``actor``."""
     batch = list(entries)
     if not batch:
         raise InvalidArgument("nothing to submit: the batch is empty")
@@ -104,7 +105,8 @@ def check_submission(entries: Iterable[JournalEntry], actor: str) -> list[Journa
                 f"a submitted entry must be made by the maker {actor!r} and carry no checker",
                 actor=entry.actor,
             )
-    return batch
+    check_text("note", note)
+    return {"entries": [prepare(entry, charts).fields for entry in batch], "note": note}
 
 
 def pending_batch(record: Record, decision: Record | None, charts: Charts) -> PendingBatch:

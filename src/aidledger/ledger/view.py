@@ -3,25 +3,26 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
+import uuid
+from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.engine import Connection
 
 from aidledger.core.accounts import Account, Fund
 from aidledger.core.amounts import Amount
-from aidledger.core.entries import PostedEntry, check_text
+from aidledger.core.entries import JournalEntry, PostedEntry, check_text
 from aidledger.ledger.balances import Balances
 from aidledger.ledger.reader import Reader
-from aidledger.ledger.records import insert_record, record_body
-from aidledger.ledger.results import EntryFacts, Record
+from aidledger.ledger.records import insert_record, pending_batch, pending_body, record_body
+from aidledger.ledger.results import EntryFacts, PendingBatch, Record
 
 if TYPE_CHECKING:
     from aidledger.ledger.ledger import Ledger
 
 
 class LedgerView:
-    """Reads inside a write transaction (see :meth:`Ledger.transact`)."""
+    """Reads inside a write transaction, and records and pending batches stored in it (see :meth:`Ledger.transact`)."""
 
     def __init__(self, ledger: Ledger, connection: Connection) -> None:
         self._charts = ledger._charts  # the ledger's chart cache, shared
@@ -65,6 +66,19 @@ class LedgerView:
         text = record_body(kind, code, body, subject)
         check_text("actor", actor, allow_empty=False, limit=200)
         return insert_record(self._connection, self._clock, kind, code, subject, actor, text)
+
+    def submit(
+        self, entries: Iterable[JournalEntry], *, actor: str, code: str | None = None, note: str = ""
+    ) -> PendingBatch:
+        """Store entries for a checker's approval in this transaction, as :meth:`Ledger.submit`.
+
+        The pending batch stands or falls with the rest of the transaction (a
+        record stored beside it, the entries ``build`` returns).
+        """
+        body = pending_body(entries, actor, note, self._charts)
+        code = code or f"pending-{uuid.uuid4()}"
+        record = self.put_record("pending", code, body, actor=actor)
+        return pending_batch(record, self._reader.record("decision", code), self._charts)
 
     def record(self, kind: str, code: str) -> Record | None:
         """The record of this kind and code, or ``None``."""
