@@ -5,7 +5,18 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
-from aidledger import Claim, DuplicateClaim, DuplicateDefinition, InvalidArgument, Ledger, Money, UnknownEntry, verify
+from aidledger import (
+    Claim,
+    DuplicateClaim,
+    DuplicateDefinition,
+    InvalidArgument,
+    JournalEntry,
+    Ledger,
+    LedgerView,
+    Money,
+    UnknownEntry,
+    verify,
+)
 from aidledger.store import schema as t
 from tests.conftest import KZT, T0, Chart
 from tests.helpers import snapshot, transfer
@@ -172,6 +183,21 @@ class TestRecords:
         result = verify(ledger)
         assert result.first_break is not None
         assert "programme record 'p-1'" in result.first_break.problem
+
+    def test_a_refused_record_leaves_the_transaction_usable(self, ledger: Ledger) -> None:
+        """A record the database refuses is rolled back alone: the build function may go on, and the rest commits."""
+        ledger.put_record("pending", "b-1", {"entries": [], "note": ""}, actor="maker")
+
+        def build(view: LedgerView) -> list[JournalEntry]:
+            with pytest.raises(InvalidArgument, match="the database refused the decision record"):
+                view.put_record("decision", "b-1", {"decision": "approved"}, actor="maker", subject="b-1")
+            view.put_record("programme", "p-1", {}, actor="admin")
+            return []
+
+        ledger.transact(build)
+        assert ledger.record("decision", "b-1") is None
+        assert ledger.record("programme", "p-1") is not None
+        assert verify(ledger).ok
 
     def test_bad_bodies_are_refused(self, ledger: Ledger) -> None:
         """Bodies must be JSON mappings; kinds identifiers."""

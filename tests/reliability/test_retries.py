@@ -13,12 +13,14 @@ from __future__ import annotations
 
 import os
 import random
+import sqlite3
 from collections import Counter
 from collections.abc import Callable
-from typing import Final, TypeVar
+from typing import Any, Final, TypeVar
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
+from sqlalchemy.engine import Connection
 
 from aidledger import (
     Aid,
@@ -231,3 +233,42 @@ def test_payment_lists_retried_after_lost_answers_pay_each_beneficiary_once(url:
         assert ledger.balance(aid.chart.expenses("cash-aid", AMOUNT.unit)) == spent
         assert reconcile(ledger).ok
     assert faults.counts["connection lost after the commit"] > 0, faults.counts
+
+
+def test_failure_inside_a_records_savepoint_is_retried_whole(url: str) -> None:
+    """A serialization failure inside a record's savepoint is retried with nothing more sent to the aborted transaction.
+
+    Rolling back to the savepoint first sent one more statement to the aborted
+    transaction; a failure there (on PostgreSQL, the fault injector's own statement
+    answered with InFailedSqlTransaction) took the place of the retryable error.
+    """
+    with Ledger.open(url) as ledger:
+        sent: list[str] = []
+        injected: list[str] = []
+
+        def after(connection: Connection, cursor: Any, statement: str, *_: object) -> None:
+            if statement.startswith("INSERT INTO records") and not injected:
+                injected.append(statement)
+                abort_transaction(ledger, cursor)
+
+        def before(connection: Connection, cursor: Any, statement: str, *_: object) -> None:
+            sent.append(statement)
+            if injected and statement.startswith("ROLLBACK TO SAVEPOINT"):
+                abort_transaction(ledger, cursor)  # what Faults may do before any statement
+
+        event.listen(ledger.engine, "after_cursor_execute", after)
+        event.listen(ledger.engine, "before_cursor_execute", before)
+        record = ledger.put_record("programme", "P-1", {"amount": "50000.00"}, actor="admin")
+        event.remove(ledger.engine, "after_cursor_execute", after)
+        event.remove(ledger.engine, "before_cursor_execute", before)
+        assert injected
+        assert not [s for s in sent if s.startswith("ROLLBACK TO SAVEPOINT")]
+        assert ledger.records("programme") == (record,)
+        assert verify(ledger).ok
+
+
+def abort_transaction(ledger: Ledger, cursor: Any) -> None:
+    """Fail the current statement as contention does: PostgreSQL aborts the transaction, SQLite is locked."""
+    if ledger.dialect == "postgresql":
+        cursor.execute("DO $$ BEGIN RAISE EXCEPTION 'injected' USING ERRCODE = 'serialization_failure'; END $$")
+    raise sqlite3.OperationalError("database is locked")

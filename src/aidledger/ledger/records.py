@@ -84,11 +84,17 @@ def insert_record(
         "prev_hash": prev,
         "hash": digest,
     }
+    # A refusal rolls back to the savepoint, so the transaction stays usable; any other error (a serialization
+    # failure, a deadlock) dooms the whole transaction, which the ledger rolls back and retries: rolling back
+    # to the savepoint first would send one more statement to an aborted transaction, and an error there
+    # (InFailedSqlTransaction) would take the place of the retryable one.
+    savepoint = connection.begin_nested()
     try:
-        with connection.begin_nested():
-            connection.execute(insert(t.records).values(row))
+        connection.execute(insert(t.records).values(row))
     except IntegrityError as error:
+        savepoint.rollback()
         raise InvalidArgument(f"the database refused the {kind} record: {first_line(error.orig)}") from None
+    savepoint.commit()
     return record_of(connection.execute(select(t.records).where(r.seq == seq)).one())
 
 
