@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 import sqlalchemy as sa
 
@@ -123,6 +125,38 @@ class TestMakerChecker:
             funded.submit([pay(approved_by="checker")], actor="maker")
         with pytest.raises(UnknownEntry):
             funded.pending("nope")
+
+    def test_submit_inside_a_transaction_stands_or_falls_with_it(self, funded: Ledger) -> None:
+        """A batch submitted from a build function goes with a failure after it; the retry stores it, and its record, once."""
+
+        def submit_with_a_record(fail: bool) -> Callable[[LedgerView], list[JournalEntry]]:
+            def build(view: LedgerView) -> list[JournalEntry]:
+                pending = view.submit([pay("100")], actor="maker", code="b-1", note="list 7")
+                assert (pending.status, pending.maker, pending.total) == (
+                    "pending",
+                    "maker",
+                    {"KZT": Money("100", KZT)},
+                )
+                assert view.record("pending", "b-1") is not None
+                if fail:
+                    raise RuntimeError("the process died here")
+                view.put_record("list", "7", {"batch": "b-1"}, actor="maker")
+                return []
+
+            return build
+
+        before = snapshot(funded)
+        with pytest.raises(RuntimeError, match="died"):
+            funded.transact(submit_with_a_record(fail=True))
+        assert snapshot(funded) == before
+        with pytest.raises(UnknownEntry):
+            funded.pending("b-1")
+        assert funded.transact(submit_with_a_record(fail=False)).posted == ()
+        assert [r.code for r in funded.records("pending")] == ["b-1"]
+        assert [r.code for r in funded.records("list")] == ["7"]
+        assert funded.pending("b-1").note == "list 7"
+        assert [p.entry.approved_by for p in funded.approve("b-1", checker="checker").posted] == ["checker"]
+        assert verify(funded).ok
 
     def test_database_refuses_checker_equal_to_maker(self, funded: Ledger) -> None:
         """Even SQL written behind the library cannot store an entry or decision approved by its maker."""

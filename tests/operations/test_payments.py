@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import multiprocessing
 import re
+from typing import Any
 
 import pytest
+from sqlalchemy import event
+from sqlalchemy.engine import Connection
 
 from aidledger import (
     Aid,
@@ -22,7 +25,9 @@ from aidledger import (
     Scope,
     UnknownRecord,
     double_payments,
+    verify,
 )
+from aidledger.vocabulary import RecordKind
 from tests.helpers import snapshot
 from tests.operations.conftest import APRIL, KEYS, kzt
 
@@ -274,6 +279,33 @@ class TestMakerChecker:
         assert len(result.posted) == 201
         assert {p.entry.approved_by for p in result.posted} == {"checker"}
         assert {p.entry.actor for p in result.posted} == {"maker"}
+
+    def test_a_failed_submission_leaves_nothing_and_can_be_made_again(self, programme: Aid) -> None:
+        """A failure after the pending batch is written, before the list's record, leaves neither; a retry submits once."""
+        written: list[str] = []
+
+        def fail_on_the_list(_: Connection, __: Any, statement: str, parameters: Any, *___: Any) -> None:
+            if statement.startswith("INSERT INTO records"):
+                if RecordKind.PAYMENT_LIST in str(parameters):
+                    assert len(written) == 1  # the pending batch is written, in this transaction
+                    raise RuntimeError("the process died here")
+                written.append(statement)
+
+        before = snapshot(programme.ledger)
+        event.listen(programme.ledger.engine, "before_cursor_execute", fail_on_the_list)
+        with pytest.raises(RuntimeError, match="died"):
+            programme.submit_payments("ONE-OFF", lines(1, 2), actor="maker", on=APRIL, list_code="L-9")
+        event.remove(programme.ledger.engine, "before_cursor_execute", fail_on_the_list)
+        assert snapshot(programme.ledger) == before
+        assert programme.ledger.record("pending", "list:L-9") is None
+        assert programme.ledger.record(RecordKind.PAYMENT_LIST, "L-9") is None
+
+        pending = programme.submit_payments("ONE-OFF", lines(1, 2), actor="maker", on=APRIL, list_code="L-9")
+        assert (pending.code, pending.status, pending.total) == ("list:L-9", "pending", {"KZT": kzt("100000")})
+        assert [r.code for r in programme.ledger.records("pending")] == ["list:L-9"]
+        assert [r.code for r in programme.ledger.records(RecordKind.PAYMENT_LIST)] == ["L-9"]
+        assert len(programme.approve_payments("L-9", checker="checker").posted) == 2
+        assert verify(programme.ledger).ok
 
 
 def test_double_payment_across_programmes_is_flagged(programme: Aid) -> None:

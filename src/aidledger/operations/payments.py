@@ -366,15 +366,23 @@ class PaymentOperations(Operations):
         list_code: str,
         note: str = "",
     ) -> PendingBatch:
-        """Submit a payment list for a checker's approval (see :meth:`approve_payments`)."""
+        """Submit a payment list for a checker's approval (see :meth:`approve_payments`).
+
+        The pending batch and the list's record are stored in one transaction:
+        both or neither, so a failed submission can be made again with the same list code.
+        """
         prog = self.programme_of(programme)
         entries, _, _ = self._payment_entries(prog, lines, actor=actor, on=on, list_code=list_code)
         self._check_list(list_code, prog)
-        # Two write transactions: the ledger has no way yet to submit a batch inside a transaction that
-        # also stores a record (a LedgerView.submit would make it one).
-        pending = self.ledger.submit(entries, actor=actor, code=f"list:{list_code}", note=note)
-        self.ledger.put_record(RecordKind.PAYMENT_LIST, list_code, {"programme": prog.code}, actor=actor)
-        return pending
+        submitted: list[PendingBatch] = []
+
+        def build(view: LedgerView) -> list[JournalEntry]:
+            submitted[:] = [view.submit(entries, actor=actor, code=f"list:{list_code}", note=note)]
+            view.put_record(RecordKind.PAYMENT_LIST, list_code, {"programme": prog.code}, actor=actor)
+            return []
+
+        self._transact(build)
+        return submitted[0]
 
     def approve_payments(
         self, list_code: str, *, checker: str, on_conflict: OnConflict = OnConflict.REFUSE
