@@ -1,4 +1,4 @@
-"""Opening databases: URLs, SQLite settings, file permissions and migrations."""
+"""Opening databases: URLs, SQLite settings, file permissions, read-only opens and the revision check."""
 
 from __future__ import annotations
 
