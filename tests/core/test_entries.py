@@ -144,34 +144,3 @@ class TestFields:
             e.memo = "changed"  # type: ignore[misc]
         with pytest.raises(TypeError):
             e.tags["x"] = "y"  # type: ignore[index]
-
-
-class TestTimes:
-    def test_micros_round_trip_in_any_zone(self) -> None:
-        """Aware times become exact UTC microseconds and come back in their own zone."""
-        from hypothesis import given
-        from hypothesis import strategies as st
-
-        from aidledger.core.times import from_micros, to_micros, zone_name
-
-        @given(
-            st.datetimes(
-                min_value=dt.datetime(1900, 1, 1),
-                max_value=dt.datetime(2200, 1, 1),
-                timezones=st.sampled_from(
-                    [
-                        dt.UTC,
-                        dt.timezone(dt.timedelta(hours=5, minutes=45)),
-                        dt.timezone(dt.timedelta(hours=-3)),
-                    ]
-                ),
-            )
-        )
-        def check(when: dt.datetime) -> None:
-            micros = to_micros(when)
-            assert micros == round((when - dt.datetime(1970, 1, 1, tzinfo=dt.UTC)) / dt.timedelta(microseconds=1))
-            back = from_micros(micros, zone_name(when))
-            assert back == when
-            assert back.utcoffset() == when.utcoffset()
-
-        check()

@@ -1,8 +1,9 @@
-"""Posting, idempotency, reversals, closed periods and the balance invariants, on both backends."""
+"""The posting room: idempotency, the balance invariants, reversals, closed periods and claims, on both backends."""
 
 from __future__ import annotations
 
 import pytest
+import sqlalchemy as sa
 
 from aidledger import (
     Account,
@@ -10,7 +11,6 @@ from aidledger import (
     AlreadyReversed,
     Claim,
     DuplicateClaim,
-    DuplicateDefinition,
     Fund,
     IdempotencyConflict,
     InsufficientBalance,
@@ -23,22 +23,12 @@ from aidledger import (
     UnknownAccount,
     UnknownEntry,
     UnknownFund,
-    currency,
+    verify,
 )
+from aidledger.store import schema as t
 from tests.conftest import KZT, T0, Chart
 from tests.helpers import snapshot, transfer
-
-
-def donate(
-    ledger: Ledger, amount: str = "1000000", *, fund: Fund = Chart.general, days: int = 0, key: str | None = None
-):
-    return ledger.post(transfer(Chart.bank, Chart.donations, fund, amount, T0.add(days=days), key=key, kind="donation"))
-
-
-def pay(
-    amount: str, *, fund: Fund = Chart.general, days: int = 1, key: str | None = None, **extra: object
-) -> JournalEntry:
-    return transfer(Chart.cash_aid, Chart.bank, fund, amount, T0.add(days=days), key=key, kind="payment", **extra)
+from tests.ledger import donate, pay, pay_household
 
 
 class TestPosting:
@@ -50,26 +40,6 @@ class TestPosting:
         assert second.prev_hash == first.hash
         assert ledger.balance(chart.bank) == Money("950000", KZT)
         assert ledger.balance(chart.cash_aid, chart.general) == Money("50000", KZT)
-
-    def test_entry_reads_back_exactly(self, ledger: Ledger, chart: type[Chart]) -> None:
-        """An entry read back equals what was posted, time zone and hostile text included."""
-        memo = "'; DROP TABLE entries; -- \u202eעברית " + "ж" * 3000
-        posted = ledger.post(
-            transfer(
-                chart.bank,
-                chart.donations,
-                chart.general,
-                "12.34",
-                T0,
-                key="k1",
-                memo=memo,
-                source="receipt 7",
-                tags={"donor": "D-1", "region": "Abai"},
-            )
-        )
-        again = ledger.entry(posted.id)
-        assert again == posted
-        assert again.entry.effective_at.timezone_name == "Asia/Almaty"
 
     def test_batch_is_one_transaction(self, ledger: Ledger, chart: type[Chart]) -> None:
         """A batch whose last entry is refused writes none of its entries."""
@@ -93,19 +63,6 @@ class TestPosting:
         with pytest.raises(UnknownAccount, match="defined as"):
             ledger.post(transfer(impostor, chart.donations, chart.general, "1", T0))
         assert snapshot(ledger) == before
-
-    def test_redefinition_is_refused(self, ledger: Ledger, chart: type[Chart]) -> None:
-        """The same code cannot be defined twice differently; the same definition is a no-op."""
-        assert ledger.add_account(chart.bank) == chart.bank
-        with pytest.raises(DuplicateDefinition):
-            ledger.add_account(Account("Assets:Bank:KZT", AccountType.LIABILITY, KZT))
-        with pytest.raises(DuplicateDefinition):
-            ledger.add_fund(Fund("GENERAL", name="other"))
-        with pytest.raises(DuplicateDefinition, match="unit KZT"):
-            from aidledger import Unit, UnitKind
-
-            ledger.add_account(Account("Assets:Odd", AccountType.ASSET, Unit("KZT", UnitKind.CURRENCY, 3)))
-        assert [a.code for a in ledger.accounts()][:2] == ["Assets:Bank:KZT", "Assets:Bank:USD"]
 
 
 class TestIdempotency:
@@ -274,74 +231,6 @@ class TestPeriods:
             ledger.close_period(T0, actor="accountant")
 
 
-class TestReads:
-    def test_trial_balance_is_zero_per_unit_and_fund(self, ledger: Ledger, chart: type[Chart]) -> None:
-        """Totals per unit and per fund are zero, and lines are listed per account and fund."""
-        donate(ledger)
-        ledger.post(transfer(chart.bank_usd, chart.donations_usd, chart.housing, "250.75", T0))
-        ledger.post(pay("50000"))
-        trial = ledger.trial_balance()
-        assert trial.balanced
-        assert set(trial.totals) == {"KZT", "USD"}
-        assert [(line.account.code, str(line.balance)) for line in trial.lines] == [
-            ("Assets:Bank:KZT", "950000.00 KZT"),
-            ("Assets:Bank:USD", "250.75 USD"),
-            ("Expenses:CashAid", "50000.00 KZT"),
-            ("Revenue:Donations", "-1000000.00 KZT"),
-            ("Revenue:Donations:USD", "-250.75 USD"),
-        ]
-        assert ledger.trial_balance(as_of=T0).lines[0].balance == Money("1000000", KZT)
-
-    def test_known_at_reproduces_an_earlier_report(self, backend: str, tmp_path, pg_database) -> None:  # type: ignore[no-untyped-def]
-        """A balance asked with known_at ignores entries recorded later, back-dated ones included."""
-        import pendulum
-
-        from tests.conftest import new_url
-
-        clock = [pendulum.datetime(2020, 5, 1, tz="UTC")]
-        with Ledger.open(new_url(backend, tmp_path, pg_database), clock=lambda: clock[0]) as ledger:
-            for value in vars(Chart).values():
-                if isinstance(value, Account):
-                    ledger.add_account(value)
-                elif isinstance(value, Fund):
-                    ledger.add_fund(value)
-            donate(ledger, "100")
-            report_time = clock[0]
-            clock[0] = clock[0].add(days=30)
-            donate(ledger, "7", days=-1)
-            assert ledger.balance(Chart.bank, as_of=T0) == Money("107", KZT)
-            assert ledger.balance(Chart.bank, as_of=T0, known_at=report_time) == Money("100", KZT)
-            assert ledger.trial_balance(known_at=report_time).lines[0].balance == Money("100", KZT)
-
-    def test_fund_balance_is_net_assets(self, ledger: Ledger, chart: type[Chart]) -> None:
-        """A fund's balance is its assets minus its liabilities."""
-        donate(ledger, "100")
-        ledger.post(transfer(chart.cash_aid, chart.payable, chart.general, "30", T0.add(days=1)))
-        assert ledger.fund_balance(chart.general, "KZT") == Money("70", KZT)
-        assert ledger.fund_balance("GENERAL", currency("KZT"), as_of=T0) == Money("100", KZT)
-        assert ledger.fund_balance(chart.housing, "KZT").is_zero()
-
-    def test_balance_as_of_every_day(self, ledger: Ledger, chart: type[Chart]) -> None:
-        """Balances as of each day match a running sum, whichever way they are computed."""
-        donate(ledger, "1000", days=0)
-        for day in range(1, 20):
-            ledger.post(pay(str(day), days=day))
-        running = 1000
-        for day in range(0, 21):
-            running -= day if 1 <= day < 20 else 0
-            assert ledger.balance(chart.bank, as_of=T0.add(days=day, hours=1)) == Money(running, KZT), day
-        # Just before an entry's time, it is not counted; at its time, it is.
-        assert ledger.balance(chart.bank, as_of=T0.add(days=5).subtract(microseconds=1)) == Money(1000 - 10, KZT)
-        assert ledger.balance(chart.bank, as_of=T0.add(days=5)) == Money(1000 - 15, KZT)
-
-    def test_entries_iterates_in_chain_order(self, ledger: Ledger, chart: type[Chart]) -> None:
-        """entries() yields posted entries by sequence."""
-        donate(ledger)
-        ledger.post(pay("1"))
-        assert [e.seq for e in ledger.entries()] == [1, 2]
-        assert [e.seq for e in ledger.entries(after_seq=1)] == [2]
-
-
 def test_usd_is_a_separate_unit(ledger: Ledger, chart: type[Chart]) -> None:
     """A USD posting to a KZT fund balances only in USD."""
     entry = JournalEntry(
@@ -357,56 +246,50 @@ def test_usd_is_a_separate_unit(ledger: Ledger, chart: type[Chart]) -> None:
     assert ledger.fund_balance(chart.general, "USD") == Money("10", "USD")
 
 
-class TestTransact:
-    def test_build_reads_inside_the_write_transaction(self, ledger: Ledger, chart: type[Chart]) -> None:
-        """``transact`` hands ``build`` the ledger as it stands under the write lock."""
-        donate(ledger, "100000", key="gift")
-        seen = []
+class TestReleases:
+    def test_released_claim_can_be_taken_again(self, funded: Ledger) -> None:
+        """A failed payment releases its household, which a later payment may claim once more."""
+        first = funded.post(pay_household())
+        undo = transfer(
+            Chart.bank, Chart.cash_aid, Chart.general, "10", T0.add(days=2), releases=[Claim("programme", "hh-1")]
+        )
+        funded.post(undo)
+        again = funded.post(pay_household())
+        assert again.entry.claims == first.entry.claims
+        with pytest.raises(DuplicateClaim):
+            funded.post(pay_household())
+        with funded.engine.connect() as connection:
+            generations = (
+                connection.execute(sa.select(t.claims.c.generation).order_by(t.claims.c.generation)).scalars().all()
+            )
+        assert generations == [0, 1]
 
-        def build(view):  # type: ignore[no-untyped-def]
-            bank = view.balance(chart.bank, chart.general)
-            seen.append((bank, view.entry_by_key("gift").seq))
-            return [pay(str(bank.value))]
+    def test_cannot_release_what_is_not_taken(self, funded: Ledger) -> None:
+        """Releasing a free claim is refused and writes nothing."""
+        before = snapshot(funded)
+        with pytest.raises(InvalidArgument, match="not taken"):
+            funded.post(
+                transfer(Chart.bank, Chart.cash_aid, Chart.general, "1", T0, releases=[Claim("programme", "x")])
+            )
+        assert snapshot(funded) == before
 
-        result = ledger.transact(build)
-        assert seen == [(Money("100000", KZT), 1)]
+    def test_reversal_gives_claims_back(self, funded: Ledger) -> None:
+        """Reversing a payment releases its claim; the reversal's entry lists the release."""
+        payment = funded.post(pay_household())
+        reversal = funded.reverse(payment.id, actor="checker")
+        assert reversal.entry.releases == (Claim("programme", "hh-1"),)
+        funded.post(pay_household())
+        assert verify(funded).ok
+
+    def test_skip_claimed_posts_the_rest(self, funded: Ledger) -> None:
+        """With skip_claimed, entries whose claim is taken are reported and the others posted."""
+        funded.post(pay_household(household="hh-1"))
+        result = funded.post_batch(
+            [pay_household(household="hh-1"), pay_household(household="hh-2"), pay_household(household="hh-2")],
+            skip_claimed=True,
+        )
+        assert [s.index for s in result.skipped] == [0, 2]
+        assert isinstance(result.skipped[0].reason, DuplicateClaim)
         assert len(result.posted) == 1
-        assert ledger.balance(chart.bank).is_zero()
-
-    def test_a_write_inside_build_is_refused_not_deadlocked(self, ledger: Ledger, chart: type[Chart]) -> None:
-        """Writing from inside ``build`` would wait for its own lock; it is refused at once and writes nothing."""
-        donate(ledger, "100000")
-        before = snapshot(ledger)
-
-        def build(view):  # type: ignore[no-untyped-def]
-            ledger.post(pay("1"))
-            return []
-
-        with pytest.raises(InvalidArgument, match="inside another write transaction"):
-            ledger.transact(build)
-        assert snapshot(ledger) == before
-        assert len(ledger.transact(lambda view: [pay("1")]).posted) == 1
-
-    def test_build_must_return_entries(self, ledger: Ledger, chart: type[Chart]) -> None:
-        before = snapshot(ledger)
-        with pytest.raises(InvalidArgument, match="JournalEntry"):
-            ledger.transact(lambda view: ["not an entry"])  # type: ignore[list-item]
-        assert snapshot(ledger) == before
-
-
-def test_entries_read_in_pages_with_filters(
-    ledger: Ledger, chart: type[Chart], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """entries() pages through the journal, and filters by effective time, recorded time and count in SQL."""
-    import aidledger.ledger.reader as module
-
-    monkeypatch.setattr(module, "_PAGE", 2)
-    posted = [ledger.post(transfer(chart.bank, chart.donations, chart.general, "10", T0.add(days=n))) for n in range(5)]
-    assert [p.id for p in ledger.entries()] == [p.id for p in posted]
-    assert [p.seq for p in ledger.entries(as_of=T0.add(days=2))] == [1, 2, 3]
-    assert [p.seq for p in ledger.entries(after_seq=1, limit=3)] == [2, 3, 4]
-    cut = posted[1].recorded_at
-    assert [p.seq for p in ledger.entries(known_at=cut)] == [p.seq for p in posted if p.recorded_at <= cut]
-    assert list(ledger.entries(limit=0)) == []
-    with pytest.raises(InvalidArgument, match="limit must be"):
-        list(ledger.entries(limit=-1))
+        assert result.results[1] is not None
+        assert result.results[0] is None

@@ -2,8 +2,15 @@
 
 from __future__ import annotations
 
-from aidledger import currency
-from aidledger.vocabulary import TRANSFERS_PREFIX, Chart, Event, Kind, PaymentStatus
+from aidledger.vocabulary import Event, Kind, PaymentStatus, RecordKind, Tag
+from aidledger.vocabulary.words import (
+    CLAIM_PREFIX,
+    DELIVERY_CLAIM_PREFIX,
+    commitment_key,
+    payment_key,
+    pledge_key,
+    sent_key,
+)
 
 
 def test_kinds_are_the_stored_strings() -> None:
@@ -23,10 +30,32 @@ def test_a_settlement_names_its_kind_and_event() -> None:
     assert Event.FULFILLED == "fulfil" and Event.WRITTEN_OFF == "write-off"
 
 
-def test_chart_names_accounts_without_a_ledger() -> None:
-    """The standard chart's codes, named as values."""
-    kzt = currency("KZT")
-    chart = Chart()
-    assert chart.transfers(kzt).code == f"{TRANSFERS_PREFIX}KZT" == "NetAssets:Transfers:KZT"
-    assert chart.expenses("cash_aid", kzt).code == "Expenses:CASH-AID:KZT"
-    assert chart.commitment("kokterek", kzt).code == "Memo:Grants:KOKTEREK:KZT"
+def test_tag_names_are_the_stored_strings() -> None:
+    """Every tag name is the text stored with entries and exported."""
+    names = {name: value for name, value in vars(Tag).items() if name.isupper()}
+    assert sorted(names.values()) == [
+        "basis", "beneficiary", "commodity", "corrects", "donor", "event", "from_fund", "grantee", "list", "location",
+        "milestone", "original_amount", "original_currency", "pledge", "programme", "project", "provider", "purpose",
+        "rate", "rate_date", "reason", "reference", "region", "rounding", "settlement", "to_fund", "value",
+    ]  # fmt: skip
+    assert all(value == name.lower() for name, value in names.items())
+
+
+def test_events_and_record_kinds_are_the_stored_strings() -> None:
+    """The ``event`` tag's values and the record kinds are the texts the ledger has always stored."""
+    events = {name: value for name, value in vars(Event).items() if name.isupper()}
+    assert events == {
+        "APPROVED": "approved", "SENT": "sent", "PAID": "paid", "FAILED": "failed", "RETURNED": "returned",
+        "PLEDGED": "pledge", "FULFILLED": "fulfil", "WRITTEN_OFF": "write-off", "COMMITTED": "committed",
+        "DISBURSED": "disbursed", "CLAWED_BACK": "clawed-back", "RECEIVED": "received", "DISPATCHED": "dispatched",
+        "DELIVERED": "delivered", "LOST": "lost",
+    }  # fmt: skip
+    kinds = {name: value for name, value in vars(RecordKind).items() if name.isupper()}
+    assert kinds == {"PROGRAMME": "programme", "PAYMENT_LIST": "payment-list", "PROJECT": "project", "PLEDGE": "pledge"}
+
+
+def test_keys_and_claim_scopes_are_spelled_as_stored() -> None:
+    """Idempotency keys and claim prefixes are part of stored entries: a retry must build the same text."""
+    assert payment_key("paid", "ONE-OFF", "R-1") == "paid:ONE-OFF:R-1"
+    assert (sent_key("L-1"), pledge_key("P-1"), commitment_key("G-1")) == ("sent:L-1", "pledge:P-1", "commitment:G-1")
+    assert (CLAIM_PREFIX, DELIVERY_CLAIM_PREFIX) == ("programme:", "delivery:")

@@ -1,4 +1,4 @@
-"""Claims that can be released, batches that set claimed entries aside, and maker-checker approval."""
+"""The records room: hash-chained records beside the journal, and maker-checker batches kept as records."""
 
 from __future__ import annotations
 
@@ -8,8 +8,6 @@ import pytest
 import sqlalchemy as sa
 
 from aidledger import (
-    Claim,
-    DuplicateClaim,
     DuplicateDefinition,
     InvalidArgument,
     JournalEntry,
@@ -20,84 +18,19 @@ from aidledger import (
     verify,
 )
 from aidledger.store import schema as t
-from tests.conftest import KZT, T0, Chart
-from tests.helpers import snapshot, transfer
+from tests.conftest import KZT, Chart
+from tests.helpers import snapshot
+from tests.ledger import pay_household
 from tests.ledger.test_tamper import behind_the_library
-
-
-def pay(amount: str = "10", *, household: str = "hh-1", actor: str = "maker", **extra: object):  # type: ignore[no-untyped-def]
-    return transfer(
-        Chart.cash_aid,
-        Chart.bank,
-        Chart.general,
-        amount,
-        T0.add(days=1),
-        kind="payment",
-        actor=actor,
-        claims=[Claim("programme", household)],
-        **extra,
-    )
-
-
-@pytest.fixture
-def funded(ledger: Ledger, chart: type[Chart]) -> Ledger:
-    ledger.post(transfer(chart.bank, chart.donations, chart.general, "1000", T0, kind="donation"))
-    return ledger
-
-
-class TestReleases:
-    def test_released_claim_can_be_taken_again(self, funded: Ledger) -> None:
-        """A failed payment releases its household, which a later payment may claim once more."""
-        first = funded.post(pay())
-        undo = transfer(
-            Chart.bank, Chart.cash_aid, Chart.general, "10", T0.add(days=2), releases=[Claim("programme", "hh-1")]
-        )
-        funded.post(undo)
-        again = funded.post(pay())
-        assert again.entry.claims == first.entry.claims
-        with pytest.raises(DuplicateClaim):
-            funded.post(pay())
-        with funded.engine.connect() as connection:
-            generations = (
-                connection.execute(sa.select(t.claims.c.generation).order_by(t.claims.c.generation)).scalars().all()
-            )
-        assert generations == [0, 1]
-
-    def test_cannot_release_what_is_not_taken(self, funded: Ledger) -> None:
-        """Releasing a free claim is refused and writes nothing."""
-        before = snapshot(funded)
-        with pytest.raises(InvalidArgument, match="not taken"):
-            funded.post(
-                transfer(Chart.bank, Chart.cash_aid, Chart.general, "1", T0, releases=[Claim("programme", "x")])
-            )
-        assert snapshot(funded) == before
-
-    def test_reversal_gives_claims_back(self, funded: Ledger) -> None:
-        """Reversing a payment releases its claim; the reversal's entry lists the release."""
-        payment = funded.post(pay())
-        reversal = funded.reverse(payment.id, actor="checker")
-        assert reversal.entry.releases == (Claim("programme", "hh-1"),)
-        funded.post(pay())
-        assert verify(funded).ok
-
-    def test_skip_claimed_posts_the_rest(self, funded: Ledger) -> None:
-        """With skip_claimed, entries whose claim is taken are reported and the others posted."""
-        funded.post(pay(household="hh-1"))
-        result = funded.post_batch(
-            [pay(household="hh-1"), pay(household="hh-2"), pay(household="hh-2")], skip_claimed=True
-        )
-        assert [s.index for s in result.skipped] == [0, 2]
-        assert isinstance(result.skipped[0].reason, DuplicateClaim)
-        assert len(result.posted) == 1
-        assert result.results[1] is not None
-        assert result.results[0] is None
 
 
 class TestMakerChecker:
     def test_submit_then_approve_posts_with_the_checker(self, funded: Ledger) -> None:
         """A submitted batch posts nothing until a different person approves it."""
         before = snapshot(funded, records=False)
-        pending = funded.submit([pay("100"), pay("200", household="hh-2")], actor="maker", note="list 7")
+        pending = funded.submit(
+            [pay_household("100"), pay_household("200", household="hh-2")], actor="maker", note="list 7"
+        )
         assert pending.status == "pending"
         assert pending.total == {"KZT": Money("300", KZT)}
         assert snapshot(funded, records=False) == before
@@ -109,7 +42,7 @@ class TestMakerChecker:
 
     def test_maker_cannot_approve_and_nobody_approves_twice(self, funded: Ledger) -> None:
         """The maker's own approval, a second decision and a decision after rejection are refused."""
-        pending = funded.submit([pay()], actor="maker")
+        pending = funded.submit([pay_household()], actor="maker")
         with pytest.raises(InvalidArgument, match="cannot also approve"):
             funded.approve(pending.code, checker="maker")
         funded.reject(pending.code, checker="checker", reason="wrong list")
@@ -120,9 +53,9 @@ class TestMakerChecker:
     def test_submit_checks_the_maker(self, funded: Ledger) -> None:
         """Entries of someone else, or already approved, cannot be submitted; unknown batches are unknown."""
         with pytest.raises(InvalidArgument, match="made by the maker"):
-            funded.submit([pay(actor="someone")], actor="maker")
+            funded.submit([pay_household(actor="someone")], actor="maker")
         with pytest.raises(InvalidArgument):
-            funded.submit([pay(approved_by="checker")], actor="maker")
+            funded.submit([pay_household(approved_by="checker")], actor="maker")
         with pytest.raises(UnknownEntry):
             funded.pending("nope")
 
@@ -131,7 +64,7 @@ class TestMakerChecker:
 
         def submit_with_a_record(fail: bool) -> Callable[[LedgerView], list[JournalEntry]]:
             def build(view: LedgerView) -> list[JournalEntry]:
-                pending = view.submit([pay("100")], actor="maker", code="b-1", note="list 7")
+                pending = view.submit([pay_household("100")], actor="maker", code="b-1", note="list 7")
                 assert (pending.status, pending.maker, pending.total) == (
                     "pending",
                     "maker",
@@ -160,7 +93,7 @@ class TestMakerChecker:
 
     def test_database_refuses_checker_equal_to_maker(self, funded: Ledger) -> None:
         """Even SQL written behind the library cannot store an entry or decision approved by its maker."""
-        funded.submit([pay()], actor="maker", code="b-1")
+        funded.submit([pay_household()], actor="maker", code="b-1")
         with pytest.raises(sa.exc.DBAPIError, match="checker"), funded.engine.begin() as connection:
             connection.execute(
                 sa.insert(t.records).values(
@@ -194,7 +127,7 @@ class TestMakerChecker:
 
     def test_failed_approval_writes_nothing(self, funded: Ledger) -> None:
         """If the approved batch is refused (overdraft), neither the decision nor any entry is written."""
-        pending = funded.submit([pay("5000")], actor="maker")
+        pending = funded.submit([pay_household("5000")], actor="maker")
         before = snapshot(funded)
         from aidledger import InsufficientBalance
 
@@ -241,11 +174,3 @@ class TestRecords:
             ledger.put_record("programme", "p", {"x": Decimal(1)}, actor="a")
         with pytest.raises(InvalidArgument):
             ledger.put_record("Bad Kind", "p", {}, actor="a")
-
-
-def test_balance_by_tags(funded: Ledger) -> None:
-    """A balance can be limited to entries carrying given tag values."""
-    funded.post(pay("10", tags={"region": "north"}))
-    funded.post(pay("20", household="hh-2", tags={"region": "south"}))
-    assert funded.balance(Chart.cash_aid, tags={"region": "south"}) == Money("20", KZT)
-    assert funded.balance(Chart.cash_aid, tags={"region": "east"}).is_zero()

@@ -1,0 +1,70 @@
+"""The CSV reader the importers share: a header in any order and case, every data line parsed with its number."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pytest
+
+from aidledger import MalformedFile
+from aidledger.io.csvfile import read_csv
+
+
+def cells(name: str, number: int, row: dict[str, str]) -> tuple[str, int, dict[str, str]]:
+    """What ``read_csv`` hands its parse function, as it is."""
+    return name, number, row
+
+
+class TestReading:
+    def test_columns_by_name_in_any_order_and_case_and_blank_lines_skipped(self) -> None:
+        """Required and optional columns are found by name; others are ignored; blank lines keep their numbers."""
+        text = "Note, AMOUNT ,Reference\nx, 5 ,R-1\n\n,,\ny,7,\n"
+        assert read_csv(io.StringIO(text), "report", ("amount",), ("reference", "date"), cells) == [
+            ("report", 2, {"amount": "5", "reference": "R-1"}),
+            ("report", 5, {"amount": "7", "reference": ""}),
+        ]
+
+    def test_a_path_and_a_binary_file_with_a_byte_order_mark(self, tmp_path: Path) -> None:
+        """A path is read by its file name; bytes are UTF-8 with or without a byte-order mark."""
+        path = tmp_path / "in.csv"
+        path.write_bytes("\ufeffamount\n1\n".encode())
+        assert read_csv(path, "report", ("amount",), (), cells) == [("in.csv", 2, {"amount": "1"})]
+        assert read_csv(str(path), "report", ("amount",), (), cells)[0][0] == "in.csv"
+        assert read_csv(io.BytesIO(b"amount\n1\n"), "report", ("amount",), (), cells) == [
+            ("report", 2, {"amount": "1"})
+        ]
+
+    def test_what_parse_raises_comes_through(self) -> None:
+        """The parse function's own refusal is not wrapped."""
+
+        def refuse(name: str, number: int, row: dict[str, str]) -> None:
+            raise MalformedFile(f"{name} line {number}: no", line=number)
+
+        with pytest.raises(MalformedFile, match="report line 2: no"):
+            read_csv(io.StringIO("amount\n1\n"), "report", ("amount",), (), refuse)
+
+
+class TestRefusals:
+    @pytest.mark.parametrize(
+        ("content", "message"),
+        [
+            (b"", "report is empty: expected a header with amount, date"),
+            (b"amount\n1\n", r"report line 1: missing column\(s\) date \(found amount\)"),
+            (b"amount,date\n1\n", "report line 2: expected 2 fields, found 1"),
+            (b"amount,date\n1,\xff\n", "report line 2: not UTF-8 text"),
+            (b"amount,date\n1,\x00\n", "report line 2: contains a NUL character"),
+            (b"amount,date\n" + b"1," + b"9" * 10_001 + b"\n", "report line 2: longer than 10000 characters"),
+        ],
+    )
+    def test_every_problem_names_the_line(self, content: bytes, message: str) -> None:
+        """An empty file, a missing column, a short row, bad bytes, a NUL or a huge line names where it is."""
+        with pytest.raises(MalformedFile, match=message):
+            read_csv(io.BytesIO(content), "report", ("amount", "date"), (), cells)
+
+    def test_a_missing_file_and_not_a_file(self, tmp_path: Path) -> None:
+        """A path that cannot be read, or a value that is no file, is refused naming what was being read."""
+        with pytest.raises(MalformedFile, match="cannot read the report"):
+            read_csv(tmp_path / "nope.csv", "report", ("amount",), (), cells)
+        with pytest.raises(MalformedFile, match="a report is a file path or an open file"):
+            read_csv(42, "report", ("amount",), (), cells)  # type: ignore[arg-type]
