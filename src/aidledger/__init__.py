@@ -21,6 +21,7 @@ from aidledger.core.errors import (
     AidLedgerError,
     AlreadyReversed,
     ApprovalRequired,
+    DigestMismatch,
     DuplicateClaim,
     DuplicateDefinition,
     ExceedsCommitment,
@@ -34,9 +35,11 @@ from aidledger.core.errors import (
     InvalidTime,
     LedgerUrlError,
     MalformedFile,
+    NotALedger,
     PaymentStateError,
     PeriodClosed,
     PurposeMismatch,
+    SchemaMismatch,
     StorageError,
     UnbalancedEntry,
     UnitMismatch,
@@ -45,6 +48,7 @@ from aidledger.core.errors import (
     UnknownFund,
     UnknownRecord,
 )
+from aidledger.core.window import Digest, Window
 from aidledger.demo import (
     FOOD_PACKAGE,
     RELIEF_GOODS,
@@ -85,16 +89,7 @@ from aidledger.operations.payments import (
     Settlement,
 )
 from aidledger.operations.stock import Delivery, LossReason, ValuationBasis
-from aidledger.queries.audit import (
-    AuditTotals,
-    Dimension,
-    Flow,
-    FundStatement,
-    StatementLine,
-    TotalsRow,
-    audit_totals,
-    fund_statement,
-)
+from aidledger.queries.audit import AuditTotals, Dimension, Flow, TotalsRow, audit_totals
 from aidledger.queries.entry_testing import (
     AfterClose,
     AfterCloseReason,
@@ -143,6 +138,8 @@ from aidledger.queries.positions import (
     stock_position,
 )
 from aidledger.queries.reconcile import reconcile
+from aidledger.queries.report import AuditReport, JournalTestOptions, audit_report
+from aidledger.queries.statements import FundStatement, StatementLine, fund_statement
 from aidledger.queries.summary import AidSummary, ProgrammeSummary, StockLine, aid_summary, programme_summary
 from aidledger.queries.verification import verify
 from aidledger.registry import Person, PersonStatus, Registry
@@ -164,6 +161,7 @@ __all__ = [
     "AlreadyReversed",
     "Amount",
     "ApprovalRequired",
+    "AuditReport",
     "AuditTotals",
     "BankLine",
     "BatchResult",
@@ -176,6 +174,8 @@ __all__ = [
     "Claim",
     "Conflict",
     "Delivery",
+    "Digest",
+    "DigestMismatch",
     "Dimension",
     "DoublePayment",
     "DuplicateClaim",
@@ -200,6 +200,7 @@ __all__ = [
     "InvalidArgument",
     "InvalidTime",
     "JournalEntry",
+    "JournalTestOptions",
     "JournalTestReport",
     "Ledger",
     "LedgerItem",
@@ -209,6 +210,7 @@ __all__ = [
     "MalformedFile",
     "Mismatch",
     "Money",
+    "NotALedger",
     "OffHoursEntry",
     "OnConflict",
     "PaymentLine",
@@ -244,6 +246,7 @@ __all__ = [
     "Sample",
     "SampleMethod",
     "SampledEntry",
+    "SchemaMismatch",
     "Scope",
     "Settlement",
     "SeveralProgrammes",
@@ -273,7 +276,9 @@ __all__ = [
     "UnusualActors",
     "ValuationBasis",
     "Verification",
+    "Window",
     "aid_summary",
+    "audit_report",
     "audit_totals",
     "commodity",
     "currency",

@@ -19,6 +19,7 @@ from aidledger import (
     Rounding,
     UnknownFund,
     UnknownRecord,
+    Window,
     pledge_status,
 )
 from tests.helpers import snapshot
@@ -145,7 +146,7 @@ class TestPledges:
         aid.write_off_pledge("P-1", on=APRIL.add(days=90), actor="c", reason="company closed")
         status = pledge_status(aid.ledger, "P-1")
         assert (status.outstanding, status.written_off) == (kzt("0"), kzt("2000000"))
-        assert pledge_status(aid.ledger, "P-1", as_of=APRIL.add(days=20)).outstanding == kzt("2000000")
+        assert pledge_status(aid.ledger, "P-1", window=Window(as_of=APRIL.add(days=20))).outstanding == kzt("2000000")
 
     def test_over_fulfilment_is_refused(self, aid: Aid) -> None:
         """Paying more than is outstanding raises ExceedsPledge and writes nothing."""

@@ -20,6 +20,7 @@ from aidledger import (
     Posting,
     PurposeMismatch,
     UnknownRecord,
+    Window,
     grant_status,
 )
 from tests.helpers import snapshot
@@ -58,7 +59,9 @@ class TestCommitments:
         """Tranches against milestones spend money and reduce what remains, at every date."""
         project.disburse("KOKTEREK", kzt("9000000"), milestone="foundations", on=APRIL.add(months=1), actor="t")
         project.disburse("KOKTEREK", kzt("8000000"), milestone="walls", on=APRIL.add(months=3), actor="t")
-        assert grant_status(project.ledger, "KOKTEREK", as_of=APRIL.add(months=2)).remaining == kzt("331000000")
+        assert grant_status(project.ledger, "KOKTEREK", window=Window(as_of=APRIL.add(months=2))).remaining == kzt(
+            "331000000"
+        )
         status = grant_status(project.ledger, "KOKTEREK")
         assert (status.disbursed, status.remaining) == (kzt("17000000"), kzt("323000000"))
         assert project.ledger.balance("Expenses:HOUSING:KZT", "HOUSING") == kzt("17000000")
@@ -173,6 +176,8 @@ class TestPeriods:
         assert reversal.entry.reverses == wrong.id
         assert replacement.entry.tags["corrects"] == wrong.id
         assert grant_status(project.ledger, "KOKTEREK").disbursed == kzt("900000")
-        assert grant_status(project.ledger, "KOKTEREK", as_of=APRIL.end_of("month")).disbursed == kzt("9000000")
+        assert grant_status(project.ledger, "KOKTEREK", window=Window(as_of=APRIL.end_of("month"))).disbursed == kzt(
+            "9000000"
+        )
         with pytest.raises(PeriodClosed):
             project.correct(wrong.id, actor="t", on=APRIL.add(days=20), reason="into the closed month")

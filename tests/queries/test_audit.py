@@ -14,6 +14,7 @@ from aidledger import (
     InvalidTime,
     Quantity,
     UnknownFund,
+    Window,
     audit_totals,
     fund_statement,
 )
@@ -79,16 +80,18 @@ class TestAuditTotals:
 
     def test_period_and_as_of(self, books: Aid) -> None:
         """start/end select a period of effective time; as_of everything up to a moment."""
-        april = audit_totals(books.ledger, by="fund", start=APRIL, end=MAY, where={"currency": "KZT"})
+        april = audit_totals(books.ledger, by="fund", window=Window(start=APRIL, end=MAY), where={"currency": "KZT"})
         assert [(r["fund"], str(r.amount)) for r in april.rows] == [("CASH-AID", "100000.00 KZT")]
-        assert audit_totals(books.ledger, by="fund", as_of=APRIL.add(days=2)).totals == {"KZT": kzt("150000")}
+        assert audit_totals(books.ledger, by="fund", window=Window(as_of=APRIL.add(days=2))).totals == {
+            "KZT": kzt("150000")
+        }
 
     def test_known_at_reproduces_an_earlier_report(self, books: Aid) -> None:
         """A report re-run with known_at=T ignores entries recorded after T, back-dated or not."""
         then = pendulum.now("UTC")
-        before = audit_totals(books.ledger, flow="received", by="donor", known_at=then)
+        before = audit_totals(books.ledger, flow="received", by="donor", window=Window(known_at=then))
         books.donate("CASH-AID", kzt("5"), donor="D-1", on=APRIL, actor="cashier")  # back-dated
-        assert audit_totals(books.ledger, flow="received", by="donor", known_at=then) == before
+        assert audit_totals(books.ledger, flow="received", by="donor", window=Window(known_at=then)) == before
         assert audit_totals(books.ledger, flow="received", by="donor") != before
 
     def test_totals_agree_with_the_trial_balance(self, books: Aid) -> None:
@@ -111,7 +114,7 @@ class TestAuditTotals:
 
     def test_as_dict_is_json_ready(self, books: Aid) -> None:
         before_may = MAY.subtract(seconds=1)
-        data = audit_totals(books.ledger, by="fund", as_of=before_may).as_dict()
+        data = audit_totals(books.ledger, by="fund", window=Window(as_of=before_may)).as_dict()
         assert data["rows"][0] == {
             "fund": "CASH-AID",
             "unit": "KZT",
@@ -134,11 +137,14 @@ class TestAuditTotals:
             ({"where": {"month": "2020-04"}}, InvalidArgument, "filter periods"),
             ({"where": {"fund": 3}}, InvalidArgument, "must be text"),
             ({"by": 7}, InvalidArgument, "by must be"),
+            ({"window": "2020"}, InvalidArgument, "window must be a Window"),
         ],
     )
     def test_bad_arguments(self, aid: Aid, call: dict[str, object], error: type[Exception], message: str) -> None:
         with pytest.raises(error, match=message):
-            audit_totals(aid.ledger, **call)  # type: ignore[arg-type]
+            call = dict(call)
+            times = {k: call.pop(k) for k in ("start", "end", "as_of", "known_at") if k in call}  # a Window's bounds
+            audit_totals(aid.ledger, **call, **({"window": Window(**times)} if times else {}))  # type: ignore[arg-type]
 
     def test_not_a_ledger(self) -> None:
         with pytest.raises(InvalidArgument, match="expected a Ledger"):
@@ -148,7 +154,7 @@ class TestAuditTotals:
 class TestFundStatement:
     def test_statement_of_a_period(self, books: Aid) -> None:
         """May's statement of CASH-AID: opened with April's balance, took a gift, paid and got money back."""
-        (statement,) = fund_statement(books.ledger, "CASH-AID", start=MAY, end=MAY.add(months=1))
+        (statement,) = fund_statement(books.ledger, "CASH-AID", window=Window(start=MAY, end=MAY.add(months=1)))
         assert statement.opening == kzt("8900000")
         assert [(line.label, str(line.amount), line.entries) for line in statement.receipts] == [
             ("donation", "1000000.00 KZT", 1)

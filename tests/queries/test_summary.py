@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from aidledger import Aid, InvalidArgument, PaymentLine, Quantity, UnknownRecord, aid_summary, programme_summary
+from aidledger import Aid, InvalidArgument, PaymentLine, Quantity, UnknownRecord, Window, aid_summary, programme_summary
 from tests.books import MAY, PACKAGE
 from tests.operations.conftest import APRIL, KEYS, kzt
 
@@ -22,7 +22,7 @@ class TestProgrammeSummary:
 
     def test_as_of_and_outstanding(self, books: Aid) -> None:
         """Before the provider's report, all of the first list is outstanding."""
-        summary = programme_summary(books.ledger, "ONE-OFF", as_of=APRIL.add(days=2))
+        summary = programme_summary(books.ledger, "ONE-OFF", window=Window(as_of=APRIL.add(days=2)))
         assert (summary.approved_count, summary.outstanding, summary.beneficiaries_paid) == (3, kzt("150000"), 0)
 
     def test_a_list_not_yet_sent_is_outstanding(self, books: Aid) -> None:
@@ -48,6 +48,6 @@ class TestAidSummary:
         assert summary.pledges == ()
 
     def test_as_of(self, books: Aid) -> None:
-        summary = aid_summary(books.ledger, as_of=APRIL.add(days=1))
+        summary = aid_summary(books.ledger, window=Window(as_of=APRIL.add(days=1)))
         assert summary.grants[0].disbursed == kzt("0")
         assert summary.stock[0].position.delivered == Quantity("0", PACKAGE)

@@ -64,6 +64,7 @@ from aidledger import (
     UnknownEntry,
     UnknownFund,
     UnknownRecord,
+    Window,
     audit_totals,
     currency,
     fund_statement,
@@ -510,10 +511,15 @@ CASES: list[Case] = [
     Case("a short pseudonym key", lambda w: Pseudonymizer({1: b"short"}), InvalidArgument, "at least 32 random bytes"),
     # Queries
     Case("an unknown dimension", lambda w: audit_totals(w.ledger, by="colour"), InvalidArgument, "'colour'"),
-    Case("totals from a naive time", lambda w: audit_totals(w.ledger, start=NAIVE), InvalidTime, "no time zone"),
+    Case(
+        "totals from a naive time",
+        lambda w: audit_totals(w.ledger, window=Window(start=NAIVE)),
+        InvalidTime,
+        "no time zone",
+    ),
     Case(
         "a period that ends before it starts",
-        lambda w: audit_totals(w.ledger, start=MAY, end=APRIL),
+        lambda w: audit_totals(w.ledger, window=Window(start=MAY, end=APRIL)),
         InvalidArgument,
         "is not after start",
     ),

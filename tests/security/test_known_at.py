@@ -34,6 +34,7 @@ from aidledger import (
     ReportingOrg,
     UnknownRecord,
     ValuationBasis,
+    Window,
     aid_summary,
     audit_totals,
     commodity,
@@ -131,29 +132,34 @@ def audit(aid: Aid, known_at: dt.datetime | None) -> dict[str, Any]:
         ),
         "fund balance": lambda: ledger.fund_balance("GENERAL", "KZT", known_at=k),
         "entries": lambda: list(ledger.entries(known_at=k)),
-        "spent by fund and purpose": lambda: audit_totals(ledger, by=["fund", "purpose"], known_at=k),
-        "received by donor": lambda: audit_totals(ledger, flow=Flow.RECEIVED, by=["donor"], known_at=k),
+        "spent by fund and purpose": lambda: audit_totals(ledger, by=["fund", "purpose"], window=Window(known_at=k)),
+        "received by donor": lambda: audit_totals(ledger, flow=Flow.RECEIVED, by=["donor"], window=Window(known_at=k)),
         "spent by month, April": lambda: audit_totals(
-            ledger, by=["month", "region"], start=APRIL.start_of("month"), end=end, tz="Asia/Almaty", known_at=k
+            ledger,
+            by=["month", "region"],
+            window=Window(start=APRIL.start_of("month"), end=end, known_at=k),
+            tz="Asia/Almaty",
         ),
-        "fund statement": lambda: fund_statement(ledger, "CASH-AID", start=APRIL, end=end, known_at=k),
-        "fund statement, housing": lambda: fund_statement(ledger, "HOUSING", known_at=k),
-        "programme summary": lambda: programme_summary(aid.ledger, "ONE-OFF", known_at=k),
-        "aid summary": lambda: aid_summary(aid.ledger, known_at=k),
-        "aid summary as of April": lambda: aid_summary(aid.ledger, as_of=APRIL.add(days=10), known_at=k),
-        "stock position": lambda: stock_position(aid.ledger, "FOOD", PACKAGE, known_at=k),
-        "grant status": lambda: grant_status(aid.ledger, "KOKTEREK", known_at=k),
-        "pledge status": lambda: pledge_status(aid.ledger, "P-1", known_at=k),
+        "fund statement": lambda: fund_statement(ledger, "CASH-AID", window=Window(start=APRIL, end=end, known_at=k)),
+        "fund statement, housing": lambda: fund_statement(ledger, "HOUSING", window=Window(known_at=k)),
+        "programme summary": lambda: programme_summary(aid.ledger, "ONE-OFF", window=Window(known_at=k)),
+        "aid summary": lambda: aid_summary(aid.ledger, window=Window(known_at=k)),
+        "aid summary as of April": lambda: aid_summary(aid.ledger, window=Window(as_of=APRIL.add(days=10), known_at=k)),
+        "stock position": lambda: stock_position(aid.ledger, "FOOD", PACKAGE, window=Window(known_at=k)),
+        "grant status": lambda: grant_status(aid.ledger, "KOKTEREK", window=Window(known_at=k)),
+        "pledge status": lambda: pledge_status(aid.ledger, "P-1", window=Window(known_at=k)),
         "journal tests": lambda: journal_tests(
-            ledger, threshold=THRESHOLD, seed=7, sample_size=5, tz="Asia/Almaty", known_at=k
+            ledger, threshold=THRESHOLD, seed=7, sample_size=5, tz="Asia/Almaty", window=Window(known_at=k)
         ),
-        "entries after close": lambda: entries_after_close(ledger, known_at=k),
-        "unusual actors": lambda: unusual_actors(ledger, max_entries=2, tz="Asia/Almaty", known_at=k),
-        "entries without description": lambda: entries_without_description(ledger, known_at=k),
-        "round amounts": lambda: round_amounts(ledger, known_at=k),
-        "splits under threshold": lambda: split_under_threshold(ledger, THRESHOLD, known_at=k),
-        "one beneficiary, several programmes": lambda: same_beneficiary_several_programmes(aid.ledger, known_at=k),
-        "sample": lambda: sample_entries(ledger, 6, seed=11, known_at=k),
+        "entries after close": lambda: entries_after_close(ledger, window=Window(known_at=k)),
+        "unusual actors": lambda: unusual_actors(ledger, max_entries=2, tz="Asia/Almaty", window=Window(known_at=k)),
+        "entries without description": lambda: entries_without_description(ledger, window=Window(known_at=k)),
+        "round amounts": lambda: round_amounts(ledger, window=Window(known_at=k)),
+        "splits under threshold": lambda: split_under_threshold(ledger, THRESHOLD, window=Window(known_at=k)),
+        "one beneficiary, several programmes": lambda: same_beneficiary_several_programmes(
+            aid.ledger, window=Window(known_at=k)
+        ),
+        "sample": lambda: sample_entries(ledger, 6, seed=11, window=Window(known_at=k)),
         "beancount": lambda: written(export_beancount, ledger, known_at=k),
         "hledger": lambda: written(export_hledger, ledger, known_at=k),
         "csv": lambda: written(export_csv, ledger, known_at=k),
@@ -172,6 +178,8 @@ def without_cut_off(value: Any) -> Any:
         return type(value)(without_cut_off(v) for v in value)
     if attrs.has(type(value)) and "known_at" in attrs.fields_dict(type(value)):
         return attrs.evolve(value, known_at=None)
+    if attrs.has(type(value)) and "window" in attrs.fields_dict(type(value)):  # results report their Window
+        return attrs.evolve(value, window=attrs.evolve(value.window, known_at=None))
     return value
 
 
@@ -283,11 +291,11 @@ def test_records_made_after_t_are_unknown_at_t(clocked: Aid, clock: Clock) -> No
     clocked.commit_grant("LATE", fund="HOUSING", amount=kzt("5"), purpose="housing", grantee="G", on=APRIL, actor="d")
     clocked.create_programme("LATE", fund="CASH-AID", purpose="cash-aid", amount=kzt("5"), actor="admin")
     with pytest.raises(UnknownRecord, match="no pledge 'P-LATE' known at"):
-        pledge_status(clocked.ledger, "P-LATE", known_at=t)
+        pledge_status(clocked.ledger, "P-LATE", window=Window(known_at=t))
     with pytest.raises(UnknownRecord, match="no project 'LATE' known at"):
-        grant_status(clocked.ledger, "LATE", known_at=t)
+        grant_status(clocked.ledger, "LATE", window=Window(known_at=t))
     with pytest.raises(UnknownRecord, match="no programme 'LATE' known at"):
-        programme_summary(clocked.ledger, "LATE", known_at=t)
+        programme_summary(clocked.ledger, "LATE", window=Window(known_at=t))
     assert pledge_status(clocked.ledger, "P-LATE").outstanding == kzt("5")
 
 
@@ -295,10 +303,10 @@ def test_reading_writes_nothing(clocked: Aid, clock: Clock) -> None:
     """Stock, grant and pledge queries of accounts never used (no goods lost, nothing in transit) create nothing."""
     ledger = clocked.ledger
     before = (ledger.head(), ledger.accounts(), ledger.records("pledge"))
-    position = stock_position(clocked.ledger, "FOOD", FLOUR, known_at=clock())
+    position = stock_position(clocked.ledger, "FOOD", FLOUR, window=Window(known_at=clock()))
     assert position.on_hand == Quantity("0", FLOUR) and position.reconciles
     assert stock_position(clocked.ledger, "HOUSING", PACKAGE).lost == Quantity("0", PACKAGE)
-    aid_summary(clocked.ledger, as_of=MAY, known_at=pendulum.now())
+    aid_summary(clocked.ledger, window=Window(as_of=MAY, known_at=pendulum.now()))
     assert (ledger.head(), ledger.accounts(), ledger.records("pledge")) == before
 
 
@@ -308,10 +316,10 @@ def test_known_at_must_be_an_aware_time(clocked: Aid, bad: object) -> None:
     from aidledger import InvalidTime
 
     for query in (
-        lambda: stock_position(clocked.ledger, "FOOD", PACKAGE, known_at=bad),  # type: ignore[arg-type]
-        lambda: grant_status(clocked.ledger, "KOKTEREK", known_at=bad),  # type: ignore[arg-type]
-        lambda: pledge_status(clocked.ledger, "P-1", known_at=bad),  # type: ignore[arg-type]
-        lambda: aid_summary(clocked.ledger, known_at=bad),  # type: ignore[arg-type]
+        lambda: stock_position(clocked.ledger, "FOOD", PACKAGE, window=Window(known_at=bad)),  # type: ignore[arg-type]
+        lambda: grant_status(clocked.ledger, "KOKTEREK", window=Window(known_at=bad)),  # type: ignore[arg-type]
+        lambda: pledge_status(clocked.ledger, "P-1", window=Window(known_at=bad)),  # type: ignore[arg-type]
+        lambda: aid_summary(clocked.ledger, window=Window(known_at=bad)),  # type: ignore[arg-type]
     ):
         with pytest.raises(InvalidTime):
             query()

@@ -7,27 +7,35 @@ does not verify exits with status 1.
 
 from __future__ import annotations
 
-import datetime as dt
-import enum
-import json
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from decimal import Decimal
 from typing import TYPE_CHECKING, Annotated, Any, BinaryIO, TextIO
 
 import attrs
 import pendulum
 import typer
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from rich.text import Text
 
+from aidledger.cli.output import (
+    JsonOption,
+    TzOption,
+    UrlArgument,
+    emit_json,
+    flat,
+    money_table,
+    out,
+    plain_attrs,
+    progress_bar,
+    rows_table,
+    when,
+)
 from aidledger.cli.roles import roles as roles_command
-from aidledger.core.amounts import Amount, Money
+from aidledger.core.amounts import Money
 from aidledger.core.beneficiaries import Pseudonymizer
 from aidledger.core.errors import AidLedgerError, InvalidArgument
+from aidledger.core.window import Window
 from aidledger.ledger.ledger import Ledger
 from aidledger.queries.audit import Dimension
 from aidledger.queries.verification import verify as verify_chain
@@ -35,7 +43,10 @@ from aidledger.registry.registry import Registry
 
 if TYPE_CHECKING:
     from aidledger.ledger.results import Reconciliation
-    from aidledger.queries.audit import AuditTotals, FundStatement
+    from aidledger.queries.audit import AuditTotals
+    from aidledger.queries.entry_testing import JournalTestReport
+    from aidledger.queries.report import AuditReport
+    from aidledger.queries.statements import FundStatement
 
 DIMENSIONS = [d.value for d in Dimension]
 
@@ -46,25 +57,6 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
-# Stored text is data: no emoji codes (":bank:" is part of account names), no markup, no guessing.
-# Piped output is not cut to 80 columns.
-out = Console(soft_wrap=True, emoji=False, highlight=False, width=None if sys.stdout.isatty() else 160)
-
-UrlArgument = Annotated[
-    str, typer.Argument(help="Database URL (sqlite:///file.db, postgresql://...) or a SQLite path.")
-]
-JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON for scripts instead of tables.")]
-
-
-def _emit_json(data: Any) -> None:
-    """JSON on stdout; exact amounts (Decimal) are written as strings, never as floats."""
-    sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False, default=_plain) + "\n")
-
-
-def _plain(value: object) -> str:
-    if isinstance(value, Decimal):
-        return f"{value:f}"
-    raise TypeError(f"cannot write {type(value).__name__} as JSON")
 
 
 @app.command()
@@ -82,14 +74,14 @@ def demo(
     from aidledger.queries.reconcile import reconcile as run_checks
 
     plan = CampaignPlan.scaled(scale)
-    with Ledger.open(url) as ledger, _progress(quiet=as_json) as progress:
+    with Ledger.open(url) as ledger, progress_bar(quiet=as_json) as progress:
         report = run(ledger, plan, progress)
         verification = verify_chain(ledger)
         checks = run_checks(ledger)
         spent = audit_totals(ledger, flow=Flow.SPENT, by=["fund", "purpose"])
         received = audit_totals(ledger, flow=Flow.RECEIVED, by=["fund", "kind"])
     if as_json:
-        _emit_json(
+        emit_json(
             {
                 "url": ledger.url,
                 "plan": attrs.asdict(plan),
@@ -116,10 +108,10 @@ def demo(
             f"deliveries, {plan.medical_workers} medical workers, {plan.relief_tonnes} t of relief goods)",
         )
     )
-    _table("Funds (net assets, KZT)", report.funds)
-    _table("One-off programmes", report.programmes)
-    _table("Stock", report.stock)
-    _table("Housing grants", report.grants)
+    rows_table("Funds (net assets, KZT)", report.funds)
+    rows_table("One-off programmes", report.programmes)
+    rows_table("Stock", report.stock)
+    rows_table("Housing grants", report.grants)
     for totals in (received, spent):
         _print_totals(totals)
     _print_reconciliation(checks)
@@ -131,45 +123,6 @@ def demo(
     )
     if not checks.ok:
         raise typer.Exit(1)
-
-
-def _table(title: str, rows: list[dict[str, Any]]) -> None:
-    """Rows as a table: text left, numbers right with thousands separators, booleans as yes/NO."""
-    table = Table(title=title)
-    for column, value in rows[0].items():
-        numeric = isinstance(value, Decimal | int) and not isinstance(value, bool)
-        table.add_column(column.replace("_kzt", " (KZT)").replace("_", " "), justify="right" if numeric else "left")
-    for row in rows:
-        table.add_row(*(Text(_cell(value)) for value in row.values()))
-    out.print(table)
-
-
-def _cell(value: object) -> str:
-    if isinstance(value, bool):
-        return "yes" if value else "NO"
-    if isinstance(value, Decimal | int):
-        return f"{value:,}"
-    return str(value)
-
-
-@contextmanager
-def _progress(*, quiet: bool) -> Iterator[Callable[[str, int, int], None]]:
-    """A progress bar on stderr (so that --json output stays clean), or nothing."""
-    if quiet or not sys.stderr.isatty():
-        yield lambda stage, done, total: None
-        return
-    with Progress(
-        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-        console=Console(stderr=True), transient=True,
-    ) as bar:  # fmt: skip
-        tasks: dict[str, TaskID] = {}
-
-        def update(stage: str, done: int, total: int) -> None:
-            if stage not in tasks:
-                tasks[stage] = bar.add_task(stage, total=total)
-            bar.update(tasks[stage], completed=done)
-
-        yield update
 
 
 @app.command()
@@ -186,7 +139,7 @@ def verify(
         result = verify_chain(ledger, digest)
     brk = result.first_break
     if as_json:
-        _emit_json(
+        emit_json(
             {
                 "ok": result.ok,
                 "entries": result.entries,
@@ -226,7 +179,7 @@ def reconcile(url: UrlArgument, as_json: JsonOption = False) -> None:
     with Ledger.open(url) as ledger:
         result = run_checks(ledger)
     if as_json:
-        _emit_json(_reconciliation_dict(result))
+        emit_json(_reconciliation_dict(result))
     else:
         _print_reconciliation(result)
     if not result.ok:
@@ -264,31 +217,6 @@ def _print_reconciliation(result: Reconciliation) -> None:
     out.print(Text("OK: everything reconciles" if result.ok else f"NOT OK: {len(result.failed)} check(s) fail"))
 
 
-def _when(text: str | None, tz: str, what: str) -> pendulum.DateTime | None:
-    """An ISO date or time from the command line; a date or a time without offset is read in ``tz``."""
-    if text is None:
-        return None
-    try:
-        parsed = pendulum.parse(text, tz=tz, exact=False)
-    except Exception:  # noqa: BLE001 - any parse failure is the user's value
-        parsed = None
-    if not isinstance(parsed, pendulum.DateTime):
-        raise InvalidArgument(
-            f"{what} {text!r} is not an ISO date or time like 2020-04-01 or 2020-04-01T09:00+06:00", value=text
-        )
-    return parsed
-
-
-def _money_table(title: str, columns: list[str], rows: list[list[object]]) -> None:
-    table = Table(title=title)
-    numeric = [bool(rows) and isinstance(rows[0][i], Decimal | int) for i in range(len(columns))]
-    for column, right in zip(columns, numeric, strict=True):
-        table.add_column(column, justify="right" if right else "left")
-    for row in rows:
-        table.add_row(*(Text(_cell(value)) for value in row))
-    out.print(table)
-
-
 def _totals_rows(totals: AuditTotals) -> list[list[object]]:
     return [
         [*(v or "(none)" for v in row.group.values()), row.amount.unit.code, row.amount.value, row.entries,
@@ -298,7 +226,7 @@ def _totals_rows(totals: AuditTotals) -> list[list[object]]:
 
 
 def _print_totals(totals: AuditTotals) -> None:
-    _money_table(
+    money_table(
         f"{totals.flow.value.capitalize()}, by {', '.join(d.value for d in totals.by)}",
         [*(d.value for d in totals.by), "unit", "amount", "entries", "beneficiaries"],
         _totals_rows(totals),
@@ -309,9 +237,6 @@ def _print_totals(totals: AuditTotals) -> None:
             + f"; {totals.entries:,} entries, {totals.beneficiaries:,} distinct beneficiaries"
         )
     )  # fmt: skip
-
-
-TzOption = Annotated[str, typer.Option("--tz", help="Time zone for dates and months (e.g. Asia/Almaty).")]
 
 
 @app.command()
@@ -325,6 +250,9 @@ def report(
     end: Annotated[str | None, typer.Option("--to", help="The day (or time) after the period.")] = None,
     known_at: Annotated[
         str | None, typer.Option("--known-at", help="Only what the ledger had recorded by then (reproduce a report).")
+    ] = None,
+    through: Annotated[
+        str | None, typer.Option("--through", help="Only the entries a digest SEQ:HASH covers (reproduce a report).")
     ] = None,
     where: Annotated[
         list[str] | None, typer.Option(help="Only entries with DIMENSION=VALUE (repeatable), e.g. programme=P1.")
@@ -343,54 +271,52 @@ def report(
 ) -> None:
     """Audit totals, programme summaries, stock, grants and pledges; a fund's statement with --fund; the
     journal-entry tests with --journal-tests."""
-    from aidledger.queries.audit import audit_totals, fund_statement
-    from aidledger.queries.entry_testing import journal_tests
-    from aidledger.queries.summary import aid_summary
+    from aidledger.queries.report import JournalTestOptions, audit_report
 
+    window = Window(
+        start=when(start, tz, "--from"), end=when(end, tz, "--to"), known_at=when(known_at, tz, "--known-at"),
+        through=through,
+    )  # fmt: skip
+    options = JournalTestOptions(threshold=_money_option(threshold), seed=seed, sample_size=sample) if journal else None
+    dimensions = [d.strip() for d in by.split(",") if d.strip()]
+    with Ledger.open(url) as ledger:
+        result = audit_report(
+            ledger, window=window, flow=flow, by=dimensions, where=_filters(where), fund=fund, journal=options, tz=tz
+        )
+    if as_json:
+        emit_json(_report_dict(result))
+    else:
+        _print_report(result)
+
+
+def _filters(where: list[str] | None) -> dict[Dimension | str, str]:
+    """``--where DIMENSION=VALUE`` options as a filter mapping."""
     filters: dict[Dimension | str, str] = {}
     for item in where or []:
         name, sep, value = item.partition("=")
         if not sep:
             raise InvalidArgument(f"--where takes DIMENSION=VALUE, got {item!r}", value=item)
         filters[name.strip()] = value
-    first, after = _when(start, tz, "--from"), _when(end, tz, "--to")
-    recorded = _when(known_at, tz, "--known-at")
-    dimensions = [d.strip() for d in by.split(",") if d.strip()]
-    with Ledger.open(url) as ledger:
-        totals = audit_totals(
-            ledger, flow=flow, by=dimensions, where=filters, start=first, end=after, known_at=recorded, tz=tz
-        )
-        summary = aid_summary(ledger, known_at=recorded)
-        statements = fund_statement(ledger, fund, start=first, end=after, known_at=recorded) if fund else ()
-        tests = (
-            journal_tests(
-                ledger,
-                threshold=_money_option(threshold),
-                seed=seed,
-                sample_size=sample,
-                tz=tz,
-                known_at=recorded,
-                start=first,
-                end=after,
-            )
-            if journal
-            else None
-        )
-    if as_json:
-        _emit_json(
-            {
-                "totals": totals.as_dict(),
-                "programmes": [_plain_attrs(p) | {"net_paid": _plain_attrs(p.net_paid)} for p in summary.programmes],
-                "stock": [{"fund": s.fund, **_plain_attrs(s.position)} for s in summary.stock],
-                "grants": [_plain_attrs(g) for g in summary.grants],
-                "pledges": [_plain_attrs(p) for p in summary.pledges],
-                "fund_statements": [_statement_dict(x) for x in statements],
-                "journal_tests": None if tests is None else _plain_attrs(tests),
-            }
-        )
-        return
-    _print_totals(totals)
-    _money_table(
+    return filters
+
+
+def _report_dict(report: AuditReport) -> dict[str, Any]:
+    summary, tests = report.summary, report.journal_tests
+    return {
+        "totals": report.totals.as_dict(),
+        "programmes": [plain_attrs(p) | {"net_paid": plain_attrs(p.net_paid)} for p in summary.programmes],
+        "stock": [{"fund": s.fund, **plain_attrs(s.position)} for s in summary.stock],
+        "grants": [plain_attrs(g) for g in summary.grants],
+        "pledges": [plain_attrs(p) for p in summary.pledges],
+        "fund_statements": [_statement_dict(x) for x in report.statements],
+        "journal_tests": None if tests is None else plain_attrs(tests),
+    }
+
+
+def _print_report(report: AuditReport) -> None:
+    summary = report.summary
+    _print_totals(report.totals)
+    money_table(
         "One-off programmes",
         ["programme", "approved", "paid", "failed", "returned", "outstanding", "net paid", "beneficiaries paid"],
         [
@@ -399,7 +325,7 @@ def report(
             for p in summary.programmes
         ],
     )  # fmt: skip
-    _money_table(
+    money_table(
         "Stock",
         ["fund", "commodity", "received", "delivered", "lost", "in transit", "on hand", "on hand value", "reconciles"],
         [
@@ -409,39 +335,47 @@ def report(
             for s in summary.stock
         ],
     )  # fmt: skip
-    _money_table(
+    money_table(
         "Grants",
         ["project", "committed", "disbursed", "clawed back", "remaining"],
         [[g.project.code, g.committed.value, g.disbursed.value, g.clawed_back.value, g.remaining.value]
          for g in summary.grants],
     )  # fmt: skip
-    _money_table(
+    money_table(
         "Pledges",
         ["pledge", "donor", "promised", "fulfilled", "written off", "outstanding"],
         [[p.pledge.code, p.pledge.donor, p.pledge.amount.value, p.fulfilled.value, p.written_off.value,
           p.outstanding.value] for p in summary.pledges],
     )  # fmt: skip
-    for statement in statements:
-        _money_table(
-            f"Fund {statement.fund.code} ({statement.currency.code})",
-            ["line", "amount", "entries"],
-            [
-                ["opening balance", statement.opening.value, 0],
-                *(["received: " + x.label, x.amount.value, x.entries] for x in statement.receipts),
-                *(["transferred: " + x.label, x.amount.value, x.entries] for x in statement.transfers),
-                *(["other: " + x.label, x.amount.value, x.entries] for x in statement.other),
-                *(["spent: " + x.label, -x.amount.value, x.entries] for x in statement.spending),
-                ["closing balance", statement.closing.value, 0],
-            ],
-        )
-        out.print(Text("Statement reconciles" if statement.reconciles else "Statement does NOT reconcile"))
-    if tests is not None:
-        _money_table("Journal-entry tests", ["test", "findings"], [[name, n] for name, n in tests.findings.items()])
-        _money_table(
-            f"Sample ({tests.sample.method.value}, seed {tests.sample.seed})",
-            ["seq", "entry", "kind", "amount"],
-            [[x.seq, x.id, x.kind, "" if x.amount is None else str(x.amount)] for x in tests.sample.entries],
-        )
+    for statement in report.statements:
+        _print_statement(statement)
+    if report.journal_tests is not None:
+        _print_journal_tests(report.journal_tests)
+
+
+def _print_statement(statement: FundStatement) -> None:
+    money_table(
+        f"Fund {statement.fund.code} ({statement.currency.code})",
+        ["line", "amount", "entries"],
+        [
+            ["opening balance", statement.opening.value, 0],
+            *(["received: " + x.label, x.amount.value, x.entries] for x in statement.receipts),
+            *(["transferred: " + x.label, x.amount.value, x.entries] for x in statement.transfers),
+            *(["other: " + x.label, x.amount.value, x.entries] for x in statement.other),
+            *(["spent: " + x.label, -x.amount.value, x.entries] for x in statement.spending),
+            ["closing balance", statement.closing.value, 0],
+        ],
+    )
+    out.print(Text("Statement reconciles" if statement.reconciles else "Statement does NOT reconcile"))
+
+
+def _print_journal_tests(tests: JournalTestReport) -> None:
+    money_table("Journal-entry tests", ["test", "findings"], [[name, n] for name, n in tests.findings.items()])
+    money_table(
+        f"Sample ({tests.sample.method.value}, seed {tests.sample.seed})",
+        ["seq", "entry", "kind", "amount"],
+        [[x.seq, x.id, x.kind, "" if x.amount is None else str(x.amount)] for x in tests.sample.entries],
+    )
 
 
 def _money_option(text: str | None) -> Money | None:
@@ -455,25 +389,8 @@ def _money_option(text: str | None) -> Money | None:
         raise InvalidArgument(f"--threshold {text!r}: {error}", value=text) from None
 
 
-def _plain_attrs(value: object) -> Any:
-    """An attrs value as JSON-ready data: amounts as exact decimal strings with their unit."""
-    if isinstance(value, Amount):
-        return f"{value.value:f} {value.unit.code}"
-    if attrs.has(type(value)):
-        return {name: _plain_attrs(getattr(value, name)) for name in attrs.fields_dict(type(value))}  # type: ignore[arg-type]
-    if isinstance(value, enum.Enum):
-        return value.value
-    if isinstance(value, dt.datetime | dt.date):
-        return value.isoformat()
-    if isinstance(value, dict):
-        return {str(k): _plain_attrs(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_plain_attrs(v) for v in value]
-    return value
-
-
 def _statement_dict(statement: FundStatement) -> dict[str, Any]:
-    data: dict[str, Any] = _plain_attrs(statement)
+    data: dict[str, Any] = plain_attrs(statement)
     return data | {"reconciles": statement.reconciles, "fund": statement.fund.code}
 
 
@@ -522,7 +439,7 @@ def export(
         Ledger.open(url) as ledger,
         _registry(registry_url, keys) as registry,
         _output(output, binary=format_ == "iati") as stream,
-        _progress(quiet=output == "-") as progress,
+        progress_bar(quiet=output == "-") as progress,
     ):
         if registry is not None:
             sys.stderr.write(
@@ -688,7 +605,7 @@ def import_(
                 match = match_provider_report(ledger, list_code, report_lines)
                 data, ok = match.as_dict(), match.ok
     if as_json:
-        _emit_json(data)
+        emit_json(data)
     else:
         _print_match(data)
         out.print(Text("OK: everything matches" if ok else "NOT OK: differences above"))
@@ -699,17 +616,11 @@ def import_(
 def _print_match(data: dict[str, Any]) -> None:
     for name, value in data.items():
         if isinstance(value, list) and value and isinstance(value[0], dict):
-            _money_table(name.replace("_", " "), list(value[0]), [[_flat(v) for v in row.values()] for row in value])
+            money_table(name.replace("_", " "), list(value[0]), [[flat(v) for v in row.values()] for row in value])
         elif isinstance(value, list):
             out.print(Text(f"{name.replace('_', ' ')}: {', '.join(map(str, value)) or 'none'}"))
         else:
             out.print(Text(f"{name.replace('_', ' ')}: {value}"))
-
-
-def _flat(value: object) -> object:
-    if isinstance(value, dict):
-        return ", ".join(f"{k} {v}" for k, v in value.items())
-    return "" if value is None else value
 
 
 app.command(name="roles")(roles_command)

@@ -12,6 +12,7 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
+from aidledger.cli.output import emit_json, out
 from aidledger.core.errors import InvalidArgument
 from aidledger.ledger.ledger import Ledger
 from aidledger.store import engine as store_engine
@@ -34,7 +35,6 @@ def roles(
 
     The auditor holds nothing on the registry's tables (registry_*).  Safe to run again, after a migration too.
     """
-    from aidledger.cli.app import _emit_json, out
 
     for what, name in (("owner", owner), ("writer", writer), ("auditor", auditor)):
         store_roles.check_name(what, name)
@@ -46,7 +46,7 @@ def roles(
             ledger.engine, owner=owner, writer=writer, auditor=auditor, private_prefixes=PRIVATE_PREFIXES
         )
     if as_json:
-        _emit_json(
+        emit_json(
             {
                 "url": shown,
                 "schema": setup.schema,

@@ -25,7 +25,7 @@ import attrs
 import pendulum
 
 from aidledger.core.errors import InvalidArgument
-from aidledger.core.times import to_micros
+from aidledger.core.times import from_micros, to_micros
 
 _DIGEST = re.compile(r"(\d{1,19}):([0-9a-f]{64})")
 
@@ -178,6 +178,17 @@ class Window:
     def recorded(self) -> Window:
         """Only the recorded-time and log bounds: what the ledger knew, at any effective time."""
         return Window(known_at=self.known_at, through=self.through)
+
+    def at_end(self) -> Window:
+        """Everything up to the window's last effective instant, as the window knew it.
+
+        A position (a balance, a stock, what remains of a grant) is a level, not
+        a flow: it is read as of the end of a period, from every entry before it.
+        """
+        before = self.bounds().effective_before
+        return Window(
+            as_of=None if before is None else from_micros(before - 1), known_at=self.known_at, through=self.through
+        )
 
 
 __all__ = ["Bounds", "Digest", "Window"]

@@ -20,10 +20,12 @@ from sqlalchemy.engine import Connection
 
 from aidledger.core.amounts import Amount
 from aidledger.core.times import MICROS_PER_DAY, to_micros
+from aidledger.core.window import Window
 from aidledger.ledger.chart import Chart
 from aidledger.ledger.results import TrialBalance, TrialBalanceLine
 from aidledger.ledger.rows import chunks, mark
 from aidledger.store import schema as t
+from aidledger.store import window as store_window
 
 #: An account id and a fund id.
 Pair = tuple[int, int]
@@ -68,19 +70,18 @@ class Balances:
         account_id: int,
         fund_id: int | None,
         *,
-        as_of: dt.datetime | None,
-        known_at: dt.datetime | None = None,
+        window: Window,
         tags: Mapping[str, str] | None = None,
         maintained: bool = True,
     ) -> int:
-        """One account's balance in minor units, in one fund or all.
+        """One account's balance in minor units, in one fund or all, over the entries in ``window``.
 
         With ``maintained``, one fund's balance as known now is read from the
         maintained total (two short queries) rather than summed.
         """
-        if maintained and fund_id is not None and known_at is None and not tags:
-            return self.one(account_id, fund_id, as_of)
-        return sum(self.sums(as_of, known_at, account_ids=[account_id], fund_id=fund_id, tags=tags).values())
+        if maintained and fund_id is not None and _as_of_only(window) and not tags:
+            return self.one(account_id, fund_id, window.as_of)
+        return sum(self.sums(window, account_ids=[account_id], fund_id=fund_id, tags=tags).values())
 
     def one(self, account_id: int, fund_id: int, as_of: dt.datetime | None) -> int:
         """One account's balance in one fund: the maintained total, or the sum up to ``as_of`` (two short queries)."""
@@ -120,16 +121,21 @@ class Balances:
 
     def sums(
         self,
-        as_of: dt.datetime | None,
-        known_at: dt.datetime | None,
+        window: Window,
         *,
         account_ids: list[int] | None = None,
         fund_id: int | None = None,
         tags: Mapping[str, str] | None = None,
     ) -> dict[Pair, int]:
-        """Balances per (account id, fund id), from the maintained tables where possible."""
-        if known_at is not None or tags:
-            return self._from_postings(as_of, known_at, account_ids, fund_id, tags)
+        """Balances per (account id, fund id) over the entries in ``window``, from the maintained tables where possible.
+
+        The maintained tables answer a window bounded by ``as_of`` alone; any
+        other bound (a period start, ``known_at``, a digest) or a tag filter is
+        summed from the postings themselves.
+        """
+        if not _as_of_only(window) or tags:
+            return self._from_postings(window, account_ids, fund_id, tags)
+        as_of = window.as_of
         b = t.balances.c
         current = select(b.account_id, b.fund_id, b.total, b.last_effective)
         if account_ids is not None:
@@ -148,19 +154,19 @@ class Balances:
 
     def _from_postings(
         self,
-        as_of: dt.datetime | None,
-        known_at: dt.datetime | None,
+        window: Window,
         account_ids: list[int] | None,
         fund_id: int | None,
         tags: Mapping[str, str] | None,
     ) -> dict[Pair, int]:
         """Reproducing an earlier report, or one slice of the journal: from the postings themselves."""
         p = t.postings.c
-        query = select(p.account_id, p.fund_id, func.sum(p.amount)).group_by(p.account_id, p.fund_id)
-        if known_at is not None:
-            query = query.join(t.entries, t.entries.c.seq == p.entry_seq).where(
-                t.entries.c.recorded_at <= to_micros(known_at, "known_at")
-            )
+        query = (
+            select(p.account_id, p.fund_id, func.sum(p.amount))
+            .join(t.entries, t.entries.c.seq == p.entry_seq)
+            .where(*store_window.conditions(window, t.entries, effective=p.effective_at))
+            .group_by(p.account_id, p.fund_id)
+        )
         for name, value in (tags or {}).items():
             tag = t.entry_tags.alias()
             query = query.where(
@@ -168,8 +174,6 @@ class Balances:
                 .where(tag.c.entry_seq == p.entry_seq, tag.c.name == name, tag.c.value == value)
                 .exists()
             )
-        if as_of is not None:
-            query = query.where(p.effective_at <= to_micros(as_of, "as_of"))
         if account_ids is not None:
             query = query.where(p.account_id.in_(account_ids))
         if fund_id is not None:
@@ -268,6 +272,11 @@ class Balances:
         return self._connection.execute(
             select(*outer, func.min(running.c.running), func.max(running.c.running)).group_by(*outer)
         )
+
+
+def _as_of_only(window: Window) -> bool:
+    """Whether the maintained tables can answer ``window``: bounded, if at all, by ``as_of`` alone."""
+    return window.start is None and window.end is None and window.known_at is None and window.through is None
 
 
 def trial_balance(chart: Chart, totals: Mapping[Pair, int]) -> TrialBalance:

@@ -34,6 +34,7 @@ from aidledger.core.amounts import Amount, Unit
 from aidledger.core.entries import Claim, JournalEntry, PostedEntry, Posting, check_text
 from aidledger.core.errors import AidLedgerError, InvalidArgument, StorageError, UnknownEntry
 from aidledger.core.times import from_micros, now
+from aidledger.core.window import Window
 from aidledger.ledger import chart as charting
 from aidledger.ledger import posting, records
 from aidledger.ledger.balances import Balances, trial_balance
@@ -44,6 +45,7 @@ from aidledger.ledger.rows import first_line
 from aidledger.ledger.view import LedgerView
 from aidledger.store import engine as store_engine
 from aidledger.store import schema as t
+from aidledger.store import window as store_window
 
 T = TypeVar("T")
 _RETRIES: Final = 8
@@ -454,16 +456,20 @@ class Ledger:
         limit: int | None = None,
         as_of: dt.datetime | None = None,
         known_at: dt.datetime | None = None,
+        window: Window | None = None,
     ) -> Iterator[PostedEntry]:
-        """Posted entries in chain order, starting after ``after_seq``.
+        """Posted entries in chain order, starting after ``after_seq``, inside a :class:`Window`.
 
         ``as_of`` keeps entries effective at or before that time, ``known_at``
-        those recorded by then.  Entries are read a page at a time (postings,
-        tags and claims of a page in one query each), so a million entries
-        stream in constant memory.
+        those recorded by then (shorthands for ``window=Window(as_of=...,
+        known_at=...)``; pass one or the other).  Entries are read a page at a
+        time (postings, tags and claims of a page in one query each), so a
+        million entries stream in constant memory.
         """
+        seen = Window.of(window, as_of=as_of, known_at=known_at)
         with self._reader() as reader:
-            yield from reader.entries(after_seq, limit, as_of, known_at)
+            store_window.check_through(reader.connection, seen)
+            yield from reader.entries(after_seq, limit, seen)
 
     # -- balances -----------------------------------------------------------------
 
@@ -475,18 +481,22 @@ class Ledger:
         as_of: dt.datetime | None = None,
         known_at: dt.datetime | None = None,
         tags: Mapping[str, str] | None = None,
+        window: Window | None = None,
     ) -> Amount:
         """The signed balance of ``account`` (debits positive), in one fund or all.
 
         ``as_of`` limits it to entries effective at or before that time;
-        ``known_at`` to entries the ledger had recorded by then; ``tags`` to
-        entries carrying all of the given tag values.
+        ``known_at`` to entries the ledger had recorded by then (shorthands for
+        ``window``, a :class:`Window`); ``tags`` to entries carrying all of the
+        given tag values.
         """
+        seen = Window.of(window, as_of=as_of, known_at=known_at)
         account_id, found, fund_id = self._charts.resolve(account, fund)
         if tags is not None and not isinstance(tags, Mapping):
             raise InvalidArgument(f"tags must be a mapping of names to values, got {tags!r}")
         with self.snapshot() as connection:
-            minor = Balances(connection).of_account(account_id, fund_id, as_of=as_of, known_at=known_at, tags=tags)
+            store_window.check_through(connection, seen)
+            minor = Balances(connection).of_account(account_id, fund_id, window=seen, tags=tags)
         return Amount.from_minor(minor, found.unit)
 
     def fund_balance(
@@ -496,20 +506,32 @@ class Ledger:
         *,
         as_of: dt.datetime | None = None,
         known_at: dt.datetime | None = None,
+        window: Window | None = None,
     ) -> Amount:
-        """The net assets of ``fund`` in ``unit``: its assets minus its liabilities."""
+        """The net assets of ``fund`` in ``unit``: its assets minus its liabilities (over ``window``)."""
+        seen = Window.of(window, as_of=as_of, known_at=known_at)
         fund_id = self._charts.current.funds[self._charts.known_fund(fund)][0]
         stored = self._charts.known_unit(unit)
         ids = self._charts.current.net_asset_ids(stored.code)
         with self.snapshot() as connection:
-            totals = Balances(connection).sums(as_of, known_at, account_ids=ids, fund_id=fund_id)
+            store_window.check_through(connection, seen)
+            totals = Balances(connection).sums(seen, account_ids=ids, fund_id=fund_id)
         return Amount.from_minor(sum(totals.values()), stored)
 
-    def trial_balance(self, *, as_of: dt.datetime | None = None, known_at: dt.datetime | None = None) -> TrialBalance:
-        """Every account's balance per fund, with totals that are zero in a balanced ledger."""
+    def trial_balance(
+        self,
+        *,
+        as_of: dt.datetime | None = None,
+        known_at: dt.datetime | None = None,
+        window: Window | None = None,
+    ) -> TrialBalance:
+        """Every account's balance per fund over ``window`` (or ``as_of``/``known_at``), with totals that are zero
+        in a balanced ledger."""
+        seen = Window.of(window, as_of=as_of, known_at=known_at)
         with self.snapshot() as connection:  # the chart and the balances of one moment
+            store_window.check_through(connection, seen)
             chart = self._charts.reload(connection)
-            totals = Balances(connection).sums(as_of, known_at)
+            totals = Balances(connection).sums(seen)
         return trial_balance(chart, totals)
 
     def count_tagged(self, name: str, *, kind: str | None = None) -> dict[str, int]:

@@ -8,7 +8,6 @@ query each), so a million entries stream in constant memory.
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import types
 from collections import defaultdict
@@ -22,11 +21,13 @@ from aidledger.core import hashing
 from aidledger.core.amounts import Amount
 from aidledger.core.entries import Claim, JournalEntry, PostedEntry, Posting
 from aidledger.core.errors import InvalidArgument, UnknownEntry
-from aidledger.core.times import from_micros, to_micros
+from aidledger.core.times import from_micros
+from aidledger.core.window import Window
 from aidledger.ledger.chart import Charts
 from aidledger.ledger.results import EntryFacts, Head, Record
 from aidledger.ledger.rows import chunks
 from aidledger.store import schema as t
+from aidledger.store import window as store_window
 
 _PAGE: Final = 1000  # entries read per query by entries()
 
@@ -37,6 +38,11 @@ class Reader:
     def __init__(self, connection: Connection, charts: Charts) -> None:
         self._connection = connection
         self._charts = charts
+
+    @property
+    def connection(self) -> Connection:
+        """The connection it reads on."""
+        return self._connection
 
     # -- entries ---------------------------------------------------------------
 
@@ -53,16 +59,9 @@ class Reader:
             raise UnknownEntry(f"no entry with id {entry_id!r}", entry_id=entry_id)
         return self.load_page([row])[0]
 
-    def entries(
-        self, after_seq: int, limit: int | None, as_of: dt.datetime | None, known_at: dt.datetime | None
-    ) -> Iterator[PostedEntry]:
-        """Posted entries in chain order after ``after_seq``, as :meth:`aidledger.Ledger.entries`."""
-        e = t.entries.c
-        conditions = []
-        if as_of is not None:
-            conditions.append(e.effective_at <= to_micros(as_of, "as_of"))
-        if known_at is not None:
-            conditions.append(e.recorded_at <= to_micros(known_at, "known_at"))
+    def entries(self, after_seq: int, limit: int | None, window: Window) -> Iterator[PostedEntry]:
+        """Entries in chain order after ``after_seq`` inside ``window``, as :meth:`aidledger.Ledger.entries`."""
+        conditions = store_window.conditions(window, t.entries)
         if limit is not None and (type(limit) is not int or limit < 0):
             raise InvalidArgument(f"limit must be a whole number, 0 or more, got {limit!r}", value=limit)
         return self._pages(after_seq, limit, conditions)

@@ -12,6 +12,7 @@ from sqlalchemy.engine import Connection
 from aidledger.core.accounts import Account, Fund
 from aidledger.core.amounts import Amount
 from aidledger.core.entries import JournalEntry, PostedEntry, check_text
+from aidledger.core.window import Window
 from aidledger.ledger.balances import Balances
 from aidledger.ledger.reader import Reader
 from aidledger.ledger.records import insert_record, pending_batch, pending_body, record_body
@@ -40,7 +41,8 @@ class LedgerView:
     ) -> Amount:
         """The signed balance of an account, as :meth:`Ledger.balance`."""
         account_id, found, fund_id = self._charts.resolve(account, fund)
-        minor = Balances(self._connection).of_account(account_id, fund_id, as_of=as_of, tags=tags, maintained=False)
+        window = Window(as_of=as_of)
+        minor = Balances(self._connection).of_account(account_id, fund_id, window=window, tags=tags, maintained=False)
         return Amount.from_minor(minor, found.unit)
 
     def entry_by_key(self, idempotency_key: str) -> PostedEntry | None:

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Mapping
 
 from aidledger.core.accounts import Account, Fund
 from aidledger.core.amounts import Amount
 from aidledger.core.errors import InvalidArgument, UnknownAccount, UnknownRecord
 from aidledger.core.times import to_micros
+from aidledger.core.window import Window
 from aidledger.ledger.ledger import Ledger
 from aidledger.ledger.results import Record
 
@@ -25,8 +25,7 @@ def balance_or_zero(
     account: Account,
     fund: Fund | str,
     *,
-    as_of: dt.datetime | None = None,
-    known_at: dt.datetime | None = None,
+    window: Window,
     tags: Mapping[str, str] | None = None,
 ) -> Amount:
     """The balance of ``account`` in ``fund`` (as :meth:`Ledger.balance`), zero if the account does not exist yet.
@@ -36,13 +35,14 @@ def balance_or_zero(
     not hold yet simply has a zero balance.
     """
     try:
-        return ledger.balance(account, fund, as_of=as_of, known_at=known_at, tags=tags)
+        return ledger.balance(account, fund, window=window, tags=tags)
     except UnknownAccount:
         return Amount.from_minor(0, account.unit)
 
 
-def known_record(ledger: Ledger, kind: str, code: str, known_at: dt.datetime | None) -> Record:
-    """The record of ``kind`` and ``code``, if the ledger had recorded it by ``known_at``; else UnknownRecord."""
+def known_record(ledger: Ledger, kind: str, code: str, window: Window) -> Record:
+    """The record of ``kind`` and ``code`` if recorded by the window's ``known_at``; else UnknownRecord."""
+    known_at = window.known_at
     found = ledger.record(kind, code)
     if found is None:
         raise UnknownRecord(f"no {kind} {code!r}", kind=kind, code=code)
@@ -55,9 +55,9 @@ def known_record(ledger: Ledger, kind: str, code: str, known_at: dt.datetime | N
     return found
 
 
-def known_records(ledger: Ledger, kind: str, known_at: dt.datetime | None) -> tuple[Record, ...]:
-    """Every record of ``kind`` the ledger had recorded by ``known_at`` (all of them without it)."""
-    if known_at is None:
+def known_records(ledger: Ledger, kind: str, window: Window) -> tuple[Record, ...]:
+    """Every record of ``kind`` the ledger had recorded by the window's ``known_at`` (all of them without it)."""
+    if window.known_at is None:
         return ledger.records(kind)
-    cutoff = to_micros(known_at, "known_at")
+    cutoff = to_micros(window.known_at, "known_at")
     return tuple(r for r in ledger.records(kind) if to_micros(r.recorded_at) <= cutoff)

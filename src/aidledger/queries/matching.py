@@ -18,9 +18,11 @@ from sqlalchemy import func, select
 from aidledger.core.amounts import Amount, Money
 from aidledger.core.errors import InvalidArgument
 from aidledger.core.times import from_micros, time_zone, to_micros
+from aidledger.core.window import Window
 from aidledger.ledger.ledger import Ledger
-from aidledger.queries._reading import known_record
+from aidledger.queries._reading import known_record, require_ledger
 from aidledger.store import schema as t
+from aidledger.store import window as store_window
 from aidledger.vocabulary import (
     PAYMENT_DUE_KINDS,
     Chart,
@@ -154,6 +156,7 @@ def match_statement(
     start: dt.date | None = None,
     end: dt.date | None = None,
     days: int = 0,
+    window: Window | None = None,
 ) -> StatementMatch:
     """Match a bank statement with the entries on ``account``.
 
@@ -162,7 +165,8 @@ def match_statement(
     matched with an unmatched entry of the same amount whose effective date (in
     ``tz``) is at most ``days`` away, the nearest first.  Entries are compared
     from ``start`` to ``end`` (dates, inclusive; by default the statement's first
-    and last dates).
+    and last dates) and inside ``window`` (``Window(known_at=T)`` matches
+    against the ledger as it was at T).
 
     Args:
         ledger: the ledger.
@@ -172,9 +176,10 @@ def match_statement(
         start: the first date compared.
         end: the last date compared.
         days: how far apart the dates of an amount-only match may be.
+        window: only the ledger's entries in this window (all by default).
     """
-    if not isinstance(ledger, Ledger):
-        raise InvalidArgument(f"expected a Ledger, got {ledger!r}", value=ledger)
+    require_ledger(ledger)
+    seen = Window.of(window)
     statement = list(lines)
     for line in statement:
         if not isinstance(line, BankLine):
@@ -194,7 +199,23 @@ def match_statement(
     for what, value in (("start", start), ("end", end)):
         if value is not None and (not isinstance(value, dt.date) or isinstance(value, dt.datetime)):
             raise InvalidArgument(f"{what} must be a date, got {value!r}", value=value)
-    items = _items(ledger, found.code, tz, start, end) if start is not None and end is not None else []
+    items = _items(ledger, found.code, tz, (start, end), seen) if start is not None and end is not None else []
+    matched, differences, missing, free = _pair(statement, items, days)
+    return StatementMatch(
+        account=found.code,
+        start=start,
+        end=end,
+        matched=tuple(matched),
+        differences=tuple(differences),
+        missing_in_ledger=tuple(missing),
+        missing_in_statement=tuple(sorted(free.values(), key=lambda i: i.seq)),
+    )
+
+
+def _pair(
+    statement: Sequence[BankLine], items: Sequence[LedgerItem], days: int
+) -> tuple[list[StatementPair], list[StatementPair], list[BankLine], dict[int, LedgerItem]]:
+    """Pair lines with entries: by reference first, then by amount within ``days``; what is left on each side."""
     free = {item.seq: item for item in items}
     by_reference: dict[str, list[LedgerItem]] = defaultdict(list)
     for item in items:
@@ -220,18 +241,12 @@ def match_statement(
             matched.append(StatementPair(line, item))
         else:
             missing.append(line)
-    return StatementMatch(
-        account=found.code,
-        start=start,
-        end=end,
-        matched=tuple(matched),
-        differences=tuple(differences),
-        missing_in_ledger=tuple(missing),
-        missing_in_statement=tuple(sorted(free.values(), key=lambda i: i.seq)),
-    )
+    return matched, differences, missing, free
 
 
-def _items(ledger: Ledger, account: str, tz: str, start: dt.date, end: dt.date) -> list[LedgerItem]:
+def _items(ledger: Ledger, account: str, tz: str, dates: tuple[dt.date, dt.date], window: Window) -> list[LedgerItem]:
+    """The entries on ``account`` effective on the dates (inclusive, in ``tz``) and inside ``window``."""
+    start, end = dates
     zone = time_zone(tz)
     low = pendulum.datetime(start.year, start.month, start.day, tz=zone)
     high = pendulum.datetime(end.year, end.month, end.day, tz=zone).add(days=1)
@@ -244,13 +259,19 @@ def _items(ledger: Ledger, account: str, tz: str, start: dt.date, end: dt.date) 
             .join(t.accounts, a.id == p.account_id)
             .outerjoin(ref, (ref.c.entry_seq == e.seq) & (ref.c.name == Tag.REFERENCE))
         )
-        .where(a.code == account, p.effective_at >= to_micros(low), p.effective_at < to_micros(high))
+        .where(
+            a.code == account,
+            p.effective_at >= to_micros(low),
+            p.effective_at < to_micros(high),
+            *store_window.conditions(window, t.entries, effective=p.effective_at),
+        )
         .group_by(e.seq, e.id, e.kind, e.idempotency_key, e.source, e.effective_at, ref.c.value)
         .order_by(e.seq)
     )
     unit = ledger.account(account).unit
     items = []
     with ledger.snapshot() as connection:
+        store_window.check_through(connection, window)
         for seq, entry_id, kind, key, source, effective, reference, minor in connection.execute(query):
             if not minor:
                 continue
@@ -340,16 +361,22 @@ _AGREES = {
 _SETTLED = {Kind.PAYMENT_PAID: Event.PAID, Kind.PAYMENT_FAILED: Event.FAILED}
 
 
-def match_provider_report(ledger: Ledger, list_code: str, lines: Sequence[ProviderLine]) -> ProviderMatch:
-    """Match a provider's report with a payment list, writing nothing (``Aid.settle`` posts it)."""
-    if not isinstance(ledger, Ledger):
-        raise InvalidArgument(f"expected a Ledger, got {ledger!r}", value=ledger)
+def match_provider_report(
+    ledger: Ledger, list_code: str, lines: Sequence[ProviderLine], *, window: Window | None = None
+) -> ProviderMatch:
+    """Match a provider's report with a payment list, writing nothing (``Aid.settle`` posts it).
+
+    ``window`` (all entries by default) matches against the ledger as it was,
+    e.g. ``Window(known_at=T)``.
+    """
+    require_ledger(ledger)
+    seen = Window.of(window)
     report = list(lines)
     for line in report:
         if not isinstance(line, ProviderLine):
             raise InvalidArgument(f"report lines must be ProviderLine values, got {line!r}", value=line)
-    record = known_record(ledger, RecordKind.PAYMENT_LIST, list_code, None)
-    programme = Programme.from_record(known_record(ledger, RecordKind.PROGRAMME, str(record.body["programme"]), None))
+    record = known_record(ledger, RecordKind.PAYMENT_LIST, list_code, seen)
+    programme = Programme.from_record(known_record(ledger, RecordKind.PROGRAMME, str(record.body["programme"]), seen))
     unit = programme.unit
     due = Chart().payments_due(unit).code
     e, p, a = t.entries.c, t.postings.c, t.accounts.c
@@ -360,13 +387,22 @@ def match_provider_report(ledger: Ledger, list_code: str, lines: Sequence[Provid
     query = (
         select(ref.c.value, e.kind, func.sum(func.abs(p.amount)))
         .select_from(listed.join(t.postings, p.entry_seq == e.seq).join(t.accounts, a.id == p.account_id))
-        .where(a.code == due, e.kind.in_([kind.value for kind in PAYMENT_DUE_KINDS]))
+        .where(
+            a.code == due,
+            e.kind.in_([kind.value for kind in PAYMENT_DUE_KINDS]),
+            *store_window.conditions(seen, t.entries),
+        )
         .group_by(ref.c.value, e.kind)
     )
-    returned = select(ref.c.value).select_from(listed).where(e.kind == Kind.PAYMENT_RETURNED.value)
+    returned = (
+        select(ref.c.value)
+        .select_from(listed)
+        .where(e.kind == Kind.PAYMENT_RETURNED.value, *store_window.conditions(seen, t.entries))
+    )
     amounts: dict[str, Money] = {}
     status: dict[str, str] = {}
     with ledger.snapshot() as connection:
+        store_window.check_through(connection, seen)
         for reference, kind, minor in connection.execute(query):
             if kind == Kind.PAYMENT:
                 amounts[reference] = Money.from_minor(int(minor), unit)

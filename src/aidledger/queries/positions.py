@@ -1,14 +1,13 @@
 """Where stock, grants, pledges and payments stand: the aid status reads.
 
-Each read takes the ledger, counts entries effective by ``as_of`` and recorded
-by ``known_at`` (so a position read at time T is read again identically with
-``known_at=T``), and writes nothing: an account the ledger does not hold yet
+Each read takes the ledger and one :class:`~aidledger.Window` (entries effective
+by its ``as_of``, recorded by its ``known_at``: a position read at time T is read
+again identically with ``Window(known_at=T)``), and writes nothing: an account the ledger does not hold yet
 counts as zero.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 from collections import defaultdict
 
 import attrs
@@ -17,6 +16,7 @@ from aidledger.core.accounts import Account, Fund
 from aidledger.core.amounts import Amount, Money, Quantity, Unit, currency
 from aidledger.core.entries import check_text
 from aidledger.core.errors import InvalidArgument
+from aidledger.core.window import Window
 from aidledger.ledger.ledger import Ledger
 from aidledger.queries._reading import balance_or_zero, known_record, require_ledger
 from aidledger.vocabulary import CLAIM_PREFIX, Chart, Event, Pledge, Programme, Project, RecordKind, Tag
@@ -114,18 +114,19 @@ def stock_position(
     fund: Fund | str,
     commodity: Unit,
     *,
-    as_of: dt.datetime | None = None,
-    known_at: dt.datetime | None = None,
+    window: Window | None = None,
     currency_code: str = "KZT",
 ) -> StockPosition:
-    """Received, delivered, lost, in transit and on hand, in quantity and in money (in ``currency_code``)."""
+    """Received, delivered, lost, in transit and on hand, in quantity and in money (in ``currency_code``),
+    as of the end of ``window`` (a position is a level: every entry up to the window's end counts)."""
+    seen = Window.of(window).at_end()
     target = require_ledger(ledger).fund(fund.code if isinstance(fund, Fund) else fund)
     if not isinstance(commodity, Unit):
         raise InvalidArgument(f"commodity must be a Unit, got {commodity!r}", value=commodity)
     chart, cur = Chart(), currency(currency_code)
 
     def balance(account: Account, tags: dict[str, str] | None = None) -> Amount:
-        return balance_or_zero(ledger, account, target, as_of=as_of, known_at=known_at, tags=tags)
+        return balance_or_zero(ledger, account, target, window=seen, tags=tags)
 
     code = commodity.code
     value = chart.stock_value(commodity, cur)
@@ -151,17 +152,17 @@ def stock_position(
     )
 
 
-def grant_status(
-    ledger: Ledger, project: str, *, as_of: dt.datetime | None = None, known_at: dt.datetime | None = None
-) -> GrantStatus:
-    """Committed, disbursed, clawed back and remaining for a project (one recorded after ``known_at`` is unknown)."""
+def grant_status(ledger: Ledger, project: str, *, window: Window | None = None) -> GrantStatus:
+    """Committed, disbursed, clawed back and remaining for a project, over ``window`` (a project recorded after
+    its ``known_at`` is unknown), as of the end of ``window``."""
+    seen = Window.of(window).at_end()
     check_text("project", project, allow_empty=False, limit=500)
-    found = Project.from_record(known_record(require_ledger(ledger), RecordKind.PROJECT, project, known_at))
+    found = Project.from_record(known_record(require_ledger(ledger), RecordKind.PROJECT, project, seen))
     unit = found.committed.unit
     memo_account = Chart().commitment(found.code, unit)
 
     def balance(tags: dict[str, str] | None = None) -> Money:
-        amount = balance_or_zero(ledger, memo_account, found.fund, as_of=as_of, known_at=known_at, tags=tags)
+        amount = balance_or_zero(ledger, memo_account, found.fund, window=seen, tags=tags)
         return Money(amount.value, unit)
 
     def memo(event: str) -> Money:
@@ -176,16 +177,16 @@ def grant_status(
     )
 
 
-def pledge_status(
-    ledger: Ledger, code: str, *, as_of: dt.datetime | None = None, known_at: dt.datetime | None = None
-) -> PledgeStatus:
-    """Promised, fulfilled, written off and outstanding for one pledge (one recorded after ``known_at`` is unknown)."""
+def pledge_status(ledger: Ledger, code: str, *, window: Window | None = None) -> PledgeStatus:
+    """Promised, fulfilled, written off and outstanding for one pledge, over ``window`` (a pledge recorded after
+    its ``known_at`` is unknown), as of the end of ``window``."""
+    seen = Window.of(window).at_end()
     check_text("pledge", code, allow_empty=False, limit=500)
-    pledge = Pledge.from_record(known_record(require_ledger(ledger), RecordKind.PLEDGE, code, known_at))
+    pledge = Pledge.from_record(known_record(require_ledger(ledger), RecordKind.PLEDGE, code, seen))
     memo_account = Chart().pledge(code, pledge.amount.unit)
 
     def balance(tags: dict[str, str] | None = None) -> Amount:
-        return balance_or_zero(ledger, memo_account, pledge.fund, as_of=as_of, known_at=known_at, tags=tags)
+        return balance_or_zero(ledger, memo_account, pledge.fund, window=seen, tags=tags)
 
     # Fulfilments and write-offs are credits to the pledge's memo account.
     return PledgeStatus(

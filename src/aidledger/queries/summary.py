@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
 import attrs
 from sqlalchemy import case, distinct, func, select
 from sqlalchemy.sql.elements import ColumnElement
@@ -11,7 +9,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from aidledger.core.accounts import AccountType
 from aidledger.core.amounts import Money, UnitKind
 from aidledger.core.errors import InvalidArgument
-from aidledger.core.times import to_micros
+from aidledger.core.window import Window
 from aidledger.ledger.ledger import Ledger
 from aidledger.queries._reading import known_record, known_records, require_ledger
 from aidledger.queries.positions import (
@@ -23,6 +21,7 @@ from aidledger.queries.positions import (
     stock_position,
 )
 from aidledger.store import schema as t
+from aidledger.store import window as store_window
 from aidledger.vocabulary import PAYMENT_KINDS, Chart, Event, Kind, Programme, RecordKind, Tag
 
 
@@ -101,28 +100,25 @@ def programme_summary(
     ledger: Ledger,
     programme: str | Programme,
     *,
-    as_of: dt.datetime | None = None,
-    known_at: dt.datetime | None = None,
+    window: Window | None = None,
 ) -> ProgrammeSummary:
-    """Where one programme's payments stand, from its entries effective by ``as_of`` and recorded by ``known_at``.
+    """Where one programme's payments stand, from its entries in ``window`` (all by default).
 
-    A programme the ledger recorded after ``known_at`` is unknown (UnknownRecord).  Reading writes nothing.
+    A programme the ledger recorded after the window's ``known_at`` is unknown (UnknownRecord).  Reading writes
+    nothing.
     """
     require_ledger(ledger)
+    seen = Window.of(window)
     code = programme.code if isinstance(programme, Programme) else programme
     if not isinstance(code, str):
         raise InvalidArgument(f"programme must be a Programme or its code, got {programme!r}", value=programme)
-    found = Programme.from_record(known_record(ledger, RecordKind.PROGRAMME, code, known_at))
+    found = Programme.from_record(known_record(ledger, RecordKind.PROGRAMME, code, seen))
     unit = found.unit
     due = Chart().payments_due(unit).code
     expense = Chart().expenses(found.purpose, unit).code
     e, p, a, g = t.entries.c, t.postings.c, t.accounts.c, t.entry_tags.alias("g")
     tagged = t.entries.join(g, (g.c.entry_seq == e.seq) & (g.c.name == Tag.PROGRAMME) & (g.c.value == found.code))
-    conditions: list[ColumnElement[bool]] = [e.kind.in_(_KINDS)]
-    if as_of is not None:
-        conditions.append(e.effective_at <= to_micros(as_of, "as_of"))
-    if known_at is not None:
-        conditions.append(e.recorded_at <= to_micros(known_at, "known_at"))
+    conditions: list[ColumnElement[bool]] = [e.kind.in_(_KINDS), *store_window.conditions(seen, t.entries)]
     # Approved, paid and failed move the amount due; returned gives back an expense.
     amounts = (
         select(e.kind, func.count(distinct(e.seq)), func.sum(func.abs(p.amount)))
@@ -139,7 +135,8 @@ def programme_summary(
         .having(func.sum(case((e.kind == Kind.PAYMENT_PAID.value, 1), else_=-1)) > 0)
         .subquery()
     )
-    with ledger.engine.connect() as connection:
+    with ledger.snapshot() as connection:
+        store_window.check_through(connection, seen)
         totals = {_EVENTS[Kind(kind)]: (int(count), int(minor)) for kind, count, minor in connection.execute(amounts)}
         beneficiaries = int(connection.execute(select(func.count()).select_from(people)).scalar_one())
 
@@ -167,44 +164,36 @@ def programme_summary(
 def aid_summary(
     ledger: Ledger,
     *,
-    as_of: dt.datetime | None = None,
-    known_at: dt.datetime | None = None,
+    window: Window | None = None,
     currency_code: str = "KZT",
 ) -> AidSummary:
     """Every programme's payments, every stock (valued in ``currency_code``), grant and pledge of the ledger.
 
-    ``as_of`` counts entries effective by then; ``known_at`` only what the ledger
-    had recorded by then (programmes, projects and pledges included), so a
-    summary read at time T is read again identically with ``known_at=T`` after
-    back-dated entries and reversals.  Reading writes nothing.
+    Programmes count their payments inside ``window``; stocks, grants and
+    pledges are positions as of the window's end.  Its ``known_at`` keeps only
+    what the ledger had recorded by then (programmes, projects and pledges
+    included), so a summary read at time T is read again identically with
+    ``Window(known_at=T)`` after back-dated entries and reversals.  Reading
+    writes nothing.
     """
     require_ledger(ledger)
-    if as_of is not None:
-        to_micros(as_of, "as_of")
-    if known_at is not None:
-        to_micros(known_at, "known_at")
+    seen = Window.of(window)
     held = sorted(
         {
             (line.fund.code, line.account.unit)
-            for line in ledger.trial_balance(known_at=known_at).lines
+            for line in ledger.trial_balance(window=seen.recorded()).lines
             if line.account.unit.kind is UnitKind.COMMODITY and line.account.type is AccountType.REVENUE
         },
         key=lambda pair: (pair[0], pair[1].code),
     )
     kinds = (RecordKind.PROGRAMME, RecordKind.PROJECT, RecordKind.PLEDGE)
-    records = {kind: known_records(ledger, kind, known_at) for kind in kinds}
+    records = {kind: known_records(ledger, kind, seen) for kind in kinds}
     return AidSummary(
-        programmes=tuple(
-            programme_summary(ledger, r.code, as_of=as_of, known_at=known_at) for r in records[RecordKind.PROGRAMME]
-        ),
+        programmes=tuple(programme_summary(ledger, r.code, window=seen) for r in records[RecordKind.PROGRAMME]),
         stock=tuple(
-            StockLine(
-                fund, stock_position(ledger, fund, unit, as_of=as_of, known_at=known_at, currency_code=currency_code)
-            )
+            StockLine(fund, stock_position(ledger, fund, unit, window=seen, currency_code=currency_code))
             for fund, unit in held
         ),
-        grants=tuple(grant_status(ledger, r.code, as_of=as_of, known_at=known_at) for r in records[RecordKind.PROJECT]),
-        pledges=tuple(
-            pledge_status(ledger, r.code, as_of=as_of, known_at=known_at) for r in records[RecordKind.PLEDGE]
-        ),
+        grants=tuple(grant_status(ledger, r.code, window=seen) for r in records[RecordKind.PROJECT]),
+        pledges=tuple(pledge_status(ledger, r.code, window=seen) for r in records[RecordKind.PLEDGE]),
     )

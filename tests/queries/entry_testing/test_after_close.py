@@ -7,7 +7,7 @@ import datetime as dt
 import pendulum
 import pytest
 
-from aidledger import AfterCloseReason, InvalidArgument, InvalidTime, PeriodClosed, entries_after_close
+from aidledger import AfterCloseReason, InvalidArgument, InvalidTime, PeriodClosed, Window, entries_after_close
 from tests.queries.entry_testing.journal import ALMATY, START, Book
 
 
@@ -50,22 +50,23 @@ class TestEntriesAfterClose:
 
         # Re-run as known on May 4: neither the skewed entry nor the second close existed.
         assert [
-            f.entry.id for f in entries_after_close(book.ledger, known_at=pendulum.datetime(2020, 5, 4, tz="UTC"))
+            f.entry.id
+            for f in entries_after_close(book.ledger, window=Window(known_at=pendulum.datetime(2020, 5, 4, tz="UTC")))
         ] == [late.id]
         # A zero window keeps only entries inside closed periods (none here); filters narrow the entries.
-        assert entries_after_close(book.ledger, window=dt.timedelta(0)) == ()
-        assert entries_after_close(book.ledger, start=pendulum.datetime(2020, 5, 2, tz=ALMATY)) == ()
-        assert entries_after_close(book.ledger, start=pendulum.datetime(2020, 5, 1, tz=ALMATY)) == found
+        assert entries_after_close(book.ledger, within=dt.timedelta(0)) == ()
+        assert entries_after_close(book.ledger, window=Window(start=pendulum.datetime(2020, 5, 2, tz=ALMATY))) == ()
+        assert entries_after_close(book.ledger, window=Window(start=pendulum.datetime(2020, 5, 1, tz=ALMATY))) == found
         assert entries_after_close(book.ledger, exclude_kinds=["general"]) == ()
 
     def test_arguments(self, book: Book) -> None:
         with pytest.raises(InvalidArgument, match="window"):
-            entries_after_close(book.ledger, window=dt.timedelta(days=-1))
+            entries_after_close(book.ledger, within=dt.timedelta(days=-1))
         with pytest.raises(InvalidTime):
-            entries_after_close(book.ledger, known_at=dt.datetime(2020, 5, 1))
+            entries_after_close(book.ledger, window=Window(known_at=dt.datetime(2020, 5, 1)))
         with pytest.raises(InvalidArgument, match="is not after start"):
-            entries_after_close(book.ledger, start=START, end=START.subtract(days=1))
+            entries_after_close(book.ledger, window=Window(start=START, end=START.subtract(days=1)))
         with pytest.raises(InvalidArgument, match="is not after start"):
-            entries_after_close(book.ledger, start=START, end=START)  # end is exclusive: an empty period
+            entries_after_close(book.ledger, window=Window(start=START, end=START))  # end is exclusive: an empty period
         with pytest.raises(InvalidArgument, match="Ledger"):
             entries_after_close("sqlite://")  # type: ignore[arg-type]

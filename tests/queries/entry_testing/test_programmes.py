@@ -12,6 +12,7 @@ from aidledger import (
     PaymentLine,
     PaymentStatus,
     ProviderLine,
+    Window,
     double_payments,
     same_beneficiary_several_programmes,
 )
@@ -52,9 +53,9 @@ def test_same_beneficiary_several_programmes(url: str) -> None:
             (f.beneficiary, f.programmes) for f in found
         ]
         assert same_beneficiary_several_programmes(ledger, "food") == ()
-        earlier = same_beneficiary_several_programmes(ledger, "cash-aid", known_at=before_failure)
+        earlier = same_beneficiary_several_programmes(ledger, "cash-aid", window=Window(known_at=before_failure))
         assert [f.beneficiary for f in earlier] == sorted([hh2, KEYS.pseudonym("hh-3").pseudonym])
-        assert same_beneficiary_several_programmes(ledger, start=START.add(days=1)) == ()
+        assert same_beneficiary_several_programmes(ledger, window=Window(start=START.add(days=1))) == ()
         with pytest.raises(InvalidArgument):
             same_beneficiary_several_programmes(ledger, purpose=5)  # type: ignore[arg-type]
         with pytest.raises(InvalidArgument):

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from aidledger import InvalidArgument, Money, SampleMethod, commodity, sample_entries
+from aidledger import InvalidArgument, Money, SampleMethod, Window, commodity, sample_entries
 from tests.conftest import KZT, new_url
 from tests.queries.entry_testing.journal import START, Book, open_book
 
@@ -39,7 +39,7 @@ class TestSamples:
         cut = book.clock.now
         book.clock.set(cut.add(days=1))
         book.post("5")
-        later = sample_entries(book.ledger, 10, seed=42, known_at=cut)
+        later = sample_entries(book.ledger, 10, seed=42, window=Window(known_at=cut))
         assert [e.id for e in later.entries] == [e.id for e in first.entries]
         whole = sample_entries(book.ledger, 500, seed=1, kinds=["general"])
         assert whole.population == len(whole.entries) == 21

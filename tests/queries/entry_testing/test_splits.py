@@ -16,6 +16,7 @@ from aidledger import (
     Money,
     PaymentLine,
     SplitReason,
+    Window,
     split_under_threshold,
 )
 from tests.conftest import KZT
@@ -65,13 +66,15 @@ def test_split_under_threshold(book: Book) -> None:
     assert [i.near_threshold for i in found[2].items] == [True, True]
     assert (found[1].kind, found[1].actor, found[1].threshold) == ("grant-tranche", "maker", THRESHOLD)
     # A wider window joins G2's parts (G7's only reach the threshold); a wider margin makes G1's first part near.
-    wide = split_under_threshold(book.ledger, THRESHOLD, window=dt.timedelta(days=30))
+    wide = split_under_threshold(book.ledger, THRESHOLD, within=dt.timedelta(days=30))
     assert {g.counterparty for g in wide if g.reason is SplitReason.SUM_ABOVE} >= {"grantee=G2", "grantee=G1"}
     assert "grantee=G7" not in {g.counterparty for g in wide}  # 10,000,000 is not above 10,000,000
     assert split_under_threshold(book.ledger, THRESHOLD, margin=Decimal("0.5"))[1].items[0].near_threshold
     # Filters: only entries of some kinds, or effective in a period.
     assert split_under_threshold(book.ledger, THRESHOLD, kinds=["donation"]) == ()
-    assert [g.counterparty for g in split_under_threshold(book.ledger, THRESHOLD, end=START.add(days=1))] == []
+    assert [
+        g.counterparty for g in split_under_threshold(book.ledger, THRESHOLD, window=Window(end=START.add(days=1)))
+    ] == []
 
 
 def test_split_payment_lists(url: str) -> None:

@@ -16,18 +16,18 @@ has a module of its own:
 - ``samples`` — :func:`sample_entries`: a reproducible random or monetary-unit sample;
 - ``report`` — :func:`journal_tests`: all of the above in one :class:`JournalTestReport`.
 
-What they share: ``scope`` reads which entries a test looks at (the one place
-that reads ``known_at``, ``start`` and ``end``), ``entries`` what a test reads
+What they share: ``scope`` reads which entries a test looks at (from one
+:class:`~aidledger.Window`), ``entries`` what a test reads
 of an entry (:class:`EntryRef`, :class:`TimeBasis`, its amount in a currency),
 and ``arguments`` the checks of arguments several tests take.
 
 Common rules:
 
-- **Which entries.** Every function takes ``known_at`` (only entries the ledger
-  had recorded at or before that time, so a test re-run later gives the same
-  answer), ``start`` and ``end`` (effective times: from ``start`` inclusive to
-  ``end`` exclusive, as in :func:`aidledger.audit_totals`, so one period's
-  bounds serve every audit query), and ``kinds`` / ``exclude_kinds``.  A call
+- **Which entries.** Every function takes a ``window``, the same
+  :class:`~aidledger.Window` every audit query takes (its ``known_at`` keeps the
+  entries the ledger had recorded by then, so a test re-run later gives the same
+  answer; its ``start`` and ``end`` bound effective times, ``start`` inclusive and
+  ``end`` exclusive), and ``kinds`` / ``exclude_kinds``.  A call
   also pins the journal at its newest entry when it starts (``through_seq``),
   so entries posted while it runs never mix into its answer.
 - **The amount of an entry** in a currency is the sum of its positive postings

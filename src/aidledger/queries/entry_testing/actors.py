@@ -15,6 +15,7 @@ from sqlalchemy.engine import Connection
 
 from aidledger.core.errors import InvalidArgument
 from aidledger.core.times import time_zone
+from aidledger.core.window import Window
 from aidledger.ledger.ledger import Ledger
 from aidledger.queries.entry_testing.arguments import limit_of, listed, positive_int
 from aidledger.queries.entry_testing.entries import (
@@ -102,9 +103,7 @@ def unusual_actors(
     weekend: Collection[int] = (5, 6),
     basis: TimeBasis = TimeBasis.RECORDED,
     limit: int | None = None,
-    known_at: dt.datetime | None = None,
-    start: dt.datetime | None = None,
-    end: dt.datetime | None = None,
+    window: Window | None = None,
     kinds: Collection[str] | None = None,
     exclude_kinds: Collection[str] = (),
 ) -> UnusualActors:
@@ -130,9 +129,7 @@ def unusual_actors(
         weekend: the weekdays that are not working days (Monday is 0, Sunday 6).
         basis: test the recorded (default) or the effective time.
         limit: list at most this many off-hours entries (the count is always complete).
-        known_at: only entries recorded at or before this time.
-        start: only entries effective at or after this time.
-        end: only entries effective before this time.
+        window: only the entries in this :class:`~aidledger.Window` (all by default).
         kinds: only entries of these kinds.
         exclude_kinds: no entries of these kinds.
 
@@ -144,7 +141,7 @@ def unusual_actors(
     """
     ledger = ledger_of(ledger)
     rule = ActorRule.of(max_entries, max_share, tz, hours, weekend, basis, limit)
-    with reading(ledger, known_at, start, end, kinds, exclude_kinds) as (connection, scope):
+    with reading(ledger, window, kinds, exclude_kinds) as (connection, scope):
         return find_unusual_actors(connection, scope, rule)
 
 

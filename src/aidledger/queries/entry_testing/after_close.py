@@ -13,6 +13,7 @@ from sqlalchemy import not_, select
 from sqlalchemy.engine import Connection
 
 from aidledger.core.times import from_micros
+from aidledger.core.window import Window
 from aidledger.ledger.ledger import Ledger
 from aidledger.queries.entry_testing.arguments import micros, window_of
 from aidledger.queries.entry_testing.entries import EntryRef, entry_columns, entry_ref
@@ -51,10 +52,8 @@ class AfterClose:
 def entries_after_close(
     ledger: Ledger,
     *,
-    window: dt.timedelta = dt.timedelta(days=7),
-    known_at: dt.datetime | None = None,
-    start: dt.datetime | None = None,
-    end: dt.datetime | None = None,
+    within: dt.timedelta = dt.timedelta(days=7),
+    window: Window | None = None,
     kinds: Collection[str] | None = None,
     exclude_kinds: Collection[str] = (),
 ) -> tuple[AfterClose, ...]:
@@ -69,20 +68,19 @@ def entries_after_close(
       with a clock behind the entries' (a close records its writer's clock as
       it is, while entries never record a time before the previous entry's).
       Measured against the earliest such close.
-    - ``JUST_AFTER_CLOSE``: recorded after a close, effective within ``window``
+    - ``JUST_AFTER_CLOSE``: recorded after a close, effective within ``within``
       after its ``closed_through`` and yet before the close was made: an entry
       back-dated across the close into the first days of the open period, where
       it escaped the closed books.  Reversals (they point at their original)
       and ``Aid.correct`` replacements (tagged ``corrects``) are corrections in
       an open period and are not reported.  Measured against the latest such
-      close.  A zero ``window`` turns this finding off.
+      close.  A zero ``within`` turns this finding off.
 
     Args:
         ledger: the ledger.
-        window: how far after ``closed_through`` an entry's effective time counts as just after.
-        known_at: only entries and closes recorded at or before this time.
-        start: only entries effective at or after this time.
-        end: only entries effective before this time.
+        within: how far after ``closed_through`` an entry's effective time counts as just after.
+        window: only the entries in this :class:`~aidledger.Window` (all by default); its ``known_at``
+            also limits the closes and releases taken into account.
         kinds: only entries of these kinds.
         exclude_kinds: no entries of these kinds.
 
@@ -93,17 +91,17 @@ def entries_after_close(
         InvalidArgument: an argument has the wrong type or value.
     """
     ledger = ledger_of(ledger)
-    window_of(window, zero=True)
-    with reading(ledger, known_at, start, end, kinds, exclude_kinds) as (connection, scope):
-        return find_after_close(connection, scope, window)
+    window_of(within, zero=True)
+    with reading(ledger, window, kinds, exclude_kinds) as (connection, scope):
+        return find_after_close(connection, scope, within)
 
 
-def find_after_close(connection: Connection, scope: Scope, window: dt.timedelta) -> tuple[AfterClose, ...]:
+def find_after_close(connection: Connection, scope: Scope, within: dt.timedelta) -> tuple[AfterClose, ...]:
     """:func:`entries_after_close` on a scope read in ``connection``."""
     c, e, g = t.period_closes.c, t.entries.c, t.entry_tags.c
     closes = connection.execute(select(t.period_closes).where(*scope.known(c.recorded_at)).order_by(c.seq)).all()
     found: dict[int, AfterClose] = {}
-    span = micros(window)
+    span = micros(within)
     corrects = select(g.entry_seq).where(g.entry_seq == e.seq, g.name == "corrects").exists()
     for close in closes:
         through, recorded = int(close.closed_through), int(close.recorded_at)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from collections import defaultdict
 from collections.abc import Collection, Mapping
 from typing import Final
@@ -11,6 +10,7 @@ import attrs
 from sqlalchemy import func, select
 from sqlalchemy.engine import Connection
 
+from aidledger.core.window import Window
 from aidledger.ledger.ledger import Ledger
 from aidledger.queries.entry_testing.arguments import limit_of, listed
 from aidledger.queries.entry_testing.entries import EntryRef, entry_refs
@@ -41,9 +41,7 @@ def entries_without_description(
     ledger: Ledger,
     *,
     limit: int | None = None,
-    known_at: dt.datetime | None = None,
-    start: dt.datetime | None = None,
-    end: dt.datetime | None = None,
+    window: Window | None = None,
     kinds: Collection[str] | None = None,
     exclude_kinds: Collection[str] = (),
 ) -> EntriesWithoutDescription:
@@ -57,9 +55,7 @@ def entries_without_description(
     Args:
         ledger: the ledger.
         limit: list at most this many entries (the counts are always complete).
-        known_at: only entries recorded at or before this time.
-        start: only entries effective at or after this time.
-        end: only entries effective before this time.
+        window: only the entries in this :class:`~aidledger.Window` (all by default).
         kinds: only entries of these kinds.
         exclude_kinds: no entries of these kinds.
 
@@ -71,7 +67,7 @@ def entries_without_description(
     """
     ledger = ledger_of(ledger)
     shown = limit_of(limit)
-    with reading(ledger, known_at, start, end, kinds, exclude_kinds) as (connection, scope):
+    with reading(ledger, window, kinds, exclude_kinds) as (connection, scope):
         return find_without_description(connection, scope, shown)
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 from collections import defaultdict
 
@@ -11,6 +10,7 @@ from sqlalchemy import case, func, not_, select
 from sqlalchemy.engine import Connection
 
 from aidledger.core.errors import InvalidArgument
+from aidledger.core.window import Window
 from aidledger.ledger.ledger import Ledger
 from aidledger.queries.entry_testing.entries import EntryRef, chunks, entry_refs
 from aidledger.queries.entry_testing.scope import Scope, ledger_of, reading
@@ -39,9 +39,7 @@ def same_beneficiary_several_programmes(
     ledger: Ledger,
     purpose: str | None = None,
     *,
-    known_at: dt.datetime | None = None,
-    start: dt.datetime | None = None,
-    end: dt.datetime | None = None,
+    window: Window | None = None,
 ) -> tuple[SeveralProgrammes, ...]:
     """Beneficiaries holding live payments from two or more programmes for the same purpose.
 
@@ -53,9 +51,8 @@ def same_beneficiary_several_programmes(
     Args:
         ledger: the ledger.
         purpose: only programmes with this purpose.
-        known_at: only payments and releases recorded at or before this time.
-        start: only payments effective at or after this time.
-        end: only payments effective before this time.
+        window: only the entries in this :class:`~aidledger.Window` (all by default); its ``known_at``
+            also limits the closes and releases taken into account.
 
     Returns:
         One finding per beneficiary and purpose, by purpose and pseudonym.
@@ -66,7 +63,7 @@ def same_beneficiary_several_programmes(
     ledger = ledger_of(ledger)
     if purpose is not None and (not isinstance(purpose, str) or not purpose):
         raise InvalidArgument(f"purpose must be text, got {purpose!r}", value=purpose)
-    with reading(ledger, known_at, start, end) as (connection, scope):
+    with reading(ledger, window) as (connection, scope):
         return find_several_programmes(connection, scope, purpose)
 
 

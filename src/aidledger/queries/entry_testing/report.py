@@ -7,10 +7,10 @@ from collections.abc import Collection, Mapping
 from decimal import Decimal
 
 import attrs
-import pendulum
 from sqlalchemy.engine import Connection
 
 from aidledger.core.amounts import Money, Unit
+from aidledger.core.window import Window
 from aidledger.ledger.ledger import Ledger
 from aidledger.queries.entry_testing.actors import ActorRule, UnusualActors, find_unusual_actors
 from aidledger.queries.entry_testing.after_close import AfterClose, find_after_close
@@ -30,7 +30,7 @@ class JournalTestReport:
 
     Attributes:
         through_seq: the newest entry the journal held when the tests ran.
-        known_at: the recorded-time cut-off, if one was given.
+        window: the entries the tests looked at.
         after_close: see :func:`entries_after_close`.
         actors: see :func:`unusual_actors`.
         without_description: see :func:`entries_without_description`.
@@ -42,7 +42,7 @@ class JournalTestReport:
     """
 
     through_seq: int
-    known_at: pendulum.DateTime | None
+    window: Window
     after_close: tuple[AfterClose, ...]
     actors: UnusualActors
     without_description: EntriesWithoutDescription
@@ -66,20 +66,18 @@ def journal_tests(
     max_share: Decimal | None = None,
     tz: str | dt.tzinfo = "UTC",
     hours: tuple[int, int] = (8, 19),
-    window: dt.timedelta = dt.timedelta(days=7),
+    within: dt.timedelta = dt.timedelta(days=7),
     margin: Decimal = Decimal("0.1"),
     bulk_kinds: Collection[str] = (),
     limit: int | None = 100,
-    known_at: dt.datetime | None = None,
-    start: dt.datetime | None = None,
-    end: dt.datetime | None = None,
+    window: Window | None = None,
 ) -> JournalTestReport:
     """Run every journal-entry test on one pinned state of the journal.
 
     Each test gets the arguments of the same name (see its function); the split
     test runs only with a ``threshold``.  ``bulk_kinds`` are entry kinds posted
     in bulk by programs, left out of the off-hours and no-description tests
-    (their counts would drown the hand-made entries).  ``window`` is the split
+    (their counts would drown the hand-made entries).  ``within`` is the split
     window and the after-close window.
 
     Args:
@@ -94,13 +92,11 @@ def journal_tests(
         max_share: the rare-actor share for :func:`unusual_actors`.
         tz: the time zone of working hours.
         hours: working hours.
-        window: the window of :func:`split_under_threshold` and :func:`entries_after_close`.
+        within: the window of :func:`split_under_threshold` and :func:`entries_after_close`.
         margin: the near-threshold margin of :func:`split_under_threshold`.
         bulk_kinds: kinds left out of the off-hours and no-description tests.
         limit: list at most this many off-hours and undescribed entries.
-        known_at: only entries recorded at or before this time.
-        start: only entries effective at or after this time.
-        end: only entries effective before this time.
+        window: only the entries in this :class:`~aidledger.Window` (all by default).
 
     Returns:
         The report, with a findings count per test.
@@ -112,15 +108,15 @@ def journal_tests(
     plan = _Plan(  # the arguments are checked in this order, before the journal is read
         threshold=None if threshold is None else threshold_of(threshold),
         margin=margin_of(margin),
-        window=window_of(window, zero=False),
+        within=window_of(within, zero=False),
         sample=SampleRule.of(sample_size, seed, sample_method, sample_unit),
         multiple=multiple,
         only=round_unit(multiple, None),
         bulk=kinds_of(bulk_kinds, "bulk_kinds"),
         actors=ActorRule.of(max_entries, max_share, tz, hours, (5, 6), TimeBasis.RECORDED, limit),
     )
-    with reading(ledger, known_at, start, end) as (connection, scope):
-        return _run(connection, scope, plan, None if known_at is None else pendulum.instance(known_at))
+    with reading(ledger, window) as (connection, scope):
+        return _run(connection, scope, plan)
 
 
 @attrs.frozen(kw_only=True)
@@ -129,7 +125,7 @@ class _Plan:
 
     threshold: Money | None
     margin: tuple[int, int]
-    window: dt.timedelta
+    within: dt.timedelta
     sample: SampleRule
     multiple: Decimal | Money
     only: Unit | None
@@ -137,13 +133,13 @@ class _Plan:
     actors: ActorRule
 
 
-def _run(connection: Connection, scope: Scope, plan: _Plan, known_at: pendulum.DateTime | None) -> JournalTestReport:
+def _run(connection: Connection, scope: Scope, plan: _Plan) -> JournalTestReport:
     hand_made = attrs.evolve(scope, exclude_kinds=plan.bulk)
-    after_close = find_after_close(connection, scope, plan.window)
+    after_close = find_after_close(connection, scope, plan.within)
     actors = find_unusual_actors(connection, scope, plan.actors, hand_made)
     undescribed = find_without_description(connection, hand_made, plan.actors.limit)
     rounds = find_round_amounts(connection, scope, plan.multiple, None, plan.only)
-    splits = () if plan.threshold is None else find_splits(connection, scope, plan.threshold, plan.window, plan.margin)
+    splits = () if plan.threshold is None else find_splits(connection, scope, plan.threshold, plan.within, plan.margin)
     several = find_several_programmes(connection, scope, None)
     sample = draw_sample(connection, scope, plan.sample)
     findings = {
@@ -158,7 +154,7 @@ def _run(connection: Connection, scope: Scope, plan: _Plan, known_at: pendulum.D
     }
     return JournalTestReport(
         through_seq=scope.through_seq,
-        known_at=known_at,
+        window=scope.window,
         after_close=after_close,
         actors=actors,
         without_description=undescribed,

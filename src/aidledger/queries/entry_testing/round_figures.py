@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Collection
 from decimal import Decimal
 
@@ -12,6 +11,7 @@ from sqlalchemy.engine import Connection
 
 from aidledger.core.amounts import Amount, Money, Unit, UnitKind
 from aidledger.core.errors import InvalidAmount, InvalidArgument
+from aidledger.core.window import Window
 from aidledger.ledger.ledger import Ledger
 from aidledger.queries.entry_testing.entries import EntryRef, amounts, entry_ref
 from aidledger.queries.entry_testing.scope import Scope, ledger_of, reading
@@ -38,9 +38,7 @@ def round_amounts(
     *,
     multiple: Decimal | Money = Decimal("1000000"),
     min_amount: Decimal | Money | None = None,
-    known_at: dt.datetime | None = None,
-    start: dt.datetime | None = None,
-    end: dt.datetime | None = None,
+    window: Window | None = None,
     kinds: Collection[str] | None = None,
     exclude_kinds: Collection[str] = (),
 ) -> tuple[RoundAmount, ...]:
@@ -56,9 +54,7 @@ def round_amounts(
         ledger: the ledger.
         multiple: the round figure (positive).
         min_amount: report only amounts at least this large.
-        known_at: only entries recorded at or before this time.
-        start: only entries effective at or after this time.
-        end: only entries effective before this time.
+        window: only the entries in this :class:`~aidledger.Window` (all by default).
         kinds: only entries of these kinds.
         exclude_kinds: no entries of these kinds.
 
@@ -71,7 +67,7 @@ def round_amounts(
     """
     ledger = ledger_of(ledger)
     only = round_unit(multiple, min_amount)
-    with reading(ledger, known_at, start, end, kinds, exclude_kinds) as (connection, scope):
+    with reading(ledger, window, kinds, exclude_kinds) as (connection, scope):
         return find_round_amounts(connection, scope, multiple, min_amount, only)
 
 

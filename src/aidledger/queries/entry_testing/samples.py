@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import enum
 import random
 from collections.abc import Collection, Iterable
@@ -14,6 +13,7 @@ from sqlalchemy.engine import Connection
 
 from aidledger.core.amounts import Money, Unit
 from aidledger.core.errors import InvalidArgument
+from aidledger.core.window import Window
 from aidledger.ledger.ledger import Ledger
 from aidledger.queries.entry_testing.arguments import currency_of, positive_int
 from aidledger.queries.entry_testing.entries import amounts
@@ -83,9 +83,7 @@ def sample_entries(
     seed: int,
     method: SampleMethod = SampleMethod.RANDOM,
     unit: Unit | str | None = None,
-    known_at: dt.datetime | None = None,
-    start: dt.datetime | None = None,
-    end: dt.datetime | None = None,
+    window: Window | None = None,
     kinds: Collection[str] | None = None,
     exclude_kinds: Collection[str] = (),
 ) -> Sample:
@@ -113,9 +111,7 @@ def sample_entries(
         seed: the seed (an integer); keep it with the working papers.
         method: random or monetary-unit.
         unit: the currency of the amounts (required for monetary-unit sampling).
-        known_at: only entries recorded at or before this time.
-        start: only entries effective at or after this time.
-        end: only entries effective before this time.
+        window: only the entries in this :class:`~aidledger.Window` (all by default).
         kinds: only entries of these kinds.
         exclude_kinds: no entries of these kinds.
 
@@ -127,7 +123,7 @@ def sample_entries(
     """
     ledger = ledger_of(ledger)
     rule = SampleRule.of(n, seed, method, unit)
-    with reading(ledger, known_at, start, end, kinds, exclude_kinds) as (connection, scope):
+    with reading(ledger, window, kinds, exclude_kinds) as (connection, scope):
         return draw_sample(connection, scope, rule)
 
 

@@ -15,6 +15,7 @@ from sqlalchemy.engine import Connection
 
 from aidledger.core.amounts import Money
 from aidledger.core.errors import InvalidAmount, InvalidArgument
+from aidledger.core.window import Window
 from aidledger.ledger.ledger import Ledger
 from aidledger.queries.entry_testing.arguments import micros, window_of
 from aidledger.queries.entry_testing.entries import EntryRef, amounts, chunks, entry_refs
@@ -82,11 +83,9 @@ def split_under_threshold(
     ledger: Ledger,
     threshold: Money,
     *,
-    window: dt.timedelta = dt.timedelta(days=7),
+    within: dt.timedelta = dt.timedelta(days=7),
     margin: Decimal = Decimal("0.1"),
-    known_at: dt.datetime | None = None,
-    start: dt.datetime | None = None,
-    end: dt.datetime | None = None,
+    window: Window | None = None,
     kinds: Collection[str] | None = None,
     exclude_kinds: Collection[str] = (),
 ) -> tuple[SplitGroup, ...]:
@@ -103,7 +102,7 @@ def split_under_threshold(
 
     In each group:
 
-    - ``SUM_ABOVE``: two or more items effective within ``window`` of the first
+    - ``SUM_ABOVE``: two or more items effective within ``within`` of the first
       of them that add up to more than the threshold; overlapping windows are
       reported as one group.
     - ``NEAR_THRESHOLD``: two or more items at or just under the threshold
@@ -113,11 +112,9 @@ def split_under_threshold(
     Args:
         ledger: the ledger.
         threshold: the approval threshold (positive Money; its currency is the one tested).
-        window: how close in effective time the parts of a split are.
+        within: how close in effective time the parts of a split are.
         margin: how far under the threshold counts as near it (0 to below 1).
-        known_at: only entries recorded at or before this time.
-        start: only entries effective at or after this time.
-        end: only entries effective before this time.
+        window: only the entries in this :class:`~aidledger.Window` (all by default).
         kinds: only entries of these kinds.
         exclude_kinds: no entries of these kinds.
 
@@ -129,10 +126,10 @@ def split_under_threshold(
     """
     ledger = ledger_of(ledger)
     threshold_of(threshold)
-    window_of(window, zero=False)
+    window_of(within, zero=False)
     near = margin_of(margin)
-    with reading(ledger, known_at, start, end, kinds, exclude_kinds) as (connection, scope):
-        return find_splits(connection, scope, threshold, window, near)
+    with reading(ledger, window, kinds, exclude_kinds) as (connection, scope):
+        return find_splits(connection, scope, threshold, within, near)
 
 
 def threshold_of(threshold: object) -> Money:
@@ -168,7 +165,7 @@ def _tag(name: str, seq: Any) -> Any:
 
 
 def find_splits(
-    connection: Connection, scope: Scope, threshold: Money, window: dt.timedelta, margin: tuple[int, int]
+    connection: Connection, scope: Scope, threshold: Money, within: dt.timedelta, margin: tuple[int, int]
 ) -> tuple[SplitGroup, ...]:
     """:func:`split_under_threshold` on a scope read in ``connection`` (``margin`` from :func:`margin_of`)."""
     unit, limit = threshold.unit, threshold.minor
@@ -177,7 +174,7 @@ def find_splits(
     def is_near(item: _Item) -> bool:
         return item.amount * q >= limit * (q - p)
 
-    found = list(_flag(_items(connection, scope, threshold), micros(window), limit, is_near))
+    found = list(_flag(_items(connection, scope, threshold), micros(within), limit, is_near))
     refs = entry_refs(connection, (item.seq for _, _, items in found for item in items))
     return tuple(
         SplitGroup(

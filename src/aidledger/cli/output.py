@@ -1,0 +1,152 @@
+"""What the ``aidledger`` command's subcommands share: the console, JSON, tables, progress, and their options.
+
+Stored text is printed as data: no emoji codes, no markup, no guessing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+import json
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from decimal import Decimal
+from typing import Annotated, Any
+
+import attrs
+import pendulum
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
+from rich.table import Table
+from rich.text import Text
+
+from aidledger.core.amounts import Amount
+from aidledger.core.errors import InvalidArgument
+
+# Stored text is data: no emoji codes (":bank:" is part of account names), no markup, no guessing.
+# Piped output is not cut to 80 columns.
+out = Console(soft_wrap=True, emoji=False, highlight=False, width=None if sys.stdout.isatty() else 160)
+
+UrlArgument = Annotated[
+    str, typer.Argument(help="Database URL (sqlite:///file.db, postgresql://...) or a SQLite path.")
+]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON for scripts instead of tables.")]
+
+
+def emit_json(data: Any) -> None:
+    """JSON on stdout; exact amounts (Decimal) are written as strings, never as floats."""
+    sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False, default=plain) + "\n")
+
+
+def plain(value: object) -> str:
+    if isinstance(value, Decimal):
+        return f"{value:f}"
+    raise TypeError(f"cannot write {type(value).__name__} as JSON")
+
+
+def rows_table(title: str, rows: list[dict[str, Any]]) -> None:
+    """Rows as a table: text left, numbers right with thousands separators, booleans as yes/NO."""
+    table = Table(title=title)
+    for column, value in rows[0].items():
+        numeric = isinstance(value, Decimal | int) and not isinstance(value, bool)
+        table.add_column(column.replace("_kzt", " (KZT)").replace("_", " "), justify="right" if numeric else "left")
+    for row in rows:
+        table.add_row(*(Text(cell(value)) for value in row.values()))
+    out.print(table)
+
+
+def cell(value: object) -> str:
+    if isinstance(value, bool):
+        return "yes" if value else "NO"
+    if isinstance(value, Decimal | int):
+        return f"{value:,}"
+    return str(value)
+
+
+@contextmanager
+def progress_bar(*, quiet: bool) -> Iterator[Callable[[str, int, int], None]]:
+    """A progress bar on stderr (so that --json output stays clean), or nothing."""
+    if quiet or not sys.stderr.isatty():
+        yield lambda stage, done, total: None
+        return
+    with Progress(
+        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+        console=Console(stderr=True), transient=True,
+    ) as bar:  # fmt: skip
+        tasks: dict[str, TaskID] = {}
+
+        def update(stage: str, done: int, total: int) -> None:
+            if stage not in tasks:
+                tasks[stage] = bar.add_task(stage, total=total)
+            bar.update(tasks[stage], completed=done)
+
+        yield update
+
+
+def when(text: str | None, tz: str, what: str) -> pendulum.DateTime | None:
+    """An ISO date or time from the command line; a date or a time without offset is read in ``tz``."""
+    if text is None:
+        return None
+    try:
+        parsed = pendulum.parse(text, tz=tz, exact=False)
+    except Exception:  # noqa: BLE001 - any parse failure is the user's value
+        parsed = None
+    if not isinstance(parsed, pendulum.DateTime):
+        raise InvalidArgument(
+            f"{what} {text!r} is not an ISO date or time like 2020-04-01 or 2020-04-01T09:00+06:00", value=text
+        )
+    return parsed
+
+
+def money_table(title: str, columns: list[str], rows: list[list[object]]) -> None:
+    table = Table(title=title)
+    numeric = [bool(rows) and isinstance(rows[0][i], Decimal | int) for i in range(len(columns))]
+    for column, right in zip(columns, numeric, strict=True):
+        table.add_column(column, justify="right" if right else "left")
+    for row in rows:
+        table.add_row(*(Text(cell(value)) for value in row))
+    out.print(table)
+
+
+TzOption = Annotated[str, typer.Option("--tz", help="Time zone for dates and months (e.g. Asia/Almaty).")]
+
+
+def plain_attrs(value: object) -> Any:
+    """An attrs value as JSON-ready data: amounts as exact decimal strings with their unit."""
+    if isinstance(value, Amount):
+        return f"{value.value:f} {value.unit.code}"
+    if attrs.has(type(value)):
+        return {name: plain_attrs(getattr(value, name)) for name in attrs.fields_dict(type(value))}  # type: ignore[arg-type]
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, dt.datetime | dt.date):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return {str(k): plain_attrs(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [plain_attrs(v) for v in value]
+    return value
+
+
+def flat(value: object) -> object:
+    if isinstance(value, dict):
+        return ", ".join(f"{k} {v}" for k, v in value.items())
+    return "" if value is None else value
+
+
+__all__ = [
+    "JsonOption",
+    "TzOption",
+    "UrlArgument",
+    "cell",
+    "emit_json",
+    "flat",
+    "money_table",
+    "out",
+    "plain_attrs",
+    "progress_bar",
+    "rows_table",
+    "when",
+]
