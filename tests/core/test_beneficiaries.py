@@ -56,11 +56,6 @@ class TestKeys:
         with pytest.raises(InvalidArgument):
             Pseudonymizer(keys)  # type: ignore[arg-type]
 
-    @pytest.mark.xfail(
-        strict=True,
-        raises=ValueError,
-        reason="the default of `current` (max of the versions) runs before the keys' validator: a bare ValueError",
-    )
     def test_no_key_at_all_is_refused_by_name(self) -> None:
         """An empty key mapping is refused with InvalidArgument saying a key is needed."""
         with pytest.raises(InvalidArgument, match="needs at least one key"):

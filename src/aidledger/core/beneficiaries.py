@@ -89,7 +89,8 @@ class Pseudonymizer:
 
     @current.default
     def _newest(self) -> int:
-        return max(self.keys)
+        # The keys' validator runs after the defaults: an empty mapping is refused there, by name.
+        return max(self.keys, default=0)
 
     def __attrs_post_init__(self) -> None:
         if self.current not in self.keys:
