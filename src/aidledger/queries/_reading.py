@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+import pendulum
+
 from aidledger.core.accounts import Account, Fund
 from aidledger.core.amounts import Amount
 from aidledger.core.errors import InvalidArgument, UnknownAccount, UnknownRecord
@@ -40,9 +42,24 @@ def balance_or_zero(
         return Amount.from_minor(0, account.unit)
 
 
+def known_by(ledger: Ledger, window: Window) -> pendulum.DateTime | None:
+    """The latest recorded time a record may have to be known in ``window``, or ``None`` for any.
+
+    Its ``known_at``; with a digest, also no later than the digest's entry was
+    recorded (records beside the journal are bounded by the time the digest's
+    newest entry was recorded, until every write is one item of one log).
+    """
+    bounds = [window.known_at] if window.known_at is not None else []
+    if window.through is not None:
+        found = next(iter(ledger.entries(after_seq=window.through.seq - 1, limit=1, window=window.recorded())), None)
+        if found is not None:
+            bounds.append(found.recorded_at)
+    return min(bounds, key=to_micros) if bounds else None
+
+
 def known_record(ledger: Ledger, kind: str, code: str, window: Window) -> Record:
-    """The record of ``kind`` and ``code`` if recorded by the window's ``known_at``; else UnknownRecord."""
-    known_at = window.known_at
+    """The record of ``kind`` and ``code`` if ``window`` knows it (:func:`known_by`); else UnknownRecord."""
+    known_at = known_by(ledger, window)
     found = ledger.record(kind, code)
     if found is None:
         raise UnknownRecord(f"no {kind} {code!r}", kind=kind, code=code)
@@ -56,8 +73,9 @@ def known_record(ledger: Ledger, kind: str, code: str, window: Window) -> Record
 
 
 def known_records(ledger: Ledger, kind: str, window: Window) -> tuple[Record, ...]:
-    """Every record of ``kind`` the ledger had recorded by the window's ``known_at`` (all of them without it)."""
-    if window.known_at is None:
+    """Every record of ``kind`` recorded by what ``window`` knows (:func:`known_by`; all of them without a bound)."""
+    known_at = known_by(ledger, window)
+    if known_at is None:
         return ledger.records(kind)
-    cutoff = to_micros(window.known_at, "known_at")
+    cutoff = to_micros(known_at, "known_at")
     return tuple(r for r in ledger.records(kind) if to_micros(r.recorded_at) <= cutoff)
