@@ -45,6 +45,7 @@ from aidledger.core.errors import (
     UnknownFund,
     UnknownRecord,
 )
+from aidledger.core.window import Digest, Window
 from aidledger.demo import (
     FOOD_PACKAGE,
     RELIEF_GOODS,
@@ -176,6 +177,7 @@ __all__ = [
     "Claim",
     "Conflict",
     "Delivery",
+    "Digest",
     "Dimension",
     "DoublePayment",
     "DuplicateClaim",
@@ -273,6 +275,7 @@ __all__ = [
     "UnusualActors",
     "ValuationBasis",
     "Verification",
+    "Window",
     "aid_summary",
     "audit_totals",
     "commodity",
