@@ -92,7 +92,7 @@ from typing import Any, BinaryIO, Final
 import attrs
 
 from aidledger.core.accounts import Account, AccountType, Side
-from aidledger.core.amounts import Unit, UnitKind, currency
+from aidledger.core.amounts import UnitKind, currency
 from aidledger.core.entries import check_text
 from aidledger.core.errors import DuplicateDefinition, InvalidArgument
 from aidledger.core.times import from_micros, now, to_micros
@@ -465,15 +465,15 @@ class _Reader:
 
     def _take(self, tables: _Tables, row: _Row) -> None:
         """Add one grouped row to the sums of its activity (or of its fund, for money coming in)."""
-        account_type, is_money, kind = row.account.type, row.is_money, row.group.kind
+        account_type, is_money, kind, unit = row.account.type, row.is_money, row.group.kind, row.account.unit
         if kind in _PAYMENT_KINDS:
-            activity = tables.programmes.get(row.tag(0) or "")
+            activity = tables.programmes.get(row.group.tags[0] or "")
             if activity is None or account_type is not AccountType.EXPENSE or not is_money:
                 return
             activity.saw(row.day, row.group.recorded)
-            _add(tables.expenditure[activity.code], (row.month, kind, row.unit.code), row)
+            _add(tables.expenditure[activity.code], (row.month, kind, unit.code), row)
         elif kind == _GOODS_KIND:
-            purpose = row.tag(1)
+            purpose = row.group.tags[1]
             if account_type is not AccountType.EXPENSE or purpose is None:
                 return
             key = (row.group.fund, purpose)
@@ -482,21 +482,21 @@ class _Reader:
                 activity = tables.goods[key] = self._goods(row.group.fund, purpose, row.day)
             activity.saw(row.day, row.group.recorded)
             if is_money:
-                _add(tables.delivered[key], (row.month, row.unit.code), row)
+                _add(tables.delivered[key], (row.month, unit.code), row)
             else:
                 counted = tables.counted[key][row.month]
-                counted[(row.unit.code, row.unit.measure or "", row.unit.exponent)] += row.group.minor
+                counted[(unit.code, unit.measure or "", unit.exponent)] += row.group.minor
         elif kind in _INCOMING_KINDS:
             is_transfer = account_type is AccountType.NET_ASSETS and row.account.code.startswith(TRANSFERS_PREFIX)
             if not is_money or not (account_type is AccountType.REVENUE or is_transfer):
                 return
             # Credits to revenue (and to the transfers account) are money coming in.
-            _add(tables.incoming[row.group.fund], (INCOMING_FUNDS, row.month, kind, row.unit.code), row, sign=-1)
+            _add(tables.incoming[row.group.fund], (INCOMING_FUNDS, row.month, kind, unit.code), row, sign=-1)
             tables.saw(row)
         elif kind in _PLEDGE_KINDS:
             if account_type is not AccountType.MEMO or row.account.normal_side is not Side.DEBIT:
                 return
-            _add(tables.incoming[row.group.fund], (INCOMING_COMMITMENT, row.month, kind, row.unit.code), row)
+            _add(tables.incoming[row.group.fund], (INCOMING_COMMITMENT, row.month, kind, unit.code), row)
             tables.saw(row)
 
     def _attribute(self, tables: _Tables, activities: list[_Activity]) -> tuple[str, ...]:
@@ -582,10 +582,10 @@ class _Reader:
         for group in self._grouped(_GRANT_KINDS, types_, Tag.PROJECT, per_entry=True):
             row = _Row.of(group, self.accounts[group.account])
             if row.is_money and group.seq is not None:
-                key = (group.seq, row.account.type, row.account.normal_side, row.unit.code)
+                key = (group.seq, row.account.type, row.account.normal_side, row.account.unit.code)
                 netted[key] = (row, netted[key][1] + group.minor if key in netted else group.minor)
         for row, minor in netted.values():
-            activity = projects.get(row.tag(0) or "")
+            activity = projects.get(row.group.tags[0] or "")
             if activity is not None:
                 self._grant(activity, row, minor)
 
@@ -597,7 +597,7 @@ class _Reader:
             if account.type is not AccountType.MEMO or account.normal_side is not Side.DEBIT:
                 return
             type_, text = OUTGOING_COMMITMENT, memo or f"Grant commitment to {activity.grantee}"
-            activity.committed[row.unit.code] += minor
+            activity.committed[row.account.unit.code] += minor
         else:
             if account.type is not AccountType.EXPENSE:
                 return
@@ -606,15 +606,15 @@ class _Reader:
                 text = f"Tranche: {memo}" if memo else "Tranche"
             else:
                 text = f"Clawed back (returned by the grantee): {memo}" if memo else "Clawed back"
-            activity.disbursed[row.unit.code] += minor
+            activity.disbursed[row.account.unit.code] += minor
         activity.saw(row.day, row.group.recorded)
         if minor:
             activity.transactions.append(
                 _Txn(
                     type=type_,
                     day=row.day,
-                    currency=row.unit.code,
-                    exponent=row.unit.exponent,
+                    currency=row.account.unit.code,
+                    exponent=row.account.unit.exponent,
                     minor=minor,
                     description=text,
                     ref=str(row.group.entry_id),
@@ -637,24 +637,12 @@ class _Row:
         return cls(group, account, from_micros(group.effective_at, group.effective_tz).date())
 
     @property
-    def unit(self) -> Unit:
-        return self.account.unit
-
-    @property
     def is_money(self) -> bool:
         return self.account.unit.kind is UnitKind.CURRENCY
 
     @property
     def month(self) -> str:
         return f"{self.day.year:04d}-{self.day.month:02d}"
-
-    def tag(self, index: int) -> str | None:
-        """The value of the ``index``-th tag the rows were grouped by."""
-        return self.group.tags[index]
-
-
-def _counts() -> defaultdict[str, defaultdict[tuple[str, str, int], int]]:
-    return defaultdict(lambda: defaultdict(int))
 
 
 @attrs.define
@@ -668,7 +656,7 @@ class _Tables:
     expenditure: defaultdict[str, dict[tuple[str, str, str], _Sum]] = attrs.Factory(lambda: defaultdict(dict))
     delivered: defaultdict[tuple[str, str], dict[tuple[str, str], _Sum]] = attrs.Factory(lambda: defaultdict(dict))
     counted: defaultdict[tuple[str, str], defaultdict[str, defaultdict[tuple[str, str, int], int]]] = attrs.Factory(
-        lambda: defaultdict(_counts)
+        lambda: defaultdict(lambda: defaultdict(lambda: defaultdict(int)))
     )
     last_seen: defaultdict[str, int] = attrs.Factory(lambda: defaultdict(int))
 
@@ -703,7 +691,7 @@ def _add(sums: dict[Any, _Sum], key: Any, row: _Row, *, sign: int = 1) -> None:
     found.minor += sign * row.group.minor
     found.entries += row.group.entries
     found.last = max(found.last, row.day)
-    found.exponent = row.unit.exponent
+    found.exponent = row.account.unit.exponent
 
 
 def _append(activity: _Activity, type_: str, found: _Sum, unit: str, text: str) -> None:
