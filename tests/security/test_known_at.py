@@ -234,7 +234,7 @@ def after_t(aid: Aid) -> None:
     aid.donate("GENERAL", kzt("1234.56"), donor="D-8", on=MAY.add(days=2), actor="cashier", memo="after close")
 
 
-#: Where a re-run with known_at=T is not yet identical, and why (see test_known_gaps, an expected failure).
+#: Where a re-run with known_at=T was not identical, and why; test_known_gaps now proves it is.
 KNOWN_GAPS = {
     "beancount": "the header names the newest entry at export time, and commodities defined after T are declared",
     "hledger": "the header names the newest entry at export time, and commodities defined after T are declared",
