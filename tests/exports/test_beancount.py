@@ -31,6 +31,7 @@ from aidledger import (
     Money,
     Posting,
     StorageError,
+    Window,
     currency,
 )
 from aidledger.exports import _common
@@ -109,8 +110,8 @@ class TestAccepted:
         assert summary.postings == sum(len(p.entry.postings) for p in posted)
         assert summary.assertions == summary.accounts == len(balances) == len(pairs_of(entries))
         assert summary.units == 4  # KZT, EUR, FOOD-PACKAGE, RELIEF-GOODS (the USD gift was converted on arrival)
-        assert summary.known_at == posted[-1].recorded_at
-        assert summary.as_of is None
+        assert summary.window.known_at == posted[-1].recorded_at
+        assert summary.window.as_of is None
 
 
 class TestTotals:
@@ -246,7 +247,7 @@ class TestSnapshot:
         """With as_of, only entries effective by then, asserted against trial_balance(as_of=...)."""
         path = tmp_path / "april.beancount"
         cut = almaty(4, 30, 23, 59)
-        summary = export(aid_ledger, path, as_of=cut)
+        summary = export(aid_ledger, path, window=Window(as_of=cut))
         entries, errors = load(path)
         assert errors == []
         assert bean_check(path).returncode == 0
@@ -254,20 +255,20 @@ class TestSnapshot:
         expected = [p for p in aid_ledger.entries() if p.entry.effective_at <= cut]
         assert summary.entries == len(expected) < summary.head_seq
         assert {e.date for e in entries if isinstance(e, data.Balance)} == {dt.date(2020, 5, 1)}
-        assert summary.as_of == cut
+        assert summary.window.as_of == cut
 
     def test_known_at_reproduces_an_earlier_export(self, aid_ledger: Ledger, tmp_path: Path) -> None:
         """An export with known_at set to an earlier recorded time holds exactly the entries known then."""
         posted = list(aid_ledger.entries())
         known = posted[19].recorded_at
         expected = [p for p in posted if p.recorded_at <= known]
-        summary = export(aid_ledger, tmp_path / "then.beancount", known_at=known)
+        summary = export(aid_ledger, tmp_path / "then.beancount", window=Window(known_at=known))
         entries, errors = load(tmp_path / "then.beancount")
         assert errors == []
         assert summary.entries == len(expected)
         assert beancount_totals(entries) == totals_of(aid_ledger.trial_balance(known_at=known))
         again = io.StringIO()
-        export_beancount(aid_ledger, again, known_at=known)
+        export_beancount(aid_ledger, again, window=Window(known_at=known))
         assert again.getvalue() == (tmp_path / "then.beancount").read_text(encoding="utf-8")
 
     def test_entries_posted_during_the_export_are_left_out(
@@ -298,7 +299,7 @@ class TestSnapshot:
         assert aid_ledger.head().seq == head + 1
         assert summary.head_seq == summary.entries == head
         (newest,) = aid_ledger.entries(after_seq=head - 1, limit=1)
-        assert summary.known_at == newest.recorded_at
+        assert summary.window.known_at == newest.recorded_at
         assert bean_check(tmp_path / "busy.beancount").returncode == 0
 
     def test_an_inconsistent_snapshot_is_refused(self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -347,7 +348,7 @@ class TestSnapshot:
         monkeypatch.setattr(Ledger, "entries", spy)
         monkeypatch.setattr(_common, "_PAGE", 4)
         paged = io.StringIO()
-        assert export_beancount(aid_ledger, paged, known_at=summary.known_at) == summary
+        assert export_beancount(aid_ledger, paged, window=summary.window) == summary
         assert paged.getvalue() == whole.getvalue()
         assert limits and all(limit is not None and limit <= 4 for limit in limits)
 
@@ -357,7 +358,7 @@ class TestArguments:
         """An empty ledger exports to a file bean-check accepts, with nothing in it."""
         with Ledger.open(f"sqlite:///{tmp_path / 'empty.db'}") as ledger:
             summary = export(ledger, tmp_path / "empty.beancount")
-        assert (summary.entries, summary.postings, summary.assertions, summary.known_at) == (0, 0, 0, None)
+        assert (summary.entries, summary.postings, summary.assertions, summary.window.known_at) == (0, 0, 0, None)
         assert bean_check(tmp_path / "empty.beancount").returncode == 0
 
     @pytest.mark.parametrize(
@@ -366,16 +367,20 @@ class TestArguments:
             (lambda ledger: export_beancount("sqlite://", io.StringIO()), InvalidArgument, "expected a Ledger"),  # type: ignore[arg-type]
             (lambda ledger: export_beancount(ledger, "out.beancount"), InvalidArgument, "text stream"),  # type: ignore[arg-type]
             (
-                lambda ledger: export_beancount(ledger, io.StringIO(), as_of=dt.datetime(2020, 1, 1)),
+                lambda ledger: export_beancount(ledger, io.StringIO(), window=Window(as_of=dt.datetime(2020, 1, 1))),
                 InvalidTime,
                 "as_of",
             ),
             (
-                lambda ledger: export_beancount(ledger, io.StringIO(), known_at=dt.datetime(2020, 1, 1)),
+                lambda ledger: export_beancount(ledger, io.StringIO(), window=Window(known_at=dt.datetime(2020, 1, 1))),
                 InvalidTime,
                 "known_at",
             ),
-            (lambda ledger: export_beancount(ledger, io.StringIO(), as_of="2020-01-01"), InvalidTime, "as_of"),  # type: ignore[arg-type]
+            (
+                lambda ledger: export_beancount(ledger, io.StringIO(), window=Window(as_of="2020-01-01")),
+                InvalidTime,
+                "as_of",
+            ),  # type: ignore[arg-type]
         ],
     )
     def test_bad_arguments_raise_typed_errors(self, call: Any, error: type[Exception], message: str) -> None:

@@ -25,6 +25,7 @@ from aidledger import (
     Ledger,
     Money,
     Posting,
+    Window,
     currency,
 )
 from aidledger.exports.beancount import ExportSummary
@@ -210,14 +211,14 @@ class TestSnapshot:
     def test_as_of_and_known_at(self, aid_ledger: Ledger) -> None:
         """The cut-offs select the same postings as the ledger's own trial balance does."""
         cut = almaty(4, 30, 23, 59)
-        rows, summary, _ = export(aid_ledger, as_of=cut)
+        rows, summary, _ = export(aid_ledger, window=Window(as_of=cut))
         assert sums(rows) == totals_of(aid_ledger.trial_balance(as_of=cut))
         assert all(dt.datetime.fromisoformat(r["effective_at"]) <= cut for r in rows)
-        assert summary.as_of == cut
+        assert summary.window.as_of == cut
         known = list(aid_ledger.entries())[14].recorded_at
-        rows, summary, _ = export(aid_ledger, known_at=known)
+        rows, summary, _ = export(aid_ledger, window=Window(known_at=known))
         assert sums(rows) == totals_of(aid_ledger.trial_balance(known_at=known))
-        assert summary.known_at == known
+        assert summary.window.known_at == known
 
     def test_empty_ledger_has_the_header_only(self) -> None:
         with Ledger.open("sqlite://") as ledger:
@@ -233,4 +234,4 @@ class TestSnapshot:
             with pytest.raises(InvalidArgument, match="text stream"):
                 export_csv(ledger, b"")  # type: ignore[arg-type]
             with pytest.raises(InvalidTime, match="known_at"):
-                export_csv(ledger, io.StringIO(), known_at=dt.datetime(2020, 5, 1))
+                export_csv(ledger, io.StringIO(), window=Window(known_at=dt.datetime(2020, 5, 1)))

@@ -17,7 +17,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from aidledger import InvalidArgument, InvalidTime, Ledger
+from aidledger import InvalidArgument, InvalidTime, Ledger, Window
 from aidledger.exports import hledger as hl
 from aidledger.exports.beancount import ExportSummary
 from aidledger.exports.hledger import export_hledger
@@ -215,7 +215,7 @@ class TestSnapshot:
         """With as_of the journal holds the ledger at that time, and its assertions are trial_balance(as_of)."""
         path = tmp_path / "april.journal"
         cut = almaty(4, 30, 23, 59)
-        summary = export(aid_ledger, path, as_of=cut)
+        summary = export(aid_ledger, path, window=Window(as_of=cut))
         assert hledger(path, "check", "--strict").returncode == 0
         assert hledger_totals(path) == totals_of(aid_ledger.trial_balance(as_of=cut))
         assert summary.entries == sum(1 for p in aid_ledger.entries() if p.entry.effective_at <= cut)
@@ -225,7 +225,7 @@ class TestSnapshot:
         """With known_at the journal holds what the ledger had recorded by then."""
         known = list(aid_ledger.entries())[9].recorded_at
         path = tmp_path / "then.journal"
-        export(aid_ledger, path, known_at=known)
+        export(aid_ledger, path, window=Window(known_at=known))
         assert hledger(path, "check", "--strict").returncode == 0
         assert hledger_totals(path) == totals_of(aid_ledger.trial_balance(known_at=known))
 
@@ -246,7 +246,7 @@ class TestArguments:
             with pytest.raises(InvalidArgument, match="text stream"):
                 export_hledger(ledger, None)  # type: ignore[arg-type]
             with pytest.raises(InvalidTime, match="as_of"):
-                export_hledger(ledger, io.StringIO(), as_of=dt.datetime(2020, 5, 1))
+                export_hledger(ledger, io.StringIO(), window=Window(as_of=dt.datetime(2020, 5, 1)))
 
 
 TEXT = st.text(alphabet=st.characters(codec="utf-8", exclude_characters="\x00"), max_size=60)

@@ -16,7 +16,7 @@ def test_progress_is_reported_per_page(aid_ledger: Ledger, monkeypatch: pytest.M
     calls: list[tuple[str, int, int]] = []
     quiet, reported = io.StringIO(), io.StringIO()
     summary = exporter(aid_ledger, quiet)  # type: ignore[operator]
-    exporter(aid_ledger, reported, known_at=summary.known_at, progress=lambda *call: calls.append(call))  # type: ignore[operator]
+    exporter(aid_ledger, reported, window=summary.window, progress=lambda *call: calls.append(call))  # type: ignore[operator]
     assert quiet.getvalue() == reported.getvalue()
     head = aid_ledger.head().seq
     assert calls[0] == ("entries", 0, head)

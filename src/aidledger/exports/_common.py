@@ -15,8 +15,9 @@ from aidledger.core.accounts import Account, AccountType, Fund
 from aidledger.core.amounts import Unit
 from aidledger.core.entries import PostedEntry, Posting
 from aidledger.core.errors import InvalidArgument, StorageError
-from aidledger.core.times import to_micros
+from aidledger.core.window import Window
 from aidledger.ledger.ledger import Ledger
+from aidledger.ledger.reader import newest_seq
 
 #: Entries read from the ledger per round trip.
 _PAGE: Final = 500
@@ -37,9 +38,9 @@ class ExportSummary:
         units: units (currencies and commodities) declared or used.
         assertions: balance assertions written (none in CSV).
         head_seq: the sequence number of the ledger's newest entry when the export started.
-        as_of: the effective-time cut-off, if one was given.
-        known_at: the recorded-time cut-off used (the newest entry's recorded time
-            when none was given); pass it again to reproduce the export.
+        window: the window the export covered: the one given, with ``known_at`` (when none was
+            given) the recorded time of the newest entry inside it; pass it again to reproduce
+            the export byte for byte.
     """
 
     format: str
@@ -50,66 +51,90 @@ class ExportSummary:
     units: int
     assertions: int
     head_seq: int
-    as_of: dt.datetime | None
-    known_at: dt.datetime | None
+    window: Window
 
 
 # -- shared by the Beancount, hledger and CSV exports -----------------------------------------
 
 
-def _check_arguments(ledger: object, out: object, as_of: object, known_at: object) -> None:
-    """Raise InvalidArgument unless the export's arguments are usable."""
+def _check_arguments(ledger: object, out: object, window: object) -> Ledger:
+    """The ledger, if the export's arguments are usable; InvalidArgument otherwise."""
     if not isinstance(ledger, Ledger):
         raise InvalidArgument(f"expected a Ledger, got {ledger!r}", value=ledger)
     if not callable(getattr(out, "write", None)):
         raise InvalidArgument(f"out must be a text stream with a write() method, got {out!r}", value=out)
-    if as_of is not None:
-        to_micros(as_of, "as_of")
-    if known_at is not None:
-        to_micros(known_at, "known_at")
+    if window is not None and not isinstance(window, Window):
+        raise InvalidArgument(f"window must be a Window, got {window!r}", value=window)
+    return ledger
 
 
 @attrs.frozen
 class _Snapshot:
-    """Which entries an export writes: seq up to ``through``, recorded up to ``known_at``, effective up to ``as_of``.
+    """Which entries an export writes: those in ``window``, pinned to ``newest``.
 
-    ``head`` is the newest entry's seq when the export started.
+    ``head`` is the newest entry's seq when the export started; ``newest`` the
+    newest entry the window's recorded-time and log bounds admit (``None`` if none).
     """
 
     head: int
-    through: int
-    as_of: dt.datetime | None
-    known_at: dt.datetime | None
+    window: Window
+    newest: PostedEntry | None
 
 
-def _snapshot(
-    ledger: Ledger, as_of: dt.datetime | None, known_at: dt.datetime | None, *, balances: bool
-) -> tuple[_Snapshot, dict[tuple[str, str], int]]:
+def pinned(ledger: Ledger, window: Window | None) -> tuple[int, Window, PostedEntry | None]:
+    """The ledger's head, ``window`` pinned to the newest entry inside its recorded-time and log bounds, and
+    that entry.
+
+    Without ``known_at`` the window ends at that entry's recorded time, so
+    entries posted while the export runs stay out of it and the window
+    reproduces the export later.  A window through a digest the ledger does not
+    hold is refused (DigestMismatch).
+    """
+    given = Window() if window is None else window
+    head = ledger.head().seq
+    with ledger.snapshot() as connection:
+        seq = newest_seq(connection, given.recorded())
+    if not seq:
+        return head, given, None
+    (newest,) = ledger.entries(after_seq=seq - 1, limit=1)
+    if given.known_at is None:
+        given = attrs.evolve(given, known_at=newest.recorded_at)
+    return head, given, newest
+
+
+def _snapshot(ledger: Ledger, window: Window | None, *, balances: bool) -> tuple[_Snapshot, dict[tuple[str, str], int]]:
     """Fix what the export covers and, if asked, read the ledger's trial balance for exactly that.
 
-    Without ``known_at`` the cut-off is the newest entry's recorded time, so
-    entries posted while the export runs stay out of it.  Returns the snapshot
-    and the balances in minor units by (account code, fund code).
+    Returns the snapshot and the balances in minor units by (account code, fund code).
     """
-    head = ledger.head().seq
-    if known_at is None and head:
-        (newest,) = ledger.entries(after_seq=head - 1, limit=1)
-        known_at = newest.recorded_at
+    head, window, newest = pinned(ledger, window)
     totals: dict[tuple[str, str], int] = {}
-    if balances and head:
-        for line in ledger.trial_balance(as_of=as_of, known_at=known_at).lines:
+    if balances and newest is not None:
+        for line in ledger.trial_balance(window=window).lines:
             totals[(line.account.code, line.fund.code)] = line.balance.minor
-    # Entries committed after the balances were read have a higher seq: leave them out.
-    through = ledger.head().seq if head else 0
-    return _Snapshot(head, through, as_of, known_at), totals
+    return _Snapshot(head, window, newest), totals
 
 
 def _scope(snapshot: _Snapshot) -> str:
-    """A comment line saying what the export holds."""
-    text = f"; The ledger's entries recorded by {_iso(snapshot.known_at)}" if snapshot.known_at else "; No entries"
-    if snapshot.as_of is not None:
-        text += f" and effective by {_iso(snapshot.as_of)}"
-    return text + f" (newest entry when exported: seq {snapshot.head}).\n"
+    """A comment line saying what the export holds: the log up to its newest entry, and the effective bounds.
+
+    It describes the entries covered, not the ledger at export time, so the same window gives the same line
+    whenever the export is made (and a window through a digest the line of that digest's ``known_at``).
+    """
+    newest = snapshot.newest
+    if newest is None:
+        text = "; No entries recorded"
+    else:
+        text = f"; The ledger's entries through {newest.seq}:{newest.hash} (recorded {_iso(newest.recorded_at)})"
+    window = snapshot.window
+    for words, when in (
+        ("effective from", window.start),
+        ("effective before", window.end),
+        ("effective by", window.as_of),
+    ):
+        if when is not None:
+            text += f", {words} {_iso(when)}"
+    return text + ".\n"
 
 
 Progress = Callable[[str, int, int], None]
@@ -120,24 +145,16 @@ def _entries(ledger: Ledger, snapshot: _Snapshot, progress: Progress | None = No
 
     ``progress("entries", done, total)`` is called after each page, with entry sequence numbers.
     """
-    after = 0
-    while after < snapshot.through:
+    if snapshot.newest is None:
+        return
+    after, through = 0, snapshot.newest.seq
+    while after < through:
         if progress is not None:
-            progress("entries", after, snapshot.through)
-        page = list(
-            ledger.entries(
-                after_seq=after,
-                limit=min(_PAGE, snapshot.through - after),
-                as_of=snapshot.as_of,
-                known_at=snapshot.known_at,
-            )
-        )
+            progress("entries", after, through)
+        page = list(ledger.entries(after_seq=after, limit=_PAGE, window=snapshot.window))
         if not page:
             return
-        for posted in page:
-            if posted.seq > snapshot.through:
-                return
-            yield posted
+        yield from page
         after = page[-1].seq
 
 
@@ -312,8 +329,7 @@ class _Tally:
             units=units,
             assertions=assertions,
             head_seq=snapshot.head,
-            as_of=snapshot.as_of,
-            known_at=snapshot.known_at,
+            window=snapshot.window,
         )
 
     def sums(self) -> dict[tuple[str, str], int]:
@@ -326,17 +342,19 @@ class _Tally:
 
 
 def _prepare(
-    ledger: object, out: object, as_of: dt.datetime | None, known_at: dt.datetime | None, *, journal: bool
-) -> tuple[Ledger, _Snapshot, dict[tuple[str, str], int], _Tally, tuple[Unit, ...]]:
+    ledger: object, out: object, window: Window | None, *, journal: bool
+) -> tuple[Ledger, _Snapshot, dict[tuple[str, str], int], _Tally]:
     """Check the arguments and fix the snapshot; for a journal (Beancount, hledger) also read the
     trial balance and name every account/fund pair of the chart (raising before anything is written)."""
-    _check_arguments(ledger, out, as_of, known_at)
-    assert isinstance(ledger, Ledger)
-    snapshot, totals = _snapshot(ledger, as_of, known_at, balances=journal)
-    accounts = ledger.accounts()
-    units = {a.unit.code: a.unit for a in accounts}
-    names = _AccountNames(accounts, ledger.funds()) if journal else None
-    return ledger, snapshot, totals, _Tally(names), tuple(units[c] for c in sorted(units))
+    checked = _check_arguments(ledger, out, window)
+    snapshot, totals = _snapshot(checked, window, balances=journal)
+    names = _AccountNames(checked.accounts(), checked.funds()) if journal else None
+    return checked, snapshot, totals, _Tally(names)
+
+
+def _units(tally: _Tally) -> tuple[Unit, ...]:
+    """The units the entries written use, by code: what the export declares (never a unit defined later)."""
+    return tuple(tally.units[code] for code in sorted(tally.units))
 
 
 # -- Beancount -----------------------------------------------------------------------------------

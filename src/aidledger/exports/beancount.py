@@ -20,8 +20,8 @@ How the ledger maps to Beancount:
   before anything is written.  Each ``open`` directive carries the ledger's
   account code, fund code, account type and name as metadata.
 * **Units.**  Unit codes follow Beancount's commodity grammar already; every
-  unit of the chart (currencies and goods such as ``FOOD-PACKAGE``) gets a
-  ``commodity`` directive with its kind, exponent and unit of measure.
+  unit the exported entries use (currencies and goods such as ``FOOD-PACKAGE``)
+  gets a ``commodity`` directive with its kind, exponent and unit of measure.
 * **Entries.**  Each journal entry becomes a transaction dated by its
   effective date *in the entry's own time zone*, with the memo as narration and
   metadata ``id``, ``seq``, ``kind``, ``actor``, ``effective`` (ISO time with
@@ -48,21 +48,25 @@ order, and only learns which account/fund pairs are used as it goes.
 Beancount orders directives by date, so their place in the file does not
 matter.
 
-The export reads one consistent snapshot: entries recorded up to ``known_at``
-(by default the newest entry's recorded time when the export starts) and
-effective up to ``as_of``; :class:`ExportSummary` reports the ``known_at`` it
-used, so the same file can be produced again later.
+The export reads one consistent snapshot: the entries of a :class:`~aidledger.Window`
+(effective ``start``/``end``/``as_of``, recorded ``known_at``, log ``through``),
+pinned to the newest entry the window admits when the export starts.  The
+header names that entry's digest and recorded time and the effective bounds,
+never the ledger's head at export time, and only the units the entries use
+are declared; so :class:`ExportSummary`'s ``window`` (or ``Window(known_at=T)``
+for an export made at T, or ``Window(through=digest)``) gives the same file,
+byte for byte, later.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 from typing import TextIO
 
 from aidledger.core.amounts import UnitKind
 from aidledger.core.entries import PostedEntry
 from aidledger.core.times import zone_name
+from aidledger.core.window import Window
 from aidledger.exports._common import (
     ExportSummary,
     Progress,
@@ -75,6 +79,7 @@ from aidledger.exports._common import (
     _prepare,
     _scope,
     _Tally,
+    _units,
 )
 from aidledger.ledger.ledger import Ledger
 
@@ -139,8 +144,7 @@ def export_beancount(
     ledger: Ledger,
     out: TextIO,
     *,
-    as_of: dt.datetime | None = None,
-    known_at: dt.datetime | None = None,
+    window: Window | None = None,
     progress: Progress | None = None,
 ) -> ExportSummary:
     """Write ``ledger`` to ``out`` as a Beancount v3 file that checks its own totals.
@@ -153,22 +157,22 @@ def export_beancount(
     Args:
         ledger: the ledger to export.
         out: a text stream to write to (a file opened with ``encoding="utf-8"``).
-        as_of: only entries effective at or before this aware time.
-        known_at: only entries the ledger had recorded by this aware time; by
-            default those recorded when the export starts.
+        window: which entries (a :class:`~aidledger.Window`: effective ``start``, ``end``,
+            ``as_of``, recorded ``known_at``, log ``through``); by default every entry recorded
+            when the export starts.
         progress: called as ``progress("entries", done, total)`` while entries are read.
 
     Returns:
-        What was written, with the ``known_at`` that reproduces it.
+        What was written, with the window that reproduces it.
 
     Raises:
         InvalidArgument: ``ledger`` is not a Ledger, ``out`` cannot be written,
             a time is naive, or two ledger accounts (or funds) would get one
             Beancount name.
         StorageError: the ledger changed under the export in a way the
-            snapshot could not exclude; export again with ``known_at``.
+            snapshot could not exclude; export again with the summary's window.
     """
-    ledger, snapshot, balances, tally, units = _prepare(ledger, out, as_of, known_at, journal=True)
+    ledger, snapshot, balances, tally = _prepare(ledger, out, window, journal=True)
     out.write(
         "; Exported by aidledger: one transaction per journal entry and fund, dated in the entry's time zone.\n"
         + _scope(snapshot)
@@ -178,7 +182,8 @@ def export_beancount(
     for posted in _entries(ledger, snapshot, progress):
         out.write(_transactions(posted, tally))
     _check_totals(tally.sums(), balances)
-    opened = tally.first or tally.assertion_day(snapshot.as_of)
+    units = _units(tally)
+    opened = tally.first or tally.assertion_day(snapshot.window.as_of)
     for unit in units:
         out.write(f"{opened.isoformat()} commodity {unit.code}\n  kind: {_string(unit.kind.value)}\n")
         out.write(f"  exponent: {unit.exponent}\n")
@@ -195,7 +200,7 @@ def export_beancount(
         if pair.account.name:
             out.write(f"  name: {_string(pair.account.name)}\n")
     out.write("\n")
-    day = tally.assertion_day(snapshot.as_of).isoformat()
+    day = tally.assertion_day(snapshot.window.as_of).isoformat()
     for pair in pairs:
         minor = balances.get((pair.account.code, pair.fund.code), 0)
         unit = pair.account.unit

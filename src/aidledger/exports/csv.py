@@ -39,7 +39,6 @@ number; the times are generated too and start with a digit.
 from __future__ import annotations
 
 import csv as _csv
-import datetime as dt
 from collections.abc import Iterable, Iterator
 from typing import Final, TextIO
 
@@ -47,6 +46,7 @@ from aidledger.core.beneficiaries import Beneficiary
 from aidledger.core.entries import PostedEntry
 from aidledger.core.errors import InvalidArgument
 from aidledger.core.times import zone_name
+from aidledger.core.window import Window
 from aidledger.exports._common import ExportSummary, Progress, _entries, _json, _number, _prepare, _Tally
 from aidledger.ledger.ledger import Ledger
 from aidledger.registry.registry import Person, Registry
@@ -179,8 +179,7 @@ def export_csv(
     ledger: Ledger,
     out: TextIO,
     *,
-    as_of: dt.datetime | None = None,
-    known_at: dt.datetime | None = None,
+    window: Window | None = None,
     progress: Progress | None = None,
     registry: Registry | None = None,
 ) -> ExportSummary:
@@ -193,9 +192,9 @@ def export_csv(
     Args:
         ledger: the ledger to export.
         out: a text stream to write to (a file opened with ``newline=""`` and ``encoding="utf-8"``).
-        as_of: only entries effective at or before this aware time.
-        known_at: only entries the ledger had recorded by this aware time; by
-            default those recorded when the export starts.
+        window: which entries (a :class:`~aidledger.Window`: effective ``start``, ``end``,
+            ``as_of``, recorded ``known_at``, log ``through``); by default every entry recorded
+            when the export starts.
         progress: called as ``progress("entries", done, total)`` while entries are read.
         registry: only to write personal data: the registry whose names, national
             ids, phones and addresses are added next to each pseudonym (see the
@@ -203,7 +202,7 @@ def export_csv(
 
     Returns:
         What was written (``postings`` is the number of data rows), with the
-        ``known_at`` that reproduces it.
+        window that reproduces it.
 
     Raises:
         InvalidArgument: ``ledger`` is not a Ledger, ``registry`` not a Registry,
@@ -211,7 +210,7 @@ def export_csv(
     """
     if registry is not None and not isinstance(registry, Registry):
         raise InvalidArgument(f"registry must be a Registry, got {type(registry).__name__}", value=registry)
-    ledger, snapshot, _, tally, _ = _prepare(ledger, out, as_of, known_at, journal=False)
+    ledger, snapshot, _, tally = _prepare(ledger, out, window, journal=False)
     writer = _csv.writer(out, quoting=_csv.QUOTE_MINIMAL, lineterminator="\r\n")
     if registry is None:
         writer.writerow(COLUMNS)

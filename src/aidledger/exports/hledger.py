@@ -11,7 +11,7 @@ balancing check proves every entry balances per fund and unit.
 hledger syntax details:
 
 * ``decimal-mark .`` comes first, so that ``1.500`` is one and a half.
-* Every unit gets a ``commodity`` directive giving its exponent
+* Every unit the exported entries use gets a ``commodity`` directive giving its exponent
   (``commodity 1.00 KZT``, ``commodity 1. "FOOD-PACKAGE"``).  A unit code that
   is not letters only is written in double quotes, in directives and in amounts.
 * Every account/fund pair gets an ``account`` directive (with the ledger's
@@ -45,7 +45,6 @@ applies them to the whole journal wherever they are.
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import re
 from typing import Final, TextIO
@@ -53,6 +52,7 @@ from typing import Final, TextIO
 from aidledger.core.amounts import Unit
 from aidledger.core.entries import PostedEntry
 from aidledger.core.times import zone_name
+from aidledger.core.window import Window
 from aidledger.exports._common import (
     ExportSummary,
     Progress,
@@ -64,6 +64,7 @@ from aidledger.exports._common import (
     _prepare,
     _scope,
     _Tally,
+    _units,
 )
 from aidledger.ledger.ledger import Ledger
 
@@ -153,8 +154,7 @@ def export_hledger(
     ledger: Ledger,
     out: TextIO,
     *,
-    as_of: dt.datetime | None = None,
-    known_at: dt.datetime | None = None,
+    window: Window | None = None,
     progress: Progress | None = None,
 ) -> ExportSummary:
     """Write ``ledger`` to ``out`` as an hledger journal that checks its own totals.
@@ -166,21 +166,21 @@ def export_hledger(
     Args:
         ledger: the ledger to export.
         out: a text stream to write to (a file opened with ``encoding="utf-8"``).
-        as_of: only entries effective at or before this aware time.
-        known_at: only entries the ledger had recorded by this aware time; by
-            default those recorded when the export starts.
+        window: which entries (a :class:`~aidledger.Window`: effective ``start``, ``end``,
+            ``as_of``, recorded ``known_at``, log ``through``); by default every entry recorded
+            when the export starts.
         progress: called as ``progress("entries", done, total)`` while entries are read.
 
     Returns:
-        What was written, with the ``known_at`` that reproduces it.
+        What was written, with the window that reproduces it.
 
     Raises:
         InvalidArgument: ``ledger`` is not a Ledger, ``out`` cannot be written,
             a time is naive, or two ledger accounts (or funds) would get one name.
         StorageError: the ledger changed under the export in a way the
-            snapshot could not exclude; export again with ``known_at``.
+            snapshot could not exclude; export again with the summary's window.
     """
-    ledger, snapshot, balances, tally, units = _prepare(ledger, out, as_of, known_at, journal=True)
+    ledger, snapshot, balances, tally = _prepare(ledger, out, window, journal=True)
     out.write(
         "; Exported by aidledger: one transaction per journal entry and fund, dated in the entry's time zone.\n"
         + _scope(snapshot)
@@ -191,6 +191,7 @@ def export_hledger(
     for posted in _entries(ledger, snapshot, progress):
         out.write(_transactions(posted, tally))
     _check_totals(tally.sums(), balances)
+    units = _units(tally)
     for unit in units:
         sample = "1." + "0" * unit.exponent
         out.write(f"commodity {sample} {_symbol(unit)}\n")
@@ -201,7 +202,7 @@ def export_hledger(
     for pair in pairs:
         out.write(f"account {pair.name}  ; account: {_tag(pair.account.code)}, fund: {_tag(pair.fund.code)}\n")
     if pairs:
-        day = tally.assertion_day(snapshot.as_of).isoformat()
+        day = tally.assertion_day(snapshot.window.as_of).isoformat()
         out.write(f"\n{day} * balance assertions: the aidledger trial balance\n")
         for pair in pairs:
             unit = pair.account.unit

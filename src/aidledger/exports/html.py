@@ -10,7 +10,7 @@ amounts and counts only: no beneficiary pseudonym, no personal data.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from importlib import resources
 from typing import TextIO
@@ -19,8 +19,9 @@ import attrs
 import jinja2
 import pendulum
 
-from aidledger.core.amounts import Amount
+from aidledger.core.amounts import Amount, Unit
 from aidledger.core.errors import InvalidArgument
+from aidledger.core.window import Window
 from aidledger.ledger.ledger import Ledger
 from aidledger.ledger.results import Reconciliation, Verification
 from aidledger.queries.audit import AuditTotals, Flow, audit_totals
@@ -61,10 +62,14 @@ class ReportSummary:
     Attributes:
         charts: how many charts the page draws.
         ok: whether the ledger verified and reconciled.
+        window: the window its totals, summaries and balances cover (a window through a digest
+            is read as known at that digest's entry's recorded time); verification and
+            reconciliation always cover the whole ledger.
     """
 
     charts: int
     ok: bool
+    window: Window = attrs.field(factory=Window)
 
 
 def _chart(title: str, unit: str, points: Sequence[tuple[str, Decimal, str]], *, horizontal: bool) -> Chart:
@@ -107,6 +112,7 @@ def export_html(
     *,
     title: str = "aidledger",
     tz: str = "UTC",
+    window: Window | None = None,
     generated_at: dt.datetime | None = None,
     verification: Verification | None = None,
     reconciliation: Reconciliation | None = None,
@@ -118,6 +124,8 @@ def export_html(
         out: an open text file.
         title: the report's title (shown as text).
         tz: the time zone months are counted in for the spending chart.
+        window: which entries the totals, summaries and balances cover (a :class:`~aidledger.Window`;
+            a digest included); by default all of them.
         generated_at: the time printed as the report's date (default: now).
         verification: a verification already computed, to save running it again.
         reconciliation: a reconciliation already computed, to save running it again.
@@ -126,13 +134,21 @@ def export_html(
         raise InvalidArgument(f"expected a Ledger, got {ledger!r}", value=ledger)
     if not hasattr(out, "write"):
         raise InvalidArgument(f"out must be an open text file, got {out!r}", value=out)
+    if window is not None and not isinstance(window, Window):
+        raise InvalidArgument(f"window must be a Window, got {window!r}", value=window)
+    given = Window() if window is None else window
+    covered = given
     verification = verification if verification is not None else verify(ledger)
     reconciliation = reconciliation if reconciliation is not None else reconcile(ledger)
-    summary: AidSummary = aid_summary(ledger)
-    spent = audit_totals(ledger, flow=Flow.SPENT, by=["fund", "purpose"])
-    received = audit_totals(ledger, flow=Flow.RECEIVED, by=["donor"])
-    by_month = audit_totals(ledger, flow=Flow.SPENT, by=["month"], tz=tz)
-    by_region = audit_totals(ledger, flow=Flow.SPENT, by=["region"])
+
+    def totals(flow: Flow, by: list[str], zone: str = "UTC") -> AuditTotals:
+        return audit_totals(ledger, flow=flow, by=by, window=covered, tz=zone)
+
+    summary: AidSummary = aid_summary(ledger, window=covered)
+    spent = totals(Flow.SPENT, ["fund", "purpose"])
+    received = totals(Flow.RECEIVED, ["donor"])
+    by_month = totals(Flow.SPENT, ["month"], tz)
+    by_region = totals(Flow.SPENT, ["region"])
     units = ledger.units()
     currencies = sorted(code for code in by_month.totals if units[code].is_currency)
     charts = []
@@ -141,16 +157,7 @@ def export_html(
             _chart(f"Spending by month ({code}, {tz})", code, _series(by_month, "month", code), horizontal=False)
         )
         charts.append(_chart(f"Spending by region ({code})", code, _series(by_region, "region", code), horizontal=True))
-    funds = []
-    fund_points: dict[str, list[tuple[str, Decimal, str]]] = {}
-    held = ledger.trial_balance().fund_totals
-    for fund in ledger.funds():
-        for code in sorted({unit for (f, unit) in held if f == fund.code}):
-            if not units[code].is_currency:
-                continue
-            balance = ledger.fund_balance(fund, code)
-            funds.append((fund.code, fund.name, fund.restriction.value, code, _amount(balance)))
-            fund_points.setdefault(code, []).append((fund.code, balance.value, _amount(balance)))
+    funds, fund_points = _fund_balances(ledger, covered, units)
     for code, points in sorted(fund_points.items()):
         charts.append(_chart(f"Fund balances ({code})", code, points, horizontal=True))
     if not charts:
@@ -171,4 +178,21 @@ def export_html(
         fmt=_amount,
     )
     out.write(page)
-    return ReportSummary(charts=len(charts), ok=verification.ok and reconciliation.ok)
+    return ReportSummary(charts=len(charts), ok=verification.ok and reconciliation.ok, window=covered)
+
+
+def _fund_balances(
+    ledger: Ledger, window: Window, units: Mapping[str, Unit]
+) -> tuple[list[tuple[str, str, str, str, str]], dict[str, list[tuple[str, Decimal, str]]]]:
+    """The table rows and the chart points of every fund's balance in each currency it holds, over ``window``."""
+    funds = []
+    points: dict[str, list[tuple[str, Decimal, str]]] = {}
+    held = ledger.trial_balance(window=window).fund_totals
+    for fund in ledger.funds():
+        for code in sorted({unit for (f, unit) in held if f == fund.code}):
+            if not units[code].is_currency:
+                continue
+            balance = ledger.fund_balance(fund, code, window=window)
+            funds.append((fund.code, fund.name, fund.restriction.value, code, _amount(balance)))
+            points.setdefault(code, []).append((fund.code, balance.value, _amount(balance)))
+    return funds, points

@@ -90,16 +90,16 @@ from decimal import Decimal, localcontext
 from typing import Any, BinaryIO, Final
 
 import attrs
-from sqlalchemy import and_, distinct, func, select
 
-from aidledger.core.accounts import AccountType, Side
-from aidledger.core.amounts import currency
+from aidledger.core.accounts import Account, AccountType, Side
+from aidledger.core.amounts import UnitKind, currency
 from aidledger.core.entries import check_text
 from aidledger.core.errors import DuplicateDefinition, InvalidArgument
 from aidledger.core.times import from_micros, now, to_micros
+from aidledger.core.window import Digest, Window
+from aidledger.ledger.balances import Balances, PostingGroup
 from aidledger.ledger.ledger import Ledger
 from aidledger.ledger.results import Record
-from aidledger.store import schema as t
 from aidledger.vocabulary import GRANT_KINDS, TRANSFERS_PREFIX, Kind, RecordKind, Tag
 
 IATI_VERSION: Final = "2.03"
@@ -212,12 +212,15 @@ class IatiSummary:
         identifiers: the activities' identifiers, in the order written.
         unattributed_funds: funds that received money or pledges which no activity reports,
             because several exported activities use the fund, or none does.
+        window: the window the export covered: the one given, through the ledger's head
+            (its digest) when it named no digest.
     """
 
     activities: int
     transactions: int
     identifiers: tuple[str, ...]
     unattributed_funds: tuple[str, ...]
+    window: Window = attrs.field(factory=Window)
 
 
 @attrs.frozen
@@ -284,8 +287,7 @@ def export_iati(
     out: BinaryIO,
     *,
     reporting_org: ReportingOrg,
-    as_of: dt.datetime | None = None,
-    known_at: dt.datetime | None = None,
+    window: Window | None = None,
     generated_at: dt.datetime | None = None,
     default_currency: str = "KZT",
     country: str | None = None,
@@ -299,9 +301,10 @@ def export_iati(
         out: a **binary** stream (a file opened with ``"wb"``, ``io.BytesIO``): the document is
             UTF-8 and says so in its XML declaration.
         reporting_org: the publishing organisation; its ``ref`` prefixes every activity identifier.
-        as_of: only entries effective at or before this time (aware datetime).
-        known_at: only entries and records the ledger had recorded by this time, so an export
-            made at time T can be reproduced exactly later.
+        window: which entries (a :class:`~aidledger.Window`); its ``known_at`` also leaves out
+            programmes and projects recorded later, so an export made at time T is reproduced
+            exactly later with ``Window(known_at=T)``.  By default every entry recorded when the
+            export starts.
         generated_at: the ``generated-datetime`` of the file (default: now). Pass it to get
             byte-identical output for the same ledger.
         default_currency: the ``default-currency`` of each activity (ISO 4217). Every ``value``
@@ -312,14 +315,39 @@ def export_iati(
         language: ISO 639-1 code of the narratives (``xml:lang`` of each activity).
 
     Returns:
-        How many activities and transactions were written, and which funds' incoming money no
-        activity reports.
+        How many activities and transactions were written, which funds' incoming money no
+        activity reports, and the window covered.
 
     Raises:
         InvalidArgument: an argument has the wrong type or value (InvalidTime for a naive time).
         DuplicateDefinition: two activities would have the same identifier (a programme and a
             project with the same code, say).
+        DigestMismatch: the window runs through a digest this ledger does not hold.
     """
+    _check_target(ledger, out, reporting_org, window)
+    generated = _timestamp(to_micros(now() if generated_at is None else generated_at, "generated_at"))
+    writer = _Writer(reporting_org, *_options(default_currency, country, sectors, language))
+    covered = _covered(ledger, window)
+    activities, unattributed = _Reader(ledger, covered).read()
+    identifiers = _identifiers(reporting_org, activities)
+    out.write(b'<?xml version="1.0" encoding="UTF-8"?>\n')
+    out.write(f'<iati-activities version="{IATI_VERSION}" generated-datetime="{generated}">\n'.encode())
+    for activity in activities:
+        element = writer.activity(activity)
+        ET.indent(element, space="  ", level=1)
+        out.write(b"  " + ET.tostring(element, encoding="unicode").encode("utf-8") + b"\n")
+    out.write(b"</iati-activities>\n")
+    return IatiSummary(
+        activities=len(activities),
+        transactions=sum(len(activity.transactions) for activity in activities),
+        identifiers=identifiers,
+        unattributed_funds=unattributed,
+        window=covered,
+    )
+
+
+def _check_target(ledger: object, out: object, reporting_org: object, window: object) -> None:
+    """Raise InvalidArgument unless the ledger, the stream, the organisation and the window are usable."""
     if not isinstance(ledger, Ledger):
         raise InvalidArgument(f"expected a Ledger, got {ledger!r}", value=ledger)
     if isinstance(out, io.TextIOBase) or not callable(getattr(out, "write", None)):
@@ -328,23 +356,38 @@ def export_iati(
         )
     if not isinstance(reporting_org, ReportingOrg):
         raise InvalidArgument(f"reporting_org must be a ReportingOrg, got {reporting_org!r}", value=reporting_org)
-    effective_cutoff = None if as_of is None else to_micros(as_of, "as_of")
-    recorded_cutoff = None if known_at is None else to_micros(known_at, "known_at")
-    generated = _timestamp(to_micros(now() if generated_at is None else generated_at, "generated_at"))
+    if window is not None and not isinstance(window, Window):
+        raise InvalidArgument(f"window must be a Window, got {window!r}", value=window)
+
+
+def _options(
+    default_currency: object, country: object, sectors: object, language: object
+) -> tuple[str, str | None, dict[str, str], str]:
+    """The checked default currency, country, sector codes and language; InvalidArgument otherwise."""
     if not isinstance(default_currency, str):
         raise InvalidArgument(f"default_currency must be an ISO 4217 code, got {default_currency!r}")
-    default_currency = currency(default_currency).code
     if country is not None and (not isinstance(country, str) or not _COUNTRY.match(country)):
         raise InvalidArgument(f"country must be an ISO 3166-1 alpha-2 code such as 'KZ', got {country!r}")
     if not isinstance(language, str) or not _LANGUAGE.match(language):
         raise InvalidArgument(f"language must be an ISO 639-1 code such as 'en', got {language!r}")
-    sector_codes = _sector_codes(sectors)
+    return currency(default_currency).code, country, _sector_codes(sectors), language
 
-    reader = _Reader(ledger, effective_cutoff, recorded_cutoff)
-    activities, unattributed = reader.read()
+
+def _covered(ledger: Ledger, window: Window | None) -> Window:
+    """``window``, through the ledger's head when it names no digest: entries another writer posts while the
+    export reads are left out of every read alike."""
+    given = Window() if window is None else window
+    head = ledger.head()
+    if given.through is not None or not head.seq:
+        return given
+    return attrs.evolve(given, through=Digest(seq=head.seq, hash=head.hash))
+
+
+def _identifiers(org: ReportingOrg, activities: Iterable[_Activity]) -> tuple[str, ...]:
+    """The activities' identifiers, in order; DuplicateDefinition if two would be the same."""
     seen: dict[str, str] = {}
     for activity in activities:
-        identifier = f"{reporting_org.ref}-{activity.code}"
+        identifier = f"{org.ref}-{activity.code}"
         if identifier in seen:
             raise DuplicateDefinition(
                 f"two activities would both be {identifier!r} ({seen[identifier]} and {activity.title!r}); "
@@ -352,23 +395,7 @@ def export_iati(
                 identifier=identifier,
             )
         seen[identifier] = activity.title
-
-    writer = _Writer(reporting_org, default_currency, country, sector_codes, language)
-    out.write(b'<?xml version="1.0" encoding="UTF-8"?>\n')
-    out.write(f'<iati-activities version="{IATI_VERSION}" generated-datetime="{generated}">\n'.encode())
-    transactions = 0
-    for activity in activities:
-        element = writer.activity(activity)
-        ET.indent(element, space="  ", level=1)
-        out.write(b"  " + ET.tostring(element, encoding="unicode").encode("utf-8") + b"\n")
-        transactions += len(activity.transactions)
-    out.write(b"</iati-activities>\n")
-    return IatiSummary(
-        activities=len(activities),
-        transactions=transactions,
-        identifiers=tuple(seen),
-        unattributed_funds=unattributed,
-    )
+    return tuple(seen)
 
 
 def _sector_codes(sectors: object) -> dict[str, str]:
@@ -392,178 +419,106 @@ def _sector_codes(sectors: object) -> dict[str, str]:
 
 
 class _Reader:
-    """Reads the activities and their transactions from the ledger, in grouped queries."""
+    """Reads the activities and their transactions from the ledger, in grouped reads of the ledger layer."""
 
-    def __init__(self, ledger: Ledger, as_of: int | None, known_at: int | None) -> None:
+    def __init__(self, ledger: Ledger, window: Window) -> None:
         self.ledger = ledger
-        self.as_of = as_of
-        self.known_at = known_at
-        # Entries another writer posts while the export reads are left out of every query alike.
-        self.head = ledger.head().seq
+        self.window = window
+        self.accounts = {account.code: account for account in ledger.accounts()}
 
     def _records(self, kind: str) -> list[Record]:
-        found = self.ledger.records(kind)
-        if self.known_at is None:
-            return list(found)
-        return [r for r in found if to_micros(r.recorded_at) <= self.known_at]
+        known_at = self.window.known_at
+        return [r for r in self.ledger.records(kind) if known_at is None or r.recorded_at <= known_at]
 
     def _fund_name(self, code: str) -> str:
         fund = self.ledger.fund(code)
         return fund.name or fund.code
 
+    def _grouped(
+        self, kinds: Iterable[str], types_: Iterable[AccountType], *tags: str, per_entry: bool = False
+    ) -> list[PostingGroup]:
+        with self.ledger.snapshot() as connection:
+            return Balances(connection).grouped(
+                self.window, kinds=list(kinds), account_types=list(types_), tags=tags, per_entry=per_entry
+            )
+
     def read(self) -> tuple[list[_Activity], tuple[str, ...]]:
-        programmes: dict[str, _Activity] = {}
-        for record in self._records(RecordKind.PROGRAMME):
-            programmes[record.code] = self._programme(record)
-        projects: dict[str, _Activity] = {}
-        for record in self._records(RecordKind.PROJECT):
-            projects[record.code] = self._project(record)
-        goods: dict[tuple[str, str], _Activity] = {}
-        incoming: dict[str, dict[tuple[str, str, str, str], _Sum]] = defaultdict(dict)
-        expenditure: dict[str, dict[tuple[str, str, str], _Sum]] = defaultdict(dict)
-        delivered: dict[tuple[str, str], dict[tuple[str, str], _Sum]] = defaultdict(dict)
-        counted: dict[tuple[str, str], dict[str, dict[tuple[str, str, int], int]]] = defaultdict(
-            lambda: defaultdict(lambda: defaultdict(int))
+        tables = _Tables(
+            programmes={r.code: self._programme(r) for r in self._records(RecordKind.PROGRAMME)},
+            projects={r.code: self._project(r) for r in self._records(RecordKind.PROJECT)},
         )
-        last_seen: dict[str, int] = defaultdict(int)
+        kinds = [*_PAYMENT_KINDS, _GOODS_KIND, *_INCOMING_KINDS, *_PLEDGE_KINDS]
+        types_ = (AccountType.EXPENSE, AccountType.REVENUE, AccountType.NET_ASSETS, AccountType.MEMO)
+        for group in self._grouped(kinds, types_, Tag.PROGRAMME, Tag.PURPOSE):
+            self._take(tables, _Row.of(group, self.accounts[group.account]))
+        _sum_up(tables)
+        self._grants(tables.projects)
+        activities = [
+            *tables.programmes.values(),
+            *tables.projects.values(),
+            *(tables.goods[k] for k in sorted(tables.goods)),
+        ]
+        unattributed = self._attribute(tables, activities)
+        for activity in activities:
+            activity.transactions.sort(key=lambda x: (x.day, int(x.type), x.description, x.minor))
+        return activities, unattributed
 
-        for row in self._grouped_rows():
-            day = from_micros(row.effective_at, row.effective_tz).date()
-            month = f"{day.year:04d}-{day.month:02d}"
-            account_type = AccountType(row.account_type)
-            is_money = row.unit_kind == "currency"
-            kind = row.kind
-            if kind in _PAYMENT_KINDS:
-                activity = programmes.get(row.programme or "")
-                if activity is None or account_type is not AccountType.EXPENSE or not is_money:
-                    continue
-                activity.saw(day, row.recorded)
-                _add(expenditure[activity.code], (month, kind, row.unit), row, day)
-            elif kind == _GOODS_KIND:
-                if account_type is not AccountType.EXPENSE or row.purpose is None:
-                    continue
-                key = (row.fund, row.purpose)
-                activity = goods.get(key)
-                if activity is None:
-                    activity = goods[key] = self._goods(row.fund, row.purpose, day)
-                activity.saw(day, row.recorded)
-                if is_money:
-                    _add(delivered[key], (month, row.unit), row, day)
-                else:
-                    counted[key][month][(row.unit, row.measure or "", int(row.exponent))] += int(row.minor)
-            elif kind in _INCOMING_KINDS:
-                is_transfer = account_type is AccountType.NET_ASSETS and row.account.startswith(TRANSFERS_PREFIX)
-                if not is_money or not (account_type is AccountType.REVENUE or is_transfer):
-                    continue
-                # Credits to revenue (and to the transfers account) are money coming in.
-                _add(incoming[row.fund], (INCOMING_FUNDS, month, kind, row.unit), row, day, sign=-1)
-                last_seen[row.fund] = max(last_seen[row.fund], int(row.recorded))
-            elif kind in _PLEDGE_KINDS:
-                if account_type is not AccountType.MEMO or row.normal_side != Side.DEBIT.value:
-                    continue
-                _add(incoming[row.fund], (INCOMING_COMMITMENT, month, kind, row.unit), row, day)
-                last_seen[row.fund] = max(last_seen[row.fund], int(row.recorded))
+    def _take(self, tables: _Tables, row: _Row) -> None:
+        """Add one grouped row to the sums of its activity (or of its fund, for money coming in)."""
+        account_type, is_money, kind, unit = row.account.type, row.is_money, row.group.kind, row.account.unit
+        if kind in _PAYMENT_KINDS:
+            activity = tables.programmes.get(row.group.tags[0] or "")
+            if activity is None or account_type is not AccountType.EXPENSE or not is_money:
+                return
+            activity.saw(row.day, row.group.recorded)
+            _add(tables.expenditure[activity.code], (row.month, kind, unit.code), row)
+        elif kind == _GOODS_KIND:
+            purpose = row.group.tags[1]
+            if account_type is not AccountType.EXPENSE or purpose is None:
+                return
+            key = (row.group.fund, purpose)
+            activity = tables.goods.get(key)
+            if activity is None:
+                activity = tables.goods[key] = self._goods(row.group.fund, purpose, row.day)
+            activity.saw(row.day, row.group.recorded)
+            if is_money:
+                _add(tables.delivered[key], (row.month, unit.code), row)
+            else:
+                counted = tables.counted[key][row.month]
+                counted[(unit.code, unit.measure or "", unit.exponent)] += row.group.minor
+        elif kind in _INCOMING_KINDS:
+            is_transfer = account_type is AccountType.NET_ASSETS and row.account.code.startswith(TRANSFERS_PREFIX)
+            if not is_money or not (account_type is AccountType.REVENUE or is_transfer):
+                return
+            # Credits to revenue (and to the transfers account) are money coming in.
+            _add(tables.incoming[row.group.fund], (INCOMING_FUNDS, row.month, kind, unit.code), row, sign=-1)
+            tables.saw(row)
+        elif kind in _PLEDGE_KINDS:
+            if account_type is not AccountType.MEMO or row.account.normal_side is not Side.DEBIT:
+                return
+            _add(tables.incoming[row.group.fund], (INCOMING_COMMITMENT, row.month, kind, unit.code), row)
+            tables.saw(row)
 
-        for code, spent in expenditure.items():
-            activity = programmes[code]
-            for (month, kind, unit), found in spent.items():
-                text = f"{_PAYMENT_KINDS[kind]} in {month}: the sum of {_entries(found.entries)}"
-                _append(activity, EXPENDITURE, found, unit, text)
-        for key, valued in delivered.items():
-            activity = goods[key]
-            for (month, unit), found in valued.items():
-                quantities = ", ".join(
-                    f"{_decimal(minor, exponent)} {measure} of {commodity}"
-                    for (commodity, measure, exponent), minor in sorted(counted[key][month].items())
-                    if minor
-                )
-                text = f"Goods delivered in kind in {month}, at average cost"
-                text += f" ({quantities})" if quantities else ""
-                text += f": the sum of {_entries(found.entries)}"
-                _append(activity, EXPENDITURE, found, unit, text)
-        self._grants(projects)
-
-        activities = [*programmes.values(), *projects.values(), *(goods[k] for k in sorted(goods))]
+    def _attribute(self, tables: _Tables, activities: list[_Activity]) -> tuple[str, ...]:
+        """Report each fund's incoming money on the one activity that uses the fund; the other funds' codes."""
         users: dict[str, list[_Activity]] = defaultdict(list)
         for activity in activities:
             users[activity.fund].append(activity)
         unattributed = []
-        for fund, received in sorted(incoming.items()):
+        for fund, received in sorted(tables.incoming.items()):
             if not any(found.minor for found in received.values()):
                 continue
             if len(users[fund]) != 1:
                 unattributed.append(fund)
                 continue
             activity = users[fund][0]
-            activity.updated = max(activity.updated, last_seen[fund])
+            activity.updated = max(activity.updated, tables.last_seen[fund])
             name = self._fund_name(fund)
             for (type_, month, kind, unit), found in received.items():
                 described = {**_INCOMING_KINDS, **_PLEDGE_KINDS}[kind]
                 text = f"{described} in {month}, fund {name}: the sum of {_entries(found.entries)}"
                 _append(activity, type_, found, unit, text)
-        for activity in activities:
-            activity.transactions.sort(key=lambda x: (x.day, int(x.type), x.description, x.minor))
-        return activities, tuple(unattributed)
-
-    def _window(self, query: Any) -> Any:
-        e, p = t.entries.c, t.postings.c
-        query = query.where(e.seq <= self.head)
-        if self.as_of is not None:
-            query = query.where(p.effective_at <= self.as_of)
-        if self.known_at is not None:
-            query = query.where(e.recorded_at <= self.known_at)
-        return query
-
-    def _joined(self, *tags: str) -> tuple[Any, dict[str, Any]]:
-        e, p, a, f, u = t.entries.c, t.postings.c, t.accounts.c, t.funds.c, t.units.c
-        joined = (
-            t.postings.join(t.entries, e.seq == p.entry_seq)
-            .join(t.accounts, a.id == p.account_id)
-            .join(t.units, u.code == a.unit_code)
-            .join(t.funds, f.id == p.fund_id)
-        )
-        aliases = {}
-        for name in tags:
-            alias = t.entry_tags.alias(f"tag_{name}")
-            joined = joined.outerjoin(alias, and_(alias.c.entry_seq == e.seq, alias.c.name == name))
-            aliases[name] = alias.c.value
-        return joined, aliases
-
-    def _grouped_rows(self) -> Iterable[Any]:
-        """Postings summed per effective time, kind, account, fund and tag: payments become a few rows."""
-        e, p, a, f, u = t.entries.c, t.postings.c, t.accounts.c, t.funds.c, t.units.c
-        joined, tag = self._joined(Tag.PROGRAMME, Tag.PURPOSE)
-        keys = (
-            e.kind,
-            e.effective_at,
-            e.effective_tz,
-            a.code.label("account"),
-            a.type.label("account_type"),
-            a.normal_side.label("normal_side"),
-            u.code.label("unit"),
-            u.kind.label("unit_kind"),
-            u.exponent.label("exponent"),
-            u.measure.label("measure"),
-            f.code.label("fund"),
-            tag[Tag.PROGRAMME].label("programme"),
-            tag[Tag.PURPOSE].label("purpose"),
-        )
-        kinds = [*_PAYMENT_KINDS, _GOODS_KIND, *_INCOMING_KINDS, *_PLEDGE_KINDS]
-        types_ = [x.value for x in (AccountType.EXPENSE, AccountType.REVENUE, AccountType.NET_ASSETS, AccountType.MEMO)]
-        query = (
-            select(
-                *keys,
-                func.sum(p.amount).label("minor"),
-                func.count(distinct(e.seq)).label("entries"),
-                func.max(e.recorded_at).label("recorded"),
-            )
-            .select_from(joined)
-            .where(e.kind.in_(kinds), a.type.in_(types_))
-            .group_by(*keys)
-            .order_by(e.effective_at, e.kind, f.code, a.code)
-        )
-        with self.ledger.snapshot() as connection:
-            return list(connection.execute(self._window(query)))
+        return tuple(unattributed)
 
     def _programme(self, record: Record) -> _Activity:
         body = record.body
@@ -622,81 +577,121 @@ class _Reader:
 
     def _grants(self, projects: dict[str, _Activity]) -> None:
         """One transaction per grant entry: commitments, tranches and clawbacks are few and each has its memo."""
-        e, p, a, u = t.entries.c, t.postings.c, t.accounts.c, t.units.c
-        joined, tag = self._joined(Tag.PROJECT)
-        keys = (
-            e.seq,
-            e.id,
-            e.kind,
-            e.effective_at,
-            e.effective_tz,
-            e.recorded_at,
-            e.memo,
-            tag[Tag.PROJECT].label("project"),
-            a.type.label("account_type"),
-            a.normal_side.label("normal_side"),
-            u.code.label("unit"),
-            u.exponent.label("exponent"),
-        )
-        query = (
-            select(*keys, func.sum(p.amount).label("minor"))
-            .select_from(joined)
-            .where(
-                e.kind.in_(_GRANT_KINDS),
-                a.type.in_([AccountType.EXPENSE.value, AccountType.MEMO.value]),
-                u.kind == "currency",
-            )
-            .group_by(*keys)
-            .order_by(e.seq)
-        )
-        with self.ledger.snapshot() as connection:
-            rows = list(connection.execute(self._window(query)))
-        for row in rows:
-            activity = projects.get(row.project or "")
-            if activity is None:
-                continue
-            account_type = AccountType(row.account_type)
-            minor = int(row.minor)
-            day = from_micros(row.effective_at, row.effective_tz).date()
-            memo = str(row.memo or "").strip()
-            if row.kind == Kind.GRANT_COMMITMENT:
-                if account_type is not AccountType.MEMO or row.normal_side != Side.DEBIT.value:
-                    continue
-                type_ = OUTGOING_COMMITMENT
-                text = memo or f"Grant commitment to {activity.grantee}"
-                activity.committed[row.unit] += minor
+        types_ = (AccountType.EXPENSE, AccountType.MEMO)
+        netted: dict[tuple[int, AccountType, Side, str], tuple[_Row, int]] = {}
+        for group in self._grouped(_GRANT_KINDS, types_, Tag.PROJECT, per_entry=True):
+            row = _Row.of(group, self.accounts[group.account])
+            if row.is_money and group.seq is not None:
+                key = (group.seq, row.account.type, row.account.normal_side, row.account.unit.code)
+                netted[key] = (row, netted[key][1] + group.minor if key in netted else group.minor)
+        for row, minor in netted.values():
+            activity = projects.get(row.group.tags[0] or "")
+            if activity is not None:
+                self._grant(activity, row, minor)
+
+    @staticmethod
+    def _grant(activity: _Activity, row: _Row, minor: int) -> None:
+        """Add a grant entry's commitment, tranche or clawback (its postings to one kind of account)."""
+        account, memo = row.account, str(row.group.memo or "").strip()
+        if row.group.kind == Kind.GRANT_COMMITMENT:
+            if account.type is not AccountType.MEMO or account.normal_side is not Side.DEBIT:
+                return
+            type_, text = OUTGOING_COMMITMENT, memo or f"Grant commitment to {activity.grantee}"
+            activity.committed[row.account.unit.code] += minor
+        else:
+            if account.type is not AccountType.EXPENSE:
+                return
+            type_ = DISBURSEMENT
+            if row.group.kind == Kind.GRANT_TRANCHE:
+                text = f"Tranche: {memo}" if memo else "Tranche"
             else:
-                if account_type is not AccountType.EXPENSE:
-                    continue
-                type_ = DISBURSEMENT
-                if row.kind == Kind.GRANT_TRANCHE:
-                    text = f"Tranche: {memo}" if memo else "Tranche"
-                else:
-                    text = f"Clawed back (returned by the grantee): {memo}" if memo else "Clawed back"
-                activity.disbursed[row.unit] += minor
-            activity.saw(day, int(row.recorded_at))
-            if minor:
-                activity.transactions.append(
-                    _Txn(
-                        type=type_,
-                        day=day,
-                        currency=row.unit,
-                        exponent=int(row.exponent),
-                        minor=minor,
-                        description=text,
-                        ref=str(row.id),
-                        receiver=activity.grantee,
-                        from_reporter=True,
-                    )
+                text = f"Clawed back (returned by the grantee): {memo}" if memo else "Clawed back"
+            activity.disbursed[row.account.unit.code] += minor
+        activity.saw(row.day, row.group.recorded)
+        if minor:
+            activity.transactions.append(
+                _Txn(
+                    type=type_,
+                    day=row.day,
+                    currency=row.account.unit.code,
+                    exponent=row.account.unit.exponent,
+                    minor=minor,
+                    description=text,
+                    ref=str(row.group.entry_id),
+                    receiver=activity.grantee,
+                    from_reporter=True,
                 )
+            )
 
 
-def _add(sums: dict[Any, _Sum], key: Any, row: Any, day: dt.date, *, sign: int = 1) -> None:
+@attrs.frozen
+class _Row:
+    """One grouped row of postings, with its account and its effective day in the entries' own time zone."""
+
+    group: PostingGroup
+    account: Account
+    day: dt.date
+
+    @classmethod
+    def of(cls, group: PostingGroup, account: Account) -> _Row:
+        return cls(group, account, from_micros(group.effective_at, group.effective_tz).date())
+
+    @property
+    def is_money(self) -> bool:
+        return self.account.unit.kind is UnitKind.CURRENCY
+
+    @property
+    def month(self) -> str:
+        return f"{self.day.year:04d}-{self.day.month:02d}"
+
+
+@attrs.define
+class _Tables:
+    """What :meth:`_Reader.read` gathers from the grouped rows, by activity (or fund) and month."""
+
+    programmes: dict[str, _Activity]
+    projects: dict[str, _Activity]
+    goods: dict[tuple[str, str], _Activity] = attrs.Factory(dict)
+    incoming: defaultdict[str, dict[tuple[str, str, str, str], _Sum]] = attrs.Factory(lambda: defaultdict(dict))
+    expenditure: defaultdict[str, dict[tuple[str, str, str], _Sum]] = attrs.Factory(lambda: defaultdict(dict))
+    delivered: defaultdict[tuple[str, str], dict[tuple[str, str], _Sum]] = attrs.Factory(lambda: defaultdict(dict))
+    counted: defaultdict[tuple[str, str], defaultdict[str, defaultdict[tuple[str, str, int], int]]] = attrs.Factory(
+        lambda: defaultdict(lambda: defaultdict(lambda: defaultdict(int)))
+    )
+    last_seen: defaultdict[str, int] = attrs.Factory(lambda: defaultdict(int))
+
+    def saw(self, row: _Row) -> None:
+        """Money or a pledge came into the row's fund, recorded at the row's time."""
+        self.last_seen[row.group.fund] = max(self.last_seen[row.group.fund], row.group.recorded)
+
+
+def _sum_up(tables: _Tables) -> None:
+    """The monthly expenditure transactions of the programmes and of the goods distributions."""
+    for code, spent in tables.expenditure.items():
+        activity = tables.programmes[code]
+        for (month, kind, unit), found in spent.items():
+            text = f"{_PAYMENT_KINDS[kind]} in {month}: the sum of {_entries(found.entries)}"
+            _append(activity, EXPENDITURE, found, unit, text)
+    for key, valued in tables.delivered.items():
+        activity = tables.goods[key]
+        for (month, unit), found in valued.items():
+            quantities = ", ".join(
+                f"{_decimal(minor, exponent)} {measure} of {commodity}"
+                for (commodity, measure, exponent), minor in sorted(tables.counted[key][month].items())
+                if minor
+            )
+            text = f"Goods delivered in kind in {month}, at average cost"
+            text += f" ({quantities})" if quantities else ""
+            text += f": the sum of {_entries(found.entries)}"
+            _append(activity, EXPENDITURE, found, unit, text)
+
+
+def _add(sums: dict[Any, _Sum], key: Any, row: _Row, *, sign: int = 1) -> None:
     found = sums.setdefault(key, _Sum())
-    found.minor += sign * int(row.minor)
-    found.entries += int(row.entries)
-    found.last = max(found.last, day)
-    found.exponent = int(row.exponent)
+    found.minor += sign * row.group.minor
+    found.entries += row.group.entries
+    found.last = max(found.last, row.day)
+    found.exponent = row.account.unit.exponent
 
 
 def _append(activity: _Activity, type_: str, found: _Sum, unit: str, text: str) -> None:

@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
 import attrs
-from sqlalchemy import func, select, tuple_
+from sqlalchemy import and_, distinct, func, select, tuple_
 from sqlalchemy.engine import Connection
 
+from aidledger.core.accounts import AccountType
 from aidledger.core.amounts import Amount
 from aidledger.core.times import MICROS_PER_DAY, to_micros
 from aidledger.core.window import Window
@@ -57,6 +58,39 @@ class Extremes:
 
     lowest: int
     highest: int
+
+
+@attrs.frozen(kw_only=True)
+class PostingGroup:
+    """Postings of one entry kind, effective time, account and fund (and tag values, and entry), summed.
+
+    Attributes:
+        kind: the entries' kind.
+        effective_at: their effective time in UTC microseconds.
+        effective_tz: the time zone of that effective time.
+        account: the account's code.
+        fund: the fund's code.
+        tags: the values of the tags asked for, in that order (``None`` where an entry has none).
+        minor: the postings' sum in minor units (debits positive).
+        entries: how many entries they belong to.
+        recorded: the latest recorded time among those entries, in UTC microseconds.
+        seq: the entry's sequence number, when grouped per entry (else ``None``).
+        entry_id: the entry's id, when grouped per entry.
+        memo: the entry's memo, when grouped per entry.
+    """
+
+    kind: str
+    effective_at: int
+    effective_tz: str
+    account: str
+    fund: str
+    tags: tuple[str | None, ...]
+    minor: int
+    entries: int
+    recorded: int
+    seq: int | None = None
+    entry_id: str | None = None
+    memo: str | None = None
 
 
 class Balances:
@@ -203,6 +237,62 @@ class Balances:
             for query in (days, partial):
                 for account_id, fund, minor in self._connection.execute(query):
                     result[(account_id, fund)] = result.get((account_id, fund), 0) + int(minor)
+
+    def grouped(
+        self,
+        window: Window,
+        *,
+        kinds: Collection[str],
+        account_types: Collection[AccountType],
+        tags: Sequence[str] = (),
+        per_entry: bool = False,
+    ) -> list[PostingGroup]:
+        """Postings in ``window`` of entries of these kinds to accounts of these types, summed per
+        effective time, kind, account, fund and the values of ``tags`` (and per entry, with ``per_entry``).
+
+        One grouped query: 360,000 payments of a few programmes are a few rows.
+        Ordered by effective time, kind, fund and account (by entry first with ``per_entry``).
+        """
+        e, p, a, f = t.entries.c, t.postings.c, t.accounts.c, t.funds.c
+        joined = t.postings.join(t.entries, e.seq == p.entry_seq)
+        joined = joined.join(t.accounts, a.id == p.account_id).join(t.funds, f.id == p.fund_id)
+        values: list[Any] = []
+        for name in tags:
+            alias = t.entry_tags.alias(f"tag_{len(values)}")
+            joined = joined.outerjoin(alias, and_(alias.c.entry_seq == e.seq, alias.c.name == name))
+            values.append(alias.c.value)
+        entry = (e.seq, e.id, e.memo) if per_entry else ()
+        keys = (*entry, e.kind, e.effective_at, e.effective_tz, a.code, f.code, *values)
+        query = (
+            select(*keys, func.sum(p.amount), func.count(distinct(e.seq)), func.max(e.recorded_at))
+            .select_from(joined)
+            .where(e.kind.in_(list(kinds)), a.type.in_([x.value for x in account_types]))
+            .where(*store_window.conditions(window, t.entries, effective=p.effective_at))
+            .group_by(*keys)
+            .order_by(*entry[:1], e.effective_at, e.kind, f.code, a.code)
+        )
+        found = []
+        for row in self._connection.execute(query):
+            head, rest = (row[:3], row[3:]) if per_entry else ((None, None, None), row)
+            kind, effective_at, effective_tz, account, fund = rest[:5]
+            minor, entries, recorded = rest[-3:]
+            found.append(
+                PostingGroup(
+                    kind=kind,
+                    effective_at=int(effective_at),
+                    effective_tz=effective_tz,
+                    account=account,
+                    fund=fund,
+                    tags=tuple(rest[5:-3]),
+                    minor=int(minor),
+                    entries=int(entries),
+                    recorded=int(recorded),
+                    seq=head[0],
+                    entry_id=head[1],
+                    memo=head[2],
+                )
+            )
+        return found
 
     def count_tagged(self, name: str, *, kind: str | None = None) -> dict[str, int]:
         """How many entries (of one kind, if given) carry each value of tag ``name``."""

@@ -229,6 +229,18 @@ class Reader:
         return None if closed is None else int(closed)
 
 
+def newest_seq(connection: Connection, window: Window) -> int:
+    """The sequence number of the newest entry inside ``window`` (0 if none): where a read through it ends.
+
+    A window through a digest this ledger does not hold is refused (DigestMismatch).
+    """
+    store_window.check_through(connection, window)
+    found = connection.execute(
+        select(func.max(t.entries.c.seq)).where(*store_window.conditions(window, t.entries))
+    ).scalar()
+    return 0 if found is None else int(found)
+
+
 def record_of(row: Any) -> Record:
     """A record from its stored row."""
     return Record(
