@@ -811,9 +811,6 @@ def test_a_100_mb_line_is_refused_without_reading_it(world: World, name: str) ->
 # -- what the library does not answer as it should (each with what goes wrong) -------------
 
 
-@pytest.mark.xfail(
-    strict=True, reason="attrs' instance_of validator raises a bare TypeError, not an AidLedgerError", raises=TypeError
-)
 def test_a_registry_id_as_a_plain_string_is_a_typed_error() -> None:
     """A payment line given a registry id (text) instead of a Beneficiary is refused with InvalidArgument."""
     with pytest.raises(InvalidArgument, match="IIN 850101300123"):
@@ -880,11 +877,6 @@ def test_an_overflowing_balance_is_a_typed_error(ledger: Ledger) -> None:
     assert ledger.head().seq == 9
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="`aidledger demo --scale abc` exits 3 with 'unexpected InvalidOperation: "
-    "[<class 'decimal.ConversionSyntax'>]', which does not name the value",
-)
 def test_the_demo_names_a_scale_that_is_not_a_number(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """A scale that is not a number exits 2 naming it, and creates no ledger."""
     status, _, err = run(["demo", str(tmp_path / "demo.db"), "--scale", "abc"], capsys)

@@ -17,6 +17,7 @@ ledger reports.
 
 from __future__ import annotations
 
+import decimal
 from collections.abc import Callable
 from decimal import ROUND_FLOOR, Decimal
 
@@ -93,7 +94,12 @@ class CampaignPlan:
     @classmethod
     def scaled(cls, scale: Decimal | str | int, *, list_size: int | None = None) -> CampaignPlan:
         """The motivating case times ``scale`` (``"0.001"`` gives 360 families), at least one of everything."""
-        factor = Decimal(scale) if isinstance(scale, str | int) else scale
+        try:
+            factor = (
+                Decimal(scale.strip() if isinstance(scale, str) else scale) if isinstance(scale, str | int) else scale
+            )
+        except decimal.InvalidOperation:
+            factor = None
         if not isinstance(factor, Decimal) or not factor.is_finite() or factor <= 0:
             raise InvalidArgument(f"scale must be a positive number, got {scale!r}", value=scale)
         full = cls()

@@ -33,6 +33,7 @@ from aidledger.core.amounts import Money
 from aidledger.core.beneficiaries import Beneficiary
 from aidledger.core.entries import Claim, JournalEntry, PostedEntry, Posting
 from aidledger.core.errors import DuplicateDefinition, InvalidAmount, InvalidArgument, PaymentStateError
+from aidledger.core.validators import instance_of
 from aidledger.ledger.ledger import LedgerView
 from aidledger.ledger.results import BatchResult, PendingBatch
 from aidledger.operations.base import Operations
@@ -87,7 +88,7 @@ class PaymentLine:
         region: where the beneficiary lives, for audit totals.
     """
 
-    beneficiary: Beneficiary = attrs.field(validator=attrs.validators.instance_of(Beneficiary))
+    beneficiary: Beneficiary = attrs.field(validator=instance_of(Beneficiary))
     reference: str = attrs.field()
     amount: Money | None = None
     region: str | None = None
