@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import attrs
 import pytest
 import sqlalchemy as sa
 
@@ -174,3 +175,19 @@ class TestRecords:
             ledger.put_record("programme", "p", {"x": Decimal(1)}, actor="a")
         with pytest.raises(InvalidArgument):
             ledger.put_record("Bad Kind", "p", {}, actor="a")
+
+
+class TestOnePersonSpeltTwoWays:
+    @pytest.mark.parametrize("spelling", ["maker ", "MAKER", "mаker", "ma\u200bker", "ｍａｋｅｒ"])
+    def test_the_maker_cannot_approve_under_another_spelling(self, funded: Ledger, spelling: str) -> None:
+        """Case, spaces, a Cyrillic look-alike, a zero-width space or full-width letters do not make a second person."""
+        funded.submit([pay_household("100")], actor="maker", code="b-1")
+        with pytest.raises(InvalidArgument, match="one person, spelt two ways"):
+            funded.approve("b-1", checker=spelling)
+        assert funded.pending("b-1").status == "pending"
+
+    def test_an_entry_cannot_carry_its_maker_as_checker_under_another_spelling(self) -> None:
+        """JournalEntry(approved_by=...) refuses the maker's own name in any spelling."""
+        entry = pay_household("100")
+        with pytest.raises(InvalidArgument, match="cannot approve their own entry"):
+            attrs.evolve(entry, approved_by=" " + entry.actor.upper())

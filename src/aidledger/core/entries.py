@@ -19,6 +19,7 @@ import pendulum
 from aidledger.core.accounts import Account, Fund
 from aidledger.core.amounts import Amount
 from aidledger.core.errors import InvalidAmount, InvalidArgument, UnbalancedEntry, UnitMismatch
+from aidledger.core.identity import same_identity
 from aidledger.core.times import to_micros
 from aidledger.core.validators import instance_of
 
@@ -196,9 +197,10 @@ class JournalEntry:
 
     def __attrs_post_init__(self) -> None:
         check_entry(self)
-        if self.approved_by is not None and self.approved_by == self.actor:
+        if self.approved_by is not None and same_identity(self.approved_by, self.actor):
             raise InvalidArgument(
-                f"{self.actor!r} cannot approve their own entry: the checker must be another person",
+                f"{self.approved_by!r} is the maker {self.actor!r} and cannot approve their own entry: the checker "
+                f"must be another person",
                 actor=self.actor,
             )
         if set(self.claims) & set(self.releases):

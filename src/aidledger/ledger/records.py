@@ -23,6 +23,7 @@ from aidledger.core.accounts import AccountType
 from aidledger.core.amounts import Amount
 from aidledger.core.entries import Claim, JournalEntry, Posting, check_text
 from aidledger.core.errors import DuplicateDefinition, InvalidArgument
+from aidledger.core.identity import same_identity
 from aidledger.core.times import from_micros, to_micros
 from aidledger.ledger.chart import Charts
 from aidledger.ledger.posting import prepare
@@ -139,8 +140,9 @@ def check_undecided(batch: PendingBatch, decider: str, verb: str, /, **details: 
     code = batch.code
     if batch.status != "pending":
         raise InvalidArgument(f"batch {code!r} was already {batch.status} by {batch.checker}", code=code)
-    if decider == batch.maker:
-        raise InvalidArgument(f"{decider!r} made batch {code!r} and cannot also {verb} it", code=code, **details)
+    if same_identity(decider, batch.maker):  # "officer ", "Оfficer" (Cyrillic О) and "OFFICER" are one person
+        alias = "" if decider == batch.maker else f" (as its maker {batch.maker!r}: one person, spelt two ways)"
+        raise InvalidArgument(f"{decider!r} made batch {code!r}{alias} and cannot also {verb} it", code=code, **details)
 
 
 def _entry_from_fields(fields: Mapping[str, Any], charts: Charts) -> JournalEntry:
