@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import shutil
+import sqlite3
 import subprocess
 import sys
 from decimal import Decimal
@@ -264,3 +266,56 @@ def test_report_journal_tests(demo_db: Path) -> None:
     assert set(first["findings"]) >= {"entries after close", "round amounts", "splits under threshold"}
     bad = run("report", str(demo_db), "--journal-tests", "--threshold", "lots KZT", cwd=demo_db.parent)
     assert bad.returncode == 2 and "--threshold 'lots KZT'" in bad.stderr
+
+
+class TestNoFalseAllClear:
+    """The auditor's commands never write, and never say OK about something that is not a ledger."""
+
+    READERS = (
+        ["verify"],
+        ["reconcile"],
+        ["report"],
+        ["export", "-f", "csv"],
+        ["import", "statement.csv", "--kind", "statement"],
+    )
+
+    @pytest.mark.parametrize("command", READERS, ids=lambda c: c[0])
+    def test_a_path_that_does_not_exist_is_named_and_not_created(self, tmp_path: Path, command: list[str]) -> None:
+        """A typo'd path exits 2 naming it, creates no file, and prints no OK."""
+        (tmp_path / "statement.csv").write_text("date,amount\n2020-04-01,5\n")
+        result = run(command[0], "typo.db", *command[1:], cwd=tmp_path)
+        assert (result.returncode, "typo.db" in result.stderr, "OK" in result.stdout) == (2, True, False)
+        assert not (tmp_path / "typo.db").exists()
+
+    @pytest.mark.parametrize("tables", [[], ["CREATE TABLE people (name TEXT)"]], ids=["empty", "foreign"])
+    @pytest.mark.parametrize("command", READERS[:4], ids=lambda c: c[0])
+    def test_a_database_that_is_not_a_ledger_is_refused(
+        self, tmp_path: Path, command: list[str], tables: list[str]
+    ) -> None:
+        """An empty file or another application's database exits 2 as 'not an aidledger ledger', unchanged."""
+        path = tmp_path / "other.db"
+        with sqlite3.connect(path) as connection:
+            for statement in tables:
+                connection.execute(statement)
+        before = path.read_bytes()
+        result = run(command[0], str(path), *command[1:], cwd=tmp_path)
+        assert (result.returncode, "not an aidledger ledger" in result.stderr) == (2, True), result.stderr
+        assert path.read_bytes() == before
+
+    def test_the_readers_write_nothing(self, demo_db: Path, tmp_path: Path) -> None:
+        """verify, reconcile, report and export leave the ledger file byte for byte as it was."""
+        copy = tmp_path / "ledger.db"
+        shutil.copy(demo_db, copy)
+        before = copy.read_bytes()
+        for command in (["verify"], ["reconcile"], ["report", "--journal-tests"], ["export", "-f", "beancount"]):
+            assert run(command[0], str(copy), *command[1:], cwd=tmp_path).returncode == 0, command
+        assert copy.read_bytes() == before
+
+    def test_a_newer_schema_is_named(self, demo_db: Path, tmp_path: Path) -> None:
+        """A ledger written by a newer aidledger is refused with its revision, never read half-way."""
+        copy = tmp_path / "ledger.db"
+        shutil.copy(demo_db, copy)
+        with sqlite3.connect(copy) as connection:
+            connection.execute("UPDATE alembic_version SET version_num = '0099'")
+        result = run("verify", str(copy), cwd=tmp_path)
+        assert (result.returncode, "'0099'" in result.stderr, "newer aidledger" in result.stderr) == (2, True, True)

@@ -135,7 +135,7 @@ def verify(
     as_json: JsonOption = False,
 ) -> None:
     """Recompute the hash chain; exit 1 and name the first broken link if anything was changed."""
-    with Ledger.open(url) as ledger:
+    with Ledger.open(url, read_only=True) as ledger:
         result = verify_chain(ledger, digest)
     brk = result.first_break
     if as_json:
@@ -176,7 +176,7 @@ def reconcile(url: UrlArgument, as_json: JsonOption = False) -> None:
     """Check every invariant on the stored data; exit 1 and name each difference if any check fails."""
     from aidledger.queries.reconcile import reconcile as run_checks
 
-    with Ledger.open(url) as ledger:
+    with Ledger.open(url, read_only=True) as ledger:
         result = run_checks(ledger)
     if as_json:
         emit_json(_reconciliation_dict(result))
@@ -279,7 +279,7 @@ def report(
     )  # fmt: skip
     options = JournalTestOptions(threshold=_money_option(threshold), seed=seed, sample_size=sample) if journal else None
     dimensions = [d.strip() for d in by.split(",") if d.strip()]
-    with Ledger.open(url) as ledger:
+    with Ledger.open(url, read_only=True) as ledger:
         result = audit_report(
             ledger, window=window, flow=flow, by=dimensions, where=_filters(where), fund=fund, journal=options, tz=tz
         )
@@ -436,7 +436,7 @@ def export(
     keys = _personal_data_keys(format_, personal_data, registry_url, key_version)
     options = {"tz": tz, "reporting_org": reporting_org, "org_type": org_type, "country": country, "format_": format_}
     with (
-        Ledger.open(url) as ledger,
+        Ledger.open(url, read_only=True) as ledger,
         _registry(registry_url, keys) as registry,
         _output(output, binary=format_ == "iati") as stream,
         progress_bar(quiet=output == "-") as progress,
@@ -575,7 +575,7 @@ def import_(
         raise InvalidArgument(f"unknown kind {kind!r}; choose one of {', '.join(KINDS)}", value=kind)
     if kind == "statement":
         lines = read_statement(path, currency_code=currency_code)
-        with Ledger.open(url) as ledger:
+        with Ledger.open(url, read_only=True) as ledger:
             result = match_statement(ledger, lines, account=account, tz=tz, days=days)
         data = result.as_dict()
         ok = result.ok
@@ -583,7 +583,7 @@ def import_(
         if list_code is None:
             raise InvalidArgument("a provider report needs --list, the payment list it reports on")
         report_lines = read_provider_report(path, currency_code=currency_code)
-        with Ledger.open(url) as ledger:
+        with Ledger.open(url, create=False, read_only=not settle) as ledger:
             aid = Aid(ledger)
             if settle:
                 if not actor:

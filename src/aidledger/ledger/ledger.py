@@ -68,22 +68,44 @@ class Ledger:
         self._clock = clock
         self._charts = Charts(self.snapshot)
         self._postgres = engine.dialect.name == "postgresql"
+        self._read_only = False
 
     # -- opening -----------------------------------------------------------
 
     @classmethod
-    def open(cls, url: str | URL = "aidledger.db", *, clock: Callable[[], dt.datetime] | None = None) -> Ledger:
+    def open(
+        cls,
+        url: str | URL = "aidledger.db",
+        *,
+        clock: Callable[[], dt.datetime] | None = None,
+        create: bool = True,
+        read_only: bool = False,
+    ) -> Ledger:
         """Open the ledger at ``url``, creating or migrating its schema.
 
         ``url`` is a SQLAlchemy URL (``sqlite:///aidledger.db``, ``sqlite://`` for
         memory, ``postgresql+psycopg://user@host/db``) or a plain path to a SQLite
         file.  ``clock`` returns the current aware time (for tests); entries are
         recorded at the later of its time and the previous entry's.
+
+        ``create=False`` refuses a database that holds no aidledger ledger yet
+        (:class:`NotALedger`: a missing file, an empty or foreign database) instead
+        of creating one.  ``read_only=True`` is for auditors: it creates and
+        migrates nothing, refuses anything but a ledger of this library's schema
+        (:class:`SchemaMismatch` names an older or newer revision), and opens the
+        database so that it refuses every write itself; a write through the
+        ledger raises :class:`StorageError`.
         """
+        for name, value in (("create", create), ("read_only", read_only)):
+            if not isinstance(value, bool):
+                raise InvalidArgument(f"{name} must be True or False, got {value!r}", value=value)
         parsed = store_engine.parse_url(url)
-        engine = store_engine.create(parsed)
+        engine = store_engine.create(parsed, read_only=read_only, create_file=create)
         try:
-            store_engine.migrate(engine)
+            if read_only or not create:
+                store_engine.check_schema(engine, store_engine.shown(parsed), allow_older=not read_only)
+            if not read_only:
+                store_engine.migrate(engine)
         except AidLedgerError:
             engine.dispose()
             raise
@@ -95,9 +117,15 @@ class Ledger:
                 url=store_engine.shown(parsed),
             ) from None
         ledger = cls(engine, parsed, clock or now)
+        ledger._read_only = read_only
         with engine.connect() as connection:
             ledger._charts.reload(connection)
         return ledger
+
+    @property
+    def read_only(self) -> bool:
+        """Whether the ledger was opened read-only (for auditors): every write is refused."""
+        return self._read_only
 
     @property
     def url(self) -> str:
@@ -136,6 +164,8 @@ class Ledger:
         A write started from inside another one (for example from the ``build``
         callable of :meth:`transact`) would wait for itself; it is refused.
         """
+        if self._read_only:
+            raise StorageError(f"the ledger at {self.url} was opened read-only: nothing can be written", url=self.url)
         if getattr(self._local, "writing", False):
             raise InvalidArgument(
                 "a ledger write was started inside another write transaction of the same ledger "

@@ -83,17 +83,17 @@ def shown(url: URL) -> str:
     return _hide_query_password(url.render_as_string(hide_password=True))
 
 
-def create(url: URL, *, read_only: bool = False) -> Engine:
+def create(url: URL, *, read_only: bool = False, create_file: bool = True) -> Engine:
     """An engine with aidledger's settings for the URL's dialect.
 
     ``read_only=True`` never creates a file and opens every connection so that
     the database itself refuses writes: SQLite with ``mode=ro``, PostgreSQL with
-    ``default_transaction_read_only``.  A SQLite file that does not exist is then
-    :class:`NotALedger`.
+    ``default_transaction_read_only``.  With ``read_only`` or without
+    ``create_file``, a SQLite file that does not exist is :class:`NotALedger`.
     """
     try:
         if url.get_backend_name() == "sqlite":
-            return _sqlite_engine(url, read_only=read_only)
+            return _sqlite_engine(url, read_only=read_only, create_file=create_file and not read_only)
         if read_only:
             url = _with_option(url, "-c default_transaction_read_only=on")
         return create_engine(url, isolation_level="READ COMMITTED", pool_pre_ping=True)
@@ -108,7 +108,7 @@ def _with_option(url: URL, option: str) -> URL:
     return url.update_query_dict({"options": " ".join([*options, option])})
 
 
-def _sqlite_engine(url: URL, *, read_only: bool) -> Engine:
+def _sqlite_engine(url: URL, *, read_only: bool, create_file: bool) -> Engine:
     database = url.database or ""
     in_memory = database in ("", ":memory:") or database.startswith("file::memory:")
     kwargs: dict[str, Any] = {}
@@ -117,13 +117,13 @@ def _sqlite_engine(url: URL, *, read_only: bool) -> Engine:
         kwargs = {"poolclass": pool.StaticPool, "connect_args": {"check_same_thread": False}}
     else:
         path = Path(database)
+        if not path.parent.exists():
+            raise LedgerUrlError(f"no directory {str(path.parent)!r} for the ledger file", url=shown(url))
+        if not create_file and not path.is_file():
+            raise NotALedger(f"no ledger at {shown(url)}: the file {database!r} does not exist", url=shown(url))
         if read_only:
-            if not path.is_file():
-                raise NotALedger(f"no ledger at {shown(url)}: the file {database!r} does not exist", url=shown(url))
             # The file is opened through a URI with mode=ro: SQLite refuses every write, and creates nothing.
             url = url.set(database=f"{path.resolve().as_uri()}?mode=ro", query={**url.query, "uri": "true"})
-        elif not path.parent.exists():
-            raise LedgerUrlError(f"no directory {str(path.parent)!r} for the ledger file", url=shown(url))
         elif not path.exists():
             # Readable by its owner only, before SQLite writes anything into it.
             os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
@@ -154,12 +154,13 @@ def _sqlite_engine(url: URL, *, read_only: bool) -> Engine:
 _LEDGER_TABLES: Final = ("entries", "postings", "accounts", "funds", "units")
 
 
-def check_schema(engine: Engine, shown_url: str) -> None:
+def check_schema(engine: Engine, shown_url: str, *, allow_older: bool = False) -> None:
     """Refuse a database that is not an aidledger ledger of exactly this library's schema revision.
 
     :class:`NotALedger` when it has no aidledger schema (an empty or foreign
     database), :class:`SchemaMismatch` when its revision is older (open it for
-    writing once to migrate) or one this library does not know (a newer one).
+    writing once to migrate; ``allow_older`` lets it through for that) or one
+    this library does not know (a newer one).
     """
     with engine.connect() as probe:
         revision = MigrationContext.configure(probe).get_current_revision()
@@ -169,6 +170,8 @@ def check_schema(engine: Engine, shown_url: str) -> None:
         what = "it is empty" if not tables else f"it has no {', '.join(missing) or 'alembic_version'} table"
         raise NotALedger(f"{shown_url} is not an aidledger ledger: {what}", url=shown_url)
     if revision == SCHEMA_REVISION:
+        return
+    if revision in known_revisions() and allow_older:
         return
     if revision in known_revisions():
         raise SchemaMismatch(
