@@ -13,6 +13,7 @@ import csv
 import html
 import io
 import json
+import stat
 from pathlib import Path
 
 import attrs
@@ -233,6 +234,19 @@ class TestPersonalDataOnRequest:
         assert result.status == 0, result.stderr
         assert "personal data" in result.stderr and f"wrote csv to {target}" in result.stderr
         assert demo.people["KZ-MED-00000"]["national_id"] in target.read_text(encoding="utf-8")
+        assert stat.S_IMODE(target.stat().st_mode) == 0o600  # personal data: readable by its owner only
+
+    def test_a_personal_export_over_a_shared_file_narrows_its_mode(
+        self, demo: Demo, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """Writing personal data over a file that others could read leaves it readable by its owner only."""
+        monkeypatch.setenv(KEY_ENV, KEYS.keys[1].hex())
+        target = demo.folder / "shared.csv"
+        target.write_text("old\n")
+        target.chmod(0o644)
+        args = ["export", demo.ledger, "-f", "csv", "--personal-data", "--registry", demo.registry, "-o", str(target)]
+        assert command(*args).status == 0
+        assert stat.S_IMODE(target.stat().st_mode) == 0o600
 
     def test_erased_and_shredded_people_show_no_data(
         self, demo: Demo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch

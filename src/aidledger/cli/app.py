@@ -7,6 +7,7 @@ does not verify exits with status 1.
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -438,7 +439,7 @@ def export(
     with (
         Ledger.open(url, read_only=True) as ledger,
         _registry(registry_url, keys) as registry,
-        _output(output, binary=format_ == "iati") as stream,
+        _output(output, binary=format_ == "iati", private=personal_data) as stream,
         progress_bar(quiet=output == "-") as progress,
     ):
         if registry is not None:
@@ -478,13 +479,20 @@ def _registry(url: str | None, keys: Pseudonymizer | None) -> Iterator[Registry 
 
 
 @contextmanager
-def _output(path: str, *, binary: bool) -> Iterator[Any]:
-    """Standard output or a new file, as text (UTF-8, newlines as written) or bytes."""
+def _output(path: str, *, binary: bool, private: bool = False) -> Iterator[Any]:
+    """Standard output or a new file, as text (UTF-8, newlines as written) or bytes.
+
+    A ``private`` file (one holding personal data) is readable by its owner only
+    (mode 0600, like the ledger), whether it is new or replaces another.
+    """
     if path == "-":
         yield sys.stdout.buffer if binary else sys.stdout
         return
     try:
-        stream = open(path, "wb") if binary else open(path, "w", encoding="utf-8", newline="")  # noqa: SIM115
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600 if private else 0o666)
+        if private:
+            os.fchmod(descriptor, 0o600)  # a file that existed keeps its mode through O_TRUNC: narrow it
+        stream = os.fdopen(descriptor, "wb") if binary else os.fdopen(descriptor, "w", encoding="utf-8", newline="")
     except OSError as error:
         raise InvalidArgument(f"cannot write {path!r}: {error.strerror}", path=path) from None
     with stream:
