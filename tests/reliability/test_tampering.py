@@ -806,11 +806,6 @@ def behind(ledger: Ledger, work: Callable[[Connection], object]) -> None:
     engine.dispose()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="reconcile() compares only the sum of the daily deltas per account and fund, not each day: a delta "
-    "moved to another day goes unreported while balance(as_of=...) reads it",
-)
 def test_a_daily_delta_moved_to_another_day_is_reported(filled: Ledger) -> None:
     """Moving a maintained daily delta changes balances as of a date, so reconcile() must report it."""
     bank = filled.account("Assets:Bank:KZT")

@@ -36,7 +36,7 @@ from aidledger.core.errors import (
     UnknownAccount,
     UnknownFund,
 )
-from aidledger.core.times import MICROS_PER_DAY, from_micros, to_micros, zone_name
+from aidledger.core.times import MICROS_PER_DAY, day_date, from_micros, to_micros, zone_name
 from aidledger.ledger.balances import Balances
 from aidledger.ledger.chart import NET_ASSET_TYPES, Charts
 from aidledger.ledger.reader import Reader
@@ -62,9 +62,6 @@ _ENTRY_COLUMNS: Final = (
 )
 _POSTING_COLUMNS: Final = ("entry_seq", "line", "account_id", "fund_id", "amount", "effective_at")
 _CLAIM_COLUMNS: Final = ("scope", "key", "generation", "entry_seq")
-
-#: The proleptic Gregorian ordinal of 1970-01-01, day 0 of the maintained daily deltas.
-_EPOCH_ORDINAL: Final = dt.date(1970, 1, 1).toordinal()
 
 #: A change to one balance: effective time, position in the batch, minor units.
 _Delta = tuple[int, int, int]
@@ -556,8 +553,8 @@ class Poster:
         for (account_id, fund_id, day), delta in rows.day_delta.items():
             stored = days.get((account_id, fund_id, day), 0)
             if abs(stored + delta) > MAX_MINOR:
-                when = dt.date.fromordinal(_EPOCH_ORDINAL + day).isoformat()
-                raise self._beyond(account_id, fund_id, stored, delta, f"change on {when}")
+                when = day_date(day).isoformat()
+                raise self._beyond(account_id, fund_id, stored, delta, f"daily change on {when}")
 
     def _beyond(self, account_id: int, fund_id: int, stored: int, delta: int, what: str) -> InvalidAmount:
         chart = self._charts.current
