@@ -899,11 +899,6 @@ def test_a_changed_claim_generation_is_reported(filled: Ledger) -> None:
     assert not verify(filled).ok or not reconcile(filled).ok
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="reconcile() raises KeyError on a posting to an account or fund id the chart does not hold (verify() "
-    "reports the same change); `aidledger reconcile` then exits 3 with 'unexpected KeyError'",
-)
 @pytest.mark.parametrize("column", ["account_id", "fund_id"])
 def test_reconcile_reports_a_posting_to_an_unknown_account_or_fund(filled: Ledger, column: str) -> None:
     """A posting moved to an id the chart does not hold is a failed check, not a crash."""

@@ -309,9 +309,13 @@ def trial_balance(chart: Chart, totals: Mapping[Pair, int]) -> TrialBalance:
     lines = []
     per_unit: dict[str, int] = defaultdict(int)
     per_fund: dict[tuple[str, str], int] = defaultdict(int)
+    unknown: dict[str, int] = {}
     for (account_id, fund_id), minor in totals.items():
-        account = chart.account_by_id[account_id]
-        fund = chart.fund_by_id[fund_id]
+        account = chart.account_by_id.get(account_id)
+        fund = chart.fund_by_id.get(fund_id)
+        if account is None or fund is None:
+            unknown[chart.describe(account_id, fund_id)] = minor  # a chart changed behind the library
+            continue
         per_unit[account.unit.code] += minor
         per_fund[(fund.code, account.unit.code)] += minor
         if minor:
@@ -322,4 +326,5 @@ def trial_balance(chart: Chart, totals: Mapping[Pair, int]) -> TrialBalance:
         lines=tuple(lines),
         totals={u: Amount.from_minor(v, units[u]) for u, v in sorted(per_unit.items())},
         fund_totals={k: Amount.from_minor(v, units[k[1]]) for k, v in sorted(per_fund.items())},
+        unknown=dict(sorted(unknown.items())),
     )

@@ -129,12 +129,21 @@ def check_trial_balance(books: Books) -> Check:
     chart = books.chart
     per_unit: dict[str, int] = defaultdict(int)
     per_fund: dict[tuple[str, str], int] = defaultdict(int)
-    for (account_id, fund_id), totals in books.postings.items():
-        unit = chart.account_by_id[account_id].unit.code
-        per_unit[unit] += totals.total
-        per_fund[(chart.fund_by_id[fund_id].code, unit)] += totals.total
+    unknown = []
+    for (account_id, fund_id), totals in sorted(books.postings.items()):
+        account, fund = chart.account_by_id.get(account_id), chart.fund_by_id.get(fund_id)
+        if account is None or fund is None:
+            unknown.append(
+                f"{chart.describe(account_id, fund_id)}: {totals.postings} posting(s) summing to {totals.total} "
+                "minor units name an id the chart of accounts does not hold"
+            )
+            continue
+        per_unit[account.unit.code] += totals.total
+        per_fund[(fund.code, account.unit.code)] += totals.total
     units = chart.units
-    wrong = [f"unit {u}: postings sum to {Amount.from_minor(v, units[u])}" for u, v in sorted(per_unit.items()) if v]
+    wrong = unknown + [
+        f"unit {u}: postings sum to {Amount.from_minor(v, units[u])}" for u, v in sorted(per_unit.items()) if v
+    ]
     wrong += [
         f"fund {f}, unit {u}: postings sum to {Amount.from_minor(v, units[u])}"
         for (f, u), v in sorted(per_fund.items())
@@ -174,10 +183,10 @@ def check_fund_net_assets(books: Books) -> Check:
     wrong = []
     for unit, by_fund in books.funds.items():
         for fund_id, extremes in by_fund.items():
-            fund = chart.fund_by_id[fund_id]
-            if extremes.lowest < 0 and not fund.allow_negative:
+            fund = chart.fund_by_id.get(fund_id)  # None: an id the chart does not hold (see the trial balance)
+            if extremes.lowest < 0 and (fund is None or not fund.allow_negative):
                 wrong.append(
-                    f"fund {fund.code} ({unit} net assets) went "
+                    f"fund {fund.code if fund else f'#{fund_id}'} ({unit} net assets) went "
                     f"{Amount.from_minor(-extremes.lowest, chart.units[unit])} below zero"
                 )
     return Check.of(
