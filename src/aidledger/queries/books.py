@@ -135,7 +135,7 @@ def check_trial_balance(books: Books) -> Check:
         if account is None or fund is None:
             unknown.append(
                 f"{chart.describe(account_id, fund_id)}: {totals.postings} posting(s) summing to {totals.total} "
-                "minor units name an id the chart of accounts does not hold"
+                "minor units name an account or fund id the chart of accounts holds no readable definition of"
             )
             continue
         per_unit[account.unit.code] += totals.total
@@ -153,7 +153,7 @@ def check_trial_balance(books: Books) -> Check:
         "trial balance",
         f"debits with credits of every posting, per unit ({len(per_unit)}) and per fund and unit ({len(per_fund)})",
         wrong,
-        "the journal does not balance: {n} total(s) are not zero",
+        "the journal does not balance: {n} total(s) are not zero or name an account or fund the chart lacks",
     )
 
 
