@@ -29,6 +29,11 @@ def to_micros(when: object, what: str = "time") -> int:
     return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
 
 
+def day_date(day: int) -> dt.date:
+    """The UTC date of ``day``, a count of days since 1970-01-01 (``micros // MICROS_PER_DAY``)."""
+    return _EPOCH.date() + dt.timedelta(days=day)
+
+
 def zone_name(when: dt.datetime) -> str:
     """A name for the time zone of ``when`` that pendulum can read back."""
     tz = when.tzinfo

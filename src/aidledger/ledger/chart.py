@@ -9,19 +9,56 @@ always a superset of an older one.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from typing import Final
+from typing import Any, Final
 
+import attrs
 from sqlalchemy import func, insert, select
 from sqlalchemy.engine import Connection
 
 from aidledger.core import hashing
 from aidledger.core.accounts import Account, AccountType, Fund, Restriction, Side
 from aidledger.core.amounts import Unit, UnitKind
-from aidledger.core.errors import DuplicateDefinition, InvalidArgument, UnknownAccount, UnknownFund
+from aidledger.core.errors import (
+    AidLedgerError,
+    DuplicateDefinition,
+    InvalidArgument,
+    StorageError,
+    UnknownAccount,
+    UnknownFund,
+)
 from aidledger.store import schema as t
 
 #: Account types whose balances make up a fund's net assets (assets minus liabilities).
 NET_ASSET_TYPES: Final = (AccountType.ASSET, AccountType.LIABILITY)
+
+
+#: What reading a definition no ledger would write raises.
+_BROKEN: Final = (LookupError, ValueError, TypeError, AidLedgerError)
+
+
+@attrs.frozen
+class Unreadable:
+    """A stored definition that cannot be read: it was changed behind the library.
+
+    Attributes:
+        kind: ``unit``, ``account`` or ``fund``.
+        id: its id (units have none).
+        code: its stored code.
+        problem: why it cannot be read, naming the offending value.
+    """
+
+    kind: str
+    id: int | None
+    code: str
+    problem: str
+
+    def __str__(self) -> str:
+        where = "" if self.id is None else f" (#{self.id})"
+        return f"{self.kind} {self.code!r}{where} cannot be read: {self.problem}"
+
+
+def _problem(error: Exception) -> str:
+    return str(error.args[0]) if isinstance(error, KeyError) and error.args else str(error)
 
 
 class Chart:
@@ -40,6 +77,7 @@ class Chart:
         self.fund_by_id: dict[int, Fund] = {}
         self.definitions: dict[tuple[str, str], list[object]] = {}
         self.texts: dict[tuple[tuple[str, str], ...], str] = {}
+        self.unreadable: list[Unreadable] = []
 
     @classmethod
     def read(cls, connection: Connection) -> Chart:
@@ -49,32 +87,64 @@ class Chart:
         return chart
 
     def load(self, connection: Connection) -> None:
-        """Read every unit, account and fund stored into this (empty) chart."""
+        """Read every unit, account and fund stored into this (empty) chart.
+
+        A definition no ledger would write (changed behind the library: its
+        unit deleted, an unknown type) is not loaded; it is kept in
+        :attr:`unreadable`, for ``verify`` and ``reconcile`` to report.
+        """
         for row in connection.execute(select(t.units)):
-            self.units[row.code] = Unit(
-                code=row.code, kind=UnitKind(row.kind), exponent=row.exponent, measure=row.measure
-            )
+            try:
+                unit = Unit(code=row.code, kind=UnitKind(row.kind), exponent=row.exponent, measure=row.measure)
+            except _BROKEN as error:
+                self.unreadable.append(Unreadable("unit", None, str(row.code), _problem(error)))
+                continue
+            self.units[row.code] = unit
         for row in connection.execute(select(t.accounts)):
-            account = Account(
-                code=row.code,
-                type=AccountType(row.type),
-                unit=self.units[row.unit_code],
-                name=row.name,
-                normal_side=Side(row.normal_side),
-                allow_negative=bool(row.allow_negative),
-            )
+            try:
+                account = self._account(row)
+            except _BROKEN as error:
+                self.unreadable.append(Unreadable("account", row.id, str(row.code), _problem(error)))
+                continue
             self.accounts[row.code] = (row.id, account)
             self.account_by_id[row.id] = account
         for row in connection.execute(select(t.funds)):
-            fund = Fund(
-                code=row.code,
-                name=row.name,
-                purpose=row.purpose,
-                restriction=Restriction(row.restriction),
-                allow_negative=bool(row.allow_negative),
-            )
+            try:
+                fund = Fund(
+                    code=row.code,
+                    name=row.name,
+                    purpose=row.purpose,
+                    restriction=Restriction(row.restriction),
+                    allow_negative=bool(row.allow_negative),
+                )
+            except _BROKEN as error:
+                self.unreadable.append(Unreadable("fund", row.id, str(row.code), _problem(error)))
+                continue
             self.funds[row.code] = (row.id, fund)
             self.fund_by_id[row.id] = fund
+
+    def _account(self, row: Any) -> Account:
+        unit = self.units.get(row.unit_code)
+        if unit is None:
+            raise LookupError(f"its unit {row.unit_code!r} is not in the chart")
+        return Account(
+            code=row.code,
+            type=AccountType(row.type),
+            unit=unit,
+            name=row.name,
+            normal_side=Side(row.normal_side),
+            allow_negative=bool(row.allow_negative),
+        )
+
+    def refuse_unreadable(self, kind: str, code: str) -> None:
+        """Raise StorageError if the stored definition of this unit, account or fund cannot be read."""
+        for found in self.unreadable:
+            if (found.kind, found.code) == (kind, code):
+                raise StorageError(
+                    f"{found}; the chart of accounts was changed behind the library, run verify()",
+                    kind=kind,
+                    code=code,
+                )
 
     def net_asset_ids(self, unit_code: str) -> list[int]:
         """The ids of the accounts in ``unit_code`` whose balances make up a fund's net assets."""
@@ -83,7 +153,14 @@ class Chart:
     def describe(self, account_id: int, fund_id: int) -> str:
         """``<account code> in <fund code>``, or the ids of what this chart does not know."""
         account, fund = self.account_by_id.get(account_id), self.fund_by_id.get(fund_id)
-        return f"{account.code if account else f'account #{account_id}'} in {fund.code if fund else f'fund #{fund_id}'}"
+        return f"{account.code if account else self._missing('account', account_id)} in " + (
+            fund.code if fund else self._missing("fund", fund_id)
+        )
+
+    def _missing(self, kind: str, id_: int) -> str:
+        """``<kind> #<id>``, with its code if its stored definition is there but cannot be read."""
+        code = next((u.code for u in self.unreadable if (u.kind, u.id) == (kind, id_)), None)
+        return f"{kind} #{id_}" + ("" if code is None else f" ({code}, unreadable)")
 
     def definition(self, kind: str, code: str) -> list[object]:
         """The canonical definition of an account, fund or unit, as hashed into entries."""
@@ -138,7 +215,7 @@ class Charts:
         if not isinstance(code, str):
             raise InvalidArgument(f"account must be an Account or its code, got {code!r}", value=code)
         if code not in self.current.accounts:
-            self.refresh()
+            self.refresh().refuse_unreadable("account", code)
             if code not in self.current.accounts:
                 raise UnknownAccount(f"unknown account {code!r}", code=code)
         return code
@@ -150,7 +227,7 @@ class Charts:
         if not isinstance(code, str):
             raise InvalidArgument(f"fund must be a Fund or its code, got {code!r}", value=code)
         if code not in self.current.funds:
-            self.refresh()
+            self.refresh().refuse_unreadable("fund", code)
             if code not in self.current.funds:
                 raise UnknownFund(f"unknown fund {code!r}", code=code)
         return code
@@ -173,7 +250,7 @@ class Charts:
         """The unit given as a Unit or its code, or InvalidArgument if the ledger does not know it."""
         unit_code = unit.code if isinstance(unit, Unit) else unit
         if unit_code not in self.current.units:
-            self.refresh()
+            self.refresh().refuse_unreadable("unit", unit_code)
         if unit_code not in self.current.units:
             raise InvalidArgument(f"unknown unit {unit_code!r}", unit=unit_code)
         return self.current.units[unit_code]
@@ -182,6 +259,7 @@ class Charts:
 def add_account(connection: Connection, account: Account) -> Account:
     """Store ``account`` (and its unit); the same definition again does nothing, another is refused."""
     chart = Chart.read(connection)
+    chart.refuse_unreadable("account", account.code)
     existing = chart.accounts.get(account.code)
     if existing is not None:
         if existing[1] != account:
@@ -207,6 +285,7 @@ def add_account(connection: Connection, account: Account) -> Account:
 
 
 def _add_unit(connection: Connection, unit: Unit, chart: Chart) -> None:
+    chart.refuse_unreadable("unit", unit.code)
     existing = chart.units.get(unit.code)
     if existing is not None:
         if existing != unit:
@@ -219,7 +298,9 @@ def _add_unit(connection: Connection, unit: Unit, chart: Chart) -> None:
 
 def add_fund(connection: Connection, fund: Fund) -> Fund:
     """Store ``fund``; the same definition again does nothing, another is refused."""
-    existing = Chart.read(connection).funds.get(fund.code)
+    chart = Chart.read(connection)
+    chart.refuse_unreadable("fund", fund.code)
+    existing = chart.funds.get(fund.code)
     if existing is not None:
         if existing[1] != fund:
             raise DuplicateDefinition(f"fund {fund.code} already exists as {existing[1]}, not {fund}", code=fund.code)

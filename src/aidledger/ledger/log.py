@@ -43,7 +43,7 @@ class LogReader:
             yield cls(connection)
 
     def chart(self) -> Chart:
-        """The chart as stored (it raises if a definition was changed into one no ledger writes)."""
+        """The chart as stored; a definition changed into one no ledger writes is in its ``unreadable``."""
         return Chart.read(self._connection)
 
     def entries(self) -> Iterator[Any]:

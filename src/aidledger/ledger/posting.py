@@ -14,6 +14,7 @@ import datetime as dt
 import uuid
 from collections import defaultdict
 from collections.abc import Callable, Iterable
+from decimal import Decimal
 from typing import Any, Final
 
 import attrs
@@ -22,19 +23,20 @@ from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.engine import Connection
 
 from aidledger.core import hashing
-from aidledger.core.amounts import Amount
+from aidledger.core.amounts import MAX_MINOR, Amount, Unit
 from aidledger.core.entries import JournalEntry, PostedEntry, check_text
 from aidledger.core.errors import (
     AlreadyReversed,
     DuplicateClaim,
     IdempotencyConflict,
     InsufficientBalance,
+    InvalidAmount,
     InvalidArgument,
     PeriodClosed,
     UnknownAccount,
     UnknownFund,
 )
-from aidledger.core.times import MICROS_PER_DAY, from_micros, to_micros, zone_name
+from aidledger.core.times import MICROS_PER_DAY, day_date, from_micros, to_micros, zone_name
 from aidledger.ledger.balances import Balances
 from aidledger.ledger.chart import NET_ASSET_TYPES, Charts
 from aidledger.ledger.reader import Reader
@@ -517,20 +519,60 @@ class Poster:
             )
             prev = digest
         connection = self._connection
+        balances = self._balance_rows(list(rows.balance_delta))
+        days = self._day_rows(list(rows.day_delta))
+        self._check_limits(rows, balances, days)  # before anything is written
         insert_rows(connection, t.entries, _ENTRY_COLUMNS, rows.entries)
         insert_rows(connection, t.postings, _POSTING_COLUMNS, rows.postings)
         insert_rows(connection, t.entry_tags, ("entry_seq", "name", "value"), rows.tags)
         insert_rows(connection, t.claims, _CLAIM_COLUMNS, rows.claims)
         insert_rows(connection, t.claim_releases, _CLAIM_COLUMNS, rows.releases)
-        self._update_balances(rows.balance_delta)
-        self._update_days(rows.day_delta)
+        self._update_balances(rows.balance_delta, balances)
+        self._update_days(rows.day_delta, days)
         connection.execute(
             update(t.ledger_head).where(t.ledger_head.c.id == 1).values(seq=seq, hash=prev, recorded_at=recorded)
         )
         return posted
 
-    def _update_balances(self, balance_delta: dict[tuple[int, int], list[int]]) -> None:
-        existing = self._balance_rows(list(balance_delta))
+    def _day_rows(self, keys: list[tuple[int, int, int]]) -> dict[tuple[int, int, int], int]:
+        columns = ("account_id", "fund_id", "day", "delta")
+        rows = rows_in(self._connection, t.balance_days, columns, ("account_id", "fund_id", "day"), keys)
+        return {(account_id, fund_id, day): delta for account_id, fund_id, day, delta in rows}
+
+    def _check_limits(
+        self,
+        rows: _Rows,
+        balances: dict[tuple[int, int], tuple[int, int]],
+        days: dict[tuple[int, int, int], int],
+    ) -> None:
+        """Refuse the batch if a maintained balance or daily delta would go beyond MAX_MINOR."""
+        for (account_id, fund_id), (delta, _, _) in rows.balance_delta.items():
+            stored = balances.get((account_id, fund_id), (0, 0))[0]
+            if abs(stored + delta) > MAX_MINOR:
+                raise self._beyond(account_id, fund_id, stored, delta, "balance")
+        for (account_id, fund_id, day), delta in rows.day_delta.items():
+            stored = days.get((account_id, fund_id, day), 0)
+            if abs(stored + delta) > MAX_MINOR:
+                when = day_date(day).isoformat()
+                raise self._beyond(account_id, fund_id, stored, delta, f"daily change on {when}")
+
+    def _beyond(self, account_id: int, fund_id: int, stored: int, delta: int, what: str) -> InvalidAmount:
+        chart = self._charts.current
+        account, fund = chart.account_by_id[account_id], chart.fund_by_id[fund_id]
+        unit = account.unit
+        return InvalidAmount(
+            f"account {account.code} in fund {fund.code}: its {what} of {_minor_text(stored, unit)} plus "
+            f"{_minor_text(delta, unit)} would be {_minor_text(stored + delta, unit)}, beyond the largest amount "
+            f"the ledger holds ({MAX_MINOR} minor units); nothing was posted",
+            account=account.code,
+            fund=fund.code,
+            amount=Decimal(delta).scaleb(-unit.exponent),
+            total=Decimal(stored + delta).scaleb(-unit.exponent),
+        )
+
+    def _update_balances(
+        self, balance_delta: dict[tuple[int, int], list[int]], existing: dict[tuple[int, int], tuple[int, int]]
+    ) -> None:
         b = t.balances.c
         updates = []
         inserts = []
@@ -562,18 +604,8 @@ class Poster:
                 updates,
             )
 
-    def _update_days(self, day_delta: dict[tuple[int, int, int], int]) -> None:
+    def _update_days(self, day_delta: dict[tuple[int, int, int], int], found: dict[tuple[int, int, int], int]) -> None:
         d = t.balance_days.c
-        found = {
-            (account_id, fund_id, day): delta
-            for account_id, fund_id, day, delta in rows_in(
-                self._connection,
-                t.balance_days,
-                ("account_id", "fund_id", "day", "delta"),
-                ("account_id", "fund_id", "day"),
-                list(day_delta),
-            )
-        }
         day_updates = [
             {"a": k[0], "f": k[1], "dd": k[2], "delta": found[k] + v} for k, v in day_delta.items() if k in found
         ]
@@ -591,6 +623,11 @@ class Poster:
                 .values(delta=bindparam("delta")),
                 day_updates,
             )
+
+
+def _minor_text(minor: int, unit: Unit) -> str:
+    """``minor`` units of ``unit`` as text, even beyond what an Amount may hold."""
+    return f"{Decimal(minor).scaleb(-unit.exponent):f} {unit.code}"
 
 
 class _Rows:

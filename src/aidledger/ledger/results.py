@@ -50,16 +50,23 @@ class TrialBalance:
         lines: one line per account and fund with a non-zero balance, by account and fund code.
         totals: the sum of all lines per unit code; zero in a ledger that balances.
         fund_totals: the sum of all lines per (fund code, unit code); zero too.
+        unknown: postings to an account or fund id the chart does not hold (changed behind the
+            library), summed in minor units, by ``<account> in <fund>``; empty in a sound ledger.
     """
 
     lines: tuple[TrialBalanceLine, ...]
     totals: Mapping[str, Amount]
     fund_totals: Mapping[tuple[str, str], Amount]
+    unknown: Mapping[str, int] = attrs.field(factory=dict)
 
     @property
     def balanced(self) -> bool:
-        """Whether every total, per unit and per fund and unit, is exactly zero."""
-        return all(t.is_zero() for t in self.totals.values()) and all(t.is_zero() for t in self.fund_totals.values())
+        """Whether every total, per unit and per fund and unit, is exactly zero, and no posting is unknown."""
+        return (
+            not self.unknown
+            and all(t.is_zero() for t in self.totals.values())
+            and all(t.is_zero() for t in self.fund_totals.values())
+        )
 
 
 @attrs.frozen

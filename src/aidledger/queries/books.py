@@ -7,7 +7,7 @@ them.  An auditor can read that list to know what "the books reconcile" means:
 
 1. the hash chain is intact (:func:`aidledger.verify`);
 2. the maintained balances equal the sums of the postings;
-3. so do the maintained daily deltas;
+3. so does each maintained daily delta, per account, fund and UTC day;
 4. debits equal credits, per unit and per fund and unit;
 5. no account that may not go negative went below zero at any effective time;
 6. no fund's net assets went below zero at any effective time.
@@ -23,8 +23,9 @@ import attrs
 from sqlalchemy.engine import Connection
 
 from aidledger.core.accounts import Side
-from aidledger.core.amounts import Amount
-from aidledger.ledger.balances import Balances, Extremes, Pair, PairTotal
+from aidledger.core.amounts import MAX_MINOR, Amount
+from aidledger.core.times import day_date
+from aidledger.ledger.balances import Balances, Day, DayTotals, Extremes, Pair, PairTotal
 from aidledger.ledger.chart import Chart
 from aidledger.ledger.ledger import Ledger
 from aidledger.ledger.results import Check, Verification
@@ -40,7 +41,7 @@ class Books:
         chart: the accounts, funds and units, as stored.
         postings: per account and fund, the postings summed.
         maintained: per account and fund, the maintained balance.
-        days: per account and fund, the maintained daily deltas summed.
+        days: per account, fund and UTC day where the two differ, the postings summed and the maintained delta.
         accounts: per account that may not go negative and fund, its lowest and highest running balance.
         funds: per unit code, per fund, the lowest and highest running net assets.
     """
@@ -49,7 +50,7 @@ class Books:
     chart: Chart
     postings: Mapping[Pair, PairTotal]
     maintained: Mapping[Pair, PairTotal]
-    days: Mapping[Pair, int]
+    days: Mapping[Day, DayTotals]
     accounts: Mapping[Pair, Extremes]
     funds: Mapping[str, Mapping[int, Extremes]]
 
@@ -63,7 +64,7 @@ class Books:
             chart=chart,
             postings=balances.posting_totals(),
             maintained=balances.maintained_totals(),
-            days=balances.daily_totals(),
+            days=balances.daily_differences(),
             accounts=balances.account_extremes(_guarded(chart)),
             funds={
                 unit: balances.fund_extremes(ids) for unit in sorted(chart.units) if (ids := chart.net_asset_ids(unit))
@@ -107,20 +108,19 @@ def check_maintained_balances(books: Books) -> Check:
 
 
 def check_daily_balances(books: Books) -> Check:
-    """The maintained daily deltas of every account-fund pair, summed, with the sum of its postings."""
-    stored = {key: total.total for key, total in books.postings.items()}
-    days = books.days
+    """The maintained delta of every account, fund and UTC day with the postings of that day, summed."""
+    chart = books.chart
     wrong = [
-        f"{books.chart.describe(*key)}: postings sum to {stored.get(key, 0)} minor units, "
-        f"daily deltas to {days.get(key, 0)}"
-        for key in sorted(stored.keys() | days.keys())
-        if stored.get(key, 0) != days.get(key, 0)
+        f"{chart.describe(account_id, fund_id)} on {day_date(day).isoformat()} (UTC): postings sum to "
+        f"{_minor_text(chart, account_id, totals.posted)}, the maintained daily delta says "
+        f"{_minor_text(chart, account_id, totals.kept)}"
+        for (account_id, fund_id, day), totals in sorted(books.days.items())
     ]
     return Check.of(
         "daily balances",
-        "the sum of the maintained daily deltas of each account-fund pair with the sum of its postings",
+        "the maintained delta of each account, fund and UTC day with the sum of that day's postings",
         wrong,
-        "{n} daily series differ from their postings",
+        "{n} daily delta(s) differ from their postings",
     )
 
 
@@ -129,12 +129,21 @@ def check_trial_balance(books: Books) -> Check:
     chart = books.chart
     per_unit: dict[str, int] = defaultdict(int)
     per_fund: dict[tuple[str, str], int] = defaultdict(int)
-    for (account_id, fund_id), totals in books.postings.items():
-        unit = chart.account_by_id[account_id].unit.code
-        per_unit[unit] += totals.total
-        per_fund[(chart.fund_by_id[fund_id].code, unit)] += totals.total
+    unknown = []
+    for (account_id, fund_id), totals in sorted(books.postings.items()):
+        account, fund = chart.account_by_id.get(account_id), chart.fund_by_id.get(fund_id)
+        if account is None or fund is None:
+            unknown.append(
+                f"{chart.describe(account_id, fund_id)}: {totals.postings} posting(s) summing to {totals.total} "
+                "minor units name an account or fund id the chart of accounts holds no readable definition of"
+            )
+            continue
+        per_unit[account.unit.code] += totals.total
+        per_fund[(fund.code, account.unit.code)] += totals.total
     units = chart.units
-    wrong = [f"unit {u}: postings sum to {Amount.from_minor(v, units[u])}" for u, v in sorted(per_unit.items()) if v]
+    wrong = unknown + [
+        f"unit {u}: postings sum to {Amount.from_minor(v, units[u])}" for u, v in sorted(per_unit.items()) if v
+    ]
     wrong += [
         f"fund {f}, unit {u}: postings sum to {Amount.from_minor(v, units[u])}"
         for (f, u), v in sorted(per_fund.items())
@@ -144,7 +153,7 @@ def check_trial_balance(books: Books) -> Check:
         "trial balance",
         f"debits with credits of every posting, per unit ({len(per_unit)}) and per fund and unit ({len(per_fund)})",
         wrong,
-        "the journal does not balance: {n} total(s) are not zero",
+        "the journal does not balance: {n} total(s) are not zero or name an account or fund the chart lacks",
     )
 
 
@@ -174,10 +183,10 @@ def check_fund_net_assets(books: Books) -> Check:
     wrong = []
     for unit, by_fund in books.funds.items():
         for fund_id, extremes in by_fund.items():
-            fund = chart.fund_by_id[fund_id]
-            if extremes.lowest < 0 and not fund.allow_negative:
+            fund = chart.fund_by_id.get(fund_id)  # None: an id the chart does not hold (see the trial balance)
+            if extremes.lowest < 0 and (fund is None or not fund.allow_negative):
                 wrong.append(
-                    f"fund {fund.code} ({unit} net assets) went "
+                    f"fund {fund.code if fund else f'#{fund_id}'} ({unit} net assets) went "
                     f"{Amount.from_minor(-extremes.lowest, chart.units[unit])} below zero"
                 )
     return Check.of(
@@ -216,8 +225,12 @@ def _guarded(chart: Chart) -> list[int]:
     return [i for i, a in chart.account_by_id.items() if not a.allow_negative]
 
 
-def _minor_text(chart: Chart, account_id: int, total: PairTotal | None) -> str:
+def _minor_text(chart: Chart, account_id: int, total: PairTotal | int | None) -> str:
+    """``total`` in the account's unit, or in minor units if the chart does not know the account."""
     if total is None:
         return "nothing"
+    minor = total if isinstance(total, int) else total.total
     account = chart.account_by_id.get(account_id)
-    return f"{total.total} minor units" if account is None else str(Amount.from_minor(total.total, account.unit))
+    if account is None or abs(minor) > MAX_MINOR:
+        return f"{minor} minor units"
+    return str(Amount.from_minor(minor, account.unit))

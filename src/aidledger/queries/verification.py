@@ -15,7 +15,7 @@ from typing import Any
 import attrs
 
 from aidledger.core import hashing
-from aidledger.core.errors import AidLedgerError, InvalidArgument
+from aidledger.core.errors import InvalidArgument
 from aidledger.ledger.chart import Chart
 from aidledger.ledger.ledger import Ledger
 from aidledger.ledger.log import LogReader
@@ -63,16 +63,16 @@ def _parse_digest(digest: object) -> tuple[int, str]:
 
 
 def _verify_chain(ledger: Ledger) -> Verification:
-    try:
-        with LogReader.of(ledger) as log:
-            chart = log.chart()
-    except AidLedgerError as error:
+    with LogReader.of(ledger) as log:
+        chart = log.chart()
+    if chart.unreadable:
         # A definition changed behind the library into something no ledger would write.
+        problem = "; ".join(str(found) for found in chart.unreadable)
         return Verification(
             entries=0,
             head_seq=0,
             head_hash=hashing.GENESIS,
-            first_break=ChainBreak(0, None, f"the chart of accounts was changed: {error}", "", ""),
+            first_break=ChainBreak(0, None, f"the chart of accounts was changed: {problem}", "", ""),
         )
     with LogReader.streaming(ledger) as log:
         return _Verifier(log, chart).run()
