@@ -9,7 +9,7 @@ carry chains of their own and are checked after the entries.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import attrs
@@ -191,40 +191,25 @@ class _Verifier:
 
     def _check_closes(self) -> ChainBreak | None:
         """Period closes carry a chain of their own; a removed or edited close breaks it."""
-        prev = hashing.GENESIS
-        for number, row in enumerate(self.log.period_closes(), 1):
-            digest = hashing.close_hash(
-                seq=row.seq,
-                closed_through=row.closed_through,
-                actor=row.actor,
-                recorded_at=row.recorded_at,
+        return _side_chain(
+            self.log.period_closes(),
+            lambda row, prev: hashing.close_hash(
+                seq=row.seq, closed_through=row.closed_through, actor=row.actor, recorded_at=row.recorded_at,
                 prev_hash=prev,
-            )
-            if row.seq != number or row.prev_hash != prev or row.hash != digest:
-                return ChainBreak(row.seq, None, "period close does not match its chain", digest, row.hash)
-            prev = row.hash
-        return None
+            ),
+            lambda row: "period close does not match its chain",
+        )  # fmt: skip
 
     def _check_records(self) -> ChainBreak | None:
         """Records carry a chain of their own; an edited, removed or inserted record breaks it."""
-        prev = hashing.GENESIS
-        for number, row in enumerate(self.log.records(), 1):
-            digest = hashing.record_hash(
-                seq=row.seq,
-                kind=row.kind,
-                code=row.code,
-                subject=row.subject,
-                actor=row.actor,
-                body=row.body,
-                recorded_at=row.recorded_at,
-                prev_hash=prev,
-            )
-            if row.seq != number or row.prev_hash != prev or row.hash != digest:
-                return ChainBreak(
-                    row.seq, None, f"{row.kind} record {row.code!r} does not match its chain", digest, row.hash
-                )
-            prev = row.hash
-        return None
+        return _side_chain(
+            self.log.records(),
+            lambda row, prev: hashing.record_hash(
+                seq=row.seq, kind=row.kind, code=row.code, subject=row.subject, actor=row.actor, body=row.body,
+                recorded_at=row.recorded_at, prev_hash=prev,
+            ),
+            lambda row: f"{row.kind} record {row.code!r} does not match its chain",
+        )  # fmt: skip
 
     def _check_head(self) -> ChainBreak | None:
         """The ledger head the writers keep must name the last entry of the chain."""
@@ -264,3 +249,16 @@ class _Grouped:
             remaining.append(self._next)
             self._next = next(self._rows, None)
         return remaining
+
+
+def _side_chain(
+    rows: Iterable[Any], hash_of: Callable[[Any, str], str], problem: Callable[[Any], str]
+) -> ChainBreak | None:
+    """The first break of a chain beside the journal (numbered 1, 2, … and each hashing its predecessor), or None."""
+    prev = hashing.GENESIS
+    for number, row in enumerate(rows, 1):
+        digest = hash_of(row, prev)
+        if row.seq != number or row.prev_hash != prev or row.hash != digest:
+            return ChainBreak(row.seq, None, problem(row), digest, row.hash)
+        prev = row.hash
+    return None
