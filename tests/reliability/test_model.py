@@ -1253,7 +1253,6 @@ def test_a_reversed_pledge_reconciles(aid: Aid) -> None:
     assert reconcile(aid.ledger).ok
 
 
-@pytest.mark.xfail(strict=True, reason="a second reversal of an entry with a claim fails on the claim first (bug)")
 def test_reversing_a_delivery_twice_is_refused_as_already_reversed(aid: Aid) -> None:
     """The second reversal of a programme delivery is refused with AlreadyReversed, not a claim error."""
     aid.receive_goods(
