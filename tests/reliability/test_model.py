@@ -1206,7 +1206,6 @@ def test_a_stock_move_key_reused_for_other_goods_is_refused(aid: Aid, move: str)
         out(5, 2)
 
 
-@pytest.mark.xfail(strict=True, reason="a retried list posts lines its first call set aside, after it was sent (bug)")
 def test_payment_list_retry_after_a_conflict_cleared_returns_the_first(aid: Aid) -> None:
     """Retrying a list (OnConflict.SKIP) returns its first result, even once the set-aside beneficiary is free."""
     aid.donate("CASH-AID", money(1_000_000), donor="D-1", on=APRIL, actor="cashier")
