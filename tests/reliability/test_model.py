@@ -1226,7 +1226,6 @@ def test_payment_list_retry_after_a_conflict_cleared_returns_the_first(aid: Aid)
     assert reconcile(aid.ledger).ok
 
 
-@pytest.mark.xfail(strict=True, reason="reconcile() and settle() count a reversed payment as still open (bug)")
 def test_a_reversed_payment_leaves_its_list_reconciled(aid: Aid) -> None:
     """A payment reversed before sending is neither outstanding in the settlement nor unsettled in reconcile()."""
     aid.donate("CASH-AID", money(1_000_000), donor="D-1", on=APRIL, actor="cashier")

@@ -580,9 +580,13 @@ def _sort_report(
         raise PaymentStateError(
             f"payment list {list_code} was not sent to a provider; send it before settling", list_code=list_code
         )
-    in_list = {key.split(":", 2)[2] for key in view.keys_tagged(Tag.LIST, list_code, kind=Kind.PAYMENT.value)}
+    prefix = payment_key("payment", prog.code, "")  # a reversal made with a key of its own is not a payment
+    keys = view.keys_tagged(Tag.LIST, list_code, kind=Kind.PAYMENT.value)
+    in_list = {key.removeprefix(prefix) for key in keys if key.startswith(prefix)}
     references = in_list | {line.reference for line in lines}
     facts = view.facts([payment_key(event, prog.code, r) for r in sorted(references) for event in _EVENTS])
+    # A reversed payment is no longer in the list: neither outstanding nor to be settled.
+    in_list = {r for r in in_list if not facts[payment_key("payment", prog.code, r)].reversed}
     state: dict[str, set[str]] = defaultdict(set)
     for key in facts:
         event, _, reference = key.split(":", 2)

@@ -98,12 +98,16 @@ def check_pledges(ledger: Ledger) -> Check:
 
 
 def check_payment_lists(ledger: Ledger) -> Check:
-    """Each approved payment list: sent to a provider, and every payment in it settled as paid or failed."""
+    """Each approved payment list: sent to a provider, and every payment in it settled as paid or failed.
+
+    Only entries that stand are counted: a reversed payment is no longer open,
+    and a reversed settlement no longer settles.
+    """
     lists = ledger.records(RecordKind.PAYMENT_LIST)
-    approved = ledger.count_tagged(Tag.LIST, kind=Kind.PAYMENT.value)
-    sent = ledger.count_tagged(Tag.LIST, kind=Kind.PAYMENT_TRANSFER.value)
-    settled = ledger.count_tagged(Tag.LIST, kind=Kind.PAYMENT_PAID.value)
-    failed = ledger.count_tagged(Tag.LIST, kind=Kind.PAYMENT_FAILED.value)
+    approved, sent, settled, failed = (
+        ledger.count_tagged(Tag.LIST, kind=kind.value, standing=True)
+        for kind in (Kind.PAYMENT, Kind.PAYMENT_TRANSFER, Kind.PAYMENT_PAID, Kind.PAYMENT_FAILED)
+    )
     wrong = []
     for record in lists:
         code = record.code
