@@ -1241,7 +1241,6 @@ def test_a_reversed_payment_leaves_its_list_reconciled(aid: Aid) -> None:
     assert reconcile(aid.ledger).ok
 
 
-@pytest.mark.xfail(strict=True, reason="reconcile() compares a reversed pledge with its record's amount (bug)")
 def test_a_reversed_pledge_reconciles(aid: Aid) -> None:
     """A pledge entered in error and reversed leaves a ledger that reconciles."""
     aid.pledge("GENERAL", money(30_000), code="PL1", donor="D-1", on=APRIL, actor="fundraiser")
