@@ -3,7 +3,7 @@
 :func:`prepare` checks an entry against the chart and computes its canonical
 fields and fingerprint, before any transaction.  :class:`Poster` does the
 rest on the connection of one write transaction, in this order: idempotency
-keys, reversals, once-only claims, closed periods, balances that may not go
+keys, closed periods, reversals, once-only claims, balances that may not go
 below zero, and last the rows (entries, postings, tags, claims, maintained
 balances and the ledger head).  A refusal raises before anything is written.
 """
@@ -172,7 +172,8 @@ class Poster:
         fresh = self._resolve_idempotency(batch, results)
         skipped: list[SkippedEntry] = []
         if fresh:
-            # Reversals first: a second reversal is AlreadyReversed, not a release of a free claim.
+            # Periods and reversals before claims: a second reversal is AlreadyReversed, not a free claim released.
+            self._check_closed_periods([batch[i] for i in fresh])
             self._check_reversals([batch[i] for i in fresh])
             generations, refused = self._check_claims(batch, fresh, skip=skip_claimed)
             if refused:
@@ -180,7 +181,6 @@ class Poster:
                 fresh = [i for i in fresh if i not in refused]
         todo = [batch[i] for i in fresh]
         if todo:
-            self._check_closed_periods(todo)
             self._check_balances(todo)
             written = self._store(todo, fresh, generations, head_seq, head_hash, head_recorded)
             for index, posted in zip(fresh, written, strict=True):
