@@ -148,6 +148,17 @@ class TestPledges:
         assert (status.outstanding, status.written_off) == (kzt("0"), kzt("2000000"))
         assert pledge_status(aid.ledger, "P-1", window=Window(as_of=APRIL.add(days=20))).outstanding == kzt("2000000")
 
+    def test_a_reversed_pledge_is_pledged_zero(self, aid: Aid) -> None:
+        """Once its entry is reversed, a pledge holds nothing pledged or outstanding, and before it, its amount."""
+        aid.pledge("HOUSING", kzt("5000000"), code="P-1", donor="Corp", on=APRIL, actor="c")
+        entry = aid.ledger.entry_by_key("pledge:P-1")
+        assert entry is not None
+        aid.ledger.reverse(entry.id, actor="accountant", effective_at=APRIL.add(days=5))
+        status = pledge_status(aid.ledger, "P-1")
+        assert (status.pledge.amount, status.pledged, status.outstanding) == (kzt("5000000"), kzt("0"), kzt("0"))
+        before = pledge_status(aid.ledger, "P-1", window=Window(as_of=APRIL.add(days=1)))
+        assert (before.pledged, before.outstanding) == (kzt("5000000"), kzt("5000000"))
+
     def test_over_fulfilment_is_refused(self, aid: Aid) -> None:
         """Paying more than is outstanding raises ExceedsPledge and writes nothing."""
         aid.pledge("HOUSING", kzt("100"), code="P-2", donor="D", on=APRIL, actor="c")

@@ -14,6 +14,7 @@ from aidledger import (
     Aid,
     ApprovalRequired,
     DuplicateClaim,
+    IdempotencyConflict,
     InvalidAmount,
     InvalidArgument,
     Ledger,
@@ -25,6 +26,7 @@ from aidledger import (
     Scope,
     UnknownRecord,
     double_payments,
+    reconcile,
     verify,
 )
 from aidledger.vocabulary import RecordKind
@@ -121,6 +123,20 @@ class TestExactlyOnce:
         again = programme.pay("ONE-OFF", lines(1, 2), actor="maker", on=APRIL, list_code="L1")
         assert [p.id for p in again.posted] == [p.id for p in first.posted]
         assert programme.ledger.balance("Expenses:CASH-AID:KZT") == kzt("100000")
+
+    def test_a_list_made_before_takes_no_new_line(self, programme: Aid) -> None:
+        """A later call with a list's code and a line the list does not hold is refused (or sets the line aside)."""
+        first = programme.pay("ONE-OFF", lines(1, 2), actor="maker", on=APRIL, list_code="L1")
+        before = snapshot(programme.ledger)
+        with pytest.raises(IdempotencyConflict, match=r"payment list L1 was already made without line 3 \(L-3\)"):
+            programme.pay("ONE-OFF", lines(1, 2, 3), actor="maker", on=APRIL, list_code="L1")
+        assert snapshot(programme.ledger) == before
+        again = programme.pay(
+            "ONE-OFF", lines(1, 2, 3), actor="maker", on=APRIL, list_code="L1", on_conflict=OnConflict.SKIP
+        )
+        assert [p.id for p in again.posted] == [p.id for p in first.posted]
+        assert [c.line.reference for c in again.conflicts] == ["L-3"]
+        assert snapshot(programme.ledger) == before
 
     def test_other_process_and_restart_are_refused(self, programme: Aid, url: str) -> None:
         """A second process (a restart) cannot pay a household this process already paid."""
@@ -246,6 +262,16 @@ class TestLifecycle:
         assert len(settled.entries) == 1
         again = programme.settle("L1", report[:1], actor="t", on=APRIL.add(days=2))
         assert again.duplicates == (report[0],)
+
+    def test_a_payment_reversed_under_its_own_key_leaves_the_list_settleable(self, programme: Aid) -> None:
+        """A reversed payment (its reversal under a key of its own) is not in the list: unmatched, not outstanding."""
+        result = programme.pay("ONE-OFF", lines(1, 2), actor="maker", on=APRIL, list_code="L1")
+        programme.ledger.reverse(result.posted[0].id, actor="accountant", idempotency_key="fix-1")
+        programme.send("L1", provider="Kazpost", actor="t", on=APRIL.add(hours=1))
+        report = [ProviderLine(f"L-{n}", PaymentStatus.PAID, kzt("50000")) for n in (1, 2)]
+        settled = programme.settle("L1", report, actor="t", on=APRIL.add(days=1))
+        assert (settled.paid, settled.unmatched, settled.outstanding) == (("L-2",), (report[0],), ())
+        assert reconcile(programme.ledger).ok
 
     def test_lifecycle_order_is_enforced(self, programme: Aid) -> None:
         """A list is settled only after it was sent, and sent once (a retry returns the first); returned needs paid."""

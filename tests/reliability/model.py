@@ -372,6 +372,8 @@ class Model:
                 known.append(self.by_key[entry.key])  # a retry: the machine only retries identical content
             else:
                 fresh.append(index)
+        # As the ledger: closed periods and reversals are checked before once-only claims.
+        self._judge_periods_and_reversals([plan.entries[i] for i in fresh])
         taken = defaultdict(int, self.taken)
         released = defaultdict(int, self.released)
         skipped: list[int] = []
@@ -391,18 +393,20 @@ class Model:
             for pair in entry.releases:
                 released[pair] += 1
         todo = [plan.entries[i] for i in fresh if i not in skipped]
-        if todo and self.closed is not None and any(e.when <= self.closed for e in todo):
+        if todo:
+            self._check_balances(todo, plan.translate)
+        return Accepted(plan, tuple(todo), tuple(known), tuple(skipped))
+
+    def _judge_periods_and_reversals(self, entries: list[MEntry]) -> None:
+        if self.closed is not None and any(e.when <= self.closed for e in entries):
             raise Refusal(PeriodClosed, "an entry falls in the closed period")
-        targets = [e.reverses for e in todo if e.reverses is not None]
+        targets = [e.reverses for e in entries if e.reverses is not None]
         for target in targets:
             original = self.entries[target - 1]
             if original.reversed_by is not None or targets.count(target) > 1:
                 raise Refusal(AlreadyReversed, f"entry {target} is reversed already")
             if original.reverses is not None:
                 raise Refusal(InvalidArgument, f"entry {target} is a reversal")
-        if todo:
-            self._check_balances(todo, plan.translate)
-        return Accepted(plan, tuple(todo), tuple(known), tuple(skipped))
 
     def _check_balances(self, batch: list[MEntry], translate: tuple[str, type[InsufficientBalance]] | None) -> None:
         """Refuse if a guarded account or a fund's net assets would dip below zero at any effective time.

@@ -1206,7 +1206,6 @@ def test_a_stock_move_key_reused_for_other_goods_is_refused(aid: Aid, move: str)
         out(5, 2)
 
 
-@pytest.mark.xfail(strict=True, reason="a retried list posts lines its first call set aside, after it was sent (bug)")
 def test_payment_list_retry_after_a_conflict_cleared_returns_the_first(aid: Aid) -> None:
     """Retrying a list (OnConflict.SKIP) returns its first result, even once the set-aside beneficiary is free."""
     aid.donate("CASH-AID", money(1_000_000), donor="D-1", on=APRIL, actor="cashier")
@@ -1227,7 +1226,6 @@ def test_payment_list_retry_after_a_conflict_cleared_returns_the_first(aid: Aid)
     assert reconcile(aid.ledger).ok
 
 
-@pytest.mark.xfail(strict=True, reason="reconcile() and settle() count a reversed payment as still open (bug)")
 def test_a_reversed_payment_leaves_its_list_reconciled(aid: Aid) -> None:
     """A payment reversed before sending is neither outstanding in the settlement nor unsettled in reconcile()."""
     aid.donate("CASH-AID", money(1_000_000), donor="D-1", on=APRIL, actor="cashier")
@@ -1243,7 +1241,6 @@ def test_a_reversed_payment_leaves_its_list_reconciled(aid: Aid) -> None:
     assert reconcile(aid.ledger).ok
 
 
-@pytest.mark.xfail(strict=True, reason="reconcile() compares a reversed pledge with its record's amount (bug)")
 def test_a_reversed_pledge_reconciles(aid: Aid) -> None:
     """A pledge entered in error and reversed leaves a ledger that reconciles."""
     aid.pledge("GENERAL", money(30_000), code="PL1", donor="D-1", on=APRIL, actor="fundraiser")
@@ -1253,7 +1250,6 @@ def test_a_reversed_pledge_reconciles(aid: Aid) -> None:
     assert reconcile(aid.ledger).ok
 
 
-@pytest.mark.xfail(strict=True, reason="a second reversal of an entry with a claim fails on the claim first (bug)")
 def test_reversing_a_delivery_twice_is_refused_as_already_reversed(aid: Aid) -> None:
     """The second reversal of a programme delivery is refused with AlreadyReversed, not a claim error."""
     aid.receive_goods(

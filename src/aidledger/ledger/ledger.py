@@ -564,8 +564,15 @@ class Ledger:
             totals = Balances(connection).sums(seen)
         return trial_balance(chart, totals)
 
-    def count_tagged(self, name: str, *, kind: str | None = None) -> dict[str, int]:
-        """How many entries (of one kind, if given) carry each value of tag ``name``."""
+    def count_tagged(self, name: str, *, kind: str | None = None, standing: bool = False) -> dict[str, int]:
+        """How many entries (of one kind, if given) carry each value of tag ``name``.
+
+        With ``standing``, reversals and the entries they reverse are left out:
+        what is counted is what still stands.
+        """
+        if standing:
+            with self._reader() as reader:
+                return reader.count_standing_tagged(name, kind=kind)
         with self.snapshot() as connection:
             return Balances(connection).count_tagged(name, kind=kind)
 

@@ -3,7 +3,7 @@
 :func:`prepare` checks an entry against the chart and computes its canonical
 fields and fingerprint, before any transaction.  :class:`Poster` does the
 rest on the connection of one write transaction, in this order: idempotency
-keys, once-only claims, closed periods, reversals, balances that may not go
+keys, closed periods, reversals, once-only claims, balances that may not go
 below zero, and last the rows (entries, postings, tags, claims, maintained
 balances and the ledger head).  A refusal raises before anything is written.
 """
@@ -174,14 +174,15 @@ class Poster:
         fresh = self._resolve_idempotency(batch, results)
         skipped: list[SkippedEntry] = []
         if fresh:
+            # Periods and reversals before claims: a second reversal is AlreadyReversed, not a free claim released.
+            self._check_closed_periods([batch[i] for i in fresh])
+            self._check_reversals([batch[i] for i in fresh])
             generations, refused = self._check_claims(batch, fresh, skip=skip_claimed)
             if refused:
                 skipped = [SkippedEntry(index, batch[index].entry, error) for index, error in refused.items()]
                 fresh = [i for i in fresh if i not in refused]
         todo = [batch[i] for i in fresh]
         if todo:
-            self._check_closed_periods(todo)
-            self._check_reversals(todo)
             self._check_balances(todo)
             written = self._store(todo, fresh, generations, head_seq, head_hash, head_recorded)
             for index, posted in zip(fresh, written, strict=True):

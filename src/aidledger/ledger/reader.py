@@ -170,7 +170,8 @@ class Reader:
         return [str(key) for key in self._connection.execute(query).scalars()]
 
     def facts(self, keys: Sequence[str]) -> dict[str, EntryFacts]:
-        """For each posted idempotency key: the entry's id, its total debit per unit, and its tags."""
+        """For each posted idempotency key: the entry's id, its total debit per unit, its tags, and whether it
+        was reversed."""
         e, p, g = t.entries.c, t.postings.c, t.entry_tags.c
         found: dict[str, EntryFacts] = {}
         chart = self._charts.current
@@ -189,11 +190,32 @@ class Reader:
                 select(g.entry_seq, g.name, g.value).where(g.entry_seq.in_(list(by_seq)))
             ):
                 tags[seq][name] = value
+            ids = [row.id for row in by_seq.values()]
+            reversed_ids = set(self._connection.execute(select(e.reverses).where(e.reverses.in_(ids))).scalars())
             for seq, row in by_seq.items():
                 found[row.idempotency_key] = EntryFacts(
-                    id=row.id, debits=dict(debits[seq]), tags=types.MappingProxyType(tags[seq])
+                    id=row.id,
+                    debits=dict(debits[seq]),
+                    tags=types.MappingProxyType(tags[seq]),
+                    reversed=row.id in reversed_ids,
                 )
         return found
+
+    def count_standing_tagged(self, name: str, *, kind: str | None = None) -> dict[str, int]:
+        """How many entries (of one kind, if given) carry each value of tag ``name``, leaving out reversals and
+        the entries they reverse."""
+        e, g = t.entries.c, t.entry_tags.c
+        reversal = t.entries.alias("reversal")
+        query = (
+            select(g.value, func.count())
+            .join(t.entries, e.seq == g.entry_seq)
+            .outerjoin(reversal, reversal.c.reverses == e.id)
+            .where(g.name == name, e.reverses.is_(None), reversal.c.seq.is_(None))
+            .group_by(g.value)
+        )
+        if kind is not None:
+            query = query.where(e.kind == kind)
+        return {str(value): int(count) for value, count in self._connection.execute(query)}
 
     # -- records, claims, periods ----------------------------------------------------
 

@@ -122,11 +122,13 @@ class EntryFacts:
         id: the entry's id.
         debits: its total debits in minor units, per unit code.
         tags: its tags.
+        reversed: whether a later entry reverses it (then it no longer stands).
     """
 
     id: str
     debits: Mapping[str, int]
     tags: Mapping[str, str]
+    reversed: bool = False
 
 
 @attrs.frozen

@@ -32,7 +32,13 @@ from aidledger.core.accounts import Account, Fund, check_code
 from aidledger.core.amounts import Money
 from aidledger.core.beneficiaries import Beneficiary
 from aidledger.core.entries import Claim, JournalEntry, PostedEntry, Posting
-from aidledger.core.errors import DuplicateDefinition, InvalidAmount, InvalidArgument, PaymentStateError
+from aidledger.core.errors import (
+    DuplicateDefinition,
+    IdempotencyConflict,
+    InvalidAmount,
+    InvalidArgument,
+    PaymentStateError,
+)
 from aidledger.core.validators import instance_of
 from aidledger.ledger.ledger import LedgerView
 from aidledger.ledger.results import BatchResult, PendingBatch
@@ -345,7 +351,10 @@ class PaymentOperations(Operations):
         process or retry) refuses the whole list, or with ``OnConflict.SKIP`` is
         set aside and reported.  Lists above the approval threshold must be
         submitted with :meth:`submit_payments` instead.  Posting the same list
-        again returns the first result.
+        again returns the first result: a list is made once, so a later call
+        with its code posts no line the first call did not post (with
+        ``OnConflict.SKIP`` such a line is set aside again, even once its
+        beneficiary is free; otherwise the call is refused with IdempotencyConflict).
         """
         prog = self.programme_of(programme)
         code = list_code or f"{prog.code}-{uuid.uuid4().hex[:12]}"
@@ -353,9 +362,18 @@ class PaymentOperations(Operations):
         self._needs_approval(total, f"payment list {code}")
         skip = self._skip(on_conflict)
         self._check_list(code, prog)
-        body = {"programme": prog.code}
-        result = self._post_recorded(RecordKind.PAYMENT_LIST, code, body, entries, actor=actor, skip=skip)
-        return self._list_result(code, prog, lines_checked, result)
+        kept: list[int] = []
+        set_aside: dict[int, str] = {}
+
+        def build(view: LedgerView) -> list[JournalEntry]:
+            kept[:], aside = _first_call_lines(view, code, entries, skip=skip)
+            set_aside.clear()
+            set_aside.update(aside)
+            view.put_record(RecordKind.PAYMENT_LIST, code, {"programme": prog.code}, actor=actor)
+            return [entries[i] for i in kept]
+
+        result = self._transact(build, skip=skip)
+        return self._list_result(code, prog, lines_checked, result, kept=kept, set_aside=set_aside)
 
     def submit_payments(
         self,
@@ -413,9 +431,19 @@ class PaymentOperations(Operations):
 
     @staticmethod
     def _list_result(
-        code: str, programme: Programme, lines: list[PaymentLine], result: BatchResult
+        code: str,
+        programme: Programme,
+        lines: list[PaymentLine],
+        result: BatchResult,
+        *,
+        kept: list[int] | None = None,
+        set_aside: Mapping[int, str] | None = None,
     ) -> PaymentListResult:
-        conflicts = tuple(Conflict(lines[s.index], str(s.reason)) for s in result.skipped)
+        """The list's result; ``kept`` are the lines posted as the batch (all by default), ``set_aside`` the others."""
+        reasons = dict(set_aside or {})
+        for skipped in result.skipped:
+            reasons[skipped.index if kept is None else kept[skipped.index]] = str(skipped.reason)
+        conflicts = tuple(Conflict(lines[index], reason) for index, reason in sorted(reasons.items()))
         total = sum((p.entry.postings[0].minor for p in result.posted), 0)
         return PaymentListResult(
             list_code=code,
@@ -553,9 +581,13 @@ def _sort_report(
         raise PaymentStateError(
             f"payment list {list_code} was not sent to a provider; send it before settling", list_code=list_code
         )
-    in_list = {key.split(":", 2)[2] for key in view.keys_tagged(Tag.LIST, list_code, kind=Kind.PAYMENT.value)}
+    prefix = payment_key("payment", prog.code, "")  # a reversal made with a key of its own is not a payment
+    keys = view.keys_tagged(Tag.LIST, list_code, kind=Kind.PAYMENT.value)
+    in_list = {key.removeprefix(prefix) for key in keys if key.startswith(prefix)}
     references = in_list | {line.reference for line in lines}
     facts = view.facts([payment_key(event, prog.code, r) for r in sorted(references) for event in _EVENTS])
+    # A reversed payment is no longer in the list: neither outstanding nor to be settled.
+    in_list = {r for r in in_list if not facts[payment_key("payment", prog.code, r)].reversed}
     state: dict[str, set[str]] = defaultdict(set)
     for key in facts:
         event, _, reference = key.split(":", 2)
@@ -592,6 +624,37 @@ def _sort_report(
         entries=(),
     )
     return accepted, settlement
+
+
+def _first_call_lines(
+    view: LedgerView, list_code: str, entries: list[JournalEntry], *, skip: bool
+) -> tuple[list[int], dict[int, str]]:
+    """The lines to post, and those set aside because a list made before posts nothing new.
+
+    A list that is new posts every line.  A list made before (a retry) posts
+    only the lines its first call posted, which return their first entries;
+    any other line is set aside with ``skip``, and refuses the call otherwise.
+    """
+    if view.record(RecordKind.PAYMENT_LIST, list_code) is None:
+        return list(range(len(entries))), {}
+    posted = view.entries_by_keys([str(entry.idempotency_key) for entry in entries])
+    kept: list[int] = []
+    set_aside: dict[int, str] = {}
+    for index, entry in enumerate(entries):
+        if entry.idempotency_key in posted:
+            kept.append(index)
+            continue
+        reference = entry.tags[Tag.REFERENCE]
+        reason = (
+            f"payment list {list_code} was already made without line {index + 1} ({reference}); "
+            f"a list is posted once, so pay new lines in a new list"
+        )
+        if not skip:
+            raise IdempotencyConflict(
+                f"{reason}; nothing was posted", key=list_code, list_code=list_code, reference=reference
+            )
+        set_aside[index] = reason
+    return kept, set_aside
 
 
 def _line_of(entry: JournalEntry) -> PaymentLine:

@@ -81,12 +81,14 @@ class PledgeStatus:
 
     Attributes:
         pledge: the pledge.
+        pledged: what the ledger holds as promised: the pledge's amount, or zero once its entry is reversed.
         fulfilled: money received against it.
         written_off: what will not come.
-        outstanding: still expected (promised − fulfilled − written off).
+        outstanding: still expected (pledged − fulfilled − written off).
     """
 
     pledge: Pledge
+    pledged: Money
     fulfilled: Money
     written_off: Money
     outstanding: Money
@@ -188,9 +190,10 @@ def pledge_status(ledger: Ledger, code: str, *, window: Window | None = None) ->
     def balance(tags: dict[str, str] | None = None) -> Amount:
         return balance_or_zero(ledger, memo_account, pledge.fund, window=seen, tags=tags)
 
-    # Fulfilments and write-offs are credits to the pledge's memo account.
+    # The pledge entry (and its reversal) are debits to the pledge's memo account; fulfilments and write-offs credits.
     return PledgeStatus(
         pledge=pledge,
+        pledged=_money(balance({Tag.PLEDGE: code, Tag.EVENT: Event.PLEDGED})),
         fulfilled=_money(-balance({Tag.PLEDGE: code, Tag.EVENT: Event.FULFILLED})),
         written_off=_money(-balance({Tag.PLEDGE: code, Tag.EVENT: Event.WRITTEN_OFF})),
         outstanding=_money(balance()),

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 
 from aidledger.core.accounts import AccountType
-from aidledger.core.amounts import UnitKind
+from aidledger.core.amounts import Money, UnitKind
 from aidledger.core.errors import InvalidArgument
 from aidledger.ledger.ledger import Ledger
 from aidledger.ledger.results import Check, Reconciliation
@@ -78,15 +78,26 @@ def check_grants(ledger: Ledger) -> Check:
 
 
 def check_pledges(ledger: Ledger) -> Check:
-    """Each pledge: pledged = fulfilled + written off + outstanding, and nothing outstanding below zero."""
+    """Each pledge: pledged = fulfilled + written off + outstanding, and nothing outstanding below zero.
+
+    What is pledged is the record's amount, or zero once the pledge entry is reversed.
+    """
     pledges = ledger.records(RecordKind.PLEDGE)
+    entries = ledger.count_tagged(Tag.PLEDGE, kind=Kind.PLEDGE.value)
+    standing = ledger.count_tagged(Tag.PLEDGE, kind=Kind.PLEDGE.value, standing=True)
     wrong = []
     for record in pledges:
         status = pledge_status(ledger, record.code)
+        reversed_ = entries.get(record.code, 0) > standing.get(record.code, 0)
+        promised = Money.from_minor(0, status.pledge.amount.unit) if reversed_ else status.pledge.amount
+        if status.pledged != promised:
+            what = f"its entry reversed, so {promised}" if reversed_ else f"{promised}"
+            wrong.append(f"pledge {record.code}: the record pledges {what}, but the ledger holds {status.pledged}")
+            continue
         total = status.fulfilled + status.written_off + status.outstanding
-        if total != status.pledge.amount or status.outstanding.value < 0:
+        if total != status.pledged or status.outstanding.value < 0:
             wrong.append(
-                f"pledge {record.code}: pledged {status.pledge.amount}, but fulfilled {status.fulfilled} + written "
+                f"pledge {record.code}: pledged {status.pledged}, but fulfilled {status.fulfilled} + written "
                 f"off {status.written_off} + outstanding {status.outstanding} = {total}"
             )
     return Check.of(
@@ -98,12 +109,16 @@ def check_pledges(ledger: Ledger) -> Check:
 
 
 def check_payment_lists(ledger: Ledger) -> Check:
-    """Each approved payment list: sent to a provider, and every payment in it settled as paid or failed."""
+    """Each approved payment list: sent to a provider, and every payment in it settled as paid or failed.
+
+    Only entries that stand are counted: a reversed payment is no longer open,
+    and a reversed settlement no longer settles.
+    """
     lists = ledger.records(RecordKind.PAYMENT_LIST)
-    approved = ledger.count_tagged(Tag.LIST, kind=Kind.PAYMENT.value)
-    sent = ledger.count_tagged(Tag.LIST, kind=Kind.PAYMENT_TRANSFER.value)
-    settled = ledger.count_tagged(Tag.LIST, kind=Kind.PAYMENT_PAID.value)
-    failed = ledger.count_tagged(Tag.LIST, kind=Kind.PAYMENT_FAILED.value)
+    approved, sent, settled, failed = (
+        ledger.count_tagged(Tag.LIST, kind=kind.value, standing=True)
+        for kind in (Kind.PAYMENT, Kind.PAYMENT_TRANSFER, Kind.PAYMENT_PAID, Kind.PAYMENT_FAILED)
+    )
     wrong = []
     for record in lists:
         code = record.code
