@@ -7,7 +7,8 @@ if [ ! -x "$VENV/bin/python" ]; then
     python3 -m venv "$VENV"
 fi
 STAMP="$VENV/.aidledger-installed-$(cat "$ROOT/pyproject.toml" | sha256sum | cut -c1-16)${EXTRAS:+-$EXTRAS}"
-if [ ! -f "$STAMP" ]; then
+# The test install holds everything the plain one does: a machine set up for the tests runs the demo as it is.
+if [ ! -f "$STAMP" ] && { [ -n "$EXTRAS" ] || [ ! -f "$STAMP-test" ]; }; then
     # (grep drops a warning about a package index folder this machine's pip config names but lacks)
     { "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check --upgrade pip \
         && "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -e "$ROOT${EXTRAS:+[$EXTRAS]}"; } \
