@@ -319,3 +319,13 @@ class TestNoFalseAllClear:
             connection.execute("UPDATE alembic_version SET version_num = '0099'")
         result = run("verify", str(copy), cwd=tmp_path)
         assert (result.returncode, "'0099'" in result.stderr, "newer aidledger" in result.stderr) == (2, True, True)
+
+
+def test_a_self_contradicting_provider_report_exits_1(demo_db: Path, tmp_path: Path) -> None:
+    """A provider report naming one payment both paid and failed is NOT OK (exit 1), never 'everything matches'."""
+    report = tmp_path / "report.csv"
+    reference = "F0000000"
+    report.write_text(f"reference,status,amount\n{reference},paid,50000\n{reference},failed,50000\n")
+    result = run("import", str(demo_db), str(report), "--kind", "provider-report", "--list", "FAM-00001", cwd=tmp_path)
+    assert (result.returncode, "everything matches" in result.stdout) == (1, False), result.stdout + result.stderr
+    assert "contradictions" in result.stdout

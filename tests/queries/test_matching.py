@@ -135,6 +135,26 @@ class TestProviderReport:
         assert result.missing_in_report == ("R-3",)
         assert result.as_dict()["status_differences"][0]["ledger_status"] == "failed"
 
+    def test_a_report_that_contradicts_itself_is_not_ok(self, books: Aid) -> None:
+        """One reference both paid and failed, or paid twice, is a contradiction even where each line agrees."""
+        books.pay("ONE-OFF", [household(7, "Abai"), household(8, "Abai")], actor="maker", on=MAY, list_code="L3")
+        both = [
+            ProviderLine("R-7", PaymentStatus.PAID, kzt("50000"), line=2),
+            ProviderLine("R-7", PaymentStatus.FAILED, kzt("50000"), line=3),
+            ProviderLine("R-8", PaymentStatus.PAID, kzt("50000"), line=4),
+            ProviderLine("R-8", PaymentStatus.PAID, kzt("50000"), line=5),
+        ]
+        result = match_provider_report(books.ledger, "L3", both)
+        assert [x.line for x in result.contradictions] == [2, 3, 4, 5]
+        assert not result.ok
+        assert [x["line"] for x in result.as_dict()["contradictions"]] == [2, 3, 4, 5]
+        returned = [
+            ProviderLine("R-7", PaymentStatus.PAID, kzt("50000"), line=2),
+            ProviderLine("R-7", PaymentStatus.RETURNED, kzt("50000"), line=3),
+            ProviderLine("R-8", PaymentStatus.PAID, kzt("50000"), line=4),
+        ]
+        assert match_provider_report(books.ledger, "L3", returned).contradictions == ()  # paid, then returned
+
     def test_unknown_list(self, books: Aid) -> None:
         with pytest.raises(UnknownRecord, match="no payment-list 'NOPE'"):
             match_provider_report(books.ledger, "NOPE", [])

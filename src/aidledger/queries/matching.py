@@ -314,6 +314,10 @@ class ProviderMatch:
         status_differences: lines whose status contradicts what the ledger recorded.
         missing_in_ledger: lines naming no payment of the list.
         missing_in_report: references of the list's payments no line names.
+        contradictions: lines the report itself contradicts: one reference named by several
+            lines that cannot all be true (paid and failed, failed and returned, the same
+            status twice — a provider paying one household twice); only "paid" followed by
+            "returned" may name a reference twice.
     """
 
     list_code: str
@@ -322,11 +326,16 @@ class ProviderMatch:
     status_differences: tuple[ProviderPair, ...]
     missing_in_ledger: tuple[ProviderLine, ...]
     missing_in_report: tuple[str, ...]
+    contradictions: tuple[ProviderLine, ...] = ()
 
     @property
     def ok(self) -> bool:
         return not (
-            self.amount_differences or self.status_differences or self.missing_in_ledger or self.missing_in_report
+            self.amount_differences
+            or self.status_differences
+            or self.missing_in_ledger
+            or self.missing_in_report
+            or self.contradictions
         )
 
     def as_dict(self) -> dict[str, Any]:
@@ -350,6 +359,9 @@ class ProviderMatch:
                 {"line": x.line, "reference": x.reference, "amount": str(x.amount)} for x in self.missing_in_ledger
             ],
             "missing_in_report": list(self.missing_in_report),
+            "contradictions": [
+                {"line": x.line, "reference": x.reference, "status": x.status.value} for x in self.contradictions
+            ],
         }
 
 
@@ -436,4 +448,18 @@ def match_provider_report(
         status_differences=tuple(status_differences),
         missing_in_ledger=tuple(missing),
         missing_in_report=tuple(sorted(set(amounts) - named)),
+        contradictions=_contradictions(report),
     )
+
+
+def _contradictions(report: Sequence[ProviderLine]) -> tuple[ProviderLine, ...]:
+    """Every line of a reference the report names in ways that cannot all be true (see :class:`ProviderMatch`)."""
+    by_reference: dict[str, list[ProviderLine]] = defaultdict(list)
+    for line in report:
+        by_reference[line.reference].append(line)
+    found: list[ProviderLine] = []
+    for lines in by_reference.values():
+        statuses = [line.status for line in lines]
+        if len(lines) > 1 and statuses != [PaymentStatus.PAID, PaymentStatus.RETURNED]:
+            found.extend(lines)
+    return tuple(sorted(found, key=lambda line: line.line or 0))
