@@ -191,3 +191,24 @@ class TestOnePersonSpeltTwoWays:
         entry = pay_household("100")
         with pytest.raises(InvalidArgument, match="cannot approve their own entry"):
             attrs.evolve(entry, approved_by=" " + entry.actor.upper())
+
+
+class TestApprovalsAreDecided:
+    def test_an_entry_naming_a_checker_is_not_posted_by_hand(self, funded: Ledger) -> None:
+        """post, post_many and transact refuse an entry whose approved_by no checker decided; nothing is written."""
+        entry = attrs.evolve(pay_household("100"), approved_by="director")
+        before = snapshot(funded)
+        for attempt in (
+            lambda: funded.post(entry),
+            lambda: funded.post_many([pay_household("1", household="hh-9"), entry]),
+            lambda: funded.transact(lambda view: [entry]),
+        ):
+            with pytest.raises(InvalidArgument, match="no checker decided"):
+                attempt()
+        assert snapshot(funded) == before
+
+    def test_an_approved_entry_names_the_checker_who_decided(self, funded: Ledger) -> None:
+        """Submitted and approved, the same entry posts with its checker."""
+        pending = funded.submit([pay_household("100")], actor="maker")
+        (posted,) = funded.approve(pending.code, checker="director").posted
+        assert (posted.entry.actor, posted.entry.approved_by) == ("maker", "director")

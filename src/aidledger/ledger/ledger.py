@@ -292,6 +292,7 @@ class Ledger:
         for entry in batch:
             if not isinstance(entry, JournalEntry):
                 raise InvalidArgument(f"expected a JournalEntry, got {entry!r}", value=entry)
+            _not_approved_by_hand(entry)
         if not batch:
             return BatchResult(posted=(), skipped=(), results=())
         prepared = [posting.prepare(entry, self._charts) for entry in batch]
@@ -313,6 +314,7 @@ class Ledger:
             for entry in entries:
                 if not isinstance(entry, JournalEntry):
                     raise InvalidArgument(f"build must return JournalEntry values, got {entry!r}", value=entry)
+                _not_approved_by_hand(entry)
             if not entries:
                 return BatchResult(posted=(), skipped=(), results=())
             prepared = [posting.prepare(entry, self._charts) for entry in entries]
@@ -575,6 +577,16 @@ class Ledger:
                 return reader.count_standing_tagged(name, kind=kind)
         with self.snapshot() as connection:
             return Balances(connection).count_tagged(name, kind=kind)
+
+
+def _not_approved_by_hand(entry: JournalEntry) -> None:
+    """Refuse an entry that names a checker: only :meth:`Ledger.approve` records a checker's decision."""
+    if entry.approved_by is not None:
+        raise InvalidArgument(
+            f"entry {entry.kind!r} by {entry.actor!r} names {entry.approved_by!r} as its checker, but no checker "
+            f"decided: submit it (Ledger.submit) and let the checker approve it (Ledger.approve)",
+            approved_by=entry.approved_by,
+        )
 
 
 def _retryable(error: DBAPIError) -> bool:

@@ -54,9 +54,12 @@ class Book:
     ) -> Any:
         if at is not None:
             self.clock.set(at)
-        return self.ledger.post(
-            transfer(debit, credit, Chart.general, amount, on, kind=kind, actor=actor, memo=memo, **extra)
-        )
+        checker = extra.pop("approved_by", None)
+        entry = transfer(debit, credit, Chart.general, amount, on, kind=kind, actor=actor, memo=memo, **extra)
+        if checker is None:
+            return self.ledger.post(entry)
+        pending = self.ledger.submit([entry], actor=actor)  # a checker's approval is only ever recorded by approve()
+        return self.ledger.approve(pending.code, checker=checker).posted[0]
 
     def fund(
         self,
