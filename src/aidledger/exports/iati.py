@@ -317,8 +317,8 @@ def _covered(ledger: Ledger, window: Window | None) -> Window:
     given = Window() if window is None else window
     head = ledger.head()
     if given.through is not None or not head.seq:
-        return given
-    return attrs.evolve(given, through=Digest(seq=head.seq, hash=head.hash))
+        return ledger.resolve(given)
+    return attrs.evolve(given, through=Digest(seq=head.seq, hash=head.hash, entries=head.seq))
 
 
 def _identifiers(org: ReportingOrg, activities: Iterable[_Activity]) -> tuple[str, ...]:
