@@ -65,6 +65,28 @@ Documents (JSON, format 1)
     also passes as leaf 0 of 6 against the same root), so a reader who knows
     the size compares it with the document's ``tree_size`` (``new_size``, and
     ``old_size`` for the old root).
+
+Receipts: one ledger entry, from its fields to a published tree digest
+    A tree digest is the text ``tree:<size>:<root as 64 hex digits>``.  A
+    receipt is a JSON object with exactly the keys ``format`` (1), ``kind``
+    (``"receipt"``), ``fields``, ``entry``, ``item``, ``hashes``, ``proof`` and
+    ``tree``.  ``J(x)`` below is the canonical JSON of ``x``: keys sorted, no
+    spaces (separators ``,`` and ``:``), non-ASCII characters as they are (not
+    ``\\u`` escapes), encoded as UTF-8; ``H(x)`` is the lower-case hex SHA-256 of
+    those bytes.  Accept only if every step holds:
+
+    1. ``tree`` is the published digest, ``tree:<size>:<root>``;
+    2. ``hashes.fields == H(fields)`` (the entry's fields as the ledger hashed them);
+    3. ``hashes.entry == H({"fields": hashes.fields, "id": entry.id, "prev": entry.prev,
+       "rec": entry.rec, "seq": entry.seq, "v": 1})``;
+    4. ``hashes.item == H(T)`` where ``T = J({"entries": item.entries, "item": hashes.entry,
+       "kind": "entry", "prev": item.prev, "ref": "<entry.seq as decimal text>",
+       "seq": item.seq, "v": 1})``, the log item's text (``hashes.item`` is the
+       item's chained hash, the ``<seq>:<hash>`` digest at that item);
+    5. ``hashes.leaf == proof.leaf_hash ==`` the hex of ``SHA-256(0x00 || T)``, and
+       ``proof.index == item.seq - 1``;
+    6. ``proof`` is an inclusion document that holds against ``root``, with
+       ``proof.tree_size == size``.
 """
 
 from __future__ import annotations
@@ -162,10 +184,87 @@ def check_document(
     return False
 
 
+def parse_tree_digest(text: Any) -> tuple[int, bytes] | None:
+    """The size and root of a tree digest ``tree:<size>:<64 hex digits>``, or ``None`` if it is not one."""
+    parts = text.strip().split(":") if isinstance(text, str) else []
+    if len(parts) != 3 or parts[0] != "tree" or not parts[1].isdigit() or not parts[1].isascii():
+        return None
+    root = _unhex(parts[2].lower())
+    return None if root is None or str(int(parts[1])) != parts[1] else (int(parts[1]), root)
+
+
+def receipt_problem(receipt: Any, digest: str) -> str | None:
+    """The first step (see the module's description) a receipt fails against ``digest``, or ``None`` if it holds."""
+    try:
+        return _receipt_problem(receipt, digest)
+    except (TypeError, ValueError, KeyError, AttributeError):
+        return "not a receipt of format 1"
+
+
+def _receipt_problem(receipt: Any, digest: str) -> str | None:
+    published = parse_tree_digest(digest)
+    if published is None:
+        return f"{digest!r} is not a tree digest (tree:<size>:<64 hex digits>)"
+    keys = {"format", "kind", "fields", "entry", "item", "hashes", "proof", "tree"}
+    if not isinstance(receipt, dict) or set(receipt) != keys or receipt["format"] != FORMAT:
+        return "not a receipt of format 1"
+    entry, item, hashes, proof = receipt["entry"], receipt["item"], receipt["hashes"], receipt["proof"]
+    shapes = ((entry, {"id", "seq", "rec", "prev"}), (item, {"seq", "entries", "prev"}))
+    if receipt["kind"] != "receipt" or any(not isinstance(d, dict) or set(d) != k for d, k in shapes):
+        return "not a receipt of format 1"
+    if (
+        not isinstance(hashes, dict)
+        or set(hashes) != {"fields", "entry", "item", "leaf"}
+        or not isinstance(proof, dict)
+    ):
+        return "not a receipt of format 1"
+    if parse_tree_digest(receipt["tree"]) != published:
+        return f"the receipt was proven against {receipt['tree']}, not {digest.strip()}"
+    if hashes["fields"] != _h(receipt["fields"]):
+        return "the fields hash is not the hash of the receipt's fields"
+    if hashes["entry"] != _h({**entry, "fields": hashes["fields"], "v": FORMAT}):
+        return "the entry hash is not the hash of the receipt's entry"
+    text = _j(_item(receipt))
+    if hashes["item"] != hashlib.sha256(text).hexdigest():
+        return "the item hash is not the hash of the receipt's log item"
+    if hashes["leaf"] != hashlib.sha256(b"\x00" + text).hexdigest():
+        return "the leaf hash is not the leaf of the receipt's log item"
+    if proof.get("leaf_hash") != hashes["leaf"] or proof.get("index") != item["seq"] - 1:
+        return "the proof is not of this item"
+    size, root = published
+    if not check_document(proof, root.hex(), tree_size=size):
+        return f"the proof does not lead to the root of {digest.strip()}"
+    return None
+
+
+def check_receipt(receipt: Any, digest: str) -> bool:
+    """Whether a donor receipt (see the module's description) holds against the published tree digest."""
+    return receipt_problem(receipt, digest) is None
+
+
+def _j(value: Any) -> bytes:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+
+
+def _h(value: Any) -> str:
+    return str(hashlib.sha256(_j(value)).hexdigest())
+
+
+def _item(receipt: dict[str, Any]) -> dict[str, Any]:
+    entry, item = receipt["entry"], receipt["item"]
+    if type(entry["seq"]) is not int:
+        raise TypeError("an entry number is an integer")
+    ref = str(entry["seq"])
+    return {"entries": item["entries"], "item": receipt["hashes"]["entry"], "kind": "entry", "prev": item["prev"],
+            "ref": ref, "seq": item["seq"], "v": FORMAT}  # fmt: skip
+
+
 def main(argv: list[str] | None = None) -> int:
     """``proofcheck.py PROOF.json ROOT [--size N] [--old-root OLD] [--old-size M]``.
 
-    Prints ``valid`` (exit status 0) or ``INVALID`` (1); a document it cannot read is status 2.
+    ``ROOT`` may be a tree digest ``tree:<size>:<root>`` (its size is then the
+    published size), and must be one to check a receipt.  Prints ``valid``
+    (exit status 0) or ``INVALID`` and why (1); a document it cannot read is status 2.
     """
     parser = argparse.ArgumentParser(description="Check an aidledger Merkle proof (RFC 9162) against a root.")
     parser.add_argument("document", help="the proof document (JSON file), or - for standard input")
@@ -183,7 +282,15 @@ def main(argv: list[str] | None = None) -> int:
     except (OSError, ValueError) as error:
         print(f"cannot read {args.document}: {error}", file=sys.stderr)
         return 2
-    valid = check_document(doc, args.root, args.old_root, tree_size=args.size, old_size=args.old_size)
+    published = parse_tree_digest(args.root)
+    if isinstance(doc, dict) and doc.get("kind") == "receipt":
+        problem = receipt_problem(doc, args.root)
+        print("valid" if problem is None else f"INVALID: {problem}")
+        return 0 if problem is None else 1
+    root, size = (published[1].hex(), published[0]) if published else (args.root, args.size)
+    if published and args.size is not None and args.size != size:
+        size = -1  # two different sizes given: no document matches
+    valid = check_document(doc, root, args.old_root, tree_size=size, old_size=args.old_size)
     print("valid" if valid else "INVALID")
     return 0 if valid else 1
 

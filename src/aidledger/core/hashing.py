@@ -169,7 +169,7 @@ LOG_KINDS: Final = ("entry", "close", "record", "unit", "account", "fund")
 
 
 def log_hash(*, seq: int, kind: str, ref: str, item: str, entries: int, prev_hash: str) -> str:
-    """Hash of one item of the log, chained to the previous item.
+    """Hash of one item of the log, chained to the previous item: SHA-256 of its :func:`log_text`.
 
     ``kind`` and ``ref`` name the item (an entry by its number, a close or a
     record by its number, a unit by its code, an account or fund by its id);
@@ -178,14 +178,19 @@ def log_hash(*, seq: int, kind: str, ref: str, item: str, entries: int, prev_has
     the newest entry in the log at this item, so a digest names the entries it
     covers.
     """
+    text = log_text(seq=seq, kind=kind, ref=ref, item=item, entries=entries, prev_hash=prev_hash)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def log_text(*, seq: int, kind: str, ref: str, item: str, entries: int, prev_hash: str) -> str:
+    """The canonical text of one item of the log: what :func:`log_hash` hashes, and the log's Merkle leaf."""
     plain = all(_PLAIN.match(text) for text in (kind, ref, item, prev_hash))
     if type(seq) is int and type(entries) is int and plain:
         # The same text json.dumps makes (sorted keys, nothing to escape), without its cost.
-        text = (
+        return (
             f'{{"entries":{entries},"item":"{item}","kind":"{kind}","prev":"{prev_hash}",'
             f'"ref":"{ref}","seq":{seq},"v":{FORMAT}}}'
         )
-        return hashlib.sha256(text.encode("utf-8")).hexdigest()
-    return _sha256(
+    return _dumps(
         {"v": FORMAT, "seq": seq, "kind": kind, "ref": ref, "item": item, "entries": entries, "prev": prev_hash}
     )

@@ -10,6 +10,7 @@ The digest ``<seq>:<hash>`` of the newest item covers everything.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable, Mapping
 from typing import Any, Final
 
@@ -20,6 +21,7 @@ from sqlalchemy.engine import Connection
 from aidledger.core import hashing
 from aidledger.core.errors import StorageError
 from aidledger.store import schema as t
+from aidledger.store import tree as store_tree
 
 COLUMNS: Final = ("seq", "kind", "ref", "item", "entries", "prev_hash", "hash")
 
@@ -50,31 +52,44 @@ def tail(connection: Connection) -> Tail:
     return Tail() if row is None else Tail(row.seq, row.hash, row.entries)
 
 
-def chain(after: Tail, items: Iterable[Item]) -> tuple[list[tuple[Any, ...]], Tail]:
-    """The rows (in :data:`COLUMNS` order) that append ``items`` after ``after``, and the new tail."""
+def chain(after: Tail, items: Iterable[Item]) -> tuple[list[tuple[Any, ...]], list[bytes], Tail]:
+    """The rows (in :data:`COLUMNS` order) that append ``items`` after ``after``, their Merkle leaves, the new tail.
+
+    An item's chained hash is the SHA-256 of its canonical text, and its leaf
+    in the log's tree the RFC 9162 leaf hash of the same text.
+    """
     seq, prev, entries = after.seq, after.hash, after.entries
     rows: list[tuple[Any, ...]] = []
+    leaves: list[bytes] = []
+    sha256 = hashlib.sha256
     for found in items:
         seq += 1
         if found.entry is not None:
             entries = found.entry
-        digest = hashing.log_hash(
+        text = hashing.log_text(
             seq=seq, kind=found.kind, ref=found.ref, item=found.item, entries=entries, prev_hash=prev
-        )
+        ).encode("utf-8")
+        digest = sha256(text).hexdigest()
+        leaves.append(sha256(b"\x00" + text).digest())
         rows.append((seq, found.kind, found.ref, found.item, entries, prev, digest))
         prev = digest
-    return rows, Tail(seq, prev, entries)
+    return rows, leaves, Tail(seq, prev, entries)
 
 
-def append(connection: Connection, items: Iterable[Item]) -> Tail:
+def append(connection: Connection, items: Iterable[Item], *, tree: bool = True) -> Tail:
     """Append ``items`` to the log on ``connection`` (inside the write transaction); the new tail.
+
+    With ``tree`` (all but the migration that created the log, before the
+    tree's table existed) the nodes of the log's Merkle tree that the items
+    complete are appended too (:func:`aidledger.store.tree.extend`).
 
     Raises StorageError if the log already names a close, record or
     definition with the same number: its row was removed behind the library.
     """
     items = list(items)
     _refuse_relogged(connection, [found for found in items if found.kind != "entry"])
-    rows, new = chain(tail(connection), items)
+    before = tail(connection)
+    rows, leaves, new = chain(before, items)
     if rows:
         quote = connection.dialect.identifier_preparer.quote
         marker = "%s" if connection.dialect.name == "postgresql" else "?"
@@ -83,6 +98,8 @@ def append(connection: Connection, items: Iterable[Item]) -> Tail:
             f"VALUES ({', '.join([marker] * len(COLUMNS))})",
             rows,
         )
+        if tree:
+            store_tree.extend(connection, before.seq, leaves)
     return new
 
 

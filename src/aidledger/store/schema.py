@@ -174,6 +174,18 @@ log = Table(
     Index("ix_log_entries", "entries"),
 )
 
+# The log as a Merkle tree (RFC 9162): every perfect subtree over its items, as
+# derived state for fast proofs.  Node (level, idx) covers the items
+# [idx * 2**level, (idx + 1) * 2**level); level 0 are the leaf hashes.  Rebuilt
+# from the log by aidledger.store.tree.build and compared with it by reconcile.
+log_tree = Table(
+    "log_tree",
+    metadata,
+    Column("level", Integer, primary_key=True, autoincrement=False),
+    Column("idx", BigInteger, primary_key=True, autoincrement=False),
+    Column("hash", String(64), nullable=False),
+)
+
 # --- maintained caches (rebuildable from the journal) -------------------------
 
 balances = Table(
@@ -218,4 +230,5 @@ APPEND_ONLY = (
     "period_closes",
     "records",
     "log",
+    "log_tree",
 )

@@ -40,7 +40,7 @@ def upgrade() -> None:
     )
     op.create_index("ix_log_entries", "log", ["entries"])
     connection = op.get_bind()
-    log.append(connection, _existing_items(connection))
+    log.append(connection, _existing_items(connection), tree=False)
     triggers.create(connection, ("log",), checker=False)
 
 
