@@ -237,6 +237,56 @@ def _receipt_problem(receipt: Any, digest: str) -> str | None:
     return None
 
 
+def document_problem(doc: Any, digest: str, old_digest: str | None = None) -> str | None:
+    """Why ``doc`` does not hold against the published tree digest(s), or ``None`` if it holds.
+
+    ``doc`` is a receipt, an item proof (``{"format": 1, "kind": "item",
+    "item": T, "proof": ..., "tree": ...}``: the log item's text ``T`` and the
+    inclusion proof of its leaf ``SHA-256(0x00 || T)``), a log extension
+    (``{"format": 1, "kind": "extension", "old": ..., "new": ..., "proof": ...}``,
+    checked against ``old_digest`` and ``digest``) or a bare proof document.
+    """
+    if isinstance(doc, dict) and doc.get("kind") == "receipt":
+        return receipt_problem(doc, digest)
+    published = parse_tree_digest(digest)
+    if published is None:
+        return f"{digest!r} is not a tree digest (tree:<size>:<64 hex digits>)"
+    old = parse_tree_digest(old_digest) if old_digest is not None else None
+    if old_digest is not None and old is None:
+        return f"{old_digest!r} is not a tree digest (tree:<size>:<64 hex digits>)"
+    if not isinstance(doc, dict) or type(doc.get("format")) is not int or doc["format"] != FORMAT:
+        return "not a document of format 1"
+    try:
+        return _document_problem(doc, published, old)
+    except (TypeError, ValueError, KeyError, AttributeError):
+        return f"not a {doc.get('kind')} document of format 1"
+
+
+def _document_problem(doc: dict[str, Any], published: tuple[int, bytes], old: tuple[int, bytes] | None) -> str | None:
+    size, root = published
+    kind = doc.get("kind")
+    if kind == "item" and set(doc) == {"format", "kind", "item", "proof", "tree"}:
+        if parse_tree_digest(doc["tree"]) != published:
+            return f"the item was proven against {doc['tree']}, not the digest given"
+        text, proof = doc["item"], doc["proof"]
+        if proof["leaf_hash"] != hashlib.sha256(b"\x00" + text.encode("utf-8")).hexdigest():
+            return "the proof's leaf is not the leaf of the item's text"
+        if proof["index"] != json.loads(text)["seq"] - 1:
+            return "the proof is not of this item's place in the log"
+        valid = check_document(proof, root.hex(), tree_size=size)
+    elif kind == "extension" and set(doc) == {"format", "kind", "old", "new", "proof"}:
+        if old is None:
+            return "a log extension is checked against the old digest too"
+        if parse_tree_digest(doc["old"]) != old or parse_tree_digest(doc["new"]) != published:
+            return f"the extension is from {doc['old']} to {doc['new']}, not between the digests given"
+        valid = check_document(doc["proof"], root.hex(), old[1].hex(), tree_size=size, old_size=old[0])
+    elif kind == "consistency" and old is not None:
+        valid = check_document(doc, root.hex(), old[1].hex(), tree_size=size, old_size=old[0])
+    else:
+        valid = check_document(doc, root.hex(), tree_size=size)
+    return None if valid else "the proof does not hold against the digest given"
+
+
 def check_receipt(receipt: Any, digest: str) -> bool:
     """Whether a donor receipt (see the module's description) holds against the published tree digest."""
     return receipt_problem(receipt, digest) is None
@@ -262,8 +312,9 @@ def _item(receipt: dict[str, Any]) -> dict[str, Any]:
 def main(argv: list[str] | None = None) -> int:
     """``proofcheck.py PROOF.json ROOT [--size N] [--old-root OLD] [--old-size M]``.
 
-    ``ROOT`` may be a tree digest ``tree:<size>:<root>`` (its size is then the
-    published size), and must be one to check a receipt.  Prints ``valid``
+    ``ROOT`` may be a tree digest ``tree:<size>:<root>`` (and ``--old-root`` the
+    old one), and must be one to check a receipt, an item proof or a log
+    extension (see :func:`document_problem`).  Prints ``valid``
     (exit status 0) or ``INVALID`` and why (1); a document it cannot read is status 2.
     """
     parser = argparse.ArgumentParser(description="Check an aidledger Merkle proof (RFC 9162) against a root.")
@@ -282,15 +333,11 @@ def main(argv: list[str] | None = None) -> int:
     except (OSError, ValueError) as error:
         print(f"cannot read {args.document}: {error}", file=sys.stderr)
         return 2
-    published = parse_tree_digest(args.root)
-    if isinstance(doc, dict) and doc.get("kind") == "receipt":
-        problem = receipt_problem(doc, args.root)
+    if parse_tree_digest(args.root) is not None or (isinstance(doc, dict) and doc.get("kind") == "receipt"):
+        problem = document_problem(doc, args.root, args.old_root)
         print("valid" if problem is None else f"INVALID: {problem}")
         return 0 if problem is None else 1
-    root, size = (published[1].hex(), published[0]) if published else (args.root, args.size)
-    if published and args.size is not None and args.size != size:
-        size = -1  # two different sizes given: no document matches
-    valid = check_document(doc, root, args.old_root, tree_size=size, old_size=args.old_size)
+    valid = check_document(doc, args.root, args.old_root, tree_size=args.size, old_size=args.old_size)
     print("valid" if valid else "INVALID")
     return 0 if valid else 1
 

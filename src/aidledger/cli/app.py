@@ -7,10 +7,12 @@ does not verify exits with status 1.
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, BinaryIO, TextIO
 
 import attrs
@@ -133,20 +135,37 @@ def verify(
         str | None,
         typer.Option(help="A digest printed by an earlier verify: prove nothing up to that entry changed since."),
     ] = None,
+    since: Annotated[
+        str | None,
+        typer.Option(
+            help="An earlier tree digest (tree:<size>:<root>) or chain digest: exit 1 unless the log extends it."
+        ),
+    ] = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Recompute the hash chain; exit 1 and name the first broken link if anything was changed."""
+    """Recompute the hash chain and the log's tree; exit 1 and name the first broken link if anything was changed."""
+    from aidledger.queries.proofs import TreeDigest, check_extends, tree_check
+
+    if since is not None and not TreeDigest.looks_like(since):
+        if digest is not None:
+            raise InvalidArgument("give an earlier chain digest with --digest or with --since, not both", since=since)
+        digest, since = since, None
     with Ledger.open(url, read_only=True) as ledger:
         result = verify_chain(ledger, digest)
+        tree = tree_check(ledger).digest
+        extension = check_extends(ledger, since) if since is not None else None
     brk = result.first_break
+    ok = result.ok and (extension is None or extension.ok)
     if as_json:
         emit_json(
             {
-                "ok": result.ok,
+                "ok": ok,
                 "entries": result.entries,
                 "head_seq": result.head_seq,
                 "head_hash": result.head_hash,
                 "digest": result.digest,
+                "tree_digest": str(tree),
+                "extends": None if extension is None else {"since": str(extension.old), "problem": extension.problem},
                 "first_break": None
                 if brk is None
                 else {
@@ -162,14 +181,71 @@ def verify(
         checked = f"; matches digest {digest.strip()[:24]}…" if digest else ""
         out.print(Text(f"OK: {result.entries} entries, chain intact{checked}"))
         out.print(Text(f"Digest (keep it outside the database): {result.digest}"))
+        out.print(Text(f"Tree digest (publish it): {tree}"))
     else:
         out.print(
             Text.assemble(("BROKEN", "bold red"), f" at entry {brk.seq} ({brk.entry_id or 'no id'}): {brk.problem}")
         )
         if brk.expected or brk.found:
             out.print(Text(f"  expected {brk.expected}\n  found    {brk.found}"))
-    if not result.ok:
+    if extension is not None and not as_json:
+        if extension.ok:
+            out.print(Text(f"Extends {extension.old}: the log's first {extension.old.size} items are unchanged"))
+        else:
+            out.print(Text.assemble(("DOES NOT EXTEND", "bold red"), f" {extension.old}: {extension.problem}"))
+    if not ok:
         raise typer.Exit(1)
+
+
+@app.command()
+def prove(
+    url: UrlArgument,
+    item: Annotated[str, typer.Option(help="An entry's id or idempotency key, or log:<n> for item n of the log.")],
+    digest: Annotated[
+        str | None, typer.Option(help="The published tree digest to prove against (default: the tree now).")
+    ] = None,
+    receipt: Annotated[
+        bool, typer.Option("--receipt", help="Print a donor receipt of the entry (its fields, hashes and proof).")
+    ] = False,
+) -> None:
+    """Print the proof (JSON) that an item of the log is in the tree of a published digest."""
+    from aidledger.queries.proofs import inclusion_proof
+    from aidledger.queries.proofs import receipt as make_receipt
+
+    named: int | str = item
+    if item.startswith("log:"):
+        if not item[4:].isdigit() or not item[4:].isascii():
+            raise InvalidArgument(f"a log item is log:<number>, got {item!r}", item=item)
+        named = int(item[4:])
+        if receipt:
+            raise InvalidArgument("a receipt is for an entry: name it by its id or idempotency key", item=item)
+    with Ledger.open(url, read_only=True) as ledger:
+        document = (make_receipt(ledger, item, digest) if receipt else inclusion_proof(ledger, named, digest)).as_json()
+    typer.echo(document)
+
+
+@app.command(name="check-proof")
+def check_proof(
+    file: Annotated[str, typer.Argument(help="A receipt, item proof or log extension (JSON), or - for stdin.")],
+    digest: Annotated[str, typer.Option(help="The published tree digest (tree:<size>:<root>) to check against.")],
+    old_digest: Annotated[
+        str | None, typer.Option(help="For a log extension: the earlier published tree digest.")
+    ] = None,
+) -> None:
+    """Check a proof with the standalone verifier (aidledger.proofcheck) only; exit 1 if it does not hold."""
+    from aidledger import proofcheck
+
+    try:
+        text = sys.stdin.read() if file == "-" else Path(file).read_text(encoding="utf-8")
+        doc = json.loads(text)
+    except (OSError, ValueError) as error:
+        raise InvalidArgument(f"cannot read the proof {file}: {error}", file=file) from None
+    problem = proofcheck.document_problem(doc, digest, old_digest)
+    if problem is None:
+        out.print(Text(f"valid: it holds against {digest.strip()}"))
+        return
+    out.print(Text.assemble(("INVALID", "bold red"), f": {problem}"))
+    raise typer.Exit(1)
 
 
 @app.command()

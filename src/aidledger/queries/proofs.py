@@ -32,6 +32,7 @@ from aidledger.core import hashing, merkle
 from aidledger.core.errors import DigestMismatch, InvalidArgument, StorageError, UnknownEntry
 from aidledger.ledger.chart import Chart
 from aidledger.ledger.ledger import Ledger
+from aidledger.ledger.results import Check
 from aidledger.store import schema as t
 from aidledger.store import tree as store_tree
 
@@ -188,6 +189,62 @@ def tree_check(ledger: Ledger) -> TreeCheck:
     with _reading(ledger) as connection:
         found, size, root = store_tree.differences(connection)
     return TreeCheck(digest=TreeDigest(size, root.hex()), differences=tuple(found))
+
+
+@attrs.frozen(kw_only=True)
+class Extension:
+    """Whether the log, recomputed from its items, extends an earlier tree digest.
+
+    Attributes:
+        old: the earlier digest.
+        new: the tree digest of the log now, recomputed from its items.
+        problem: why the log does not extend ``old``, or ``""`` if it does.
+    """
+
+    old: TreeDigest
+    new: TreeDigest
+    problem: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return not self.problem
+
+
+def check_extends(ledger: Ledger, old_digest: str | TreeDigest) -> Extension:
+    """Whether the log's first ``old.size`` items, recomputed from the log (O(n)), still have the old root."""
+    old = TreeDigest.parse(old_digest)
+    with _reading(ledger) as connection:
+        leaves = store_tree.leaves(connection)
+    new = TreeDigest(len(leaves), merkle.root(leaves).hex())
+    if old.size > len(leaves):
+        return Extension(
+            old=old, new=new, problem=f"the log has {len(leaves)} items, fewer than the {old.size} of {old}"
+        )
+    found = merkle.root(leaves[: old.size]).hex()
+    if found != old.root:
+        problem = (
+            f"the log's first {old.size} items have root {found}, not {old.root}: "
+            "items were rewritten, removed or reordered"
+        )
+        return Extension(old=old, new=new, problem=problem)
+    return Extension(old=old, new=new)
+
+
+def check_log_tree(ledger: Ledger) -> Check:
+    """The stored nodes of the log's Merkle tree with the tree recomputed from the log's items."""
+    result = tree_check(ledger)
+    problems = [
+        f"node ({found.level}, {found.idx}) over items [{(found.idx << found.level) + 1}, "
+        f"{(found.idx + 1) << found.level}]: the log gives {found.expected or 'no node'}, "
+        f"stored {found.found or 'nothing'}"
+        for found in result.differences
+    ]
+    return Check.of(
+        "log tree",
+        f"each stored node of the log's Merkle tree ({result.digest}) with the tree recomputed from its items",
+        problems,
+        "{n} node(s) of the log's tree differ from the log",
+    )
 
 
 def inclusion_proof(ledger: Ledger, item: int | str, digest: str | TreeDigest | None = None) -> ItemProof:
@@ -418,11 +475,14 @@ def _dumps(document: dict[str, Any]) -> str:
 
 
 __all__ = [
+    "Extension",
     "ItemProof",
     "LogExtension",
     "Receipt",
     "TreeCheck",
     "TreeDigest",
+    "check_extends",
+    "check_log_tree",
     "consistency_proof",
     "entry_fields",
     "inclusion_proof",

@@ -4,7 +4,8 @@ The checks are one registered, ordered list, :data:`CHECKS`: named pure
 functions, each ``check_x(ledger)`` returning what it compared and how far
 apart the two sides are, run in that order by :func:`reconcile` (Beancount's
 ``ops/validation.py`` is the model).  First come the ledger's own checks (hash
-chain, maintained balances, trial balance, no negative balance at any time),
+chain, maintained balances, trial balance, no negative balance at any time,
+the nodes of the log's Merkle tree),
 then the aid equations: stock in quantity and money, grants, pledges, and
 payment lists that were settled.
 """
@@ -20,6 +21,7 @@ from aidledger.ledger.ledger import Ledger
 from aidledger.ledger.results import Check, Reconciliation
 from aidledger.queries.books import check_books
 from aidledger.queries.positions import grant_status, pledge_status, stock_position
+from aidledger.queries.proofs import check_log_tree
 from aidledger.vocabulary import Kind, RecordKind, Tag
 
 #: A reconciliation check: the ledger in, its verdict out.
@@ -140,7 +142,9 @@ def check_payment_lists(ledger: Ledger) -> Check:
 
 
 #: Every reconciliation check, in the order :func:`reconcile` runs them.
-CHECKS: tuple[Checker, ...] = (check_books, check_stock, check_grants, check_pledges, check_payment_lists)
+CHECKS: tuple[Checker, ...] = (
+    check_books, check_log_tree, check_stock, check_grants, check_pledges, check_payment_lists
+)  # fmt: skip
 
 
 def reconcile(ledger: Ledger) -> Reconciliation:

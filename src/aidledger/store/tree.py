@@ -140,9 +140,14 @@ class Difference:
     found: str
 
 
+def leaves(connection: Connection) -> list[bytes]:
+    """The leaf hashes of the log's tree, recomputed from the log's items (O(n))."""
+    return [leaf(item_text(row)) for row in connection.execute(select(t.log).order_by(t.log.c.seq))]
+
+
 def differences(connection: Connection, limit: int = 20) -> tuple[list[Difference], int, bytes]:
     """The stored nodes that differ from the tree recomputed from the log (at most ``limit``), its size and root."""
-    hashes = [leaf(item_text(row)) for row in connection.execute(select(t.log).order_by(t.log.c.seq))]
+    hashes = leaves(connection)
     size, root = len(hashes), merkle.root(hashes)
     found: list[Difference] = []
     g = t.log_tree.c
@@ -176,4 +181,4 @@ def _unhex(value: object, level: int, idx: int) -> bytes:
     return found
 
 
-__all__ = ["Difference", "build", "differences", "edge", "extend", "item_text", "leaf", "nodes"]
+__all__ = ["Difference", "build", "differences", "edge", "extend", "item_text", "leaf", "leaves", "nodes"]
