@@ -189,7 +189,7 @@ def parse_tree_digest(text: Any) -> tuple[int, bytes] | None:
     parts = text.strip().split(":") if isinstance(text, str) else []
     if len(parts) != 3 or parts[0] != "tree" or not parts[1].isdigit() or not parts[1].isascii():
         return None
-    root = _unhex(parts[2].lower())
+    root = _unhex(parts[2])
     return None if root is None or str(int(parts[1])) != parts[1] else (int(parts[1]), root)
 
 

@@ -1,7 +1,8 @@
-"""Migrating a ledger written before the one log (revision 0001) to the log (0002), on both databases.
+"""Migrating a ledger written before the one log (revision 0001) to the log (0002) and its tree (0003), on both
+databases.
 
 A revision-0001 database is made the way that version left it: a ledger filled by
-this library, with the log table, its triggers and the rule freezing an entry's
+this library, with the log and log tree tables, their triggers and the rule freezing an entry's
 rows taken out, and ``alembic_version`` set back to 0001.  (The library can no
 longer write revision 0001 itself.)
 """
@@ -13,6 +14,7 @@ import sqlalchemy as sa
 
 from aidledger import Aid, Ledger, reconcile, verify
 from aidledger.core.errors import SchemaMismatch
+from aidledger.queries.proofs import consistency_proof, tree_check, tree_digest
 from aidledger.store import schema as t
 from aidledger.store import triggers
 from tests.books import MAY
@@ -28,6 +30,7 @@ def back_to_0001(ledger: Ledger) -> None:
             connection.exec_driver_sql(f"DROP TRIGGER IF EXISTS {table}_frozen" + (f" ON {table}" if postgres else ""))
         if postgres:
             connection.exec_driver_sql("DROP FUNCTION aidledger_entry_frozen()")
+        connection.exec_driver_sql("DROP TABLE log_tree")
         connection.exec_driver_sql("DROP TABLE log")
         connection.exec_driver_sql("UPDATE alembic_version SET version_num = '0001'")
     ledger.close()
@@ -61,3 +64,22 @@ def test_an_older_ledger_is_logged_whole_and_keeps_its_digest(books: Aid, url: s
         Aid(migrated).donate("GENERAL", kzt("10"), donor="D-9", on=MAY.add(days=9), actor="cashier")
         after = verify(migrated, new_digest)
         assert after.ok and after.items == result.items + 1
+
+
+def test_a_ledger_of_revision_0002_gets_the_tree_of_its_log(books: Aid, url: str) -> None:
+    """Migration 0003 builds the tree of the log as it is: no hash of the log changes, and the tree is the log's."""
+    ledger = fill(books).ledger
+    before = verify(ledger)
+    published = tree_check(ledger).digest
+    with ledger.engine.begin() as connection:
+        connection.exec_driver_sql("DROP TABLE log_tree")
+        connection.exec_driver_sql("UPDATE alembic_version SET version_num = '0002'")
+    ledger.close()
+    with Ledger.open(url) as migrated:
+        assert verify(migrated).digest == before.digest
+        check = tree_check(migrated)
+        assert check.ok and check.digest == published == tree_digest(migrated)
+        assert published.size == before.log_seq
+        Aid(migrated).donate("GENERAL", kzt("10"), donor="D-9", on=MAY.add(days=9), actor="cashier")
+        assert consistency_proof(migrated, published).new.size == published.size + 1
+        assert reconcile(migrated).ok

@@ -55,10 +55,10 @@ class TreeDigest:
 
     @classmethod
     def parse(cls, text: object) -> TreeDigest:
-        """Read ``tree:<size>:<64 hex digits>``; InvalidArgument otherwise."""
+        """Read ``tree:<size>:<64 lower-case hex digits>``; InvalidArgument otherwise."""
         if isinstance(text, TreeDigest):
             return text
-        match = _TREE_DIGEST.fullmatch(text.strip().lower()) if isinstance(text, str) else None
+        match = _TREE_DIGEST.fullmatch(text.strip()) if isinstance(text, str) else None
         if match is None:
             raise InvalidArgument(f"a tree digest is 'tree:<size>:<64 hex digits>', got {text!r}", value=text)
         return cls(int(match.group(1)), match.group(2))
@@ -66,7 +66,7 @@ class TreeDigest:
     @staticmethod
     def looks_like(text: object) -> bool:
         """Whether ``text`` is written as a tree digest (and not as a chain digest ``<seq>:<hash>``)."""
-        return isinstance(text, str) and text.strip().lower().startswith("tree:")
+        return isinstance(text, str) and text.strip().startswith("tree:")
 
     def __str__(self) -> str:
         return f"tree:{self.size}:{self.root}"
@@ -257,14 +257,14 @@ def inclusion_proof(ledger: Ledger, item: int | str, digest: str | TreeDigest | 
     """
     with _reading(ledger) as connection:
         row = _item_row(connection, item)
-        target = _target(connection, digest)
-        if row.seq > target.size:
+        wanted = None if digest is None else TreeDigest.parse(digest)
+        if wanted is not None and row.seq > wanted.size:
             raise InvalidArgument(
-                f"item {row.seq} is newer than the digest {target}, which covers items 1 to {target.size}",
+                f"item {row.seq} is newer than the digest {wanted}, which covers items 1 to {wanted.size}",
                 item=item,
-                digest=str(target),
+                digest=str(wanted),
             )
-        return _prove(connection, row, target)
+        return _prove(connection, row, _target(connection, wanted))
 
 
 def consistency_proof(
@@ -280,12 +280,13 @@ def consistency_proof(
     if old.size == 0:
         raise InvalidArgument("every log extends the empty one: a proof from size 0 proves nothing", digest=str(old))
     with _reading(ledger) as connection:
-        target = _target(connection, new)
-        if old.size > target.size:
+        wanted = None if new is None else TreeDigest.parse(new)
+        if wanted is not None and old.size > wanted.size:
             raise InvalidArgument(
-                f"the old digest {old} covers more items than the new {target}", old=str(old), new=str(target)
+                f"the old digest {old} covers more items than the new {wanted}", old=str(old), new=str(wanted)
             )
-        _check_root(connection, old)
+        _target(connection, old)
+        target = _target(connection, wanted)
         ranges = merkle.consistency_ranges(old.size, target.size)
         proof = merkle.consistency_proof_from(_source(connection, ranges), old.size, target.size)
     extension = LogExtension(old=old, new=target, proof=proof)
