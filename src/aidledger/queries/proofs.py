@@ -436,12 +436,7 @@ def _prove(connection: Connection, row: Any, target: TreeDigest) -> ItemProof:
 
 def _source(connection: Connection, ranges: list[tuple[int, int]]) -> merkle.NodeSource:
     """A node source holding the perfect subtrees ``ranges`` fold from, read in one query."""
-    keys = [
-        ((size.bit_length() - 1), start >> (size.bit_length() - 1))
-        for low, high in ranges
-        for start, size in _pieces(low, high)
-    ]
-    stored = store_tree.nodes(connection, keys)
+    stored = store_tree.nodes(connection, store_tree.keys(ranges))
 
     def source(start: int, size: int) -> bytes:
         level = size.bit_length() - 1
@@ -456,15 +451,6 @@ def _source(connection: Connection, ranges: list[tuple[int, int]]) -> merkle.Nod
         return found
 
     return source
-
-
-def _pieces(start: int, end: int) -> Iterator[tuple[int, int]]:
-    """The perfect subtrees ``(start, size)`` that make the range, largest first (as merkle folds them)."""
-    size = end - start
-    while size:
-        step = 1 << (size.bit_length() - 1)
-        yield start, step
-        start, size = start + step, size - step
 
 
 def _dumps_plain(value: object) -> str:

@@ -54,6 +54,19 @@ def edge(size: int) -> list[tuple[int, int]]:
     return found
 
 
+def keys(ranges: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
+    """The perfect subtrees ``(level, idx)`` that the leaf ranges ``[start, end)`` fold from, largest first each
+    (as :func:`aidledger.core.merkle.subtree_root` folds them)."""
+    found = []
+    for start, end in ranges:
+        size = end - start
+        while size:
+            level = size.bit_length() - 1
+            found.append((level, start >> level))
+            start, size = start + (1 << level), size - (1 << level)
+    return found
+
+
 def nodes(connection: Connection, keys: Iterable[tuple[int, int]]) -> dict[tuple[int, int], bytes]:
     """The stored hashes of the nodes ``(level, idx)`` asked for (those stored; one query)."""
     keys = sorted(set(keys))
@@ -181,4 +194,4 @@ def _unhex(value: object, level: int, idx: int) -> bytes:
     return found
 
 
-__all__ = ["Difference", "build", "differences", "edge", "extend", "item_text", "leaf", "leaves", "nodes"]
+__all__ = ["Difference", "build", "differences", "edge", "extend", "item_text", "keys", "leaf", "leaves", "nodes"]
