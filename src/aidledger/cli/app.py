@@ -200,7 +200,12 @@ def verify(
 @app.command()
 def prove(
     url: UrlArgument,
-    item: Annotated[str, typer.Option(help="An entry's id or idempotency key, or log:<n> for item n of the log.")],
+    item: Annotated[
+        str | None, typer.Option(help="An entry's id or idempotency key, or log:<n> for item n of the log.")
+    ] = None,
+    since: Annotated[
+        str | None, typer.Option(help="Instead of an item: prove the log extends this earlier tree digest.")
+    ] = None,
     digest: Annotated[
         str | None, typer.Option(help="The published tree digest to prove against (default: the tree now).")
     ] = None,
@@ -208,19 +213,24 @@ def prove(
         bool, typer.Option("--receipt", help="Print a donor receipt of the entry (its fields, hashes and proof).")
     ] = False,
 ) -> None:
-    """Print the proof (JSON) that an item of the log is in the tree of a published digest."""
-    from aidledger.queries.proofs import inclusion_proof
+    """Print the proof (JSON) that an item is in the log's tree at a digest, or that the log extends an earlier one."""
+    from aidledger.queries.proofs import consistency_proof, inclusion_proof
     from aidledger.queries.proofs import receipt as make_receipt
 
-    named: int | str = item
-    if item.startswith("log:"):
-        if not item[4:].isdigit() or not item[4:].isascii():
-            raise InvalidArgument(f"a log item is log:<number>, got {item!r}", item=item)
+    if (item is None) == (since is None) or (receipt and item is None):
+        raise InvalidArgument("give either --item (with --receipt for an entry's receipt) or --since", item=item)
+    named: int | str | None = item
+    if item is not None and item.startswith("log:"):
+        if not item[4:].isdigit() or not item[4:].isascii() or receipt:
+            raise InvalidArgument(f"a log item is log:<number> (a receipt names an entry), got {item!r}", item=item)
         named = int(item[4:])
-        if receipt:
-            raise InvalidArgument("a receipt is for an entry: name it by its id or idempotency key", item=item)
     with Ledger.open(url, read_only=True) as ledger:
-        document = (make_receipt(ledger, item, digest) if receipt else inclusion_proof(ledger, named, digest)).as_json()
+        if since is not None:
+            document = consistency_proof(ledger, since, digest).as_json()
+        elif receipt:
+            document = make_receipt(ledger, str(item), digest).as_json()
+        else:
+            document = inclusion_proof(ledger, named or 0, digest).as_json()
     typer.echo(document)
 
 
