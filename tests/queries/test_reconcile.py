@@ -36,6 +36,7 @@ def test_a_campaign_reconciles(campaign: Ledger) -> None:
         "trial balance",
         "no negative balances",
         "fund net assets",
+        "log tree",
         "stock",
         "grants",
         "pledges",
@@ -122,6 +123,7 @@ def test_the_checks_are_one_listed_order() -> None:
 
     assert [check.__name__ for check in CHECKS] == [
         "check_books",
+        "check_log_tree",
         "check_stock",
         "check_grants",
         "check_pledges",
