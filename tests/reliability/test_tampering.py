@@ -200,6 +200,7 @@ def relog(c: Connection) -> None:
         if (r.kind, r.ref) in stored
     ]
     c.execute(sa.delete(t.log))
+    c.execute(sa.delete(t.log_tree))  # and the log's tree, rebuilt as the library appends it
     store_log.append(c, items)
 
 
