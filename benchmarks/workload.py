@@ -4,7 +4,7 @@ Each payment is what the campaign posts for a family: 50,000 KZT from the bank
 to cash aid, keyed, tagged with its region and beneficiary, claiming the
 family once.  Effective times run forward through 2020 (as a real campaign's
 do).  The raw rows are exactly the rows aidledger writes for the same entries
-(entries, postings, tags, claims, the maintained balances and the head), with
+(entries, postings, tags, claims, the log and its tree's nodes, the maintained balances and the head), with
 placeholder ids and hashes: the database's own limit, without the ledger's
 checks and hashing.
 """
@@ -94,6 +94,10 @@ def raw_batches(total: int, chart: dict[str, int], first_seq: int) -> Iterator[d
             rows["claims"].append(("one-off", f"hh-{n}", 0, seq))
             item = chart["log"] + 1 + n
             rows["log"].append((item, "entry", str(seq), f"{seq:064x}", seq, f"{item - 1:064x}", f"{item:064x}"))
+            level = 0  # the nodes of the log's tree this item completes: its leaf, then each perfect subtree it ends
+            while level == 0 or item % (1 << level) == 0:
+                rows["log_tree"].append((level, (item >> level) - 1, f"{item:064x}"))
+                level += 1
             days[(aid, fund, eff // MICROS_PER_DAY)] += PAYMENT_MINOR
             days[(bank, fund, eff // MICROS_PER_DAY)] -= PAYMENT_MINOR
         count = len(rows["claims"])
@@ -114,6 +118,7 @@ COLUMNS = {
     "entry_tags": ("entry_seq", "name", "value"),
     "claims": ("scope", "key", "generation", "entry_seq"),
     "log": ("seq", "kind", "ref", "item", "entries", "prev_hash", "hash"),
+    "log_tree": ("level", "idx", "hash"),
 }
 #: The maintained rows, written as the ledger writes them (add to a balance; add to a day).
 UPSERT_BALANCE = (
