@@ -24,9 +24,11 @@ from aidledger.core.errors import (
     DigestMismatch,
     DuplicateClaim,
     DuplicateDefinition,
+    ExceedsBudget,
     ExceedsCommitment,
     ExceedsPledge,
     ExceedsReceived,
+    ExclusionConflict,
     IdempotencyConflict,
     InsufficientBalance,
     InsufficientStock,
@@ -127,6 +129,14 @@ from aidledger.queries.matching import (
     match_provider_report,
     match_statement,
 )
+from aidledger.queries.planning import (
+    BudgetFigures,
+    BudgetLineStatus,
+    BudgetReport,
+    ExclusionFinding,
+    budget_vs_actual,
+    exclusion_conflicts,
+)
 from aidledger.queries.positions import (
     DoublePayment,
     GrantStatus,
@@ -143,7 +153,20 @@ from aidledger.queries.statements import FundStatement, StatementLine, fund_stat
 from aidledger.queries.summary import AidSummary, ProgrammeSummary, StockLine, aid_summary, programme_summary
 from aidledger.queries.verification import verify
 from aidledger.registry import Person, PersonStatus, Registry
-from aidledger.vocabulary import PaymentStatus, Pledge, Programme, Project, ProviderLine, Scope
+from aidledger.vocabulary import (
+    BudgetLine,
+    ExclusionGroup,
+    Outcome,
+    Owner,
+    PaymentStatus,
+    Pledge,
+    Programme,
+    Project,
+    ProviderLine,
+    ReceiptVerification,
+    Scope,
+    Severity,
+)
 
 __version__ = "0.1.0"
 
@@ -166,6 +189,10 @@ __all__ = [
     "BankLine",
     "BatchResult",
     "Beneficiary",
+    "BudgetFigures",
+    "BudgetLine",
+    "BudgetLineStatus",
+    "BudgetReport",
     "CampaignExpectations",
     "CampaignPlan",
     "CampaignResult",
@@ -183,9 +210,13 @@ __all__ = [
     "EntriesWithoutDescription",
     "EntryFacts",
     "EntryRef",
+    "ExceedsBudget",
     "ExceedsCommitment",
     "ExceedsPledge",
     "ExceedsReceived",
+    "ExclusionConflict",
+    "ExclusionFinding",
+    "ExclusionGroup",
     "ExportSummary",
     "Flow",
     "Fund",
@@ -213,6 +244,8 @@ __all__ = [
     "NotALedger",
     "OffHoursEntry",
     "OnConflict",
+    "Outcome",
+    "Owner",
     "PaymentLine",
     "PaymentListResult",
     "PaymentStateError",
@@ -235,6 +268,7 @@ __all__ = [
     "PurposeMismatch",
     "Quantity",
     "RareActor",
+    "ReceiptVerification",
     "Reconciliation",
     "Record",
     "Registry",
@@ -250,6 +284,7 @@ __all__ = [
     "Scope",
     "Settlement",
     "SeveralProgrammes",
+    "Severity",
     "Side",
     "SkippedEntry",
     "SplitGroup",
@@ -280,11 +315,13 @@ __all__ = [
     "aid_summary",
     "audit_report",
     "audit_totals",
+    "budget_vs_actual",
     "commodity",
     "currency",
     "double_payments",
     "entries_after_close",
     "entries_without_description",
+    "exclusion_conflicts",
     "export_beancount",
     "export_csv",
     "export_hledger",

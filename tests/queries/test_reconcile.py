@@ -40,6 +40,7 @@ def test_a_campaign_reconciles(campaign: Ledger) -> None:
         "grants",
         "pledges",
         "payment lists settled",
+        "budgets",
     ]
     assert all(check.compared for check in result.checks)
 

@@ -10,14 +10,18 @@ import pendulum
 from aidledger.core.entries import JournalEntry, PostedEntry
 from aidledger.core.errors import InvalidArgument
 from aidledger.ledger.results import BatchResult
+from aidledger.operations.budgets import BudgetOperations
 from aidledger.operations.donations import DonationOperations
+from aidledger.operations.exclusions import ExclusionOperations
 from aidledger.operations.grants import GrantOperations
 from aidledger.operations.payments import PaymentOperations
 from aidledger.operations.stock import StockOperations
 from aidledger.vocabulary import Tag
 
 
-class Aid(DonationOperations, PaymentOperations, StockOperations, GrantOperations):
+class Aid(
+    DonationOperations, PaymentOperations, StockOperations, GrantOperations, BudgetOperations, ExclusionOperations
+):
     """Aid operations on a ledger: each builds balanced entries and posts them.
 
     ``Aid(ledger, currency_code="KZT", approval_threshold=Money("10000000", "KZT"))``:
