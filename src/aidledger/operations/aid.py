@@ -10,7 +10,7 @@ import pendulum
 from aidledger.core.entries import JournalEntry, PostedEntry
 from aidledger.core.errors import InvalidArgument
 from aidledger.ledger.results import BatchResult
-from aidledger.operations.budgets import BudgetOperations
+from aidledger.operations.budgets import BudgetOperations, line_of_entries, over_budget
 from aidledger.operations.donations import DonationOperations
 from aidledger.operations.exclusions import ExclusionOperations
 from aidledger.operations.grants import GrantOperations
@@ -31,8 +31,11 @@ class Aid(
     """
 
     def approve(self, code: str, *, checker: str) -> BatchResult:
-        """Approve any submitted batch (a tranche, say) as ``checker`` and post it."""
-        return self.ledger.approve(code, checker=checker)
+        """Approve any submitted batch (a tranche, say) as ``checker`` and post it (refused with ExceedsBudget beyond
+        what its budget line has left)."""
+        budget = line_of_entries(self.ledger, self.ledger.pending(code).entries)
+        with over_budget(budget, f"batch {code}"):
+            return self.ledger.approve(code, checker=checker)
 
     def close_period(self, through: dt.datetime, *, actor: str) -> pendulum.DateTime:
         """Close every effective time up to ``through``: nothing can be posted there any more."""

@@ -33,7 +33,7 @@ when the check is made; the balances are read under the write lock.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 
 import attrs
@@ -185,6 +185,16 @@ class FundReserve:
                 free=free,
                 shortfall=short,
             )
+
+
+def line_of_entries(ledger: Ledger, entries: Iterable[JournalEntry]) -> BudgetLine | None:
+    """The budget line submitted entries commit against, if any."""
+    for entry in entries:
+        code = entry.tags.get(Tag.BUDGET_LINE)
+        found = None if code is None else ledger.record(RecordKind.BUDGET_LINE, code)
+        if found is not None:
+            return BudgetLine.from_record(found)
+    return None
 
 
 @contextmanager

@@ -43,10 +43,17 @@ from aidledger.core.errors import (
     PaymentStateError,
 )
 from aidledger.core.validators import instance_of
-from aidledger.ledger.ledger import Ledger, LedgerView
+from aidledger.ledger.ledger import LedgerView
 from aidledger.ledger.results import BatchResult, PendingBatch
 from aidledger.operations.base import Operations
-from aidledger.operations.budgets import FundReserve, budget_postings, choose_line, lines_of, over_budget
+from aidledger.operations.budgets import (
+    FundReserve,
+    budget_postings,
+    choose_line,
+    line_of_entries,
+    lines_of,
+    over_budget,
+)
 from aidledger.operations.exclusions import exclusion_conflict, exclusion_scope, hard_groups
 from aidledger.vocabulary import (
     CLAIM_PREFIX,
@@ -475,7 +482,7 @@ class PaymentOperations(Operations):
         prog = self._list_programme(list_code)
         pending = self.ledger.pending(f"list:{list_code}")
         lines = [_line_of(entry) for entry in pending.entries]
-        budget = _budget_of(self.ledger, pending.entries)
+        budget = line_of_entries(self.ledger, pending.entries)
         skip = self._skip(on_conflict)
         what = f"payment list {list_code}"
         if budget is not None and pending.status == "pending":
@@ -741,16 +748,6 @@ def _first_call_lines(
             )
         set_aside[index] = reason
     return kept, set_aside
-
-
-def _budget_of(ledger: Ledger, entries: Iterable[JournalEntry]) -> BudgetLine | None:
-    """The budget line a submitted list's entries commit against, if any."""
-    for entry in entries:
-        code = entry.tags.get(Tag.BUDGET_LINE)
-        found = None if code is None else ledger.record(RecordKind.BUDGET_LINE, code)
-        if found is not None:
-            return BudgetLine.from_record(found)
-    return None
 
 
 def _line_of(entry: JournalEntry) -> PaymentLine:
