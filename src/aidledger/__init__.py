@@ -147,6 +147,15 @@ from aidledger.queries.positions import (
     pledge_status,
     stock_position,
 )
+from aidledger.queries.receipts import (
+    PaidPayment,
+    ReceiptSample,
+    ReceiptSummary,
+    paid_payments,
+    receipt_sample,
+    receipt_summary,
+    wilson_interval,
+)
 from aidledger.queries.reconcile import reconcile
 from aidledger.queries.report import AuditReport, JournalTestOptions, audit_report
 from aidledger.queries.statements import FundStatement, StatementLine, fund_statement
@@ -246,6 +255,7 @@ __all__ = [
     "OnConflict",
     "Outcome",
     "Owner",
+    "PaidPayment",
     "PaymentLine",
     "PaymentListResult",
     "PaymentStateError",
@@ -268,6 +278,8 @@ __all__ = [
     "PurposeMismatch",
     "Quantity",
     "RareActor",
+    "ReceiptSample",
+    "ReceiptSummary",
     "ReceiptVerification",
     "Reconciliation",
     "Record",
@@ -332,10 +344,13 @@ __all__ = [
     "journal_tests",
     "match_provider_report",
     "match_statement",
+    "paid_payments",
     "pledge_status",
     "programme_summary",
     "read_provider_report",
     "read_statement",
+    "receipt_sample",
+    "receipt_summary",
     "reconcile",
     "round_amounts",
     "run_campaign",
@@ -345,4 +360,5 @@ __all__ = [
     "stock_position",
     "unusual_actors",
     "verify",
+    "wilson_interval",
 ]

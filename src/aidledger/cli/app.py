@@ -316,6 +316,7 @@ def _report_dict(report: AuditReport) -> dict[str, Any]:
         "journal_tests": None if tests is None else plain_attrs(tests),
         "exclusion_conflicts": [plain_attrs(x) for x in report.exclusions],
         "budget": None if report.budget is None else _budget_dict(report.budget),
+        "verified_receipt": [plain_attrs(x) for x in report.receipts],
     }
 
 
@@ -368,6 +369,14 @@ def _print_report(report: AuditReport) -> None:
         )
     if report.budget is not None:
         _print_budget(report.budget)
+    if report.receipts:
+        money_table(
+            "Verified receipt (95% Wilson interval of the discrepancy rate)",
+            ["programme", "verified", "received", "partly", "not received", "unreachable", "rate", "low", "high"],
+            [[x.programme, x.verified, x.received, x.partly, x.not_received, x.unreachable,
+              "" if x.rate is None else str(x.rate), "" if x.low is None else str(x.low),
+              "" if x.high is None else str(x.high)] for x in report.receipts],
+        )  # fmt: skip
     for statement in report.statements:
         _print_statement(statement)
     if report.journal_tests is not None:

@@ -15,12 +15,19 @@ from aidledger.operations.donations import DonationOperations
 from aidledger.operations.exclusions import ExclusionOperations
 from aidledger.operations.grants import GrantOperations
 from aidledger.operations.payments import PaymentOperations
+from aidledger.operations.receipts import ReceiptOperations
 from aidledger.operations.stock import StockOperations
 from aidledger.vocabulary import Tag
 
 
 class Aid(
-    DonationOperations, PaymentOperations, StockOperations, GrantOperations, BudgetOperations, ExclusionOperations
+    DonationOperations,
+    PaymentOperations,
+    StockOperations,
+    GrantOperations,
+    BudgetOperations,
+    ExclusionOperations,
+    ReceiptOperations,
 ):
     """Aid operations on a ledger: each builds balanced entries and posts them.
 

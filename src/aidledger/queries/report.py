@@ -18,6 +18,7 @@ from aidledger.queries._reading import require_ledger
 from aidledger.queries.audit import AuditTotals, Dimension, Flow, audit_totals
 from aidledger.queries.entry_testing import JournalTestReport, journal_tests
 from aidledger.queries.planning import BudgetReport, ExclusionFinding, budget_vs_actual, exclusion_conflicts
+from aidledger.queries.receipts import ReceiptSummary, receipt_summary
 from aidledger.queries.statements import FundStatement, fund_statement
 from aidledger.queries.summary import AidSummary, aid_summary
 
@@ -49,6 +50,7 @@ class AuditReport:
         journal_tests: the journal-entry tests, if they were asked for.
         exclusions: beneficiaries two programmes of an exclusion group pay (soft conflicts, for the auditor).
         budget: budget against actuals per budget line, if it was asked for.
+        receipts: the verified-receipt summary of each programme with recorded outcomes.
     """
 
     window: Window
@@ -58,6 +60,7 @@ class AuditReport:
     journal_tests: JournalTestReport | None
     exclusions: tuple[ExclusionFinding, ...] = ()
     budget: BudgetReport | None = None
+    receipts: tuple[ReceiptSummary, ...] = ()
 
 
 def audit_report(
@@ -108,6 +111,7 @@ def audit_report(
         journal_tests=tests,
         exclusions=exclusion_conflicts(ledger),
         budget=budget_vs_actual(ledger, window=seen) if budget else None,
+        receipts=receipt_summary(ledger, window=seen),
     )
 
 
