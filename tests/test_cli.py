@@ -37,7 +37,7 @@ def test_demo_is_safe_to_run_twice(tmp_path: Path) -> None:
     assert "FAMILIES-50K │           360 │ 18,000,000.00" in first.stdout
     assert "CASH-AID │ cash-aid        │ KZT          │  18,000,000.00 │     366 │           360" in first.stdout
     data = json.loads(run("demo", "--scale", "0.001", "--json", cwd=tmp_path).stdout)
-    assert data["entries"] == 1021
+    assert data["entries"] == 1022
     assert data["verified"] and data["reconciliation"]["ok"]
     assert {c["name"] for c in data["reconciliation"]["checks"]} >= {"hash chain", "trial balance", "stock"}
     assert data["spent"]["rows"][0] == {

@@ -70,6 +70,17 @@ class TestBudgetLines:
         assert refused.value.details["shortfall"] == kzt("850000")
         assert snapshot(budgeted.ledger) == before
 
+    def test_outstanding_pledges_count_for_a_line(self, budgeted: Aid) -> None:
+        """A line may be planned on what donors pledged and have not yet paid; a commitment needs money in hand."""
+        budgeted.pledge("CASH-AID", kzt("500000"), code="P-1", donor="D-2", on=APRIL, actor="cashier")
+        budgeted.add_budget_line(
+            "ONE-OFF-2", programme="ONE-OFF", amount=kzt("1350000"), start=START, end=END, on=APRIL, actor="p"
+        )
+        with pytest.raises(ExceedsBudget, match=r"money and outstanding pledges .* 1\.00 KZT short"):
+            budgeted.add_budget_line(
+                "ONE-OFF-3", programme="ONE-OFF", amount=kzt("1"), start=START, end=END, on=APRIL, actor="p"
+            )
+
     def test_bad_lines_are_refused(self, budgeted: Aid) -> None:
         """A line needs one owner, dates in order, and its owner's currency."""
         with pytest.raises(InvalidArgument, match="exactly one"):

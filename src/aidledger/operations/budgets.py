@@ -23,10 +23,11 @@ has free is refused with :class:`~aidledger.ExceedsBudget`, naming the line
 and what is short, and nothing is written.
 
 **The fund's free balance.**  A line reserves money of its fund: it can only
-be made for what the fund holds and other lines have not reserved (net assets
-− the free amounts of the fund's other lines), and a commitment is refused
-when the fund, less what its other lines reserve, cannot cover it (money spent
-outside any budget can leave a line unbacked).  The lines of a fund are read
+be made for what the fund holds or was pledged and other lines have not
+reserved (net assets + outstanding pledges − the free amounts of the fund's
+other lines).  A commitment needs money in hand: it is refused when the fund's
+net assets, less what its other lines reserve, cannot cover it (a pledge not
+yet paid, or money spent outside any budget, can leave a line unbacked).  The lines of a fund are read
 when the check is made; the balances are read under the write lock.
 """
 
@@ -50,6 +51,7 @@ from aidledger.vocabulary import (
     Event,
     Kind,
     Owner,
+    Pledge,
     Programme,
     Project,
     RecordKind,
@@ -139,7 +141,8 @@ def choose_line(
 
 @attrs.frozen
 class FundReserve:
-    """What a fund's free balance is read from: its net-asset accounts and the free accounts of its other lines.
+    """What a fund's free balance is read from: its net-asset accounts, the free accounts of its other lines, and
+    (for a new line) its outstanding pledges.
 
     Made before the write transaction (it reads the chart and the records);
     :meth:`free` reads the balances inside it.
@@ -150,12 +153,15 @@ class FundReserve:
     unit: Unit
     accounts: tuple[Account, ...]
     reserved: tuple[Account, ...]
+    pledged: tuple[Account, ...] = ()
 
     @classmethod
-    def of(cls, ledger: Ledger, fund: Fund, unit: Unit, line: str) -> FundReserve:
-        """The reserve of ``fund`` in ``unit`` seen from the line ``line`` (whose own free money does not count)."""
+    def of(cls, ledger: Ledger, fund: Fund, unit: Unit, line: str, *, pledges: bool = False) -> FundReserve:
+        """The reserve of ``fund`` in ``unit`` seen from the line ``line`` (whose own free money does not count);
+        with ``pledges``, what donors promised the fund and have not yet paid counts as the fund's too."""
         chart = Chart()
         net = (AccountType.ASSET, AccountType.LIABILITY)
+        promised = [Pledge.from_record(r) for r in ledger.records(RecordKind.PLEDGE)] if pledges else []
         return cls(
             line=line,
             fund=fund,
@@ -164,21 +170,28 @@ class FundReserve:
             reserved=tuple(
                 chart.budget_free(x.code, unit) for x in lines_of(ledger) if x.fund == fund.code and x.code != line
             ),
+            pledged=tuple(
+                chart.pledge(p.code, unit) for p in promised if p.fund == fund.code and p.amount.unit == unit
+            ),
         )
 
     def free(self, balance: Balance) -> Money:
-        """Net assets − what the other lines reserve (their free amounts)."""
-        net = sum((balance(a, self.fund).minor for a in self.accounts), 0)
-        return Money.from_minor(net - sum((balance(a, self.fund).minor for a in self.reserved), 0), self.unit)
+        """Net assets (+ outstanding pledges) − what the other lines reserve (their free amounts)."""
+
+        def total(accounts: tuple[Account, ...]) -> int:
+            return sum((balance(a, self.fund).minor for a in accounts), 0)
+
+        return Money.from_minor(total(self.accounts) + total(self.pledged) - total(self.reserved), self.unit)
 
     def check(self, balance: Balance, needed: Money, what: str) -> None:
         """Refuse ``needed`` if the fund, less what its other lines reserve, cannot cover it."""
         free = self.free(balance)
         if needed > free:
             short = Money.from_minor(needed.minor - free.minor, self.unit)
+            counted = "money and outstanding pledges" if self.pledged else "money"
             raise ExceedsBudget(
-                f"{what} needs {needed} from fund {self.fund.code}, which has {free} not reserved by other budget "
-                f"lines: {short} short; nothing was written",
+                f"{what} needs {needed} from fund {self.fund.code}, whose {counted} not reserved by other budget "
+                f"lines come to {free}: {short} short; nothing was written",
                 line=self.line,
                 fund=self.fund.code,
                 needed=needed,
@@ -274,7 +287,7 @@ class BudgetOperations(Operations):
             idempotency_key=budget_key(code),
             tags=tags,
         )
-        reserve = FundReserve.of(self.ledger, fund, unit, code)
+        reserve = FundReserve.of(self.ledger, fund, unit, code, pledges=True)
 
         def build(view: LedgerView) -> list[JournalEntry]:
             if view.record(RecordKind.BUDGET_LINE, code) is None:
