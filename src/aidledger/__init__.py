@@ -92,6 +92,7 @@ from aidledger.operations.payments import (
 )
 from aidledger.operations.stock import Delivery, LossReason, ValuationBasis
 from aidledger.queries.audit import AuditTotals, Dimension, Flow, TotalsRow, audit_totals
+from aidledger.queries.consortium import ConsortiumList, ConsortiumParty, SharedHouseholds
 from aidledger.queries.entry_testing import (
     AfterClose,
     AfterCloseReason,
@@ -209,6 +210,8 @@ __all__ = [
     "Check",
     "Claim",
     "Conflict",
+    "ConsortiumList",
+    "ConsortiumParty",
     "Delivery",
     "Digest",
     "DigestMismatch",
@@ -297,6 +300,7 @@ __all__ = [
     "Settlement",
     "SeveralProgrammes",
     "Severity",
+    "SharedHouseholds",
     "Side",
     "SkippedEntry",
     "SplitGroup",
