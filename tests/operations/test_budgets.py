@@ -194,6 +194,11 @@ class TestGrantLines:
         with pytest.raises(ExceedsBudget, match=r"1000000\.00 KZT short"):
             aid.approve("T", checker="director")
         assert snapshot(aid.ledger) == before
+        # money coming back after the line's period still goes back to the line it was paid from
+        aid.claw_back("DOSTYK", kzt("500000"), on=APRIL.add(years=1), actor="t", reason="found unspent")
+        assert figures(aid, project="DOSTYK")[3:] == ("1500000.00", "292500000.00")
+        with pytest.raises(InvalidArgument, match="outside it"):
+            aid.disburse("DOSTYK", kzt("1"), milestone="late", on=APRIL.add(years=1), actor="t")
 
 
 class TestExclusionGroups:

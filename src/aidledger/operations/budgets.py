@@ -97,12 +97,19 @@ def lines_of(ledger: Ledger, owner: Owner | None = None, code: str | None = None
 
 
 def choose_line(
-    ledger: Ledger, owner: Owner, code: str, named: str | None, on: dt.datetime, regions: Sequence[str | None] = ()
+    ledger: Ledger,
+    owner: Owner,
+    code: str,
+    named: str | None,
+    on: dt.datetime | None,
+    regions: Sequence[str | None] = (),
 ) -> BudgetLine | None:
     """The budget line a list or tranche commits against: the one named, else the owner's only line, else none.
 
-    It must belong to the owner, its period must hold ``on``'s day, and when it
-    has a region every line of the list must be for that region.
+    It must belong to the owner, its period must hold ``on``'s day (unless
+    ``on`` is ``None``: money coming back belongs to the line it was paid from,
+    whenever it comes), and when it has a region every line of the list must be
+    for that region.
     """
     lines = lines_of(ledger, owner, code)
     what = f"{owner.value} {code}"
@@ -122,8 +129,8 @@ def choose_line(
     else:
         names = ", ".join(x.code for x in lines)
         raise InvalidArgument(f"{what} has budget lines {names}: name the one to commit against", owner=code)
-    day = on.date()
-    if not line.covers(day):
+    day = None if on is None else on.date()
+    if day is not None and not line.covers(day):
         raise InvalidArgument(
             f"budget line {line.code} runs from {line.start} to {line.end}; {day} is outside it",
             line=line.code,

@@ -186,7 +186,7 @@ class GrantOperations(Operations):
         money = self._money(amount, "clawback", found.committed.unit)
         unit = money.unit
         expense = self.chart.expenses(found.purpose, unit)
-        budget = choose_line(self.ledger, Owner.PROJECT, found.code, budget_line, self._when(on))
+        budget = choose_line(self.ledger, Owner.PROJECT, found.code, budget_line, None)
         tags = {
             Tag.PROJECT: found.code,
             Tag.PURPOSE: found.purpose,
