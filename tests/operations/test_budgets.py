@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import datetime as dt
+import multiprocessing
 
 import pytest
 
 from aidledger import (
     Aid,
+    DuplicateDefinition,
     ExceedsBudget,
     ExclusionConflict,
     InvalidArgument,
+    Ledger,
     OnConflict,
     PaymentLine,
     PaymentStatus,
@@ -59,6 +62,15 @@ class TestBudgetLines:
         )  # fmt: skip
         assert figures(budgeted) == ("150000.00", "0.00", "0.00", "0.00", "150000.00")
         assert reconcile(budgeted.ledger).ok
+        again = budgeted.add_budget_line(
+            "ONE-OFF-ABAI", programme="ONE-OFF", amount=kzt("150000"), start=START, end=END, region="Abai",
+            on=APRIL, actor="planner", name="Abai, second quarter",
+        )  # fmt: skip
+        assert again == line and figures(budgeted)[0] == "150000.00"
+        with pytest.raises(DuplicateDefinition):
+            budgeted.add_budget_line(
+                "ONE-OFF-ABAI", programme="ONE-OFF", amount=kzt("1"), start=START, end=END, on=APRIL, actor="p"
+            )
 
     def test_line_beyond_the_fund_is_refused(self, budgeted: Aid) -> None:
         """A line reserves the fund's money: one beyond what other lines left free is refused, nothing written."""
@@ -201,6 +213,15 @@ class TestGrantLines:
             aid.disburse("DOSTYK", kzt("1"), milestone="late", on=APRIL.add(years=1), actor="t")
 
 
+def pay_medics_in_child(url: str) -> str:
+    with Ledger.open(url) as ledger:
+        try:
+            Aid(ledger).pay("MEDICS", lines(7, prefix="M"), actor="other-process", on=APRIL, list_code="M-1")
+        except ExclusionConflict as error:
+            return f"ExclusionConflict: {str(error).split(':')[0]}"
+    return "paid by both programmes"
+
+
 class TestExclusionGroups:
     @pytest.fixture
     def two(self, aid: Aid) -> Aid:
@@ -222,6 +243,13 @@ class TestExclusionGroups:
         )
         assert [c.line.reference for c in skipped.conflicts] == ["M-2"]
         assert exclusion_conflicts(two.ledger) == ()
+
+    def test_another_process_is_refused(self, two: Aid, url: str) -> None:
+        """A hard group holds across processes: a second process paying the other programme is refused."""
+        two.declare_exclusion("ONE-BENEFIT", ["FAMILIES", "MEDICS"], severity=Severity.HARD, reason="r", actor="a")
+        two.pay("FAMILIES", lines(7), actor="maker", on=APRIL, list_code="F-1")
+        with multiprocessing.get_context("spawn").Pool(1) as pool:
+            assert pool.apply(pay_medics_in_child, (url,)) == "ExclusionConflict: line 1 (M-7)"
 
     def test_failed_payment_frees_the_beneficiary(self, two: Aid) -> None:
         """A failed payment releases the group's claim as well, so the other programme may pay."""
@@ -250,3 +278,23 @@ class TestExclusionGroups:
         two.create_programme("NEW", fund="CASH-AID", purpose="cash-aid", amount=kzt("1"), actor="a", key_version=2)
         with pytest.raises(InvalidArgument, match="key versions"):
             two.declare_exclusion("G", ["FAMILIES", "NEW"], severity=Severity.HARD, reason="r", actor="a")
+
+
+class TestExclusionSurvivesErasure:
+    def test_erased_person_is_still_excluded(self, aid: Aid, tmp_path: object) -> None:
+        """Erasing a person from the registry leaves the journal's claims: the other programme is still refused."""
+        from pathlib import Path
+
+        from aidledger import Pseudonymizer, Registry
+
+        aid.donate("CASH-AID", kzt("1000000"), donor="D-1", on=APRIL, actor="cashier")
+        for code in ("FAMILIES", "MEDICS"):
+            aid.create_programme(code, fund="CASH-AID", purpose="cash-aid", amount=kzt("50000"), actor="admin")
+        aid.declare_exclusion("ONE-BENEFIT", ["FAMILIES", "MEDICS"], severity=Severity.HARD, reason="r", actor="a")
+        with Registry.open(f"sqlite:///{Path(str(tmp_path)) / 'registry.db'}", keys=Pseudonymizer(KEYS.keys)) as reg:
+            person = reg.register("KZ-HH-77", name="Household 77")
+            aid.pay("FAMILIES", [PaymentLine(person, "F-77")], actor="maker", on=APRIL, list_code="F-1")
+            assert reg.erase("KZ-HH-77")
+            again = reg.keys.pseudonym("KZ-HH-77")  # the organisation still knows the id, not the person's data
+        with pytest.raises(ExclusionConflict, match="already paid by programme FAMILIES"):
+            aid.pay("MEDICS", [PaymentLine(again, "M-77")], actor="maker", on=APRIL, list_code="M-1")
