@@ -28,7 +28,9 @@ reserved (net assets + outstanding pledges − the free amounts of the fund's
 other lines).  A commitment needs money in hand: it is refused when the fund's
 net assets, less what its other lines reserve, cannot cover it (a pledge not
 yet paid, or money spent outside any budget, can leave a line unbacked).  The lines of a fund are read
-when the check is made; the balances are read under the write lock.
+before the write transaction; the balances under the write lock for ``pay``, ``disburse`` and a new line, and
+just before it for the approval of a submitted list or tranche (the line's own memo accounts are always
+checked inside the transaction).
 """
 
 from __future__ import annotations
