@@ -48,7 +48,8 @@ class AuditReport:
         summary: every programme, stock, grant and pledge.
         statements: the fund statements asked for (one per currency of the fund), or none.
         journal_tests: the journal-entry tests, if they were asked for.
-        exclusions: beneficiaries two programmes of an exclusion group pay (soft conflicts, for the auditor).
+        exclusions: beneficiaries two programmes of an exclusion group pay now (soft conflicts, for the auditor;
+            live payments have no window, so this part is as the ledger stands).
         budget: budget against actuals per budget line, if it was asked for.
         receipts: the verified-receipt summary of each programme with recorded outcomes.
     """
