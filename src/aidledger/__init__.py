@@ -24,9 +24,11 @@ from aidledger.core.errors import (
     DigestMismatch,
     DuplicateClaim,
     DuplicateDefinition,
+    ExceedsBudget,
     ExceedsCommitment,
     ExceedsPledge,
     ExceedsReceived,
+    ExclusionConflict,
     IdempotencyConflict,
     InsufficientBalance,
     InsufficientStock,
@@ -90,6 +92,7 @@ from aidledger.operations.payments import (
 )
 from aidledger.operations.stock import Delivery, LossReason, ValuationBasis
 from aidledger.queries.audit import AuditTotals, Dimension, Flow, TotalsRow, audit_totals
+from aidledger.queries.consortium import ConsortiumList, ConsortiumParty, SharedHouseholds
 from aidledger.queries.entry_testing import (
     AfterClose,
     AfterCloseReason,
@@ -127,6 +130,14 @@ from aidledger.queries.matching import (
     match_provider_report,
     match_statement,
 )
+from aidledger.queries.planning import (
+    BudgetFigures,
+    BudgetLineStatus,
+    BudgetReport,
+    ExclusionFinding,
+    budget_vs_actual,
+    exclusion_conflicts,
+)
 from aidledger.queries.positions import (
     DoublePayment,
     GrantStatus,
@@ -137,13 +148,35 @@ from aidledger.queries.positions import (
     pledge_status,
     stock_position,
 )
+from aidledger.queries.receipts import (
+    PaidPayment,
+    ReceiptSample,
+    ReceiptSummary,
+    paid_payments,
+    receipt_sample,
+    receipt_summary,
+    wilson_interval,
+)
 from aidledger.queries.reconcile import reconcile
 from aidledger.queries.report import AuditReport, JournalTestOptions, audit_report
 from aidledger.queries.statements import FundStatement, StatementLine, fund_statement
 from aidledger.queries.summary import AidSummary, ProgrammeSummary, StockLine, aid_summary, programme_summary
 from aidledger.queries.verification import verify
 from aidledger.registry import Person, PersonStatus, Registry
-from aidledger.vocabulary import PaymentStatus, Pledge, Programme, Project, ProviderLine, Scope
+from aidledger.vocabulary import (
+    BudgetLine,
+    ExclusionGroup,
+    Outcome,
+    Owner,
+    PaymentStatus,
+    Pledge,
+    Programme,
+    Project,
+    ProviderLine,
+    ReceiptVerification,
+    Scope,
+    Severity,
+)
 
 __version__ = "0.1.0"
 
@@ -166,6 +199,10 @@ __all__ = [
     "BankLine",
     "BatchResult",
     "Beneficiary",
+    "BudgetFigures",
+    "BudgetLine",
+    "BudgetLineStatus",
+    "BudgetReport",
     "CampaignExpectations",
     "CampaignPlan",
     "CampaignResult",
@@ -173,6 +210,8 @@ __all__ = [
     "Check",
     "Claim",
     "Conflict",
+    "ConsortiumList",
+    "ConsortiumParty",
     "Delivery",
     "Digest",
     "DigestMismatch",
@@ -183,9 +222,13 @@ __all__ = [
     "EntriesWithoutDescription",
     "EntryFacts",
     "EntryRef",
+    "ExceedsBudget",
     "ExceedsCommitment",
     "ExceedsPledge",
     "ExceedsReceived",
+    "ExclusionConflict",
+    "ExclusionFinding",
+    "ExclusionGroup",
     "ExportSummary",
     "Flow",
     "Fund",
@@ -213,6 +256,9 @@ __all__ = [
     "NotALedger",
     "OffHoursEntry",
     "OnConflict",
+    "Outcome",
+    "Owner",
+    "PaidPayment",
     "PaymentLine",
     "PaymentListResult",
     "PaymentStateError",
@@ -235,6 +281,9 @@ __all__ = [
     "PurposeMismatch",
     "Quantity",
     "RareActor",
+    "ReceiptSample",
+    "ReceiptSummary",
+    "ReceiptVerification",
     "Reconciliation",
     "Record",
     "Registry",
@@ -250,6 +299,8 @@ __all__ = [
     "Scope",
     "Settlement",
     "SeveralProgrammes",
+    "Severity",
+    "SharedHouseholds",
     "Side",
     "SkippedEntry",
     "SplitGroup",
@@ -280,11 +331,13 @@ __all__ = [
     "aid_summary",
     "audit_report",
     "audit_totals",
+    "budget_vs_actual",
     "commodity",
     "currency",
     "double_payments",
     "entries_after_close",
     "entries_without_description",
+    "exclusion_conflicts",
     "export_beancount",
     "export_csv",
     "export_hledger",
@@ -295,10 +348,13 @@ __all__ = [
     "journal_tests",
     "match_provider_report",
     "match_statement",
+    "paid_payments",
     "pledge_status",
     "programme_summary",
     "read_provider_report",
     "read_statement",
+    "receipt_sample",
+    "receipt_summary",
     "reconcile",
     "round_amounts",
     "run_campaign",
@@ -308,4 +364,5 @@ __all__ = [
     "stock_position",
     "unusual_actors",
     "verify",
+    "wilson_interval",
 ]
