@@ -13,6 +13,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import attrs
 import pendulum
 import pytest
 from beancount import loader
@@ -37,6 +38,7 @@ from aidledger import (
 from aidledger.exports import _common
 from aidledger.exports import beancount as bc
 from aidledger.exports.beancount import ExportSummary, export_beancount
+from aidledger.exports.narration import describe
 from tests.exports.conftest import HOSTILE_MEMOS, almaty, totals_of
 
 BEAN_CHECK = Path(sys.executable).with_name("bean-check")
@@ -59,6 +61,12 @@ def bean_check(path: Path) -> subprocess.CompletedProcess[str]:
 def pairs_of(entries: list[Any]) -> dict[str, tuple[str, str]]:
     """Beancount account name -> (ledger account code, fund code), from the open directives' metadata."""
     return {e.account: (e.meta["account"], e.meta["fund"]) for e in entries if isinstance(e, data.Open)}
+
+
+def tags_of(meta: dict[str, Any]) -> dict[str, str]:
+    """An entry's tags from a transaction's metadata: the keys that are not entry fields, and ``entry-tags``."""
+    own = {k: v for k, v in meta.items() if k not in _common.FIELDS and not k.startswith("__")}
+    return own | json.loads(meta.get("entry-tags", "{}"))
 
 
 def amount_of(posting: data.Posting) -> tuple[Decimal, str]:
@@ -159,15 +167,18 @@ class TestTotals:
 
 class TestContent:
     def test_entries_keep_their_fields_and_memos_exactly(self, exported: tuple[Ledger, Path, ExportSummary]) -> None:
-        """Narration is the memo (hostile text included), and the metadata carries the entry's fields."""
+        """Payee and narration describe the entry, the memo (hostile text included) is kept exactly, and the
+        metadata carries the entry's fields and every tag under its own key."""
         ledger, path, _ = exported
         entries, _ = load(path)
         by_id = {e.meta["id"]: e for e in entries if isinstance(e, data.Transaction)}
         memos = set()
         for posted in ledger.entries():
             entry, found = posted.entry, by_id[posted.id]
-            memos.add(found.narration)
-            assert found.narration == entry.memo
+            memos.add(found.meta.get("memo", ""))
+            assert (found.payee, found.narration) == attrs.astuple(describe(entry))
+            assert found.meta.get("memo", "") == entry.memo
+            assert found.meta["fund"] in {p.fund.code for p in entry.postings}
             assert found.date == entry.effective_at.date()
             assert found.meta["seq"] == posted.seq
             assert (found.meta["kind"], found.meta["actor"]) == (entry.kind, entry.actor)
@@ -177,7 +188,8 @@ class TestContent:
             assert found.meta.get("idempotency-key") == entry.idempotency_key
             assert found.meta.get("source") == entry.source
             assert found.meta.get("reverses") == entry.reverses
-            assert json.loads(found.meta.get("entry-tags", "{}")) == dict(entry.tags)
+            assert tags_of(found.meta) == dict(entry.tags)
+            assert "entry-tags" not in found.meta  # every tag of the aid operations is a key of its own
             assert json.loads(found.meta.get("claims", "[]")) == [[c.scope, c.key] for c in entry.claims]
         assert set(HOSTILE_MEMOS) <= memos
 

@@ -19,8 +19,10 @@ from hypothesis import strategies as st
 
 from aidledger import InvalidArgument, InvalidTime, Ledger, Window
 from aidledger.exports import hledger as hl
+from aidledger.exports._common import FIELDS
 from aidledger.exports.beancount import ExportSummary
 from aidledger.exports.hledger import export_hledger
+from aidledger.exports.narration import describe
 from tests.exports.conftest import HOSTILE_MEMOS, almaty, totals_of
 
 HLEDGER = shutil.which("hledger") or "/usr/bin/hledger"
@@ -90,8 +92,8 @@ class TestAccepted:
         """Remove one commodity directive and --strict fails: the declarations are what make it pass."""
         _, path, _ = exported
         text = path.read_text(encoding="utf-8")
-        assert 'commodity 1. "FOOD-PACKAGE"\n' in text
-        path.write_text(text.replace('commodity 1. "FOOD-PACKAGE"\n', ""), encoding="utf-8")
+        assert 'commodity 1,000. "FOOD-PACKAGE"\n' in text
+        path.write_text(text.replace('commodity 1,000. "FOOD-PACKAGE"\n', ""), encoding="utf-8")
         assert hledger(path, "check").returncode == 0
         result = hledger(path, "check", "--strict")
         assert result.returncode != 0
@@ -173,7 +175,13 @@ class TestContent:
         memos = set()
         for posted in ledger.entries():
             entry, found = posted.entry, by_id[posted.id]
-            memo = decode(found["tdescription"])
+            said = describe(entry)
+            payee, _, narration = found["tdescription"].partition(" | ")
+            if said.payee is None:
+                assert decode(found["tdescription"]) == said.narration
+            else:
+                assert (decode(payee), decode(narration)) == (said.payee, said.narration)
+            memo = found["tags"].get("memo", "")
             memos.add(memo)
             assert memo == entry.memo
             assert found["tcode"] == str(posted.seq)
@@ -184,7 +192,9 @@ class TestContent:
             assert tags.get("idempotency-key") == entry.idempotency_key
             assert tags.get("source") == entry.source
             assert tags.get("reverses") == entry.reverses
-            assert json.loads(tags.get("entry-tags", "{}")) == dict(entry.tags)
+            own = {k: v for k, v in tags.items() if k not in FIELDS}
+            assert own | json.loads(tags.get("entry-tags", "{}")) == dict(entry.tags)
+            assert tags["fund"] in {p.fund.code for p in entry.postings}
         assert set(HOSTILE_MEMOS) <= memos
 
     def test_dates_are_in_the_entrys_own_time_zone(self, exported: tuple[Ledger, Path, ExportSummary]) -> None:
@@ -199,9 +209,9 @@ class TestContent:
         """Commodities that are not letters only are double-quoted; each unit declares its exponent."""
         _, path, _ = exported
         text = path.read_text(encoding="utf-8")
-        for directive in ("commodity 1.00 KZT", "commodity 1.00 EUR", 'commodity 1. "FOOD-PACKAGE"'):
+        for directive in ("commodity 1,000.00 KZT", "commodity 1,000.00 EUR", 'commodity 1,000. "FOOD-PACKAGE"'):
             assert f"\n{directive}\n" in text
-        assert '\ncommodity 1.000 "RELIEF-GOODS"\n' in text
+        assert '\ncommodity 1,000.000 "RELIEF-GOODS"\n' in text
         assert '    Assets:Stock:RELIEF-GOODS:FLOOD  12.345 "RELIEF-GOODS"\n' in text
         assert "\naccount Income  ; type: R\n" in text
         assert (

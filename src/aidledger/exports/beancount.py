@@ -61,27 +61,30 @@ byte for byte, later.
 from __future__ import annotations
 
 import re
-from typing import TextIO
+from typing import Final, TextIO
 
-from aidledger.core.amounts import UnitKind
+from aidledger.core.amounts import Unit, UnitKind
 from aidledger.core.entries import PostedEntry
-from aidledger.core.times import zone_name
 from aidledger.core.window import Window
 from aidledger.exports._common import (
     ExportSummary,
     Progress,
     _by_fund,
+    _check_options,
     _check_totals,
     _entries,
-    _iso,
-    _json,
+    _fields,
     _number,
+    _operating_currency,
     _prepare,
     _scope,
     _Tally,
+    _title,
     _units,
 )
+from aidledger.exports.narration import describe
 from aidledger.ledger.ledger import Ledger
+from aidledger.vocabulary import Tag
 
 __all__ = ["ExportSummary", "export_beancount"]
 
@@ -94,29 +97,17 @@ def _string(text: str) -> str:
     return f'"{escaped}"'
 
 
-def _metadata(posted: PostedEntry) -> list[tuple[str, str]]:
-    """The entry's fields as (key, Beancount value) pairs."""
-    entry = posted.entry
-    meta = [
-        ("id", _string(posted.id)),
-        ("seq", str(posted.seq)),
-        ("kind", _string(entry.kind)),
-        ("actor", _string(entry.actor)),
-        ("effective", _string(_iso(entry.effective_at))),
-        ("time-zone", _string(zone_name(entry.effective_at))),
-        ("recorded", _string(_iso(posted.recorded_at))),
-    ]
-    optional = (
-        ("idempotency-key", entry.idempotency_key),
-        ("source", entry.source),
-        ("reverses", entry.reverses),
-        ("approved-by", entry.approved_by),
-        ("entry-tags", _json(dict(entry.tags)) if entry.tags else None),
-        ("claims", _json([[c.scope, c.key] for c in entry.claims]) if entry.claims else None),
-        ("releases", _json([[c.scope, c.key] for c in entry.releases]) if entry.releases else None),
-    )
-    meta.extend((key, _string(value)) for key, value in optional if value is not None)
-    return meta
+_LINK: Final = re.compile(r"^[A-Za-z0-9_/.-]+\Z")
+#: The tags whose value also becomes a link (``^list-FAM-1``), so that Fava groups a list's or a project's entries.
+_LINKED: Final = ((Tag.LIST, "list"), (Tag.PROJECT, "project"))
+
+
+def _links(posted: PostedEntry, split: bool) -> str:
+    """The transaction's links: the list and project it belongs to, and the entry for an entry split by fund."""
+    links = [f"{word}-{posted.entry.tags[tag]}" for tag, word in _LINKED if tag in posted.entry.tags]
+    if split:
+        links.append(f"entry-{posted.id}")
+    return "".join(f" ^{link}" for link in links if _LINK.match(link))
 
 
 def _transactions(posted: PostedEntry, tally: _Tally) -> str:
@@ -125,19 +116,31 @@ def _transactions(posted: PostedEntry, tally: _Tally) -> str:
     tally.dated(day)
     tally.entries += 1
     groups = _by_fund(entry.postings)
-    meta = "".join(f"  {key}: {value}\n" for key, value in _metadata(posted))
-    link = f" ^entry-{posted.id}" if len(groups) > 1 and re.fullmatch(r"[A-Za-z0-9_/.-]+", posted.id) else ""
+    said = describe(entry)
+    head = f"{day.isoformat()} *" + (f" {_string(said.payee)}" if said.payee is not None else "")
+    head += f" {_string(said.narration)}{_links(posted, len(groups) > 1)}\n"
     parts = []
     for fund, postings in groups:
         tally.transactions += 1
-        lines = [f"{day.isoformat()} * {_string(entry.memo)}{link}\n", meta]
-        if len(groups) > 1:
-            lines.append(f"  fund: {_string(fund.code)}\n")
+        lines = [head]
+        for key, value in _fields(posted, fund.code):
+            lines.append(f"  {key}: {value if key == 'seq' else _string(value)}\n")
         for posting in postings:
             pair = tally.add(posting)
             lines.append(f"  {pair.name}  {_number(posting.minor, posting.account.unit)} {posting.account.unit.code}\n")
         parts.append("".join(lines) + "\n")
     return "".join(parts)
+
+
+def _options(tally: _Tally, units: tuple[Unit, ...], operating: str | None, title: str | None) -> str:
+    """The options Fava reads: the title, the operating currency and each unit's display precision."""
+    lines = [f'option "title" {_string(_title(tally, title))}\n']
+    currency = _operating_currency(tally, operating)
+    if currency is not None:
+        lines.append(f'option "operating_currency" {_string(currency)}\n')
+    for unit in units:
+        lines.append(f'option "display_precision" {_string(f"{unit.code}:{_number(1, unit)}")}\n')
+    return "".join(lines) + "\n"
 
 
 def export_beancount(
@@ -146,6 +149,8 @@ def export_beancount(
     *,
     window: Window | None = None,
     progress: Progress | None = None,
+    operating_currency: str | None = None,
+    title: str | None = None,
 ) -> ExportSummary:
     """Write ``ledger`` to ``out`` as a Beancount v3 file that checks its own totals.
 
@@ -161,32 +166,37 @@ def export_beancount(
             ``as_of``, recorded ``known_at``, log ``through``); by default every entry recorded
             when the export starts.
         progress: called as ``progress("entries", done, total)`` while entries are read.
+        operating_currency: the ledger's base currency code (``option "operating_currency"``); by
+            default the currency most of the exported postings are in.
+        title: the books' title (``option "title"``); by default the name of the one fund exported,
+            or ``Aid funds: `` and the funds' codes.
 
     Returns:
         What was written, with the window that reproduces it.
 
     Raises:
         InvalidArgument: ``ledger`` is not a Ledger, ``out`` cannot be written,
-            a time is naive, or two ledger accounts (or funds) would get one
-            Beancount name.
+            a time is naive, two ledger accounts (or funds) would get one
+            Beancount name, or the title or operating currency is not text.
         StorageError: the ledger changed under the export in a way the
             snapshot could not exclude; export again with the summary's window.
     """
     ledger, snapshot, balances, tally = _prepare(ledger, out, window, journal=True)
+    _check_options(ledger, operating_currency, title)
     out.write(
         "; Exported by aidledger: one transaction per journal entry and fund, dated in the entry's time zone.\n"
         + _scope(snapshot)
-        + "; Accounts are <account>:<FUND>; the balance assertions at the end are the ledger's trial balance.\n"
-        'option "title" "aidledger export"\n\n'
+        + "; Accounts are <account>:<FUND>; the balance assertions at the end are the ledger's trial balance.\n\n"
     )
     for posted in _entries(ledger, snapshot, progress):
         out.write(_transactions(posted, tally))
     _check_totals(tally.sums(), balances)
     units = _units(tally)
+    out.write(_options(tally, units, operating_currency, title))
     opened = tally.first or tally.assertion_day(snapshot.window.as_of)
     for unit in units:
         out.write(f"{opened.isoformat()} commodity {unit.code}\n  kind: {_string(unit.kind.value)}\n")
-        out.write(f"  exponent: {unit.exponent}\n")
+        out.write(f"  exponent: {unit.exponent}\n  precision: {unit.exponent}\n")
         if unit.kind is UnitKind.COMMODITY and unit.measure is not None:
             out.write(f"  measure: {_string(unit.measure)}\n")
     out.write("\n")

@@ -51,7 +51,6 @@ from typing import Final, TextIO
 
 from aidledger.core.amounts import Unit
 from aidledger.core.entries import PostedEntry
-from aidledger.core.times import zone_name
 from aidledger.core.window import Window
 from aidledger.exports._common import (
     ExportSummary,
@@ -59,13 +58,14 @@ from aidledger.exports._common import (
     _by_fund,
     _check_totals,
     _entries,
-    _json,
+    _fields,
     _number,
     _prepare,
     _scope,
     _Tally,
     _units,
 )
+from aidledger.exports.narration import describe
 from aidledger.ledger.ledger import Ledger
 
 __all__ = ["export_hledger"]
@@ -88,8 +88,9 @@ def _text(value: str, cut_at: str) -> str:
     return body
 
 
-def _description(memo: str) -> str:
-    return _text(memo, ";")
+def _description(text: str) -> str:
+    """A payee, or a narration without a payee: hledger cuts descriptions at ``;`` and payees at ``|``."""
+    return _text(text, ";|")
 
 
 def _tag(value: str) -> str:
@@ -104,28 +105,14 @@ def _amount(minor: int, unit: Unit) -> str:
     return f"{_number(minor, unit)} {_symbol(unit)}"
 
 
-def _tags(posted: PostedEntry) -> list[tuple[str, str]]:
-    entry = posted.entry
-    tags = [
-        ("id", posted.id),
-        ("seq", str(posted.seq)),
-        ("kind", entry.kind),
-        ("actor", entry.actor),
-        ("effective", entry.effective_at.isoformat()),
-        ("time-zone", zone_name(entry.effective_at)),
-        ("recorded", posted.recorded_at.isoformat()),
-    ]
-    optional = (
-        ("idempotency-key", entry.idempotency_key),
-        ("source", entry.source),
-        ("reverses", entry.reverses),
-        ("approved-by", entry.approved_by),
-        ("entry-tags", _json(dict(entry.tags)) if entry.tags else None),
-        ("claims", _json([[c.scope, c.key] for c in entry.claims]) if entry.claims else None),
-        ("releases", _json([[c.scope, c.key] for c in entry.releases]) if entry.releases else None),
-    )
-    tags.extend((name, value) for name, value in optional if value is not None)
-    return tags
+def _header(day: str, posted: PostedEntry) -> str:
+    """``DATE * (SEQ) PAYEE | NARRATION``, or without the payee part when the entry has none."""
+    said = describe(posted.entry)
+    if said.payee is None:
+        description = _description(said.narration)
+    else:
+        description = f"{_description(said.payee)} | {_text(said.narration, ';')}"
+    return f"{day} * ({posted.seq}) {description}\n"
 
 
 def _transactions(posted: PostedEntry, tally: _Tally) -> str:
@@ -133,16 +120,11 @@ def _transactions(posted: PostedEntry, tally: _Tally) -> str:
     day = entry.effective_at.date()
     tally.dated(day)
     tally.entries += 1
-    groups = _by_fund(entry.postings)
-    description = _description(entry.memo)
-    header = f"{day.isoformat()} * ({posted.seq})" + (f" {description}" if description else "") + "\n"
-    tags = "".join(f"    ; {name}: {_tag(value)}\n" for name, value in _tags(posted))
+    header = _header(day.isoformat(), posted)
     parts = []
-    for fund, postings in groups:
+    for fund, postings in _by_fund(entry.postings):
         tally.transactions += 1
-        lines = [header, tags]
-        if len(groups) > 1:
-            lines.append(f"    ; fund: {_tag(fund.code)}\n")
+        lines = [header, *(f"    ; {name}: {_tag(value)}\n" for name, value in _fields(posted, fund.code))]
         for posting in postings:
             pair = tally.add(posting)
             lines.append(f"    {pair.name}  {_amount(posting.minor, posting.account.unit)}\n")
@@ -193,7 +175,7 @@ def export_hledger(
     _check_totals(tally.sums(), balances)
     units = _units(tally)
     for unit in units:
-        sample = "1." + "0" * unit.exponent
+        sample = "1,000." + "0" * unit.exponent
         out.write(f"commodity {sample} {_symbol(unit)}\n")
     out.write("\n")
     for root, kind in _ROOT_TYPES:
