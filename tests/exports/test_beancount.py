@@ -58,9 +58,22 @@ def bean_check(path: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run([str(BEAN_CHECK), str(path)], capture_output=True, text=True, check=False)
 
 
-def pairs_of(entries: list[Any]) -> dict[str, tuple[str, str]]:
-    """Beancount account name -> (ledger account code, fund code), from the open directives' metadata."""
-    return {e.account: (e.meta["account"], e.meta["fund"]) for e in entries if isinstance(e, data.Open)}
+def pairs_of(entries: list[Any]) -> dict[tuple[str, str], tuple[str, str]]:
+    """(Beancount account name, currency) -> (ledger account code, fund code), from the open directives.
+
+    An account that holds several currencies lists one ledger account code per currency, in the same order.
+    """
+    found = {}
+    for e in entries:
+        if isinstance(e, data.Open):
+            for code, unit in zip(e.meta["account"].split(), e.currencies, strict=True):
+                found[(e.account, unit)] = (code, e.meta["fund"])
+    return found
+
+
+def funds_of(entries: list[Any]) -> dict[str, str]:
+    """Beancount account name -> fund code."""
+    return {e.account: e.meta["fund"] for e in entries if isinstance(e, data.Open)}
 
 
 def tags_of(meta: dict[str, Any]) -> dict[str, str]:
@@ -82,8 +95,8 @@ def beancount_totals(entries: list[Any]) -> dict[tuple[str, str], tuple[Decimal,
     for entry in entries:
         if isinstance(entry, data.Transaction):
             for posting in entry.postings:
-                key = names[posting.account]
                 number, unit = amount_of(posting)
+                key = names[(posting.account, unit)]
                 sums[key] += number
                 units[key] = unit
     return {key: (value, units[key]) for key, value in sums.items() if value != 0}
@@ -135,7 +148,9 @@ class TestTotals:
         entries, _ = load(path)
         names = pairs_of(entries)
         asserted = {
-            names[e.account]: (e.amount.number, e.amount.currency) for e in entries if isinstance(e, data.Balance)
+            names[(e.account, e.amount.currency)]: (e.amount.number, e.amount.currency)
+            for e in entries
+            if isinstance(e, data.Balance)
         }
         assert {k: v for k, v in asserted.items() if v[0] != 0} == totals_of(ledger.trial_balance())
         assert all(e.tolerance == 0 for e in entries if isinstance(e, data.Balance))
@@ -146,9 +161,9 @@ class TestTotals:
         """Each transaction stays in one fund and sums to zero per currency: bean-check proves funds balance."""
         _, path, _ = exported
         entries, _ = load(path)
-        names = pairs_of(entries)
+        names = funds_of(entries)
         for entry in (e for e in entries if isinstance(e, data.Transaction)):
-            assert len({names[p.account][1] for p in entry.postings}) == 1, entry
+            assert len({names[p.account] for p in entry.postings}) == 1, entry
             sums: dict[str, Decimal] = defaultdict(Decimal)
             for posting in entry.postings:
                 number, unit = amount_of(posting)
@@ -212,20 +227,26 @@ class TestContent:
         _, path, _ = exported
         entries, _ = load(path)
         names = pairs_of(entries)
-        assert names["Income:Donations:KZT:CASH-AID"] == ("Revenue:Donations:KZT", "CASH-AID")
-        assert names["Equity:Transfers:KZT:RESERVE"] == ("NetAssets:Transfers:KZT", "RESERVE")
-        assert names["Equity:Memo:Pledges:KAZAKHMYS-2020:KZT:HOUSING"] == ("Memo:Pledges:KAZAKHMYS-2020:KZT", "HOUSING")
-        assert names["Assets:Stock:RELIEF-GOODS:FLOOD"] == ("Assets:Stock:RELIEF-GOODS", "FLOOD")
+        assert names[("Income:Donations:CASH-AID", "KZT")] == ("Revenue:Donations:KZT", "CASH-AID")
+        assert names[("Equity:Transfers:RESERVE", "KZT")] == ("NetAssets:Transfers:KZT", "RESERVE")
+        assert names[("Equity:Memo:Pledges:KAZAKHMYS-2020:HOUSING", "KZT")] == (
+            "Memo:Pledges:KAZAKHMYS-2020:KZT",
+            "HOUSING",
+        )
+        assert names[("Assets:Stock:RELIEF-GOODS:FLOOD", "RELIEF-GOODS")] == ("Assets:Stock:RELIEF-GOODS", "FLOOD")
         opens = {e.account: e for e in entries if isinstance(e, data.Open)}
         assert opens["Assets:Stock:FOOD-PACKAGE:FOOD"].currencies == ["FOOD-PACKAGE"]
-        assert opens["Equity:Memo:Grants:KOKTEREK:KZT:HOUSING"].meta["type"] == "memo"
+        assert opens["Equity:Memo:Grants:KOKTEREK:HOUSING"].meta["type"] == "memo"
+        # the currency is on the posting, not in the name: one bank account per fund, holding each currency
+        assert opens["Assets:Bank:GENERAL"].currencies == ["EUR", "KZT"]
+        assert opens["Assets:Bank:GENERAL"].meta["account"] == "Assets:Bank:EUR Assets:Bank:KZT"
         commodities = {e.currency: e.meta for e in entries if isinstance(e, data.Commodity)}
         assert set(commodities) == {"EUR", "FOOD-PACKAGE", "KZT", "RELIEF-GOODS"}
         assert (commodities["RELIEF-GOODS"]["exponent"], commodities["RELIEF-GOODS"]["measure"]) == (3, "t")
         assert commodities["KZT"]["kind"] == "currency"
         text = path.read_text(encoding="utf-8")
         assert "  Assets:Stock:RELIEF-GOODS:FLOOD  12.345 RELIEF-GOODS\n" in text
-        assert "  Income:Donations:KZT:CASH-AID  -250000.55 KZT\n" in text
+        assert "  Income:Donations:CASH-AID  -250000.55 KZT\n" in text
 
 
 class TestAssertionsBite:
@@ -237,8 +258,8 @@ class TestAssertionsBite:
         _, path, _ = exported
         text = path.read_text(encoding="utf-8")
         if corruption == "posting":
-            old = "  Assets:Bank:KZT:CASH-AID  250000.55 KZT\n  Income:Donations:KZT:CASH-AID  -250000.55 KZT\n"
-            new = "  Assets:Bank:KZT:CASH-AID  250000.56 KZT\n  Income:Donations:KZT:CASH-AID  -250000.56 KZT\n"
+            old = "  Assets:Bank:CASH-AID  250000.55 KZT\n  Income:Donations:CASH-AID  -250000.55 KZT\n"
+            new = "  Assets:Bank:CASH-AID  250000.56 KZT\n  Income:Donations:CASH-AID  -250000.56 KZT\n"
         else:
             match = re.search(r"balance Assets:Stock:RELIEF-GOODS:FLOOD  (\S+) ~ 0", text)
             assert match is not None
@@ -405,7 +426,7 @@ class TestArguments:
         ("accounts", "funds", "message"),
         [
             (["Assets:cash_box", "Assets:Cash-box"], ["GENERAL"], "would both be written as 'Assets:Cash-box'"),
-            (["Bank:KZT", "Assets:Bank:KZT"], ["GENERAL"], "would both be written as 'Assets:Bank:KZT'"),
+            (["Bank:KZT", "Assets:Bank:KZT"], ["GENERAL"], "would both be written as 'Assets:Bank' in KZT"),
             (["Assets:Bank"], ["AID_1", "AID-1"], "funds 'AID-1' and 'AID_1'"),
             (["Assets:Bank", "Assets:Bank:KZT:X"], ["KZT", "X"], "a parent of account 'Assets:Bank:KZT:X'"),
         ],

@@ -296,11 +296,16 @@ def _component(text: str) -> str:
 
 
 class _AccountNames:
-    """Beancount (and hledger) account names of (account, fund) pairs; injective, or InvalidArgument."""
+    """Beancount (and hledger) account names of (account, fund) pairs.
+
+    The name is the account's type root, its code without the currency (``Assets:Bank:KZT`` → ``Assets:Bank``),
+    then the fund: several ledger accounts that differ by currency only share one name, each unit posted to it
+    separately.  (name, unit) is injective, or InvalidArgument.
+    """
 
     def __init__(self, accounts: Iterable[Account], funds: Iterable[Fund]) -> None:
         self._accounts: dict[str, str] = {}
-        self._account_owner: dict[str, str] = {}
+        self._account_owner: dict[tuple[str, str], str] = {}
         self._funds: dict[str, str] = {}
         self._fund_owner: dict[str, str] = {}
         for account in accounts:
@@ -316,11 +321,14 @@ class _AccountNames:
             parts = account.code.split(":")
             if parts[0].lower() in usual:
                 parts = parts[1:]
+            if account.unit.kind is UnitKind.CURRENCY and len(parts) > 1:
+                parts = [part for part in parts if part != account.unit.code] or parts
             found = ":".join([root, *(_component(p) for p in parts)])
-            other = self._account_owner.setdefault(found, account.code)
+            other = self._account_owner.setdefault((found, account.unit.code), account.code)
             if other != account.code:
                 raise InvalidArgument(
-                    f"ledger accounts {other!r} and {account.code!r} would both be written as {found!r}",
+                    f"ledger accounts {other!r} and {account.code!r} would both be written as {found!r} "
+                    f"in {account.unit.code}",
                     accounts=(other, account.code),
                 )
             self._accounts[account.code] = found
@@ -341,15 +349,16 @@ class _AccountNames:
 
     def _check_nesting(self) -> None:
         """No pair's name may be the parent of another's (Beancount's balance of a parent includes its children)."""
-        for name, code in self._account_owner.items():
+        owners = {name: code for (name, _), code in sorted(self._account_owner.items())}
+        for name, code in owners.items():
             parts = name.split(":")
             for cut in range(1, len(parts)):
                 parent, fund = ":".join(parts[:cut]), parts[cut]
-                if parent in self._account_owner and fund in self._fund_owner:
+                if parent in owners and fund in self._fund_owner:
                     raise InvalidArgument(
-                        f"account {self._account_owner[parent]!r} in fund {self._fund_owner[fund]!r} would be "
+                        f"account {owners[parent]!r} in fund {self._fund_owner[fund]!r} would be "
                         f"written as {parent}:{fund}, a parent of account {code!r}",
-                        accounts=(self._account_owner[parent], code),
+                        accounts=(owners[parent], code),
                     )
 
     def name(self, account: Account, fund: Fund) -> str:
@@ -358,6 +367,14 @@ class _AccountNames:
         if not known:  # the chart grew after the export started
             self._check_nesting()
         return name
+
+
+def _opened(pairs: Iterable[_Pair]) -> list[tuple[str, list[_Pair]]]:
+    """The pairs grouped by account name (sorted), each group's pairs by unit: one ``open`` per name."""
+    groups: dict[str, list[_Pair]] = {}
+    for pair in pairs:
+        groups.setdefault(pair.name, []).append(pair)
+    return [(name, sorted(groups[name], key=lambda p: p.account.unit.code)) for name in sorted(groups)]
 
 
 @attrs.define

@@ -75,6 +75,7 @@ from aidledger.exports._common import (
     _entries,
     _fields,
     _number,
+    _opened,
     _operating_currency,
     _prepare,
     _scope,
@@ -200,17 +201,19 @@ def export_beancount(
         if unit.kind is UnitKind.COMMODITY and unit.measure is not None:
             out.write(f"  measure: {_string(unit.measure)}\n")
     out.write("\n")
-    pairs = sorted(tally.pairs.values(), key=lambda p: p.name)
-    for pair in pairs:
+    groups = _opened(tally.pairs.values())
+    for name, group in groups:
+        first = group[0]
         out.write(
-            f"{opened.isoformat()} open {pair.name} {pair.account.unit.code}\n"
-            f"  account: {_string(pair.account.code)}\n  fund: {_string(pair.fund.code)}\n"
-            f"  type: {_string(pair.account.type.value)}\n"
+            f"{opened.isoformat()} open {name} {','.join(p.account.unit.code for p in group)}\n"
+            f"  account: {_string(' '.join(p.account.code for p in group))}\n  fund: {_string(first.fund.code)}\n"
+            f"  type: {_string(first.account.type.value)}\n"
         )
-        if pair.account.name:
-            out.write(f"  name: {_string(pair.account.name)}\n")
+        if len(group) == 1 and first.account.name:
+            out.write(f"  name: {_string(first.account.name)}\n")
     out.write("\n")
     day = tally.assertion_day(snapshot.window.as_of).isoformat()
+    pairs = [pair for _, group in groups for pair in group]
     for pair in pairs:
         minor = balances.get((pair.account.code, pair.fund.code), 0)
         unit = pair.account.unit

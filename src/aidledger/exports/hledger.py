@@ -60,6 +60,7 @@ from aidledger.exports._common import (
     _entries,
     _fields,
     _number,
+    _opened,
     _prepare,
     _scope,
     _Tally,
@@ -180,14 +181,16 @@ def export_hledger(
     out.write("\n")
     for root, kind in _ROOT_TYPES:
         out.write(f"account {root}  ; type: {kind}\n")
-    pairs = sorted(tally.pairs.values(), key=lambda p: p.name)
-    for pair in pairs:
-        out.write(f"account {pair.name}  ; account: {_tag(pair.account.code)}, fund: {_tag(pair.fund.code)}\n")
+    groups = _opened(tally.pairs.values())
+    for name, group in groups:
+        codes, held = (" ".join(p.account.code for p in group), " ".join(p.account.unit.code for p in group))
+        out.write(f"account {name}  ; account: {_tag(codes)}, fund: {_tag(group[0].fund.code)}, units: {_tag(held)}\n")
+    pairs = [(pair, "==" if len(group) == 1 else "=") for _, group in groups for pair in group]
     if pairs:
         day = tally.assertion_day(snapshot.window.as_of).isoformat()
         out.write(f"\n{day} * balance assertions: the aidledger trial balance\n")
-        for pair in pairs:
+        for pair, sign in pairs:
             unit = pair.account.unit
             minor = balances.get((pair.account.code, pair.fund.code), 0)
-            out.write(f"    {pair.name}  {_amount(0, unit)} == {_amount(minor, unit)}\n")
+            out.write(f"    {pair.name}  {_amount(0, unit)} {sign} {_amount(minor, unit)}\n")
     return tally.summary("hledger", snapshot, units=len(units), assertions=len(pairs))
