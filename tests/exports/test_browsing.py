@@ -1,0 +1,184 @@
+"""The demo's books as an auditor browses them: Fava opens the Beancount file without an error, and totals by
+programme, region and donor filtered in Beancount (metadata and bean-query) and in hledger (``tag:``) are the
+library's audit totals to the minor unit."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+import shutil
+import subprocess
+import sys
+from collections import defaultdict
+from collections.abc import Iterator
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from beancount.core import data
+from fava.core import FavaLedger
+
+from aidledger import Aid, CampaignPlan, Flow, Ledger, Money, Pseudonymizer, audit_totals, run_campaign
+from aidledger.exports.beancount import export_beancount
+from aidledger.exports.hledger import export_hledger
+from tests.conftest import BACKENDS, new_url
+from tests.exports.conftest import almaty
+
+KEYS = Pseudonymizer({1: bytes(range(32))})
+PLAN = CampaignPlan.scaled("0.001")
+BEAN_QUERY = Path(sys.executable).with_name("bean-query")
+HLEDGER = shutil.which("hledger") or "/usr/bin/hledger"
+#: The dimensions an auditor totals by, with the side of the books each is checked on.
+DIMENSIONS = [("programme", Flow.SPENT), ("region", Flow.SPENT), ("donor", Flow.RECEIVED)]
+
+Totals = dict[tuple[str, str], Decimal]
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def books(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, pg_database: str | None
+) -> Iterator[tuple[Ledger, Path, Path, FavaLedger]]:
+    """The demo campaign at 1/1000 on each backend, exported to Beancount and hledger, and loaded by Fava."""
+    folder = tmp_path_factory.mktemp("books")
+    with Ledger.open(new_url(str(request.param), folder, pg_database)) as ledger:
+        run_campaign(Aid(ledger, approval_threshold=Money("100000000", "KZT")), PLAN, keys=KEYS)
+        beancount, journal = folder / "books.beancount", folder / "books.journal"
+        with beancount.open("w", encoding="utf-8") as out:
+            export_beancount(ledger, out)
+        with journal.open("w", encoding="utf-8") as out:
+            export_hledger(ledger, out)
+        yield ledger, beancount, journal, FavaLedger(str(beancount))
+
+
+def library(ledger: Ledger, dimension: str, flow: Flow) -> Totals:
+    """What ``aidledger report --by <dimension>`` says: {(value, unit): amount}, groups with the tag only."""
+    rows = audit_totals(ledger, flow=flow, by=[dimension]).rows
+    return {(row[dimension], row.amount.unit.code): row.amount.value for row in rows if row[dimension] is not None}
+
+
+def root_of(flow: Flow) -> tuple[str, int]:
+    return ("Expenses", 1) if flow is Flow.SPENT else ("Income", -1)
+
+
+def from_metadata(entries: list[data.Directive], dimension: str, flow: Flow) -> Totals:
+    """Totals from filtering the loaded transactions on their metadata, as Fava's filter does."""
+    root, sign = root_of(flow)
+    found: Totals = defaultdict(Decimal)
+    for entry in entries:
+        if isinstance(entry, data.Transaction) and dimension in entry.meta:
+            for posting in entry.postings:
+                if posting.account.startswith(root + ":") and posting.units is not None:
+                    assert isinstance(posting.units.number, Decimal)
+                    found[(entry.meta[dimension], posting.units.currency)] += sign * posting.units.number
+    return {key: value for key, value in found.items() if value}
+
+
+def from_bean_query(path: Path, dimension: str, flow: Flow) -> Totals:
+    """Totals from bean-query's ``ANY_META``."""
+    root, sign = root_of(flow)
+    query = (
+        f"SELECT ANY_META('{dimension}') AS value, currency, sum(number) AS total "
+        f"WHERE account ~ '^{root}:' AND ANY_META('{dimension}') IS NOT NULL GROUP BY value, currency"
+    )
+    result = subprocess.run([str(BEAN_QUERY), "-f", "csv", str(path), query], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    rows = list(csv.reader(io.StringIO(result.stdout)))
+    return {(value, unit): sign * Decimal(total) for value, unit, total in rows[1:] if Decimal(total)}
+
+
+def hledger_regex(value: str) -> str:
+    """``value`` as an exact hledger tag-value regex."""
+    return "^" + re.sub(r"([.^$*+?()\[\]{}|\\])", r"\\\1", value) + "$"
+
+
+def from_hledger(path: Path, dimension: str, flow: Flow, values: set[str]) -> Totals:
+    """Totals from ``hledger bal <root> tag:<dimension>=^value$``, one query per value."""
+    root, sign = root_of(flow)
+    found: Totals = {}
+    for value in values:
+        query = f"tag:{dimension}={hledger_regex(value)}"
+        args = [HLEDGER, "-f", str(path), "bal", f"^{root}(:|$)", query, "--depth", "1", "--layout=bare", "-O", "csv"]
+        result = subprocess.run(args, capture_output=True, text=True)
+        assert result.returncode == 0, result.stderr
+        for account, unit, total in list(csv.reader(io.StringIO(result.stdout)))[1:]:
+            if account == root and Decimal(total):
+                found[(value, unit)] = sign * Decimal(total)
+    return found
+
+
+class TestFava:
+    def test_fava_loads_the_books_without_an_error(self, books: tuple[Ledger, Path, Path, FavaLedger]) -> None:
+        """Fava's own loader reports no error, the operating currency is the ledger's and the title is set."""
+        _, _, _, fava = books
+        assert fava.errors == []
+        assert fava.options["operating_currency"] == ["KZT"]
+        assert fava.options["title"].startswith("Aid funds: ")
+
+    def test_every_transaction_says_what_it_is(self, books: tuple[Ledger, Path, Path, FavaLedger]) -> None:
+        """No transaction lacks both payee and narration; payments to households have no payee at all."""
+        _, _, _, fava = books
+        transactions = [e for e in fava.all_entries if isinstance(e, data.Transaction)]
+        assert transactions
+        assert all(t.narration for t in transactions)
+        assert all(t.payee is None for t in transactions if t.meta["kind"] == "payment")
+        assert any(t.payee == "Diaspora fund" for t in transactions)
+
+    def test_payment_lists_are_links(self, books: tuple[Ledger, Path, Path, FavaLedger]) -> None:
+        """Every payment carries its list as a link, so Fava groups a list's payments."""
+        _, _, _, fava = books
+        payments = [e for e in fava.all_entries if isinstance(e, data.Transaction) and e.meta["kind"] == "payment"]
+        assert payments
+        assert all(f"list-{p.meta['list']}" in p.links for p in payments)
+
+
+@pytest.mark.skipif(not Path(HLEDGER).exists(), reason="hledger is not installed")
+@pytest.mark.parametrize(("dimension", "flow"), DIMENSIONS)
+def test_totals_by_dimension_equal_the_library(
+    books: tuple[Ledger, Path, Path, FavaLedger], dimension: str, flow: Flow
+) -> None:
+    """Filtering the books on a dimension (metadata, bean-query, hledger tag:) gives the audit totals exactly."""
+    ledger, beancount, journal, fava = books
+    expected = library(ledger, dimension, flow)
+    assert len({value for value, _ in expected}) > 1
+    assert from_metadata(fava.all_entries, dimension, flow) == expected
+    assert from_bean_query(beancount, dimension, flow) == expected
+    assert from_hledger(journal, dimension, flow, {value for value, _ in expected}) == expected
+
+
+AWKWARD = [
+    "ТОО «Береке», Алматы",
+    "Береке: филиал №2",
+    "key: value: more",
+    'say "hi" \\ then',
+    "two\nlines",
+    " edges ",
+    "a|b;c",
+]
+
+
+@pytest.mark.skipif(not Path(HLEDGER).exists(), reason="hledger is not installed")
+def test_awkward_tag_values_round_trip_through_both_tools(aid: Aid, tmp_path: Path) -> None:
+    """Commas, colons, quotes, Cyrillic and line breaks in a tag value: Beancount reads the value back exactly,
+    hledger reads back the JSON-escaped text (decoding gives the value) and its tag query finds the entry."""
+    for number, donor in enumerate(AWKWARD):
+        aid.donate("GENERAL", Money("100", "KZT"), donor=donor, actor="cashier", key=f"awkward:{number}",
+                   on=almaty(4, 1 + number))  # fmt: skip
+    beancount, journal = tmp_path / "awkward.beancount", tmp_path / "awkward.journal"
+    with beancount.open("w", encoding="utf-8") as out:
+        export_beancount(aid.ledger, out)
+    with journal.open("w", encoding="utf-8") as out:
+        export_hledger(aid.ledger, out)
+    fava = FavaLedger(str(beancount))
+    assert fava.errors == []
+    transactions = [e for e in fava.all_entries if isinstance(e, data.Transaction)]
+    assert [t.meta["donor"] for t in transactions] == AWKWARD
+    assert [t.payee for t in transactions] == [donor.strip() for donor in AWKWARD]
+    result = subprocess.run([HLEDGER, "-f", str(journal), "print", "-O", "json"], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    read = [dict(t["ttags"])["donor"] for t in json.loads(result.stdout) if "donor" in dict(t["ttags"])]
+    assert [json.loads(f'"{value}"') for value in read] == AWKWARD
+    assert read[1:3] == AWKWARD[1:3]  # no comma, quote, backslash, line break or edge space: written as is
+    for value in read:
+        assert from_hledger(journal, "donor", Flow.RECEIVED, {value}) == {(value, "KZT"): Decimal("100.00")}
