@@ -60,7 +60,9 @@ byte for byte, later.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
+from collections.abc import Sequence
 from typing import Final, TextIO
 
 from aidledger.core.amounts import Unit, UnitKind
@@ -83,6 +85,7 @@ from aidledger.exports._common import (
     _title,
     _units,
 )
+from aidledger.exports._summary import Group, check_summary, summarise, what
 from aidledger.exports.narration import describe
 from aidledger.ledger.ledger import Ledger
 from aidledger.vocabulary import Tag
@@ -144,6 +147,58 @@ def _options(tally: _Tally, units: tuple[Unit, ...], operating: str | None, titl
     return "".join(lines) + "\n"
 
 
+_HEADER: Final = (
+    "; Exported by aidledger: {what}, dated in the entry's time zone.\n{scope}"
+    "; Accounts are <type>:<account>:<FUND>; the balance assertions at the end are the ledger's trial balance.\n\n"
+)
+
+
+def _summarised(group: Group, by: Sequence[str]) -> str:
+    """One summary transaction: the group's net per account, with its period, entry count and dimensions."""
+    values = dict(group.tags(by))
+    links = [f"{word}-{values[tag]}" for tag, word in _LINKED if tag in values]
+    lines = [f"{group.day.isoformat()} * {_string(group.narration(by))}"]
+    lines.append("".join(f" ^{link}" for link in links if _LINK.match(link)) + "\n")
+    lines.append(f"  period: {_string(group.period)}\n  entries: {group.entries}\n  fund: {_string(group.fund)}\n")
+    lines.extend(f"  {name}: {_string(value)}\n" for name, value in group.tags(by))
+    for pair, minor in sorted(group.sums.values(), key=lambda item: (item[0].name, item[0].account.unit.code)):
+        if minor:
+            unit = pair.account.unit
+            lines.append(f"  {pair.name}  {_number(minor, unit)} {unit.code}\n")
+    return "".join(lines) + "\n"
+
+
+def _directives(
+    out: TextIO, tally: _Tally, units: tuple[Unit, ...], balances: dict[tuple[str, str], int], as_of: dt.datetime | None
+) -> int:
+    """Write the commodity, open and balance directives; return how many balance assertions were written."""
+    opened = tally.first or tally.assertion_day(as_of)
+    for unit in units:
+        out.write(f"{opened.isoformat()} commodity {unit.code}\n  kind: {_string(unit.kind.value)}\n")
+        out.write(f"  exponent: {unit.exponent}\n  precision: {unit.exponent}\n")
+        if unit.kind is UnitKind.COMMODITY and unit.measure is not None:
+            out.write(f"  measure: {_string(unit.measure)}\n")
+    out.write("\n")
+    groups = _opened(tally.pairs.values())
+    for name, group in groups:
+        first = group[0]
+        out.write(
+            f"{opened.isoformat()} open {name} {','.join(p.account.unit.code for p in group)}\n"
+            f"  account: {_string(' '.join(p.account.code for p in group))}\n  fund: {_string(first.fund.code)}\n"
+            f"  type: {_string(first.account.type.value)}\n"
+        )
+        if len(group) == 1 and first.account.name:
+            out.write(f"  name: {_string(first.account.name)}\n")
+    out.write("\n")
+    day = tally.assertion_day(as_of).isoformat()
+    pairs = [pair for _, group in groups for pair in group]
+    for pair in pairs:
+        minor = balances.get((pair.account.code, pair.fund.code), 0)
+        unit = pair.account.unit
+        out.write(f"{day} balance {pair.name}  {_number(minor, unit)} ~ 0 {unit.code}\n")
+    return len(pairs)
+
+
 def export_beancount(
     ledger: Ledger,
     out: TextIO,
@@ -152,6 +207,8 @@ def export_beancount(
     progress: Progress | None = None,
     operating_currency: str | None = None,
     title: str | None = None,
+    summary: str | None = None,
+    by: Sequence[str] = (),
 ) -> ExportSummary:
     """Write ``ledger`` to ``out`` as a Beancount v3 file that checks its own totals.
 
@@ -171,6 +228,11 @@ def export_beancount(
             default the currency most of the exported postings are in.
         title: the books' title (``option "title"``); by default the name of the one fund exported,
             or ``Aid funds: `` and the funds' codes.
+        summary: ``day``, ``week`` or ``month`` for a summarised book: one transaction per period, fund and
+            the dimensions ``by``, with metadata ``entries`` (how many it stands for) and ``period``; the same
+            balance assertions as the detailed book.
+        by: with ``summary``, the dimensions kept apart (``programme``, ``project``, ``purpose``, ``region``,
+            ``donor``, ``list``).
 
     Returns:
         What was written, with the window that reproduces it.
@@ -178,44 +240,23 @@ def export_beancount(
     Raises:
         InvalidArgument: ``ledger`` is not a Ledger, ``out`` cannot be written,
             a time is naive, two ledger accounts (or funds) would get one
-            Beancount name, or the title or operating currency is not text.
+            Beancount name, the title or operating currency is not usable, or the
+            summary or its dimensions are unknown.
         StorageError: the ledger changed under the export in a way the
             snapshot could not exclude; export again with the summary's window.
     """
     ledger, snapshot, balances, tally = _prepare(ledger, out, window, journal=True)
     _check_options(ledger, operating_currency, title)
-    out.write(
-        "; Exported by aidledger: one transaction per journal entry and fund, dated in the entry's time zone.\n"
-        + _scope(snapshot)
-        + "; Accounts are <account>:<FUND>; the balance assertions at the end are the ledger's trial balance.\n\n"
-    )
-    for posted in _entries(ledger, snapshot, progress):
-        out.write(_transactions(posted, tally))
+    period, names = check_summary(summary, by)
+    out.write(_HEADER.format(what=what(period, names), scope=_scope(snapshot)))
+    if period is None:
+        for posted in _entries(ledger, snapshot, progress):
+            out.write(_transactions(posted, tally))
+    else:
+        for group in summarise(_entries(ledger, snapshot, progress), tally, period, names):
+            out.write(_summarised(group, names))
     _check_totals(tally.sums(), balances)
     units = _units(tally)
     out.write(_options(tally, units, operating_currency, title))
-    opened = tally.first or tally.assertion_day(snapshot.window.as_of)
-    for unit in units:
-        out.write(f"{opened.isoformat()} commodity {unit.code}\n  kind: {_string(unit.kind.value)}\n")
-        out.write(f"  exponent: {unit.exponent}\n  precision: {unit.exponent}\n")
-        if unit.kind is UnitKind.COMMODITY and unit.measure is not None:
-            out.write(f"  measure: {_string(unit.measure)}\n")
-    out.write("\n")
-    groups = _opened(tally.pairs.values())
-    for name, group in groups:
-        first = group[0]
-        out.write(
-            f"{opened.isoformat()} open {name} {','.join(p.account.unit.code for p in group)}\n"
-            f"  account: {_string(' '.join(p.account.code for p in group))}\n  fund: {_string(first.fund.code)}\n"
-            f"  type: {_string(first.account.type.value)}\n"
-        )
-        if len(group) == 1 and first.account.name:
-            out.write(f"  name: {_string(first.account.name)}\n")
-    out.write("\n")
-    day = tally.assertion_day(snapshot.window.as_of).isoformat()
-    pairs = [pair for _, group in groups for pair in group]
-    for pair in pairs:
-        minor = balances.get((pair.account.code, pair.fund.code), 0)
-        unit = pair.account.unit
-        out.write(f"{day} balance {pair.name}  {_number(minor, unit)} ~ 0 {unit.code}\n")
-    return tally.summary("beancount", snapshot, units=len(units), assertions=len(pairs))
+    pairs = _directives(out, tally, units, balances, snapshot.window.as_of)
+    return tally.summary("beancount", snapshot, units=len(units), assertions=pairs)

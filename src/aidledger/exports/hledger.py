@@ -45,8 +45,10 @@ applies them to the whole journal wherever they are.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import re
+from collections.abc import Sequence
 from typing import Final, TextIO
 
 from aidledger.core.amounts import Unit
@@ -66,6 +68,7 @@ from aidledger.exports._common import (
     _Tally,
     _units,
 )
+from aidledger.exports._summary import Group, check_summary, summarise, what
 from aidledger.exports.narration import describe
 from aidledger.ledger.ledger import Ledger
 
@@ -133,12 +136,52 @@ def _transactions(posted: PostedEntry, tally: _Tally) -> str:
     return "".join(parts)
 
 
+_HEADER: Final = (
+    "; Exported by aidledger: {what}, dated in the entry's time zone.\n{scope}"
+    "; Accounts are <type>:<account>:<FUND>; free text is JSON-escaped; the balance assertions at the end are\n"
+    "; the ledger's trial balance.\n"
+    "decimal-mark .\n\n"
+)
+
+
+def _summarised(group: Group, by: Sequence[str]) -> str:
+    """One summary transaction: the group's net per account, with its period, entry count and dimensions."""
+    lines = [f"{group.day.isoformat()} * {_description(group.narration(by))}\n"]
+    lines.append(f"    ; period: {group.period}\n    ; entries: {group.entries}\n    ; fund: {_tag(group.fund)}\n")
+    lines.extend(f"    ; {name}: {_tag(value)}\n" for name, value in group.tags(by))
+    for pair, minor in sorted(group.sums.values(), key=lambda item: (item[0].name, item[0].account.unit.code)):
+        if minor:
+            lines.append(f"    {pair.name}  {_amount(minor, pair.account.unit)}\n")
+    return "".join(lines) + "\n"
+
+
+def _directives(out: TextIO, tally: _Tally, balances: dict[tuple[str, str], int], as_of: dt.datetime | None) -> int:
+    """Write the account directives and the balance assertions; return how many assertions were written."""
+    for root, kind in _ROOT_TYPES:
+        out.write(f"account {root}  ; type: {kind}\n")
+    groups = _opened(tally.pairs.values())
+    for name, group in groups:
+        codes, held = (" ".join(p.account.code for p in group), " ".join(p.account.unit.code for p in group))
+        out.write(f"account {name}  ; account: {_tag(codes)}, fund: {_tag(group[0].fund.code)}, units: {_tag(held)}\n")
+    pairs = [(pair, "==" if len(group) == 1 else "=") for _, group in groups for pair in group]
+    if pairs:
+        day = tally.assertion_day(as_of).isoformat()
+        out.write(f"\n{day} * balance assertions: the aidledger trial balance\n")
+        for pair, sign in pairs:
+            unit = pair.account.unit
+            minor = balances.get((pair.account.code, pair.fund.code), 0)
+            out.write(f"    {pair.name}  {_amount(0, unit)} {sign} {_amount(minor, unit)}\n")
+    return len(pairs)
+
+
 def export_hledger(
     ledger: Ledger,
     out: TextIO,
     *,
     window: Window | None = None,
     progress: Progress | None = None,
+    summary: str | None = None,
+    by: Sequence[str] = (),
 ) -> ExportSummary:
     """Write ``ledger`` to ``out`` as an hledger journal that checks its own totals.
 
@@ -153,44 +196,36 @@ def export_hledger(
             ``as_of``, recorded ``known_at``, log ``through``); by default every entry recorded
             when the export starts.
         progress: called as ``progress("entries", done, total)`` while entries are read.
+        summary: ``day``, ``week`` or ``month`` for a summarised journal: one transaction per period, fund
+            and the dimensions ``by``, tagged ``entries`` (how many it stands for) and ``period``; the same
+            balance assertions as the detailed journal.
+        by: with ``summary``, the dimensions kept apart (``programme``, ``project``, ``purpose``, ``region``,
+            ``donor``, ``list``).
 
     Returns:
         What was written, with the window that reproduces it.
 
     Raises:
         InvalidArgument: ``ledger`` is not a Ledger, ``out`` cannot be written,
-            a time is naive, or two ledger accounts (or funds) would get one name.
+            a time is naive, two ledger accounts (or funds) would get one name, or
+            the summary or its dimensions are unknown.
         StorageError: the ledger changed under the export in a way the
             snapshot could not exclude; export again with the summary's window.
     """
     ledger, snapshot, balances, tally = _prepare(ledger, out, window, journal=True)
-    out.write(
-        "; Exported by aidledger: one transaction per journal entry and fund, dated in the entry's time zone.\n"
-        + _scope(snapshot)
-        + "; Accounts are <account>:<FUND>; free text is JSON-escaped; the balance assertions at the end are\n"
-        "; the ledger's trial balance.\n"
-        "decimal-mark .\n\n"
-    )
-    for posted in _entries(ledger, snapshot, progress):
-        out.write(_transactions(posted, tally))
+    period, names = check_summary(summary, by)
+    out.write(_HEADER.format(what=what(period, names), scope=_scope(snapshot)))
+    if period is None:
+        for posted in _entries(ledger, snapshot, progress):
+            out.write(_transactions(posted, tally))
+    else:
+        for group in summarise(_entries(ledger, snapshot, progress), tally, period, names):
+            out.write(_summarised(group, names))
     _check_totals(tally.sums(), balances)
     units = _units(tally)
     for unit in units:
         sample = "1,000." + "0" * unit.exponent
         out.write(f"commodity {sample} {_symbol(unit)}\n")
     out.write("\n")
-    for root, kind in _ROOT_TYPES:
-        out.write(f"account {root}  ; type: {kind}\n")
-    groups = _opened(tally.pairs.values())
-    for name, group in groups:
-        codes, held = (" ".join(p.account.code for p in group), " ".join(p.account.unit.code for p in group))
-        out.write(f"account {name}  ; account: {_tag(codes)}, fund: {_tag(group[0].fund.code)}, units: {_tag(held)}\n")
-    pairs = [(pair, "==" if len(group) == 1 else "=") for _, group in groups for pair in group]
-    if pairs:
-        day = tally.assertion_day(snapshot.window.as_of).isoformat()
-        out.write(f"\n{day} * balance assertions: the aidledger trial balance\n")
-        for pair, sign in pairs:
-            unit = pair.account.unit
-            minor = balances.get((pair.account.code, pair.fund.code), 0)
-            out.write(f"    {pair.name}  {_amount(0, unit)} {sign} {_amount(minor, unit)}\n")
-    return tally.summary("hledger", snapshot, units=len(units), assertions=len(pairs))
+    pairs = _directives(out, tally, balances, snapshot.window.as_of)
+    return tally.summary("hledger", snapshot, units=len(units), assertions=pairs)
