@@ -2,37 +2,58 @@
 
 How the ledger maps to Beancount:
 
-* **Accounts and funds.**  Every (account, fund) pair becomes one Beancount
-  account, ``<account>:<FUND>``: ``Assets:Bank:KZT`` in fund ``CASH-AID`` is
-  ``Assets:Bank:KZT:CASH-AID``.  The root is chosen by the account's *type*,
-  not by its code: asset → ``Assets``, liability → ``Liabilities``, revenue →
-  ``Income``, expense → ``Expenses``, net assets → ``Equity``, and memo
-  accounts (pledges, grant commitments, with their contra accounts) →
-  ``Equity:Memo``.  Memo accounts balance among themselves, so the ``Memo``
-  subtree of ``Equity`` always nets to zero and touches neither assets nor
-  income.  A code's own root is dropped when it is the usual name for its type
-  (``Revenue:Donations:KZT`` → ``Income:Donations:KZT``) and kept as a
-  component otherwise.  Each component is made to fit Beancount's grammar
-  (``_`` becomes ``-``, a lower-case first letter is capitalised; a fund code's
-  ``:`` becomes ``-``, so a fund is always the one last component).  Two
-  ledger accounts (or funds) that would end up with one name, or a name that
-  would nest one account/fund pair inside another, raise InvalidArgument
-  before anything is written.  Each ``open`` directive carries the ledger's
-  account code, fund code, account type and name as metadata.
-* **Units.**  Unit codes follow Beancount's commodity grammar already; every
-  unit the exported entries use (currencies and goods such as ``FOOD-PACKAGE``)
-  gets a ``commodity`` directive with its kind, exponent and unit of measure.
+* **Accounts and funds.**  Every (account, fund) pair is written to the
+  Beancount account ``<type root>:<account>:<FUND>``, without the currency: the
+  ledger's ``Assets:Bank:KZT`` in fund ``CASH-AID`` is ``Assets:Bank:CASH-AID``,
+  and ``Assets:Bank:EUR`` in the same fund is the same Beancount account, holding
+  euros beside tenge (the currency is on each posting).  The root is chosen by
+  the account's *type*, not by its code: asset → ``Assets``, liability →
+  ``Liabilities``, revenue → ``Income``, expense → ``Expenses``, net assets →
+  ``Equity``, and memo accounts (pledges, grant commitments, with their contra
+  accounts) → ``Equity:Memo``.  Memo accounts balance among themselves, so the
+  ``Memo`` subtree of ``Equity`` always nets to zero and touches neither assets
+  nor income.  A code's own root is dropped when it is the usual name for its
+  type (``Revenue:Donations:KZT`` → ``Income:Donations:CASH-AID``) and kept as a
+  component otherwise; a component equal to the account's currency is dropped.
+  Each component is made to fit Beancount's grammar (``_`` becomes ``-``, a
+  lower-case first letter is capitalised; a fund code's ``:`` becomes ``-``, so
+  a fund is always the one last component).  Two ledger accounts (or funds) that
+  would end up with one name in one unit, or a name that would nest one pair
+  inside another, raise InvalidArgument before anything is written.  Each
+  ``open`` directive lists the units the account holds, with the ledger account
+  code of each (``account``, space-separated in the same order), the fund code,
+  the account type and (for one ledger account) its name as metadata.  The
+  docs page "Browsing the books in Fava and hledger" has the table.
+* **Units and options.**  Unit codes follow Beancount's commodity grammar
+  already; every unit the exported entries use (currencies and goods such as
+  ``FOOD-PACKAGE``) gets a ``commodity`` directive with its kind, exponent,
+  ``precision`` (for Fava) and unit of measure, and an ``option
+  "display_precision"``.  ``option "operating_currency"`` is the ledger's base
+  currency (given, or the currency most postings are in) and ``option "title"``
+  the title given (by default the fund's name, or the funds' codes).
 * **Entries.**  Each journal entry becomes a transaction dated by its
-  effective date *in the entry's own time zone*, with the memo as narration and
-  metadata ``id``, ``seq``, ``kind``, ``actor``, ``effective`` (ISO time with
-  offset), ``time-zone``, ``recorded``, and where present ``idempotency-key``,
-  ``source``, ``reverses``, ``approved-by``, ``entry-tags``, ``claims`` and
-  ``releases`` (the last three as JSON text; tags hold pseudonyms, never
-  personal data).  An entry that spans several funds (a release from
-  restriction, a designation) is written as one transaction per fund, in the
-  order the funds first appear, each with a ``fund`` metadata value and the
-  shared link ``^entry-<id>``.  Since each of those balances on its own,
-  ``bean-check`` proves that every entry balances per fund and per unit.
+  effective date *in the entry's own time zone*, with the payee and narration
+  of :func:`aidledger.exports.narration.describe` (the donor, grantee or
+  provider; what happened, then the memo) and metadata ``id``, ``seq``,
+  ``kind``, ``actor``, ``effective`` (ISO time with offset), ``time-zone``,
+  ``recorded``, where present ``idempotency-key``, ``source``, ``reverses``,
+  ``approved-by`` and ``memo``, then ``fund`` and every tag under its own key
+  (the dimensions ``programme``, ``project``, ``purpose``, ``region``,
+  ``donor``, ``list`` first), so that ``ANY_META('programme')`` and Fava's
+  filters find them.  A tag whose name is not a plain key or is one of the
+  field names goes into ``entry-tags`` (JSON); ``claims`` and ``releases`` are
+  JSON too.  Tags hold pseudonyms, never personal data.  A payment list and a
+  grant project are also links (``^list-FAM-1``, ``^project-KOKTEREK``).  An
+  entry that spans several funds (a release from restriction, a designation) is
+  written as one transaction per fund, in the order the funds first appear,
+  each with its ``fund`` and the shared link ``^entry-<id>``.  Since each of
+  those balances on its own, ``bean-check`` proves that every entry balances
+  per fund and per unit.
+* **Summaries.**  With ``summary="day" | "week" | "month"`` (and ``by``
+  dimensions), entries are added up per period, fund and dimension values into
+  one transaction each, with ``period`` and ``entries`` (how many entries it
+  stands for) as metadata, dated on its last entry's day; the balance
+  assertions are the detailed book's.
 * **Amounts** are written from integer minor units with the unit's exponent
   (``50000.00 KZT``, ``12.345 RELIEF-GOODS``); no float is involved.
 * **Proof of totals.**  The file ends with a ``balance`` assertion for every
@@ -42,7 +63,7 @@ How the ledger maps to Beancount:
   otherwise accept a difference of one minor unit.  ``bean-check`` therefore
   fails unless its totals equal the library's to the minor unit.
 
-The ``commodity`` and ``open`` directives come after the transactions (dated
+The options, ``commodity`` and ``open`` directives come after the transactions (dated
 the earliest transaction's date): the export streams entries once, in chain
 order, and only learns which account/fund pairs are used as it goes.
 Beancount orders directives by date, so their place in the file does not

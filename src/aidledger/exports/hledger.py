@@ -2,41 +2,52 @@
 
 The journal has the same content as the Beancount export
 (:mod:`aidledger.exports.beancount`), and the same account names: each
-(account, fund) pair is ``<account>:<FUND>`` under a root chosen by the
-account's type (``Assets``, ``Liabilities``, ``Equity``, ``Income``,
-``Expenses``; memo accounts under ``Equity:Memo``), and an entry that spans
-several funds is written as one transaction per fund, so that hledger's own
-balancing check proves every entry balances per fund and unit.
+(account, fund) pair is ``<type root>:<account>:<FUND>`` without the currency
+(``Assets:Bank:KZT`` in fund ``GENERAL`` is ``Assets:Bank:GENERAL``, which also
+holds the fund's euros), roots by the account's type (``Assets``,
+``Liabilities``, ``Equity``, ``Income``, ``Expenses``; memo accounts under
+``Equity:Memo``), and an entry that spans several funds is written as one
+transaction per fund, so that hledger's own balancing check proves every entry
+balances per fund and unit.
 
 hledger syntax details:
 
 * ``decimal-mark .`` comes first, so that ``1.500`` is one and a half.
-* Every unit the exported entries use gets a ``commodity`` directive giving its exponent
-  (``commodity 1.00 KZT``, ``commodity 1. "FOOD-PACKAGE"``).  A unit code that
-  is not letters only is written in double quotes, in directives and in amounts.
-* Every account/fund pair gets an ``account`` directive (with the ledger's
-  account and fund codes as tags); the roots are declared with their account
+* Every unit the exported entries use gets a ``commodity`` directive giving its
+  exponent and its display with thousands separators (``commodity 1,000.00
+  KZT``, ``commodity 1,000. "FOOD-PACKAGE"``).  A unit code that is not letters
+  only is written in double quotes, in directives and in amounts.
+* Every account gets an ``account`` directive (with the ledger's account codes,
+  the fund code and the units it holds as tags); the roots are declared with their account
   types (``type: A``, ``L``, ``E``, ``R``, ``X``).  With commodities and
   accounts declared, ``hledger check --strict`` passes.
-* Each transaction is ``DATE * (SEQ) DESCRIPTION``: dated in the entry's own
-  time zone, with the entry's sequence number as the transaction code and the
-  memo as the description.  hledger has no quoting, so free text (the
-  description, and tag values) is written as the body of a JSON string
-  literal: backslash, double quote and control characters are escaped
-  (``\\n``, ``\\t``, ``\\u0001``...), and so are the characters hledger would
-  cut the text at (``;`` in descriptions, ``,`` in tag values) and white space
-  at either end, which hledger trims.  ``json.loads('"' + text + '"')`` gives
-  the original back.
-* Entry fields are transaction tags, one per comment line: ``id``, ``seq``,
-  ``kind``, ``actor``, ``effective``, ``time-zone``, ``recorded``, and where
-  present ``idempotency-key``, ``source``, ``reverses``, ``approved-by``,
-  ``entry-tags``, ``claims``, ``releases`` (JSON) and, for an entry split by
-  fund, ``fund``.
+* Each transaction is ``DATE * (SEQ) PAYEE | NARRATION`` (or ``DATE * (SEQ)
+  NARRATION`` when there is no payee), from
+  :func:`aidledger.exports.narration.describe`: dated in the entry's own time
+  zone, with the entry's sequence number as the transaction code.  hledger has
+  no quoting, so free text (the description, and tag values) is written as the
+  body of a JSON string literal: backslash, double quote and control characters
+  are escaped (``\\n``, ``\\t``, ``\\u0001``...), and so are the characters
+  hledger would cut the text at (``;`` in descriptions, ``|`` in payees, ``,`` in
+  tag values) and white space at either end, which hledger trims.
+  ``json.loads('"' + text + '"')`` gives the original back; text without those
+  characters (Cyrillic, colons included) is written as it is.
+* Entry fields and tags are transaction tags, one per comment line: ``id``,
+  ``seq``, ``kind``, ``actor``, ``effective``, ``time-zone``, ``recorded``, and
+  where present ``idempotency-key``, ``source``, ``reverses``, ``approved-by``,
+  ``memo``; then ``fund`` and every entry tag under its own name, so that
+  ``hledger bal tag:programme=^P$`` works (a tag whose name is not a plain key
+  goes into ``entry-tags``, JSON); then ``claims`` and ``releases`` (JSON).
+* With ``summary="day" | "week" | "month"`` (and ``by`` dimensions), entries are
+  added up per period, fund and dimension values into one transaction each,
+  tagged ``period`` and ``entries``; the balance assertions are the detailed
+  journal's.
 * The journal ends with one transaction of balance assertions
-  (``ACCOUNT  0 KZT == BALANCE KZT``) for every account/fund pair, taken from
-  the ledger's trial balance and dated the day after the last transaction (or
-  after ``as_of``).  hledger compares them exactly, so ``hledger check`` fails
-  unless its totals equal the library's to the minor unit.
+  (``ACCOUNT  0 KZT == BALANCE KZT``; ``=`` in an account holding several
+  units) for every account/fund pair, taken from the ledger's trial balance
+  and dated the day after the last transaction (or after ``as_of``).  hledger
+  compares them exactly, so ``hledger check`` fails unless its totals equal the
+  library's to the minor unit.
 
 Directives other than ``decimal-mark`` come after the transactions, for the
 same reason as in the Beancount export (entries are streamed once); hledger
