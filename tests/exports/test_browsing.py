@@ -20,7 +20,20 @@ import pytest
 from beancount.core import data
 from fava.core import FavaLedger
 
-from aidledger import Aid, CampaignPlan, Flow, Ledger, Money, Pseudonymizer, audit_totals, run_campaign
+from aidledger import (
+    FOOD_PACKAGE,
+    Account,
+    AccountType,
+    Aid,
+    CampaignPlan,
+    Flow,
+    InvalidArgument,
+    Ledger,
+    Money,
+    Pseudonymizer,
+    audit_totals,
+    run_campaign,
+)
 from aidledger.exports.beancount import export_beancount
 from aidledger.exports.hledger import export_hledger
 from tests.conftest import BACKENDS, new_url
@@ -182,3 +195,30 @@ def test_awkward_tag_values_round_trip_through_both_tools(aid: Aid, tmp_path: Pa
     assert read[1:3] == AWKWARD[1:3]  # no comma, quote, backslash, line break or edge space: written as is
     for value in read:
         assert from_hledger(journal, "donor", Flow.RECEIVED, {value}) == {(value, "KZT"): Decimal("100.00")}
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"operating_currency": "XYZ"}, "operating currency must be the code of a currency the ledger uses, got 'XYZ'"),
+        ({"operating_currency": "FOOD-PACKAGE"}, "got 'FOOD-PACKAGE'"),
+        ({"title": "two\nlines"}, "title must be one line of text"),
+        ({"title": " "}, "title must be one line of text"),
+    ],
+)
+def test_bad_options_are_refused_before_writing(aid: Aid, options: dict[str, object], message: str) -> None:
+    """An operating currency the ledger does not use (or goods), or a title that is not one line: InvalidArgument."""
+    aid.donate("GENERAL", Money("100", "KZT"), donor="Someone", actor="cashier", on=almaty(4, 1))
+    aid.ledger.add_account(Account("Assets:Stock:FOOD-PACKAGE", AccountType.ASSET, FOOD_PACKAGE))
+    out = io.StringIO()
+    with pytest.raises(InvalidArgument, match=re.escape(message)):
+        export_beancount(aid.ledger, out, **options)  # type: ignore[arg-type]
+    assert out.getvalue() == ""
+
+
+def test_the_operating_currency_and_title_can_be_given(aid: Aid) -> None:
+    """Given, they are written as the options Fava reads."""
+    aid.donate("GENERAL", Money("100", "KZT"), donor="Someone", actor="cashier", on=almaty(4, 1))
+    out = io.StringIO()
+    export_beancount(aid.ledger, out, operating_currency="KZT", title='Fund "Береке", 2020')
+    assert '\noption "title" "Fund \\"Береке\\", 2020"\noption "operating_currency" "KZT"\n' in out.getvalue()
