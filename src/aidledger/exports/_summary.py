@@ -9,8 +9,8 @@ that day are the detailed book's), with the number of entries it stands for.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Sequence
-from typing import Final
+from collections.abc import Callable, Iterable, Sequence
+from typing import Final, TextIO
 
 import attrs
 
@@ -19,7 +19,7 @@ from aidledger.core.errors import InvalidArgument
 from aidledger.exports._common import _Pair, _Tally
 from aidledger.exports.narration import DIMENSIONS
 
-__all__ = ["PERIODS", "SUMMARY_DIMENSIONS", "Group", "check_summary", "summarise", "what"]
+__all__ = ["PERIODS", "SUMMARY_DIMENSIONS", "Group", "check_summary", "summarise", "what", "write_transactions"]
 
 #: The periods a summary can add entries up by.
 PERIODS: Final = ("day", "week", "month")
@@ -72,6 +72,24 @@ def check_summary(summary: object, by: object) -> tuple[str | None, tuple[str, .
     if names and summary is None:
         raise InvalidArgument("by groups a summary: give summary='day', 'week' or 'month' too", value=by)
     return summary, names
+
+
+def write_transactions(
+    out: TextIO,
+    entries: Iterable[PostedEntry],
+    tally: _Tally,
+    summary: tuple[str | None, Sequence[str]],
+    detailed: Callable[[PostedEntry, _Tally], str],
+    summarised: Callable[[Group, Sequence[str]], str],
+) -> None:
+    """Write each entry with ``detailed`` or, for a ``summary`` (period, dimensions), each group with ``summarised``."""
+    period, by = summary
+    if period is None:
+        for posted in entries:
+            out.write(detailed(posted, tally))
+    else:
+        for group in summarise(entries, tally, period, by):
+            out.write(summarised(group, by))
 
 
 def what(period: str | None, by: Sequence[str]) -> str:

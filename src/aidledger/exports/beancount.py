@@ -106,7 +106,7 @@ from aidledger.exports._common import (
     _title,
     _units,
 )
-from aidledger.exports._summary import Group, check_summary, summarise, what
+from aidledger.exports._summary import Group, check_summary, what, write_transactions
 from aidledger.exports.narration import describe
 from aidledger.ledger.ledger import Ledger
 from aidledger.vocabulary import Tag
@@ -270,12 +270,7 @@ def export_beancount(
     _check_options(ledger, operating_currency, title)
     period, names = check_summary(summary, by)
     out.write(_HEADER.format(what=what(period, names), scope=_scope(snapshot)))
-    if period is None:
-        for posted in _entries(ledger, snapshot, progress):
-            out.write(_transactions(posted, tally))
-    else:
-        for group in summarise(_entries(ledger, snapshot, progress), tally, period, names):
-            out.write(_summarised(group, names))
+    write_transactions(out, _entries(ledger, snapshot, progress), tally, (period, names), _transactions, _summarised)
     _check_totals(tally.sums(), balances)
     units = _units(tally)
     out.write(_options(tally, units, operating_currency, title))

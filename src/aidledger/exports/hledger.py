@@ -79,7 +79,7 @@ from aidledger.exports._common import (
     _Tally,
     _units,
 )
-from aidledger.exports._summary import Group, check_summary, summarise, what
+from aidledger.exports._summary import Group, check_summary, what, write_transactions
 from aidledger.exports.narration import describe
 from aidledger.ledger.ledger import Ledger
 
@@ -226,12 +226,7 @@ def export_hledger(
     ledger, snapshot, balances, tally = _prepare(ledger, out, window, journal=True)
     period, names = check_summary(summary, by)
     out.write(_HEADER.format(what=what(period, names), scope=_scope(snapshot)))
-    if period is None:
-        for posted in _entries(ledger, snapshot, progress):
-            out.write(_transactions(posted, tally))
-    else:
-        for group in summarise(_entries(ledger, snapshot, progress), tally, period, names):
-            out.write(_summarised(group, names))
+    write_transactions(out, _entries(ledger, snapshot, progress), tally, (period, names), _transactions, _summarised)
     _check_totals(tally.sums(), balances)
     units = _units(tally)
     for unit in units:
