@@ -44,7 +44,9 @@ def test_beancount_summary_has_the_detailed_books_balances(
     """bean-check accepts the summary; its totals, its assertions and its open accounts are the detailed book's,
     and its transactions stand for every entry once."""
     detailed = written(export_beancount, aid_ledger)
-    text = written(export_beancount, aid_ledger, summary=period, by=by)
+    out = io.StringIO()
+    counted = export_beancount(aid_ledger, out, summary=period, by=by)
+    text = out.getvalue()
     path = tmp_path / "summary.beancount"
     path.write_text(text, encoding="utf-8")
     assert bean_check(path).returncode == 0, bean_check(path).stdout
@@ -55,7 +57,8 @@ def test_beancount_summary_has_the_detailed_books_balances(
     assert assertions(text) == assertions(detailed)
     transactions = [e for e in entries if isinstance(e, data.Transaction)]
     assert sum(t.meta["entries"] for t in transactions) == aid_ledger.head().seq + 2  # two entries span two funds
-    assert len(transactions) < aid_ledger.head().seq
+    assert len(transactions) == counted.transactions < aid_ledger.head().seq == counted.entries
+    assert counted.postings == sum(len(t.postings) for t in transactions)
     for transaction in transactions:
         assert transaction.narration.startswith(f"{transaction.meta['entries']} entr")
         assert all(name in transaction.meta or f"{name} " not in transaction.narration for name in by)

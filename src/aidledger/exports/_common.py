@@ -34,8 +34,9 @@ class ExportSummary:
         format: ``beancount``, ``hledger`` or ``csv``.
         entries: journal entries written.
         transactions: transactions written (an entry that spans several funds
-            gives one per fund in Beancount and hledger; equal to ``entries`` for CSV).
-        postings: postings written (for CSV: data rows).
+            gives one per fund in Beancount and hledger; equal to ``entries`` for CSV;
+            in a summary, one per period, fund and dimension values).
+        postings: postings written (for CSV: data rows; in a summary, the net per account of each group).
         accounts: account/fund pairs written (opened and asserted in Beancount and hledger).
         units: units (currencies and commodities) declared or used.
         assertions: balance assertions written (none in CSV).

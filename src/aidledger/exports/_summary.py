@@ -88,7 +88,9 @@ def write_transactions(
         for posted in entries:
             out.write(detailed(posted, tally))
     else:
-        for group in summarise(entries, tally, period, by):
+        groups = summarise(entries, tally, period, by)
+        tally.postings = sum(1 for group in groups for _, minor in group.sums.values() if minor)
+        for group in groups:
             out.write(summarised(group, by))
 
 
