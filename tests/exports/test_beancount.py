@@ -422,11 +422,42 @@ class TestArguments:
             call(ledger)
         assert issubclass(error, InvalidArgument)
 
+    def test_the_currency_stays_where_the_chart_keeps_an_account_without_it(self) -> None:
+        """Assets:Bank and Assets:Bank:KZT, both in tenge, are written as Assets:Bank and Assets:Bank:KZT."""
+        with Ledger.open("sqlite://") as ledger:
+            bare, bank = (
+                ledger.add_account(Account(c, AccountType.ASSET, currency("KZT")))
+                for c in ("Assets:Bank", "Assets:Bank:KZT")
+            )
+            income = ledger.add_account(Account("Revenue:Gifts", AccountType.REVENUE, currency("KZT")))
+            fund = ledger.add_fund(Fund("GENERAL"))
+            for account in (bare, bank):
+                ledger.post(
+                    JournalEntry(
+                        kind="donation",
+                        effective_at=almaty(4, 1),
+                        postings=[
+                            Posting.debit(account, fund, Money("1", "KZT")),
+                            Posting.credit(income, fund, Money("1", "KZT")),
+                        ],
+                        actor="cashier",
+                    )
+                )
+            out = io.StringIO()
+            export_beancount(ledger, out)
+            entries, errors, _ = loader.load_string(out.getvalue())
+            assert errors == []
+            assert {e.account: e.meta["account"] for e in entries if isinstance(e, data.Open)} == {
+                "Assets:Bank:GENERAL": "Assets:Bank",
+                "Assets:Bank:KZT:GENERAL": "Assets:Bank:KZT",
+                "Income:Gifts:GENERAL": "Revenue:Gifts",
+            }
+
     @pytest.mark.parametrize(
         ("accounts", "funds", "message"),
         [
             (["Assets:cash_box", "Assets:Cash-box"], ["GENERAL"], "would both be written as 'Assets:Cash-box'"),
-            (["Bank:KZT", "Assets:Bank:KZT"], ["GENERAL"], "would both be written as 'Assets:Bank' in KZT"),
+            (["Bank:KZT", "Assets:Bank:KZT", "Assets:Bank"], ["GENERAL"], "would both be written as 'Assets:Bank:KZT'"),
             (["Assets:Bank"], ["AID_1", "AID-1"], "funds 'AID-1' and 'AID_1'"),
             (["Assets:Bank", "Assets:Bank:KZT:X"], ["KZT", "X"], "a parent of account 'Assets:Bank:KZT:X'"),
         ],

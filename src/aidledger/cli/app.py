@@ -451,7 +451,7 @@ def export(
     keys = _personal_data_keys(format_, personal_data, registry_url, key_version)
     options: dict[str, object] = {
         "tz": tz, "reporting_org": reporting_org, "org_type": org_type, "country": country, "format_": format_,
-        "journal": _journal_options(format_, summary, by, title),
+        "journal": _journal_options(format_, summary, by, title, span=start is not None or end is not None),
         "window": Window(start=when(start, tz, "--from"), end=when(end, tz, "--to")),
     }  # fmt: skip
     with (
@@ -540,15 +540,16 @@ def _export_iati(
     return summary
 
 
-def _journal_options(format_: str, summary: str | None, by: str, title: str | None) -> dict[str, Any]:
-    """The Beancount/hledger-only options given, or InvalidArgument if given for another format."""
+def _journal_options(format_: str, summary: str | None, by: str, title: str | None, span: bool) -> dict[str, Any]:
+    """The Beancount/hledger-only options given, or InvalidArgument if one is given for a format without it
+    (``span``: --from or --to was given)."""
     options: dict[str, Any] = {}
     if summary is not None or by:
         options.update(summary=summary, by=[d.strip() for d in by.split(",") if d.strip()])
     if title is not None:
         options["title"] = title
     allowed = {"beancount": ("summary", "by", "title"), "hledger": ("summary", "by")}.get(format_, ())
-    for name in options:
+    for name in [*options, *(["from/--to"] if span and format_ not in ("beancount", "hledger", "csv") else [])]:
         if name not in allowed:
             raise InvalidArgument(f"--{name} is not an option of --format {format_}", value=name)
     return options

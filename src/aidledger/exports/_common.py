@@ -301,7 +301,8 @@ class _AccountNames:
 
     The name is the account's type root, its code without the currency (``Assets:Bank:KZT`` → ``Assets:Bank``),
     then the fund: several ledger accounts that differ by currency only share one name, each unit posted to it
-    separately.  (name, unit) is injective, or InvalidArgument.
+    separately.  Where the chart already has an account of that name in that currency (``Assets:Bank`` beside
+    ``Assets:Bank:KZT``), the currency stays in the name.  (name, unit) is injective, or InvalidArgument.
     """
 
     def __init__(self, accounts: Iterable[Account], funds: Iterable[Fund]) -> None:
@@ -322,9 +323,11 @@ class _AccountNames:
             parts = account.code.split(":")
             if parts[0].lower() in usual:
                 parts = parts[1:]
-            if account.unit.kind is UnitKind.CURRENCY and len(parts) > 1:
-                parts = [part for part in parts if part != account.unit.code] or parts
             found = ":".join([root, *(_component(p) for p in parts)])
+            if account.unit.kind is UnitKind.CURRENCY and len(parts) > 1:
+                bare = ":".join([root, *(_component(p) for p in parts if p != account.unit.code)])
+                if (bare, account.unit.code) not in self._account_owner:  # else the ledger keeps both: keep the unit
+                    found = bare
             other = self._account_owner.setdefault((found, account.unit.code), account.code)
             if other != account.code:
                 raise InvalidArgument(
