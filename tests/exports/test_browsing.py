@@ -17,6 +17,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from beancount import loader
 from beancount.core import data
 from fava.core import FavaLedger
 
@@ -28,8 +29,10 @@ from aidledger import (
     CampaignPlan,
     Flow,
     InvalidArgument,
+    JournalEntry,
     Ledger,
     Money,
+    Posting,
     Pseudonymizer,
     audit_totals,
     run_campaign,
@@ -222,3 +225,44 @@ def test_the_operating_currency_and_title_can_be_given(aid: Aid) -> None:
     out = io.StringIO()
     export_beancount(aid.ledger, out, operating_currency="KZT", title='Fund "Береке", 2020')
     assert '\noption "title" "Fund \\"Береке\\", 2020"\noption "operating_currency" "KZT"\n' in out.getvalue()
+
+
+@pytest.mark.skipif(not Path(HLEDGER).exists(), reason="hledger is not installed")
+def test_tags_that_cannot_be_keys_go_into_entry_tags(aid: Aid, tmp_path: Path) -> None:
+    """A tag named like an entry field, or with a dot, is kept in entry-tags (JSON); the others are keys."""
+    bank, income = aid.chart.bank(aid.currency), aid.chart.donations(aid.currency)
+    general = aid.ledger.fund("GENERAL")
+    tags = {"programme": "P-1", "memo": "not the memo", "a.b": "dotted", "kind": "not the kind"}
+    aid.ledger.post(
+        JournalEntry(
+            kind="donation",
+            effective_at=almaty(4, 1),
+            postings=[
+                Posting.debit(bank, general, Money("5", "KZT")),
+                Posting.credit(income, general, Money("5", "KZT")),
+            ],
+            actor="cashier",
+            memo="the memo",
+            tags=tags,
+        )
+    )
+    out = io.StringIO()
+    export_beancount(aid.ledger, out)
+    entries, errors, _ = loader.load_string(out.getvalue())
+    assert errors == []
+    (found,) = (e for e in entries if isinstance(e, data.Transaction))
+    assert (found.meta["programme"], found.meta["memo"], found.meta["kind"]) == ("P-1", "the memo", "donation")
+    assert json.loads(found.meta["entry-tags"]) == {"memo": "not the memo", "a.b": "dotted", "kind": "not the kind"}
+    journal = tmp_path / "tags.journal"
+    with journal.open("w", encoding="utf-8") as stream:
+        export_hledger(aid.ledger, stream)
+    result = subprocess.run([HLEDGER, "-f", str(journal), "print", "-O", "json"], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    (transaction,) = (t for t in json.loads(result.stdout) if not t["tdescription"].startswith("balance"))
+    read = dict(transaction["ttags"])
+    assert (read["programme"], read["memo"], read["kind"]) == ("P-1", "the memo", "donation")
+    assert json.loads(json.loads(f'"{read["entry-tags"]}"')) == {
+        "memo": "not the memo",
+        "a.b": "dotted",
+        "kind": "not the kind",
+    }
