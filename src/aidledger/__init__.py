@@ -65,6 +65,7 @@ from aidledger.exports.csv import export_csv
 from aidledger.exports.hledger import export_hledger
 from aidledger.exports.html import ReportSummary, export_html
 from aidledger.exports.iati import IatiSummary, ReportingOrg, export_iati
+from aidledger.exports.narration import Description, describe
 from aidledger.io.provider import read_provider_report
 from aidledger.io.statement import read_statement
 from aidledger.ledger.ledger import EntryFacts, Ledger, LedgerView
@@ -213,6 +214,7 @@ __all__ = [
     "ConsortiumList",
     "ConsortiumParty",
     "Delivery",
+    "Description",
     "Digest",
     "DigestMismatch",
     "Dimension",
@@ -334,6 +336,7 @@ __all__ = [
     "budget_vs_actual",
     "commodity",
     "currency",
+    "describe",
     "double_payments",
     "entries_after_close",
     "entries_without_description",

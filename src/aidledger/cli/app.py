@@ -478,6 +478,20 @@ def export(
         ),
     ] = None,
     key_version: Annotated[int, typer.Option(help="With --personal-data: the version of that key.")] = 1,
+    summary: Annotated[
+        str | None,
+        typer.Option(help="Beancount/hledger: a summarised book, one transaction per day, week or month and fund."),
+    ] = None,
+    by: Annotated[
+        str, typer.Option(help="With --summary: dimensions kept apart, comma-separated, e.g. programme,region.")
+    ] = "",
+    start: Annotated[
+        str | None, typer.Option("--from", help="Beancount/hledger/CSV: first day (or time) of the entries.")
+    ] = None,
+    end: Annotated[
+        str | None, typer.Option("--to", help="Beancount/hledger/CSV: the day (or time) after them.")
+    ] = None,
+    title: Annotated[str | None, typer.Option(help="Beancount: the books' title (Fava shows it).")] = None,
 ) -> None:
     """Write the ledger for another tool: Beancount, hledger, CSV (spreadsheet-safe), IATI 2.03 XML or HTML.
 
@@ -486,7 +500,11 @@ def export(
     if format_ not in FORMATS:
         raise InvalidArgument(f"unknown format {format_!r}; choose one of {', '.join(FORMATS)}", value=format_)
     keys = _personal_data_keys(format_, personal_data, registry_url, key_version)
-    options = {"tz": tz, "reporting_org": reporting_org, "org_type": org_type, "country": country, "format_": format_}
+    options: dict[str, object] = {
+        "tz": tz, "reporting_org": reporting_org, "org_type": org_type, "country": country, "format_": format_,
+        "journal": _journal_options(format_, summary, by, title, span=start is not None or end is not None),
+        "window": Window(start=when(start, tz, "--from"), end=when(end, tz, "--to")),
+    }  # fmt: skip
     with (
         Ledger.open(url, read_only=True) as ledger,
         _registry(registry_url, keys) as registry,
@@ -573,6 +591,21 @@ def _export_iati(
     return summary
 
 
+def _journal_options(format_: str, summary: str | None, by: str, title: str | None, span: bool) -> dict[str, Any]:
+    """The Beancount/hledger-only options given, or InvalidArgument if one is given for a format without it
+    (``span``: --from or --to was given)."""
+    options: dict[str, Any] = {}
+    if summary is not None or by:
+        options.update(summary=summary, by=[d.strip() for d in by.split(",") if d.strip()])
+    if title is not None:
+        options["title"] = title
+    allowed = {"beancount": ("summary", "by", "title"), "hledger": ("summary", "by")}.get(format_, ())
+    for name in [*options, *(["from/--to"] if span and format_ not in ("beancount", "hledger", "csv") else [])]:
+        if name not in allowed:
+            raise InvalidArgument(f"--{name} is not an option of --format {format_}", value=name)
+    return options
+
+
 def _export_journal(
     ledger: Ledger,
     out: TextIO,
@@ -580,6 +613,8 @@ def _export_journal(
     format_: str,
     progress: Callable[[str, int, int], None],
     registry: Registry | None,
+    journal: dict[str, Any],
+    window: Window,
     **_: object,
 ) -> object:
     from aidledger.exports.beancount import export_beancount
@@ -587,9 +622,9 @@ def _export_journal(
     from aidledger.exports.hledger import export_hledger
 
     if format_ == "csv":
-        return export_csv(ledger, out, progress=progress, registry=registry)
+        return export_csv(ledger, out, progress=progress, registry=registry, window=window)
     exporter = {"beancount": export_beancount, "hledger": export_hledger}[format_]
-    return exporter(ledger, out, progress=progress)
+    return exporter(ledger, out, progress=progress, window=window, **journal)
 
 
 _EXPORTERS: dict[str, Callable[..., object]] = {
