@@ -35,12 +35,13 @@ from aidledger.cli.output import (
 from aidledger.cli.roles import roles as roles_command
 from aidledger.core.amounts import Money
 from aidledger.core.beneficiaries import Pseudonymizer
-from aidledger.core.errors import AidLedgerError, InvalidArgument
+from aidledger.core.errors import AidLedgerError, InvalidArgument, SchemaMismatch
 from aidledger.core.window import Window
 from aidledger.ledger.ledger import Ledger
 from aidledger.queries.audit import Dimension
 from aidledger.queries.verification import verify as verify_chain
 from aidledger.registry.registry import Registry
+from aidledger.store.engine import SCHEMA_REVISION, known_revisions
 
 if TYPE_CHECKING:
     from aidledger.ledger.results import Reconciliation
@@ -715,6 +716,31 @@ def _print_match(data: dict[str, Any]) -> None:
             out.print(Text(f"{name.replace('_', ' ')}: {', '.join(map(str, value)) or 'none'}"))
         else:
             out.print(Text(f"{name.replace('_', ' ')}: {value}"))
+
+
+@app.command()
+def migrate(url: UrlArgument) -> None:
+    """Bring an existing ledger to this aidledger's schema (the read-only commands never migrate), then verify it."""
+    try:
+        Ledger.open(url, read_only=True).close()
+        before = None
+    except SchemaMismatch as error:
+        before = error.details.get("revision")
+        if before not in known_revisions():
+            raise
+    with Ledger.open(url, create=False) as ledger:
+        result = verify_chain(ledger)
+    done = (
+        f"migrated from schema revision {before} to {SCHEMA_REVISION}"
+        if before
+        else f"at schema revision {SCHEMA_REVISION} already"
+    )
+    out.print(Text(f"{ledger.url}: {done}"))
+    if not result.ok:
+        out.print(Text(f"BROKEN: {result.first_break.problem if result.first_break else ''}"))
+        raise typer.Exit(1)
+    out.print(Text(f"OK: {result.entries} entries, {result.items} items of the log intact"))
+    out.print(Text(f"Digest (keep it outside the database): {result.digest}"))
 
 
 app.command(name="roles")(roles_command)
