@@ -391,3 +391,14 @@ def test_migrate_brings_an_older_ledger_to_the_log_and_verifies_it(tmp_path: Pat
     assert run("verify", url, "--digest", f"{head.seq}:{head.hash}", cwd=tmp_path).returncode == 0
     typo = run("migrate", str(tmp_path / "nosuch.db"), cwd=tmp_path)
     assert typo.returncode == 2 and "does not exist" in typo.stderr and "Traceback" not in typo.stderr
+
+
+def test_version_short_help_and_python_m(tmp_path: Path) -> None:
+    """`--version`, `-h` on the command and its subcommands, and `python -m aidledger` work as a stranger expects."""
+    version = run("--version", cwd=tmp_path)
+    assert version.returncode == 0 and version.stdout.startswith("aidledger ")
+    assert "Usage: aidledger verify" in run("verify", "-h", cwd=tmp_path).stdout
+    module = subprocess.run(
+        [sys.executable, "-m", "aidledger", "-h"], capture_output=True, text=True, cwd=tmp_path, check=False
+    )
+    assert module.returncode == 0 and "Usage: aidledger" in module.stdout

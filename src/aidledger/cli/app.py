@@ -59,7 +59,26 @@ app = typer.Typer(
     add_completion=False,
     no_args_is_help=True,
     pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
 )
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        from importlib.metadata import version
+
+        out.print(Text(f"aidledger {version('aidledger')}"))
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_print_version, is_eager=True, help="Print the version and exit."),
+    ] = False,
+) -> None:
+    """An append-only, double-entry ledger for aid funds."""
 
 
 @app.command()
@@ -750,7 +769,7 @@ def main(argv: list[str] | None = None) -> None:
     """Entry point of the ``aidledger`` command."""
     try:
         # Without standalone mode the parser returns an Exit's status instead of exiting.
-        status = app(args=argv, standalone_mode=False)
+        status = app(args=argv, standalone_mode=False, prog_name="aidledger")
     except typer.Exit as done:
         sys.exit(done.exit_code)
     except typer.Abort:
