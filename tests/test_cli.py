@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from aidledger import Ledger
+from aidledger import Aid, Ledger
 from tests.ledger.test_tamper import behind_the_library
 
 
@@ -37,7 +37,7 @@ def test_demo_is_safe_to_run_twice(tmp_path: Path) -> None:
     assert "FAMILIES-50K │           360 │ 18,000,000.00" in first.stdout
     assert "CASH-AID │ cash-aid        │ KZT          │  18,000,000.00 │     366 │           360" in first.stdout
     data = json.loads(run("demo", "--scale", "0.001", "--json", cwd=tmp_path).stdout)
-    assert data["entries"] == 1021
+    assert data["entries"] == 1022
     assert data["verified"] and data["reconciliation"]["ok"]
     assert {c["name"] for c in data["reconciliation"]["checks"]} >= {"hash chain", "trial balance", "stock"}
     assert data["spent"]["rows"][0] == {
@@ -329,3 +329,76 @@ def test_a_self_contradicting_provider_report_exits_1(demo_db: Path, tmp_path: P
     result = run("import", str(demo_db), str(report), "--kind", "provider-report", "--list", "FAM-00001", cwd=tmp_path)
     assert (result.returncode, "everything matches" in result.stdout) == (1, False), result.stdout + result.stderr
     assert "contradictions" in result.stdout
+
+
+def test_report_budget_and_exclusion_conflicts(url: str, tmp_path: Path) -> None:
+    """``report --budget`` prints budget against actuals and every report lists soft exclusion conflicts."""
+    import datetime as dt
+
+    from aidledger import Aid, Money, PaymentLine, Pseudonymizer, Severity
+    from tests.operations.conftest import APRIL
+
+    keys = Pseudonymizer({1: bytes(range(32))})
+    with Ledger.open(url) as ledger:
+        aid = Aid(ledger)
+        aid.create_fund("CASH-AID", name="Cash aid", purpose="cash-aid")
+        aid.donate("CASH-AID", Money("500000", "KZT"), donor="D", on=APRIL, actor="cashier")
+        for code in ("FAMILIES", "MEDICS"):
+            aid.create_programme(code, fund="CASH-AID", purpose="cash-aid", amount=Money("50000", "KZT"), actor="a")
+        aid.add_budget_line(
+            "FAMILIES-Q2", programme="FAMILIES", amount=Money("200000", "KZT"), start=dt.date(2020, 4, 1),
+            end=dt.date(2020, 6, 30), on=APRIL, actor="planner",
+        )  # fmt: skip
+        aid.declare_exclusion("ONE", ["FAMILIES", "MEDICS"], severity=Severity.SOFT, reason="one benefit", actor="b")
+        aid.pay("FAMILIES", [PaymentLine(keys.pseudonym("hh-1"), "F-1")], actor="m", on=APRIL, list_code="F")
+        aid.pay("MEDICS", [PaymentLine(keys.pseudonym("hh-1"), "M-1")], actor="m", on=APRIL, list_code="M")
+    result = run("report", url, "--budget", "--json", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert data["budget"]["lines"] == [
+        {
+            "line": "FAMILIES-Q2",
+            "owner": "FAMILIES",
+            "budgeted": "200000.00 KZT",
+            "committed": "50000.00 KZT",
+            "disbursed": "0.00 KZT",
+            "returned": "0.00 KZT",
+            "remaining": "150000.00 KZT",
+        }
+    ]
+    assert [(x["group"], x["severity"], x["programmes"]) for x in data["exclusion_conflicts"]] == [
+        ("ONE", "soft", ["FAMILIES", "MEDICS"])
+    ]
+    table = run("report", url, "--budget", cwd=tmp_path)
+    assert table.returncode == 0, table.stderr
+    assert "Budget against actuals" in table.stdout and "Exclusion conflicts" in table.stdout
+
+
+def test_migrate_brings_an_older_ledger_to_the_log_and_verifies_it(tmp_path: Path, books: Aid, url: str) -> None:
+    """The read-only commands refuse an older ledger and name the migrate command; migrate moves it to this
+    schema, verifies it and prints the new digest; run again, it migrates nothing; a typo'd path is refused."""
+    from tests.store.test_migrations import back_to_0001
+
+    head = books.ledger.head()
+    back_to_0001(books.ledger)
+    refused = run("verify", url, cwd=tmp_path)
+    assert refused.returncode == 2 and "aidledger migrate" in refused.stderr, refused.stderr
+    migrated = run("migrate", url, cwd=tmp_path)
+    assert migrated.returncode == 0, migrated.stderr
+    assert "migrated from schema revision 0001 to" in migrated.stdout and "items of the log intact" in migrated.stdout
+    again = run("migrate", url, cwd=tmp_path)
+    assert again.returncode == 0 and "already" in again.stdout
+    assert run("verify", url, "--digest", f"{head.seq}:{head.hash}", cwd=tmp_path).returncode == 0
+    typo = run("migrate", str(tmp_path / "nosuch.db"), cwd=tmp_path)
+    assert typo.returncode == 2 and "does not exist" in typo.stderr and "Traceback" not in typo.stderr
+
+
+def test_version_short_help_and_python_m(tmp_path: Path) -> None:
+    """`--version`, `-h` on the command and its subcommands, and `python -m aidledger` work as a stranger expects."""
+    version = run("--version", cwd=tmp_path)
+    assert version.returncode == 0 and version.stdout.startswith("aidledger ")
+    assert "Usage: aidledger verify" in run("verify", "-h", cwd=tmp_path).stdout
+    module = subprocess.run(
+        [sys.executable, "-m", "aidledger", "-h"], capture_output=True, text=True, cwd=tmp_path, check=False
+    )
+    assert module.returncode == 0 and "Usage: aidledger" in module.stdout

@@ -24,9 +24,11 @@ from aidledger.core.errors import (
     DigestMismatch,
     DuplicateClaim,
     DuplicateDefinition,
+    ExceedsBudget,
     ExceedsCommitment,
     ExceedsPledge,
     ExceedsReceived,
+    ExclusionConflict,
     IdempotencyConflict,
     InsufficientBalance,
     InsufficientStock,
@@ -63,6 +65,7 @@ from aidledger.exports.csv import export_csv
 from aidledger.exports.hledger import export_hledger
 from aidledger.exports.html import ReportSummary, export_html
 from aidledger.exports.iati import IatiSummary, ReportingOrg, export_iati
+from aidledger.exports.narration import Description, describe
 from aidledger.io.provider import read_provider_report
 from aidledger.io.statement import read_statement
 from aidledger.ledger.ledger import EntryFacts, Ledger, LedgerView
@@ -90,6 +93,7 @@ from aidledger.operations.payments import (
 )
 from aidledger.operations.stock import Delivery, LossReason, ValuationBasis
 from aidledger.queries.audit import AuditTotals, Dimension, Flow, TotalsRow, audit_totals
+from aidledger.queries.consortium import ConsortiumList, ConsortiumParty, SharedHouseholds
 from aidledger.queries.entry_testing import (
     AfterClose,
     AfterCloseReason,
@@ -127,6 +131,14 @@ from aidledger.queries.matching import (
     match_provider_report,
     match_statement,
 )
+from aidledger.queries.planning import (
+    BudgetFigures,
+    BudgetLineStatus,
+    BudgetReport,
+    ExclusionFinding,
+    budget_vs_actual,
+    exclusion_conflicts,
+)
 from aidledger.queries.positions import (
     DoublePayment,
     GrantStatus,
@@ -138,18 +150,27 @@ from aidledger.queries.positions import (
     stock_position,
 )
 from aidledger.queries.proofs import (
+    DonorReceipt,
     Extension,
     ItemProof,
     LogExtension,
-    Receipt,
     TreeCheck,
     TreeDigest,
     check_extends,
     consistency_proof,
+    donor_receipt,
     inclusion_proof,
-    receipt,
     tree_check,
     tree_digest,
+)
+from aidledger.queries.receipts import (
+    PaidPayment,
+    ReceiptSample,
+    ReceiptSummary,
+    paid_payments,
+    receipt_sample,
+    receipt_summary,
+    wilson_interval,
 )
 from aidledger.queries.reconcile import reconcile
 from aidledger.queries.report import AuditReport, JournalTestOptions, audit_report
@@ -157,7 +178,20 @@ from aidledger.queries.statements import FundStatement, StatementLine, fund_stat
 from aidledger.queries.summary import AidSummary, ProgrammeSummary, StockLine, aid_summary, programme_summary
 from aidledger.queries.verification import verify
 from aidledger.registry import Person, PersonStatus, Registry
-from aidledger.vocabulary import PaymentStatus, Pledge, Programme, Project, ProviderLine, Scope
+from aidledger.vocabulary import (
+    BudgetLine,
+    ExclusionGroup,
+    Outcome,
+    Owner,
+    PaymentStatus,
+    Pledge,
+    Programme,
+    Project,
+    ProviderLine,
+    ReceiptVerification,
+    Scope,
+    Severity,
+)
 
 __version__ = "0.1.0"
 
@@ -180,6 +214,10 @@ __all__ = [
     "BankLine",
     "BatchResult",
     "Beneficiary",
+    "BudgetFigures",
+    "BudgetLine",
+    "BudgetLineStatus",
+    "BudgetReport",
     "CampaignExpectations",
     "CampaignPlan",
     "CampaignResult",
@@ -187,19 +225,27 @@ __all__ = [
     "Check",
     "Claim",
     "Conflict",
+    "ConsortiumList",
+    "ConsortiumParty",
     "Delivery",
+    "Description",
     "Digest",
     "DigestMismatch",
     "Dimension",
+    "DonorReceipt",
     "DoublePayment",
     "DuplicateClaim",
     "DuplicateDefinition",
     "EntriesWithoutDescription",
     "EntryFacts",
     "EntryRef",
+    "ExceedsBudget",
     "ExceedsCommitment",
     "ExceedsPledge",
     "ExceedsReceived",
+    "ExclusionConflict",
+    "ExclusionFinding",
+    "ExclusionGroup",
     "ExportSummary",
     "Extension",
     "Flow",
@@ -230,6 +276,9 @@ __all__ = [
     "NotALedger",
     "OffHoursEntry",
     "OnConflict",
+    "Outcome",
+    "Owner",
+    "PaidPayment",
     "PaymentLine",
     "PaymentListResult",
     "PaymentStateError",
@@ -252,7 +301,9 @@ __all__ = [
     "PurposeMismatch",
     "Quantity",
     "RareActor",
-    "Receipt",
+    "ReceiptSample",
+    "ReceiptSummary",
+    "ReceiptVerification",
     "Reconciliation",
     "Record",
     "Registry",
@@ -268,6 +319,8 @@ __all__ = [
     "Scope",
     "Settlement",
     "SeveralProgrammes",
+    "Severity",
+    "SharedHouseholds",
     "Side",
     "SkippedEntry",
     "SplitGroup",
@@ -300,13 +353,17 @@ __all__ = [
     "aid_summary",
     "audit_report",
     "audit_totals",
+    "budget_vs_actual",
     "check_extends",
     "commodity",
     "consistency_proof",
     "currency",
+    "describe",
+    "donor_receipt",
     "double_payments",
     "entries_after_close",
     "entries_without_description",
+    "exclusion_conflicts",
     "export_beancount",
     "export_csv",
     "export_hledger",
@@ -318,11 +375,13 @@ __all__ = [
     "journal_tests",
     "match_provider_report",
     "match_statement",
+    "paid_payments",
     "pledge_status",
     "programme_summary",
     "read_provider_report",
     "read_statement",
-    "receipt",
+    "receipt_sample",
+    "receipt_summary",
     "reconcile",
     "round_amounts",
     "run_campaign",
@@ -334,4 +393,5 @@ __all__ = [
     "tree_digest",
     "unusual_actors",
     "verify",
+    "wilson_interval",
 ]

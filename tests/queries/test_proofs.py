@@ -16,8 +16,8 @@ from aidledger.queries.proofs import (
     TreeDigest,
     check_extends,
     consistency_proof,
+    donor_receipt,
     inclusion_proof,
-    receipt,
     tree_check,
     tree_digest,
 )
@@ -170,7 +170,7 @@ class TestReceipt:
         gift = aid.donate("HOUSING", kzt("25000.50"), donor="Dostyk appeal", on=MAY, actor="cashier", key="g-7")
         aid.donate("GENERAL", kzt("10"), donor="D-2", on=MAY, actor="cashier")
         published = str(tree_check(aid.ledger).digest)
-        found = receipt(aid.ledger, "g-7", published)
+        found = donor_receipt(aid.ledger, "g-7", published)
         assert found.entry_id == gift.id
         text = found.as_json()
         doc = json.loads(text)
@@ -195,4 +195,4 @@ class TestReceipt:
     def test_a_receipt_is_for_an_entry(self, aid: Aid) -> None:
         """The log's first item is a definition, not an entry: no receipt."""
         with pytest.raises(InvalidArgument, match="a receipt is for an entry"):
-            receipt(aid.ledger, 1)  # type: ignore[arg-type]
+            donor_receipt(aid.ledger, 1)  # type: ignore[arg-type]

@@ -666,7 +666,75 @@ def cut_off_attack(rng: random.Random, facts: Facts) -> Attack:
     )
 
 
+def rehash_side_chains(c: Connection) -> None:
+    """Recompute the period closes' and the records' own chains over their rows as they now are."""
+    prev = hashing.GENESIS
+    for r in c.execute(sa.select(t.period_closes).order_by(t.period_closes.c.seq)).all():
+        new = hashing.close_hash(
+            seq=r.seq, closed_through=r.closed_through, actor=r.actor, recorded_at=r.recorded_at, prev_hash=prev
+        )
+        c.execute(sa.update(t.period_closes).where(t.period_closes.c.seq == r.seq).values(prev_hash=prev, hash=new))
+        prev = new
+    prev = hashing.GENESIS
+    for r in c.execute(sa.select(t.records).order_by(t.records.c.seq)).all():
+        new = hashing.record_hash(
+            seq=r.seq, kind=r.kind, code=r.code, subject=r.subject, actor=r.actor, body=r.body,
+            recorded_at=r.recorded_at, prev_hash=prev,
+        )  # fmt: skip
+        c.execute(sa.update(t.records).where(t.records.c.seq == r.seq).values(prev_hash=prev, hash=new))
+        prev = new
+
+
+def log_item_attack(rng: random.Random, facts: Facts) -> Attack:
+    """A change to an item of the log other than an entry, or to the log itself; re-hashed half the time."""
+    record = rng.choice(facts.records)
+    g, r = t.log.c, t.records.c
+    attacks: dict[str, Callable[[Connection], object]] = {
+        "record deleted": lambda c: c.execute(sa.delete(t.records).where(r.seq == record["seq"])),
+        "record's checker renamed": lambda c: c.execute(
+            sa.update(t.records).where(r.seq == record["seq"]).values(actor=record["actor"] + "x")
+        ),
+        "record's body rewritten": lambda c: c.execute(
+            sa.update(t.records).where(r.seq == record["seq"]).values(body=record["body"].replace("0", "9", 1))
+        ),
+        "period close moved back": lambda c: c.execute(
+            sa.update(t.period_closes).values(closed_through=t.period_closes.c.closed_through - 86_400_000_000)
+        ),
+        "period close deleted": lambda c: c.execute(sa.delete(t.period_closes)),
+        "account renamed": lambda c: c.execute(sa.update(t.accounts).where(t.accounts.c.id == 1).values(name="x")),
+        "fund made overdrawable": lambda c: c.execute(sa.update(t.funds).values(allow_negative=True)),
+        "newest log item deleted": lambda c: c.execute(
+            sa.delete(t.log).where(g.seq == sa.select(sa.func.max(g.seq)).scalar_subquery())
+        ),
+        "two log items swapped": lambda c: swap_log_items(c, rng),
+        "claim generation changed": lambda c: c.execute(
+            sa.update(t.claims).values(generation=t.claims.c.generation + 1)
+        ),
+    }
+    name = rng.choice(sorted(attacks))
+    rehashed = rng.random() < 0.5
+
+    def work(c: Connection) -> None:
+        attacks[name](c)
+        if rehashed:
+            rehash_side_chains(c)
+            relog(c)
+
+    return Attack(f"{name}{', side chains and log re-hashed' if rehashed else ''}", True, work)
+
+
+def swap_log_items(c: Connection, rng: random.Random) -> None:
+    """Give two neighbouring items of the log each other's place."""
+    size = c.execute(sa.select(sa.func.max(t.log.c.seq))).scalar_one()
+    first = rng.randint(1, size - 1)
+    g = t.log.c
+    c.execute(sa.update(t.log).where(g.seq == first).values(seq=-1))
+    c.execute(sa.update(t.log).where(g.seq == first + 1).values(seq=first))
+    c.execute(sa.update(t.log).where(g.seq == -1).values(seq=first + 1))
+
+
 ATTACKS: dict[str, Callable[[random.Random, Facts], Attack]] = {
+    "log item tampered": log_item_attack,
     "amount updated": amount_attack,
     "entry deleted": deleted_attack,
     "entry inserted": inserted_attack,
@@ -904,6 +972,39 @@ def test_a_changed_claim_generation_is_reported(filled: Ledger) -> None:
     behind(filled, lambda c: c.execute(sa.update(t.claim_releases).values(generation=7)))
     assert list(filled.active_claims()) != before
     assert not verify(filled).ok or not reconcile(filled).ok
+
+
+def test_a_claim_release_inserted_by_the_writer_is_refused(filled: Ledger) -> None:
+    """The writer's INSERT right cannot free a household's claim: once an entry is in the log, the database
+    refuses rows added to it, so the household cannot be paid again through the API."""
+    claim = next(iter(filled.active_claims()))
+    c = t.claims.c
+    with filled.engine.connect() as connection:
+        seq = connection.execute(
+            sa.select(sa.func.max(c.entry_seq)).where(c.scope == claim.scope, c.key == claim.key)
+        ).scalar_one()
+    engine = plain_engine(filled)
+    try:
+        with pytest.raises(sa.exc.DBAPIError, match="append-only"), engine.begin() as connection:
+            release = {"scope": claim.scope, "key": claim.key, "generation": 0, "entry_seq": seq}
+            connection.execute(sa.insert(t.claim_releases).values(release))
+    finally:
+        engine.dispose()
+    assert claim in list(filled.active_claims())
+
+
+def test_a_rewritten_head_is_refused_before_anything_is_written(filled: Ledger) -> None:
+    """The writer may rewrite ledger_head.hash; the library then refuses to post on top of it, and verify says so."""
+    before = verify(filled)
+    engine = plain_engine(filled)
+    with engine.begin() as connection:
+        connection.execute(sa.update(t.ledger_head).values(hash="e" * 64))
+    engine.dispose()
+    with pytest.raises(StorageError, match="changed behind the library"):
+        Aid(filled).donate("GENERAL", kzt("1.00"), donor="D-9", on=MAY.add(days=9), actor="cashier")
+    after = verify(filled)
+    assert after.first_break is not None and "ledger head does not match" in after.first_break.problem
+    assert (after.items, after.entries) == (before.items, before.entries)
 
 
 @pytest.mark.parametrize("column", ["account_id", "fund_id"])

@@ -37,17 +37,19 @@ from aidledger.cli.output import (
 from aidledger.cli.roles import roles as roles_command
 from aidledger.core.amounts import Money
 from aidledger.core.beneficiaries import Pseudonymizer
-from aidledger.core.errors import AidLedgerError, InvalidArgument
+from aidledger.core.errors import AidLedgerError, InvalidArgument, SchemaMismatch
 from aidledger.core.window import Window
 from aidledger.ledger.ledger import Ledger
 from aidledger.queries.audit import Dimension
 from aidledger.queries.verification import verify as verify_chain
 from aidledger.registry.registry import Registry
+from aidledger.store.engine import SCHEMA_REVISION, known_revisions
 
 if TYPE_CHECKING:
     from aidledger.ledger.results import Reconciliation
     from aidledger.queries.audit import AuditTotals
     from aidledger.queries.entry_testing import JournalTestReport
+    from aidledger.queries.planning import BudgetReport
     from aidledger.queries.report import AuditReport
     from aidledger.queries.statements import FundStatement
 
@@ -59,7 +61,26 @@ app = typer.Typer(
     add_completion=False,
     no_args_is_help=True,
     pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
 )
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        from importlib.metadata import version
+
+        out.print(Text(f"aidledger {version('aidledger')}"))
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_print_version, is_eager=True, help="Print the version and exit."),
+    ] = False,
+) -> None:
+    """An append-only, double-entry ledger for aid funds."""
 
 
 @app.command()
@@ -133,7 +154,7 @@ def verify(
     url: UrlArgument,
     digest: Annotated[
         str | None,
-        typer.Option(help="A digest printed by an earlier verify: prove nothing up to that entry changed since."),
+        typer.Option(help="A digest printed by an earlier verify: prove nothing up to that item changed since."),
     ] = None,
     since: Annotated[
         str | None,
@@ -143,7 +164,7 @@ def verify(
     ] = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Recompute the hash chain and the log's tree; exit 1 and name the first broken link if anything was changed."""
+    """Recompute the ledger's log and its tree; exit 1 and name the first broken link if anything was changed."""
     from aidledger.queries.proofs import TreeDigest, check_extends, tree_check
 
     if since is not None and not TreeDigest.looks_like(since):
@@ -161,6 +182,7 @@ def verify(
             {
                 "ok": ok,
                 "entries": result.entries,
+                "items": result.items,
                 "head_seq": result.head_seq,
                 "head_hash": result.head_hash,
                 "digest": result.digest,
@@ -179,12 +201,15 @@ def verify(
         )
     elif brk is None:
         checked = f"; matches digest {digest.strip()[:24]}…" if digest else ""
-        out.print(Text(f"OK: {result.entries} entries, chain intact{checked}"))
+        out.print(Text(f"OK: {result.entries} entries, {result.items} items of the log intact{checked}"))
         out.print(Text(f"Digest (keep it outside the database): {result.digest}"))
         out.print(Text(f"Tree digest (publish it): {tree}"))
     else:
         out.print(
-            Text.assemble(("BROKEN", "bold red"), f" at entry {brk.seq} ({brk.entry_id or 'no id'}): {brk.problem}")
+            Text.assemble(
+                ("BROKEN", "bold red"),
+                f" at entry {brk.seq} ({brk.entry_id}): {brk.problem}" if brk.entry_id else f": {brk.problem}",
+            )
         )
         if brk.expected or brk.found:
             out.print(Text(f"  expected {brk.expected}\n  found    {brk.found}"))
@@ -214,8 +239,7 @@ def prove(
     ] = False,
 ) -> None:
     """Print the proof (JSON) that an item is in the log's tree at a digest, or that the log extends an earlier one."""
-    from aidledger.queries.proofs import consistency_proof, inclusion_proof
-    from aidledger.queries.proofs import receipt as make_receipt
+    from aidledger.queries.proofs import consistency_proof, donor_receipt, inclusion_proof
 
     if (item is None) == (since is None) or (receipt and item is None):
         raise InvalidArgument("give either --item (with --receipt for an entry's receipt) or --since", item=item)
@@ -228,7 +252,7 @@ def prove(
         if since is not None:
             document = consistency_proof(ledger, since, digest).as_json()
         elif receipt:
-            document = make_receipt(ledger, str(item), digest).as_json()
+            document = donor_receipt(ledger, str(item), digest).as_json()
         else:
             document = inclusion_proof(ledger, named or 0, digest).as_json()
     typer.echo(document)
@@ -353,11 +377,12 @@ def report(
     ] = None,
     seed: Annotated[int, typer.Option(help="Journal tests: the sample's seed (same seed, same sample).")] = 0,
     sample: Annotated[int, typer.Option(help="Journal tests: how many entries to sample.")] = 25,
+    budget: Annotated[bool, typer.Option("--budget", help="Budget against actuals for every budget line too.")] = False,
     tz: TzOption = "UTC",
     as_json: JsonOption = False,
 ) -> None:
-    """Audit totals, programme summaries, stock, grants and pledges; a fund's statement with --fund; the
-    journal-entry tests with --journal-tests."""
+    """Audit totals, programme summaries, stock, grants and pledges, exclusion conflicts; a fund's statement with
+    --fund; the journal-entry tests with --journal-tests; budget against actuals with --budget."""
     from aidledger.queries.report import JournalTestOptions, audit_report
 
     window = Window(
@@ -368,8 +393,9 @@ def report(
     dimensions = [d.strip() for d in by.split(",") if d.strip()]
     with Ledger.open(url, read_only=True) as ledger:
         result = audit_report(
-            ledger, window=window, flow=flow, by=dimensions, where=_filters(where), fund=fund, journal=options, tz=tz
-        )
+            ledger, window=window, flow=flow, by=dimensions, where=_filters(where), fund=fund, journal=options, tz=tz,
+            budget=budget,
+        )  # fmt: skip
     if as_json:
         emit_json(_report_dict(result))
     else:
@@ -397,6 +423,16 @@ def _report_dict(report: AuditReport) -> dict[str, Any]:
         "pledges": [plain_attrs(p) for p in summary.pledges],
         "fund_statements": [_statement_dict(x) for x in report.statements],
         "journal_tests": None if tests is None else plain_attrs(tests),
+        "exclusion_conflicts": [plain_attrs(x) for x in report.exclusions],
+        "budget": None if report.budget is None else _budget_dict(report.budget),
+        "verified_receipt": [plain_attrs(x) for x in report.receipts],
+    }
+
+
+def _budget_dict(budget: BudgetReport) -> dict[str, Any]:
+    return {
+        "lines": [{"line": x.line.code, "owner": x.line.owner_code, **plain_attrs(x.figures)} for x in budget.lines],
+        "totals": {code: plain_attrs(figures) for code, figures in budget.totals.items()},
     }
 
 
@@ -434,10 +470,44 @@ def _print_report(report: AuditReport) -> None:
         [[p.pledge.code, p.pledge.donor, p.pledge.amount.value, p.fulfilled.value, p.written_off.value,
           p.outstanding.value] for p in summary.pledges],
     )  # fmt: skip
+    if report.exclusions:
+        money_table(
+            "Exclusion conflicts (one beneficiary in two programmes of a group)",
+            ["group", "severity", "beneficiary", "programmes"],
+            [[x.group, x.severity.value, x.beneficiary, ", ".join(x.programmes)] for x in report.exclusions],
+        )
+    if report.budget is not None:
+        _print_budget(report.budget)
+    if report.receipts:
+        money_table(
+            "Verified receipt (95% Wilson interval of the discrepancy rate)",
+            ["programme", "verified", "received", "partly", "not received", "unreachable", "rate", "low", "high"],
+            [[x.programme, x.verified, x.received, x.partly, x.not_received, x.unreachable,
+              "" if x.rate is None else str(x.rate), "" if x.low is None else str(x.low),
+              "" if x.high is None else str(x.high)] for x in report.receipts],
+        )  # fmt: skip
     for statement in report.statements:
         _print_statement(statement)
     if report.journal_tests is not None:
         _print_journal_tests(report.journal_tests)
+
+
+def _print_budget(budget: BudgetReport) -> None:
+    rows = [
+        [x.line.code, x.line.owner_code, x.figures.budgeted.value, x.figures.committed.value,
+         x.figures.disbursed.value, x.figures.returned.value, x.figures.remaining.value]
+        for x in budget.lines
+    ]  # fmt: skip
+    rows += [
+        [f"total {code}", "", f.budgeted.value, f.committed.value, f.disbursed.value, f.returned.value,
+         f.remaining.value]
+        for code, f in budget.totals.items()
+    ]  # fmt: skip
+    money_table(
+        "Budget against actuals",
+        ["line", "of", "budgeted", "committed", "disbursed", "returned", "remaining"],
+        rows,
+    )
 
 
 def _print_statement(statement: FundStatement) -> None:
@@ -513,6 +583,20 @@ def export(
         ),
     ] = None,
     key_version: Annotated[int, typer.Option(help="With --personal-data: the version of that key.")] = 1,
+    summary: Annotated[
+        str | None,
+        typer.Option(help="Beancount/hledger: a summarised book, one transaction per day, week or month and fund."),
+    ] = None,
+    by: Annotated[
+        str, typer.Option(help="With --summary: dimensions kept apart, comma-separated, e.g. programme,region.")
+    ] = "",
+    start: Annotated[
+        str | None, typer.Option("--from", help="Beancount/hledger/CSV: first day (or time) of the entries.")
+    ] = None,
+    end: Annotated[
+        str | None, typer.Option("--to", help="Beancount/hledger/CSV: the day (or time) after them.")
+    ] = None,
+    title: Annotated[str | None, typer.Option(help="Beancount: the books' title (Fava shows it).")] = None,
 ) -> None:
     """Write the ledger for another tool: Beancount, hledger, CSV (spreadsheet-safe), IATI 2.03 XML or HTML.
 
@@ -521,7 +605,11 @@ def export(
     if format_ not in FORMATS:
         raise InvalidArgument(f"unknown format {format_!r}; choose one of {', '.join(FORMATS)}", value=format_)
     keys = _personal_data_keys(format_, personal_data, registry_url, key_version)
-    options = {"tz": tz, "reporting_org": reporting_org, "org_type": org_type, "country": country, "format_": format_}
+    options: dict[str, object] = {
+        "tz": tz, "reporting_org": reporting_org, "org_type": org_type, "country": country, "format_": format_,
+        "journal": _journal_options(format_, summary, by, title, span=start is not None or end is not None),
+        "window": Window(start=when(start, tz, "--from"), end=when(end, tz, "--to")),
+    }  # fmt: skip
     with (
         Ledger.open(url, read_only=True) as ledger,
         _registry(registry_url, keys) as registry,
@@ -608,6 +696,21 @@ def _export_iati(
     return summary
 
 
+def _journal_options(format_: str, summary: str | None, by: str, title: str | None, span: bool) -> dict[str, Any]:
+    """The Beancount/hledger-only options given, or InvalidArgument if one is given for a format without it
+    (``span``: --from or --to was given)."""
+    options: dict[str, Any] = {}
+    if summary is not None or by:
+        options.update(summary=summary, by=[d.strip() for d in by.split(",") if d.strip()])
+    if title is not None:
+        options["title"] = title
+    allowed = {"beancount": ("summary", "by", "title"), "hledger": ("summary", "by")}.get(format_, ())
+    for name in [*options, *(["from/--to"] if span and format_ not in ("beancount", "hledger", "csv") else [])]:
+        if name not in allowed:
+            raise InvalidArgument(f"--{name} is not an option of --format {format_}", value=name)
+    return options
+
+
 def _export_journal(
     ledger: Ledger,
     out: TextIO,
@@ -615,6 +718,8 @@ def _export_journal(
     format_: str,
     progress: Callable[[str, int, int], None],
     registry: Registry | None,
+    journal: dict[str, Any],
+    window: Window,
     **_: object,
 ) -> object:
     from aidledger.exports.beancount import export_beancount
@@ -622,9 +727,9 @@ def _export_journal(
     from aidledger.exports.hledger import export_hledger
 
     if format_ == "csv":
-        return export_csv(ledger, out, progress=progress, registry=registry)
+        return export_csv(ledger, out, progress=progress, registry=registry, window=window)
     exporter = {"beancount": export_beancount, "hledger": export_hledger}[format_]
-    return exporter(ledger, out, progress=progress)
+    return exporter(ledger, out, progress=progress, window=window, **journal)
 
 
 _EXPORTERS: dict[str, Callable[..., object]] = {
@@ -717,6 +822,31 @@ def _print_match(data: dict[str, Any]) -> None:
             out.print(Text(f"{name.replace('_', ' ')}: {value}"))
 
 
+@app.command()
+def migrate(url: UrlArgument) -> None:
+    """Bring an existing ledger to this aidledger's schema (the read-only commands never migrate), then verify it."""
+    try:
+        Ledger.open(url, read_only=True).close()
+        before = None
+    except SchemaMismatch as error:
+        before = error.details.get("revision")
+        if before not in known_revisions():
+            raise
+    with Ledger.open(url, create=False) as ledger:
+        result = verify_chain(ledger)
+    done = (
+        f"migrated from schema revision {before} to {SCHEMA_REVISION}"
+        if before
+        else f"at schema revision {SCHEMA_REVISION} already"
+    )
+    out.print(Text(f"{ledger.url}: {done}"))
+    if not result.ok:
+        out.print(Text(f"BROKEN: {result.first_break.problem if result.first_break else ''}"))
+        raise typer.Exit(1)
+    out.print(Text(f"OK: {result.entries} entries, {result.items} items of the log intact"))
+    out.print(Text(f"Digest (keep it outside the database): {result.digest}"))
+
+
 app.command(name="roles")(roles_command)
 
 
@@ -724,7 +854,7 @@ def main(argv: list[str] | None = None) -> None:
     """Entry point of the ``aidledger`` command."""
     try:
         # Without standalone mode the parser returns an Exit's status instead of exiting.
-        status = app(args=argv, standalone_mode=False)
+        status = app(args=argv, standalone_mode=False, prog_name="aidledger")
     except typer.Exit as done:
         sys.exit(done.exit_code)
     except typer.Abort:

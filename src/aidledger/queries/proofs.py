@@ -121,7 +121,7 @@ class LogExtension:
 
 
 @attrs.frozen(kw_only=True)
-class Receipt:
+class DonorReceipt:
     """A donor's receipt: one entry's canonical form, every intermediate hash, its proof and the digest.
 
     :func:`aidledger.proofcheck.check_receipt` recomputes, with hashlib alone:
@@ -297,7 +297,7 @@ def consistency_proof(
     return extension
 
 
-def receipt(ledger: Ledger, entry: str, digest: str | TreeDigest | None = None) -> Receipt:
+def donor_receipt(ledger: Ledger, entry: str, digest: str | TreeDigest | None = None) -> DonorReceipt:
     """The donor receipt of an entry (by id or idempotency key) in the log's tree at ``digest`` (default: now)."""
     with _reading(ledger) as connection:
         row = _item_row(connection, entry)
@@ -307,7 +307,7 @@ def receipt(ledger: Ledger, entry: str, digest: str | TreeDigest | None = None) 
         fields = entry_fields(connection, stored)
         target = _target(connection, digest)
         proof = _prove(connection, row, target)
-    return Receipt(
+    return DonorReceipt(
         entry_id=stored.id,
         fields=fields,
         entry={"id": stored.id, "seq": stored.seq, "rec": stored.recorded_at, "prev": stored.prev_hash},
@@ -462,18 +462,18 @@ def _dumps(document: dict[str, Any]) -> str:
 
 
 __all__ = [
+    "DonorReceipt",
     "Extension",
     "ItemProof",
     "LogExtension",
-    "Receipt",
     "TreeCheck",
     "TreeDigest",
     "check_extends",
     "check_log_tree",
     "consistency_proof",
+    "donor_receipt",
     "entry_fields",
     "inclusion_proof",
-    "receipt",
     "tree_check",
     "tree_digest",
 ]
