@@ -196,3 +196,15 @@ class TestReceipt:
         """The log's first item is a definition, not an entry: no receipt."""
         with pytest.raises(InvalidArgument, match="a receipt is for an entry"):
             donor_receipt(aid.ledger, 1)  # type: ignore[arg-type]
+
+    def test_no_receipt_for_an_entry_changed_behind_the_library(self, aid: Aid) -> None:
+        """A posting's amount changed in the database: the receipt would not hold, so none is given."""
+        gift = aid.donate("HOUSING", kzt("1000"), donor="D-1", on=MAY, actor="cashier", key="g-1")
+
+        def change(connection: Connection) -> None:
+            p = t.postings.c
+            connection.execute(sa.update(t.postings).where(p.entry_seq == gift.seq).values(amount=p.amount * 10))
+
+        behind_the_library(aid.ledger, change)
+        with pytest.raises(StorageError, match="the entry hash is not the hash"):
+            donor_receipt(aid.ledger, "g-1")

@@ -298,7 +298,11 @@ def consistency_proof(
 
 
 def donor_receipt(ledger: Ledger, entry: str, digest: str | TreeDigest | None = None) -> DonorReceipt:
-    """The donor receipt of an entry (by id or idempotency key) in the log's tree at ``digest`` (default: now)."""
+    """The donor receipt of an entry (by id or idempotency key) in the log's tree at ``digest`` (default: now).
+
+    The receipt is checked with the standalone verifier before it is returned:
+    an entry whose stored rows no longer give its hash is a StorageError.
+    """
     with _reading(ledger) as connection:
         row = _item_row(connection, entry)
         if row.kind != "entry":
@@ -307,7 +311,7 @@ def donor_receipt(ledger: Ledger, entry: str, digest: str | TreeDigest | None = 
         fields = entry_fields(connection, stored)
         target = _target(connection, digest)
         proof = _prove(connection, row, target)
-    return DonorReceipt(
+    found = DonorReceipt(
         entry_id=stored.id,
         fields=fields,
         entry={"id": stored.id, "seq": stored.seq, "rec": stored.recorded_at, "prev": stored.prev_hash},
@@ -320,6 +324,12 @@ def donor_receipt(ledger: Ledger, entry: str, digest: str | TreeDigest | None = 
         },
         proof=proof,
     )
+    problem = proofcheck.receipt_problem(json.loads(found.as_json()), str(target))
+    if problem is not None:
+        raise StorageError(
+            f"the receipt of entry {stored.id} does not hold ({problem}): the entry was changed; run verify"
+        )
+    return found
 
 
 def entry_fields(connection: Connection, row: Any) -> dict[str, Any]:
