@@ -15,6 +15,7 @@ from aidledger.core.amounts import (
     commodity,
     currency,
 )
+from aidledger.core.approvals import ApprovalPolicy, Tier
 from aidledger.core.beneficiaries import Beneficiary, Pseudonymizer
 from aidledger.core.entries import Claim, JournalEntry, PostedEntry, Posting
 from aidledger.core.errors import (
@@ -80,6 +81,7 @@ from aidledger.ledger.results import (
     SkippedEntry,
     TrialBalance,
     TrialBalanceLine,
+    Unapproved,
     Verification,
 )
 from aidledger.operations.aid import Aid
@@ -194,6 +196,7 @@ __all__ = [
     "AidSummary",
     "AlreadyReversed",
     "Amount",
+    "ApprovalPolicy",
     "ApprovalRequired",
     "AuditReport",
     "AuditTotals",
@@ -314,10 +317,12 @@ __all__ = [
     "StockLine",
     "StockPosition",
     "StorageError",
+    "Tier",
     "TimeBasis",
     "TotalsRow",
     "TrialBalance",
     "TrialBalanceLine",
+    "Unapproved",
     "UnbalancedEntry",
     "Unit",
     "UnitKind",
