@@ -146,10 +146,12 @@ from aidledger.queries.positions import (
     GrantStatus,
     PledgeStatus,
     StockPosition,
+    UnclaimedPayment,
     double_payments,
     grant_status,
     pledge_status,
     stock_position,
+    unclaimed_payments,
 )
 from aidledger.queries.receipts import (
     PaidPayment,
@@ -324,6 +326,7 @@ __all__ = [
     "TrialBalanceLine",
     "Unapproved",
     "UnbalancedEntry",
+    "UnclaimedPayment",
     "Unit",
     "UnitKind",
     "UnitMismatch",
@@ -370,6 +373,7 @@ __all__ = [
     "sample_entries",
     "split_under_threshold",
     "stock_position",
+    "unclaimed_payments",
     "unusual_actors",
     "verify",
     "wilson_interval",
