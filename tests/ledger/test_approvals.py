@@ -114,6 +114,12 @@ class TestEveryPath:
         ledger.transact(build)
         assert ledger.approve("G-1", checker="treasurer").posted
         assert reconcile(ledger).ok
+        with pytest.MonkeyPatch.context() as patched:
+            patched.setattr(approvals, "current_policies", lambda *_: {})  # a library that knows no policy
+            slipped = [ledger.post(gift("HOUSING", "200")), ledger.post(gift("GENERAL", "200", project="P-1"))]
+            ledger.post(gift("GENERAL", "200", project="P-2"))  # in no scope
+        found = [(u.entry.seq, u.needed, u.scope) for u in ledger.unapproved()]
+        assert found == [(slipped[0].seq, 1, "fund=HOUSING"), (slipped[1].seq, 2, "tag=project=P-1")]
 
 
 class TestDistinctCheckers:

@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any, Final
 
 import attrs
-from sqlalchemy import insert, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
@@ -27,13 +27,12 @@ from aidledger.core.entries import Claim, JournalEntry, PostedEntry, Posting, ch
 from aidledger.core.errors import AidLedgerError, DuplicateDefinition, InvalidArgument, UnknownEntry
 from aidledger.core.identity import identity_key, same_identity
 from aidledger.core.times import from_micros, to_micros
-from aidledger.core.window import Window
 from aidledger.ledger import approvals
 from aidledger.ledger.chart import Charts
 from aidledger.ledger.posting import prepare
 from aidledger.ledger.reader import Reader, record_of
 from aidledger.ledger.results import PendingBatch, Record, Unapproved
-from aidledger.ledger.rows import first_line
+from aidledger.ledger.rows import chunks, first_line
 from aidledger.store import log as store_log
 from aidledger.store import schema as t
 
@@ -196,32 +195,68 @@ def entry_from_fields(fields: Mapping[str, Any], charts: Charts) -> JournalEntry
 def unapproved(connection: Connection, charts: Charts) -> Iterator[Unapproved]:
     """Every entry whose approvals fall short of the policies recorded before it in the log."""
     reader = Reader(connection, charts)
-    policies = reader.records(POLICY_RECORD)
-    if not policies:
+    records = reader.records(POLICY_RECORD)
+    if not records:
         return
-    g = t.log.c
-    place: dict[tuple[str, int], int] = {
-        (kind, int(ref)): seq
-        for kind, ref, seq in connection.execute(select(g.kind, g.ref, g.seq).where(g.kind.in_(("entry", "record"))))
-    }
-    batches = _approved_batches(reader, charts, place)
-    pending = list(policies)
-    force: dict[str, ApprovalPolicy] = {}
     units = charts.current.units
-    for posted in reader.entries(0, None, Window()):
-        logged = place.get(("entry", posted.seq))
-        if logged is None:
-            continue  # not in the log: verify reports it
-        while pending and place.get(("record", pending[0].seq), 0) < logged:
-            policy = ApprovalPolicy.from_body(pending.pop(0).body, units)
-            force[policy.scope] = policy
-        needed = required_checkers(force.values(), posted.entry)
-        if not needed:
+    policies = [(record.seq, ApprovalPolicy.from_body(record.body, units)) for record in records]
+    g = t.log.c
+    place = {
+        ("record", int(ref)): seq for ref, seq in connection.execute(select(g.ref, g.seq).where(g.kind == "record"))
+    }
+    candidates = _above_a_tier(connection, charts, [policy for _, policy in policies])
+    for chunk in chunks(candidates):
+        for ref, seq in connection.execute(
+            select(g.ref, g.seq).where(g.kind == "entry", g.ref.in_([str(c) for c in chunk]))
+        ):
+            place[("entry", int(ref))] = seq
+    batches = _approved_batches(reader, charts, place)
+    force: dict[str, ApprovalPolicy] = {}
+    for chunk in chunks(candidates, 500):
+        rows = connection.execute(select(t.entries).where(t.entries.c.seq.in_(chunk)).order_by(t.entries.c.seq))
+        for posted in reader.load_page(rows.all()):
+            logged = place.get(("entry", posted.seq))
+            if logged is None:
+                continue  # not in the log: verify reports it
+            while policies and place.get(("record", policies[0][0]), 0) < logged:
+                policy = policies.pop(0)[1]
+                force[policy.scope] = policy
+            needed = required_checkers(force.values(), posted.entry)
+            have = _approvals_before(posted, charts, batches, logged) if needed else 0
+            if have < needed:
+                strictest = max(force.values(), key=lambda p: p.required(posted.entry))
+                yield Unapproved(entry=posted, needed=needed, approvals=have, scope=strictest.scope)
+
+
+def _above_a_tier(connection: Connection, charts: Charts, policies: list[ApprovalPolicy]) -> list[int]:
+    """The entries in the scope of a policy with a total above its lowest tier, in journal order."""
+    chart = charts.current
+    p, e, g = t.postings.c, t.entries.c, t.entry_tags.c
+    found: set[int] = set()
+    for policy in policies:
+        if not policy.tiers or (policy.fund is not None and policy.fund not in chart.funds):
             continue
-        have = _approvals_before(posted, charts, batches, logged)
-        if have < needed:
-            strictest = max(force.values(), key=lambda p: p.required(posted.entry))
-            yield Unapproved(entry=posted, needed=needed, approvals=have, scope=strictest.scope)
+        unit = policy.tiers[0].above.unit.code
+        paid = [i for i, a in chart.account_by_id.items() if a.unit.code == unit and a.type is not AccountType.MEMO]
+        query = (
+            select(p.entry_seq)
+            .where(p.amount > 0, p.account_id.in_(paid))
+            .group_by(p.entry_seq)
+            .having(func.sum(p.amount) > policy.tiers[0].above.minor)
+        )
+        if policy.kind is not None:
+            query = query.where(p.entry_seq.in_(select(e.seq).where(e.kind == policy.kind)))
+        if policy.fund is not None:
+            fund = t.postings.alias("fund")
+            query = query.where(
+                p.entry_seq.in_(select(fund.c.entry_seq).where(fund.c.fund_id == chart.funds[policy.fund][0]))
+            )
+        if policy.tag is not None:
+            query = query.where(
+                p.entry_seq.in_(select(g.entry_seq).where(g.name == policy.tag[0], g.value == policy.tag[1]))
+            )
+        found.update(int(seq) for (seq,) in connection.execute(query))
+    return sorted(found)
 
 
 #: A batch's entries' fingerprints, its maker, and its checkers with the log place of each decision.
