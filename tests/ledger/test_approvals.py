@@ -20,24 +20,13 @@ from aidledger import (
 from aidledger.ledger import approvals
 from tests.conftest import T0, Chart
 from tests.helpers import snapshot
-from tests.operations.conftest import APRIL, kzt
+from tests.operations.conftest import APRIL, commit_village, kzt
 
 
 @pytest.fixture
 def project(aid: Aid) -> Aid:
-    """400 million KZT in the housing fund, 340 million committed to one village, and no threshold in Aid."""
-    aid.donate("HOUSING", kzt("400000000"), donor="D-1", on=APRIL, actor="cashier")
-    aid.commit_grant(
-        "KOKTEREK",
-        fund="HOUSING",
-        amount=kzt("340000000"),
-        purpose="housing",
-        grantee="Kokterek builders LLP",
-        description="Rebuild 120 houses",
-        on=APRIL,
-        actor="director",
-    )
-    return Aid(aid.ledger)  # configured with no approval threshold at all
+    """340 million KZT committed to one village, and an Aid configured with no approval threshold at all."""
+    return Aid(commit_village(aid).ledger)
 
 
 def tranches(*tiers: tuple[str, int]) -> ApprovalPolicy:
