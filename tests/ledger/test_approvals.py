@@ -110,6 +110,18 @@ class TestEveryPath:
         found = [(u.entry.seq, u.needed, u.scope) for u in ledger.unapproved()]
         assert found == [(slipped[0].seq, 1, "fund=HOUSING"), (slipped[1].seq, 2, "tag=project=P-1")]
 
+    def test_a_reversal_is_an_entry_too(self, project: Aid) -> None:
+        """Reversing a tranche above a tier needs the same approvals: submit the reversal, a checker approves it."""
+        ledger = project.ledger
+        ledger.set_approval_policy(tranches(("1000000", 1)), actor="board")
+        tranche(project, "2000000", "T-8")
+        original = project.approve("T-8", checker="alice").posted[0]
+        with pytest.raises(ApprovalRequired):
+            ledger.reverse(original.id, actor="maker")
+        ledger.submit([Ledger.reversal_of(original, actor="maker")], actor="maker", code="T-8-REVERSAL")
+        assert ledger.approve("T-8-REVERSAL", checker="bob").posted[0].entry.reverses == original.id
+        assert reconcile(ledger).ok
+
 
 class TestDistinctCheckers:
     def test_a_two_checker_tier_needs_two_distinct_people(self, project: Aid) -> None:
