@@ -122,7 +122,7 @@ def test_a_filtered_summary_adds_up_the_filtered_entries(aid_ledger: Ledger, tmp
         ({"programm": "FAM-50K"}, "unknown dimension 'programm'; choose from fund, kind, programme"),
         ({"account": "Assets:Bank:KZT"}, "cannot filter the books by account: an account's postings alone"),
         ({"month": "2020-04"}, "cannot filter the books by month: filter periods with --from/--to"),
-        ({"programme": 7}, "filter value for programme must be text, got 7"),
+        ({"programme": 7}, "filter value for programme must be non-empty text, got 7"),
         ({"programme": "NO-SUCH"}, "no entry has programme=NO-SUCH in the window exported"),
         ({"programme": "FAM-50K", "fund": "FOOD"}, "no entry has programme=FAM-50K, fund=FOOD"),
         (["programme"], "where must map dimensions to values"),
