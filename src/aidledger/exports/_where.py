@@ -108,6 +108,8 @@ def check_where(where: object) -> Where:
         if dimension in _REFUSED:
             raise InvalidArgument(f"cannot filter the books by {dimension.value}: {_REFUSED[dimension]}", value=key)
         if not isinstance(value, str) or not value:
-            raise InvalidArgument(f"filter value for {dimension.value} must be non-empty text, got {value!r}", value=value)
+            raise InvalidArgument(
+                f"filter value for {dimension.value} must be non-empty text, got {value!r}", value=value
+            )
         values.append((dimension, value))
     return Where(tuple(values))

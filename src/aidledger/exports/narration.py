@@ -8,8 +8,8 @@ alone (:func:`describe`):
   has no payee (its pseudonym stays in the ``beneficiary`` tag), so no personal data can appear there.
 * the **narration** says what happened in words (``Donation from Diaspora fund, 1,000.00 USD at 425.50``,
   ``Cash aid payment, list FAM-1 line F1``, ``Food package delivered, Kokterek``, ``Housing grant tranche 2 of
-  3, project KOKTEREK``), followed by the entry's memo
-  after a dash when it has one; a reversal starts with ``Reversal:``.
+  3, project KOKTEREK``), followed by the entry's memo after a dash when it has one; a reversal starts with
+  ``Reversal:``.
 
 The **dimensions** (:data:`DIMENSIONS`) are the tags an auditor filters on; the exports write each as its own
 Beancount metadata key and hledger tag, next to the entry's other tags.
