@@ -15,6 +15,7 @@ from aidledger.core.amounts import (
     commodity,
     currency,
 )
+from aidledger.core.approvals import ApprovalPolicy, Tier
 from aidledger.core.beneficiaries import Beneficiary, Pseudonymizer
 from aidledger.core.entries import Claim, JournalEntry, PostedEntry, Posting
 from aidledger.core.errors import (
@@ -80,6 +81,7 @@ from aidledger.ledger.results import (
     SkippedEntry,
     TrialBalance,
     TrialBalanceLine,
+    Unapproved,
     Verification,
 )
 from aidledger.operations.aid import Aid
@@ -144,10 +146,12 @@ from aidledger.queries.positions import (
     GrantStatus,
     PledgeStatus,
     StockPosition,
+    UnclaimedPayment,
     double_payments,
     grant_status,
     pledge_status,
     stock_position,
+    unclaimed_payments,
 )
 from aidledger.queries.proofs import (
     DonorReceipt,
@@ -208,6 +212,7 @@ __all__ = [
     "AidSummary",
     "AlreadyReversed",
     "Amount",
+    "ApprovalPolicy",
     "ApprovalRequired",
     "AuditReport",
     "AuditTotals",
@@ -332,13 +337,16 @@ __all__ = [
     "StockLine",
     "StockPosition",
     "StorageError",
+    "Tier",
     "TimeBasis",
     "TotalsRow",
     "TreeCheck",
     "TreeDigest",
     "TrialBalance",
     "TrialBalanceLine",
+    "Unapproved",
     "UnbalancedEntry",
+    "UnclaimedPayment",
     "Unit",
     "UnitKind",
     "UnitMismatch",
@@ -391,6 +399,7 @@ __all__ = [
     "stock_position",
     "tree_check",
     "tree_digest",
+    "unclaimed_payments",
     "unusual_actors",
     "verify",
     "wilson_interval",

@@ -8,15 +8,27 @@ import re
 import shutil
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from beancount import loader
 from beancount.core import data
+from fava.core import FavaLedger
 
-from aidledger import Aid, InvalidArgument, Ledger, Money, export_beancount, export_hledger
+from aidledger import (
+    Aid,
+    CampaignPlan,
+    InvalidArgument,
+    Ledger,
+    Money,
+    Pseudonymizer,
+    export_beancount,
+    export_hledger,
+    run_campaign,
+)
+from tests.conftest import BACKENDS, new_url
 from tests.exports.conftest import build_aid_ledger, totals_of
 from tests.exports.test_beancount import bean_check, beancount_totals
 
@@ -133,3 +145,32 @@ def test_the_command_writes_summaries_and_periods(tmp_path: Path) -> None:
     ]:
         refused = aidledger("export", str(db), *args, cwd=tmp_path)
         assert refused.returncode == 2 and message in refused.stderr and "Traceback" not in refused.stderr
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def campaign(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, pg_database: str | None
+) -> Iterator[Ledger]:
+    """The demo campaign at 1/200 of its size (about 4,900 entries) on each backend."""
+    folder = tmp_path_factory.mktemp("campaign")
+    with Ledger.open(new_url(str(request.param), folder, pg_database)) as ledger:
+        run_campaign(Aid(ledger, approval_threshold=Money("100000000", "KZT")), CampaignPlan.scaled("0.005"),
+                     keys=Pseudonymizer({1: bytes(range(32))}))  # fmt: skip
+        yield ledger
+
+
+def test_a_mid_size_summary_has_the_detailed_books_balances(campaign: Ledger, tmp_path: Path) -> None:
+    """At 1/200 of the campaign, the monthly summary by programme and region loads in Fava with no error, in far
+    fewer transactions, and its totals per account and fund equal the detailed book's and the trial balance."""
+    detailed, summary = tmp_path / "detailed.beancount", tmp_path / "summary.beancount"
+    detailed.write_text(written(export_beancount, campaign), encoding="utf-8")
+    summary.write_text(written(export_beancount, campaign, summary="month", by=("programme", "region")), "utf-8")
+    assert bean_check(summary).returncode == 0, bean_check(summary).stdout
+    fava = FavaLedger(str(summary))
+    assert fava.errors == []
+    full, errors, _ = loader.load_file(str(detailed))
+    assert errors == []
+    assert beancount_totals(fava.all_entries) == beancount_totals(full) == totals_of(campaign.trial_balance())
+    months = [e for e in fava.all_entries if isinstance(e, data.Transaction)]
+    assert campaign.head().seq > 4000 and len(months) * 10 < campaign.head().seq
+    assert assertions(summary.read_text("utf-8")) == assertions(detailed.read_text("utf-8"))

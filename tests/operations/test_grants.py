@@ -21,29 +21,17 @@ from aidledger import (
     PurposeMismatch,
     UnknownRecord,
     Window,
+    describe,
     grant_status,
 )
 from tests.helpers import snapshot
-from tests.operations.conftest import APRIL, kzt
-
-VILLAGE = "Rebuild 120 houses in Kokterek after the flood"
+from tests.operations.conftest import APRIL, VILLAGE, commit_village, kzt
 
 
 @pytest.fixture
 def project(aid: Aid) -> Aid:
     """340 million KZT in the housing fund, all committed to one village."""
-    aid.donate("HOUSING", kzt("400000000"), donor="D-1", on=APRIL, actor="cashier")
-    aid.commit_grant(
-        "KOKTEREK",
-        fund="HOUSING",
-        amount=kzt("340000000"),
-        purpose="housing",
-        grantee="Kokterek builders LLP",
-        description=VILLAGE,
-        on=APRIL,
-        actor="director",
-    )
-    return aid
+    return commit_village(aid)
 
 
 class TestCommitments:
@@ -181,3 +169,55 @@ class TestPeriods:
         )
         with pytest.raises(PeriodClosed):
             project.correct(wrong.id, actor="t", on=APRIL.add(days=20), reason="into the closed month")
+
+
+class TestTrancheNumbers:
+    def test_a_numbered_tranche_says_which_of_how_many(self, aid: Aid) -> None:
+        """The agreement's count of tranches is kept in the project's record and copied, with the tranche's number,
+        into the entry's tags; the narration every export writes reads "tranche 2 of 3" from the entry alone."""
+        aid.donate("HOUSING", kzt("9000000"), donor="D", on=APRIL, actor="c")
+        project = aid.commit_grant("DOSTYK", fund="HOUSING", amount=kzt("6000000"), purpose="housing",
+                                   grantee="Dostyk LLP", on=APRIL, actor="d", tranches=3)  # fmt: skip
+        assert project.tranches == 3 and aid.project_of("DOSTYK").tranches == 3
+        posted = aid.disburse("DOSTYK", kzt("2000000"), milestone="walls", on=APRIL, actor="t", tranche=2)
+        assert (posted.entry.tags["tranche"], posted.entry.tags["tranches"]) == ("2", "3")
+        assert describe(posted.entry).narration == "Housing grant tranche 2 of 3, project DOSTYK, walls"
+        (commitment,) = [p for p in aid.ledger.entries() if p.entry.kind == "grant-commitment"]
+        assert describe(commitment.entry).narration == "Housing grant committed in 3 tranches, project DOSTYK"
+
+    def test_without_a_count_a_tranche_has_its_number_only(self, project: Aid) -> None:
+        """A project committed without a count of tranches: "tranche 1"; without a number, no number at all."""
+        assert project.project_of("KOKTEREK").tranches is None
+        first = project.disburse("KOKTEREK", kzt("1000"), milestone="foundations", on=APRIL, actor="t", tranche=1)
+        assert describe(first.entry).narration == "Housing grant tranche 1, project KOKTEREK, foundations"
+        assert "tranches" not in first.entry.tags
+        plain = project.disburse("KOKTEREK", kzt("1000"), milestone="walls", on=APRIL, actor="t")
+        assert "tranche" not in plain.entry.tags
+        assert describe(plain.entry).narration == "Housing grant tranche, project KOKTEREK, walls"
+
+    @pytest.mark.parametrize(
+        ("tranches", "tranche", "message"),
+        [
+            (0, None, "tranches must be a whole number from 1, got 0"),
+            ("3", None, "tranches must be a whole number from 1, got '3'"),
+            (3, 4, "tranche of project P must be a whole number from 1 to 3, got 4"),
+            (3, 0, "tranche of project P must be a whole number from 1 to 3, got 0"),
+            (None, True, "tranche of project P must be a whole number from 1, got True"),
+        ],
+    )
+    def test_impossible_numbers_are_refused(self, aid: Aid, tranches: object, tranche: object, message: str) -> None:
+        """A count below one, or a tranche number outside 1..count, is InvalidArgument and writes nothing."""
+        aid.donate("HOUSING", kzt("9000000"), donor="D", on=APRIL, actor="c")
+        commit = {"fund": "HOUSING", "amount": kzt("5000000"), "purpose": "housing", "grantee": "G", "on": APRIL,
+                  "actor": "d"}  # fmt: skip
+        if tranche is None:
+            before = snapshot(aid.ledger)
+            with pytest.raises(InvalidArgument, match=re.escape(message)):
+                aid.commit_grant("P", **commit, tranches=tranches)  # type: ignore[arg-type]
+            assert snapshot(aid.ledger) == before
+            return
+        aid.commit_grant("P", **commit, tranches=tranches)  # type: ignore[arg-type]
+        before = snapshot(aid.ledger)
+        with pytest.raises(InvalidArgument, match=re.escape(message)):
+            aid.disburse("P", kzt("1000"), milestone="m", on=APRIL, actor="t", tranche=tranche)  # type: ignore[arg-type]
+        assert snapshot(aid.ledger) == before

@@ -37,11 +37,13 @@ def test_a_campaign_reconciles(campaign: Ledger) -> None:
         "no negative balances",
         "fund net assets",
         "log tree",
+        "approvals",
         "stock",
         "grants",
         "pledges",
         "payment lists settled",
         "budgets",
+        "payment claims",
     ]
     assert all(check.compared for check in result.checks)
 
@@ -125,10 +127,12 @@ def test_the_checks_are_one_listed_order() -> None:
     assert [check.__name__ for check in CHECKS] == [
         "check_books",
         "check_log_tree",
+        "check_approvals",
         "check_stock",
         "check_grants",
         "check_pledges",
         "check_payment_lists",
         "check_budgets",
+        "check_payment_claims",
     ]
     assert all(check.__doc__ for check in CHECKS)

@@ -38,7 +38,7 @@ def test_tag_names_are_the_stored_strings() -> None:
     assert sorted(names.values()) == [
         "basis", "beneficiary", "budget_line", "commodity", "corrects", "donor", "event", "exclusion", "from_fund", "grantee", "list", "location",
         "milestone", "original_amount", "original_currency", "pledge", "programme", "project", "provider", "purpose",
-        "rate", "rate_date", "reason", "reference", "region", "rounding", "settlement", "to_fund", "value",
+        "rate", "rate_date", "reason", "reference", "region", "rounding", "settlement", "to_fund", "tranche", "tranches", "value",
     ]  # fmt: skip
     assert all(value == name.lower() for name, value in names.items())
 

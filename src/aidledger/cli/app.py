@@ -597,6 +597,10 @@ def export(
         str | None, typer.Option("--to", help="Beancount/hledger/CSV: the day (or time) after them.")
     ] = None,
     title: Annotated[str | None, typer.Option(help="Beancount: the books' title (Fava shows it).")] = None,
+    where: Annotated[
+        list[str] | None,
+        typer.Option(help="Beancount/hledger: only entries with DIMENSION=VALUE (repeatable), e.g. programme=P1."),
+    ] = None,
 ) -> None:
     """Write the ledger for another tool: Beancount, hledger, CSV (spreadsheet-safe), IATI 2.03 XML or HTML.
 
@@ -607,7 +611,9 @@ def export(
     keys = _personal_data_keys(format_, personal_data, registry_url, key_version)
     options: dict[str, object] = {
         "tz": tz, "reporting_org": reporting_org, "org_type": org_type, "country": country, "format_": format_,
-        "journal": _journal_options(format_, summary, by, title, span=start is not None or end is not None),
+        "journal": _journal_options(
+            format_, summary, by, title, span=start is not None or end is not None, where=_filters(where)
+        ),
         "window": Window(start=when(start, tz, "--from"), end=when(end, tz, "--to")),
     }  # fmt: skip
     with (
@@ -696,15 +702,17 @@ def _export_iati(
     return summary
 
 
-def _journal_options(format_: str, summary: str | None, by: str, title: str | None, span: bool) -> dict[str, Any]:
+def _journal_options(
+    format_: str, summary: str | None, by: str, title: str | None, span: bool, where: dict[Dimension | str, str]
+) -> dict[str, Any]:
     """The Beancount/hledger-only options given, or InvalidArgument if one is given for a format without it
     (``span``: --from or --to was given)."""
-    options: dict[str, Any] = {}
+    options: dict[str, Any] = {"where": where} if where else {}
     if summary is not None or by:
         options.update(summary=summary, by=[d.strip() for d in by.split(",") if d.strip()])
     if title is not None:
         options["title"] = title
-    allowed = {"beancount": ("summary", "by", "title"), "hledger": ("summary", "by")}.get(format_, ())
+    allowed = {"beancount": ("summary", "by", "title", "where"), "hledger": ("summary", "by", "where")}.get(format_, ())
     for name in [*options, *(["from/--to"] if span and format_ not in ("beancount", "hledger", "csv") else [])]:
         if name not in allowed:
             raise InvalidArgument(f"--{name} is not an option of --format {format_}", value=name)

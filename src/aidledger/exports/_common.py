@@ -17,6 +17,7 @@ from aidledger.core.entries import PostedEntry, Posting
 from aidledger.core.errors import InvalidArgument, StorageError
 from aidledger.core.times import zone_name
 from aidledger.core.window import Window
+from aidledger.exports._where import Where
 from aidledger.exports.narration import DIMENSIONS
 from aidledger.ledger.ledger import Ledger
 from aidledger.ledger.reader import newest_seq
@@ -24,6 +25,7 @@ from aidledger.ledger.reader import newest_seq
 #: Entries read from the ledger per round trip.
 _PAGE: Final = 500
 _EPOCH_DAY: Final = dt.date(1970, 1, 1)
+_EVERYTHING: Final = Where()
 
 
 @attrs.frozen
@@ -105,20 +107,27 @@ def pinned(ledger: Ledger, window: Window | None) -> tuple[int, Window, PostedEn
     return head, given, newest
 
 
-def _snapshot(ledger: Ledger, window: Window | None, *, balances: bool) -> tuple[_Snapshot, dict[tuple[str, str], int]]:
-    """Fix what the export covers and, if asked, read the ledger's trial balance for exactly that.
+def _snapshot(
+    ledger: Ledger, window: Window | None, *, balances: bool, where: Where = _EVERYTHING
+) -> tuple[_Snapshot, dict[tuple[str, str], int]]:
+    """Fix what the export covers and, if asked, read the ledger's trial balance for exactly that (or, for a
+    filtered export, the totals of the postings ``where`` selects; InvalidArgument if it selects none).
 
     Returns the snapshot and the balances in minor units by (account code, fund code).
     """
     head, window, newest = pinned(ledger, window)
     totals: dict[tuple[str, str], int] = {}
-    if balances and newest is not None:
+    if where:
+        found, totals = (0, {}) if newest is None else where.balances(ledger, window)
+        if not found:
+            raise InvalidArgument(f"no entry has {where.text()} in the window exported", where=where.text())
+    elif balances and newest is not None:
         for line in ledger.trial_balance(window=window).lines:
             totals[(line.account.code, line.fund.code)] = line.balance.minor
     return _Snapshot(head, window, newest), totals
 
 
-def _scope(snapshot: _Snapshot) -> str:
+def _scope(snapshot: _Snapshot, where: Where = _EVERYTHING) -> str:
     """A comment line saying what the export holds: the log up to its newest entry, and the effective bounds.
 
     It describes the entries covered, not the ledger at export time, so the same window gives the same line
@@ -137,7 +146,16 @@ def _scope(snapshot: _Snapshot) -> str:
     ):
         if when is not None:
             text += f", {words} {_iso(when)}"
+    if where:
+        text += f".\n; Filtered: only the entries with {where.text()}"
     return text + ".\n"
+
+
+def _proof(where: Where) -> str:
+    """What the balance assertions at the end of a book are."""
+    if where:
+        return f"the ledger's totals of the postings with {where.text()} (not its trial balance)"
+    return "the ledger's trial balance"
 
 
 Progress = Callable[[str, int, int], None]
@@ -450,12 +468,13 @@ class _Tally:
 
 
 def _prepare(
-    ledger: object, out: object, window: Window | None, *, journal: bool
+    ledger: object, out: object, window: Window | None, *, journal: bool, where: Where = _EVERYTHING
 ) -> tuple[Ledger, _Snapshot, dict[tuple[str, str], int], _Tally]:
     """Check the arguments and fix the snapshot; for a journal (Beancount, hledger) also read the
-    trial balance and name every account/fund pair of the chart (raising before anything is written)."""
+    trial balance (or the totals ``where`` selects) and name every account/fund pair of the chart (raising
+    before anything is written)."""
     checked = _check_arguments(ledger, out, window)
-    snapshot, totals = _snapshot(checked, window, balances=journal)
+    snapshot, totals = _snapshot(checked, window, balances=journal, where=where)
     names = _AccountNames(checked.accounts(), checked.funds()) if journal else None
     return checked, snapshot, totals, _Tally(names)
 

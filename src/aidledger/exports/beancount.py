@@ -62,6 +62,11 @@ How the ledger maps to Beancount:
   assertion has an explicit zero tolerance (``~ 0``), because Beancount would
   otherwise accept a difference of one minor unit.  ``bean-check`` therefore
   fails unless its totals equal the library's to the minor unit.
+* **Filtered books.**  With ``where`` (``{"programme": "FOOD-2020"}``), only the
+  entries with those dimension values are written (``fund`` and ``currency``
+  keep those postings), and the assertions are the ledger's totals of the
+  postings kept, read by the query behind :func:`~aidledger.audit_totals`
+  (:mod:`aidledger.exports._where`); the header says the book is filtered.
 
 The options, ``commodity`` and ``open`` directives come after the transactions (dated
 the earliest transaction's date): the export streams entries once, in chain
@@ -83,7 +88,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Final, TextIO
 
 from aidledger.core.amounts import Unit, UnitKind
@@ -101,12 +106,14 @@ from aidledger.exports._common import (
     _opened,
     _operating_currency,
     _prepare,
+    _proof,
     _scope,
     _Tally,
     _title,
     _units,
 )
 from aidledger.exports._summary import Group, check_summary, what, write_transactions
+from aidledger.exports._where import check_where
 from aidledger.exports.narration import describe
 from aidledger.ledger.ledger import Ledger
 from aidledger.vocabulary import Tag
@@ -170,7 +177,7 @@ def _options(tally: _Tally, units: tuple[Unit, ...], operating: str | None, titl
 
 _HEADER: Final = (
     "; Exported by aidledger: {what}, dated in the entry's time zone.\n{scope}"
-    "; Accounts are <type>:<account>:<FUND>; the balance assertions at the end are the ledger's trial balance.\n\n"
+    "; Accounts are <type>:<account>:<FUND>; the balance assertions at the end are {proof}.\n\n"
 )
 
 
@@ -230,6 +237,7 @@ def export_beancount(
     title: str | None = None,
     summary: str | None = None,
     by: Sequence[str] = (),
+    where: Mapping[str, str] | None = None,
 ) -> ExportSummary:
     """Write ``ledger`` to ``out`` as a Beancount v3 file that checks its own totals.
 
@@ -254,6 +262,10 @@ def export_beancount(
             balance assertions as the detailed book.
         by: with ``summary``, the dimensions kept apart (``programme``, ``project``, ``purpose``, ``region``,
             ``donor``, ``list``).
+        where: only the entries with these dimension values (``{"programme": "FOOD-2020"}``, as in
+            :func:`~aidledger.audit_totals`; ``fund`` and ``currency`` keep those postings); the balance
+            assertions are then the ledger's totals of the postings kept, and the header says the book is
+            filtered.
 
     Returns:
         What was written, with the window that reproduces it.
@@ -262,15 +274,19 @@ def export_beancount(
         InvalidArgument: ``ledger`` is not a Ledger, ``out`` cannot be written,
             a time is naive, two ledger accounts (or funds) would get one
             Beancount name, the title or operating currency is not usable, or the
-            summary or its dimensions are unknown.
+            summary or its dimensions are unknown, or ``where`` names an unknown dimension, one that
+            cannot filter a book (``account``, a period) or values no entry has.
         StorageError: the ledger changed under the export in a way the
             snapshot could not exclude; export again with the summary's window.
     """
-    ledger, snapshot, balances, tally = _prepare(ledger, out, window, journal=True)
+    selected = check_where(where)
+    ledger, snapshot, balances, tally = _prepare(ledger, out, window, journal=True, where=selected)
     _check_options(ledger, operating_currency, title)
     period, names = check_summary(summary, by)
-    out.write(_HEADER.format(what=what(period, names), scope=_scope(snapshot)))
-    write_transactions(out, _entries(ledger, snapshot, progress), tally, (period, names), _transactions, _summarised)
+    header = _HEADER.format(what=what(period, names), scope=_scope(snapshot, selected), proof=_proof(selected))
+    out.write(header)
+    entries = selected.kept(_entries(ledger, snapshot, progress))
+    write_transactions(out, entries, tally, (period, names), _transactions, _summarised)
     _check_totals(tally.sums(), balances)
     units = _units(tally)
     out.write(_options(tally, units, operating_currency, title))

@@ -47,7 +47,9 @@ hledger syntax details:
   units) for every account/fund pair, taken from the ledger's trial balance
   and dated the day after the last transaction (or after ``as_of``).  hledger
   compares them exactly, so ``hledger check`` fails unless its totals equal the
-  library's to the minor unit.
+  library's to the minor unit.  With ``where``, as in the Beancount export, only
+  the entries with those dimension values are written and the assertions are
+  the ledger's totals of the postings kept.
 
 Directives other than ``decimal-mark`` come after the transactions, for the
 same reason as in the Beancount export (entries are streamed once); hledger
@@ -59,7 +61,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Final, TextIO
 
 from aidledger.core.amounts import Unit
@@ -75,11 +77,13 @@ from aidledger.exports._common import (
     _number,
     _opened,
     _prepare,
+    _proof,
     _scope,
     _Tally,
     _units,
 )
 from aidledger.exports._summary import Group, check_summary, what, write_transactions
+from aidledger.exports._where import check_where
 from aidledger.exports.narration import describe
 from aidledger.ledger.ledger import Ledger
 
@@ -150,7 +154,7 @@ def _transactions(posted: PostedEntry, tally: _Tally) -> str:
 _HEADER: Final = (
     "; Exported by aidledger: {what}, dated in the entry's time zone.\n{scope}"
     "; Accounts are <type>:<account>:<FUND>; free text is JSON-escaped; the balance assertions at the end are\n"
-    "; the ledger's trial balance.\n"
+    "; {proof}.\n"
     "decimal-mark .\n\n"
 )
 
@@ -166,7 +170,9 @@ def _summarised(group: Group, by: Sequence[str]) -> str:
     return "".join(lines) + "\n"
 
 
-def _directives(out: TextIO, tally: _Tally, balances: dict[tuple[str, str], int], as_of: dt.datetime | None) -> int:
+def _directives(
+    out: TextIO, tally: _Tally, balances: dict[tuple[str, str], int], as_of: dt.datetime | None, filtered: bool
+) -> int:
     """Write the account directives and the balance assertions; return how many assertions were written."""
     for root, kind in _ROOT_TYPES:
         out.write(f"account {root}  ; type: {kind}\n")
@@ -177,7 +183,8 @@ def _directives(out: TextIO, tally: _Tally, balances: dict[tuple[str, str], int]
     pairs = [(pair, "==" if len(group) == 1 else "=") for _, group in groups for pair in group]
     if pairs:
         day = tally.assertion_day(as_of).isoformat()
-        out.write(f"\n{day} * balance assertions: the aidledger trial balance\n")
+        what = "the aidledger totals of the entries kept" if filtered else "the aidledger trial balance"
+        out.write(f"\n{day} * balance assertions: {what}\n")
         for pair, sign in pairs:
             unit = pair.account.unit
             minor = balances.get((pair.account.code, pair.fund.code), 0)
@@ -193,6 +200,7 @@ def export_hledger(
     progress: Progress | None = None,
     summary: str | None = None,
     by: Sequence[str] = (),
+    where: Mapping[str, str] | None = None,
 ) -> ExportSummary:
     """Write ``ledger`` to ``out`` as an hledger journal that checks its own totals.
 
@@ -212,6 +220,10 @@ def export_hledger(
             balance assertions as the detailed journal.
         by: with ``summary``, the dimensions kept apart (``programme``, ``project``, ``purpose``, ``region``,
             ``donor``, ``list``).
+        where: only the entries with these dimension values (``{"programme": "FOOD-2020"}``, as in
+            :func:`~aidledger.audit_totals`; ``fund`` and ``currency`` keep those postings); the balance
+            assertions are then the ledger's totals of the postings kept, and the header says the book is
+            filtered.
 
     Returns:
         What was written, with the window that reproduces it.
@@ -219,19 +231,23 @@ def export_hledger(
     Raises:
         InvalidArgument: ``ledger`` is not a Ledger, ``out`` cannot be written,
             a time is naive, two ledger accounts (or funds) would get one name, or
-            the summary or its dimensions are unknown.
+            the summary or its dimensions are unknown, or ``where`` names an unknown dimension, one that
+            cannot filter a book (``account``, a period) or values no entry has.
         StorageError: the ledger changed under the export in a way the
             snapshot could not exclude; export again with the summary's window.
     """
-    ledger, snapshot, balances, tally = _prepare(ledger, out, window, journal=True)
+    selected = check_where(where)
+    ledger, snapshot, balances, tally = _prepare(ledger, out, window, journal=True, where=selected)
     period, names = check_summary(summary, by)
-    out.write(_HEADER.format(what=what(period, names), scope=_scope(snapshot)))
-    write_transactions(out, _entries(ledger, snapshot, progress), tally, (period, names), _transactions, _summarised)
+    header = _HEADER.format(what=what(period, names), scope=_scope(snapshot, selected), proof=_proof(selected))
+    out.write(header)
+    entries = selected.kept(_entries(ledger, snapshot, progress))
+    write_transactions(out, entries, tally, (period, names), _transactions, _summarised)
     _check_totals(tally.sums(), balances)
     units = _units(tally)
     for unit in units:
         sample = "1,000." + "0" * unit.exponent
         out.write(f"commodity {sample} {_symbol(unit)}\n")
     out.write("\n")
-    pairs = _directives(out, tally, balances, snapshot.window.as_of)
+    pairs = _directives(out, tally, balances, snapshot.window.as_of, bool(selected))
     return tally.summary("hledger", snapshot, units=len(units), assertions=pairs)

@@ -15,7 +15,7 @@ import datetime as dt
 from aidledger.core.accounts import Fund, check_code
 from aidledger.core.amounts import Money
 from aidledger.core.entries import JournalEntry, PostedEntry, Posting
-from aidledger.core.errors import ExceedsCommitment, ExceedsReceived
+from aidledger.core.errors import ExceedsCommitment, ExceedsReceived, InvalidArgument
 from aidledger.ledger.ledger import LedgerView
 from aidledger.ledger.results import PendingBatch
 from aidledger.operations.base import Operations
@@ -37,20 +37,28 @@ class GrantOperations(Operations):
         on: dt.datetime,
         actor: str,
         description: str = "",
+        tranches: int | None = None,
     ) -> Project:
-        """Commit ``amount`` to a project: a memo entry that later tranches draw down."""
+        """Commit ``amount`` to a project: a memo entry that later tranches draw down.
+
+        ``tranches``, if the grant agreement says how many tranches pay it, is kept in the project's record;
+        each tranche paid with its number (``disburse(..., tranche=2)``) is then "tranche 2 of 3".
+        """
         check_code("project", code)
         target = self._fund(fund)
         money = self._money(amount, "commitment")
         self._check_purpose(target, purpose, f"project {code}")
-        body = {
+        named = self._text(grantee, "grantee")
+        body: dict[str, object] = {
             "fund": target.code,
             "purpose": purpose,
-            "grantee": self._text(grantee, "grantee"),
+            "grantee": named,
             "amount": f"{money.value:f}",
             "currency": money.unit.code,
             "description": description,
         }
+        if tranches is not None:
+            body["tranches"] = _count(tranches, "tranches", None)
         entry = JournalEntry(
             kind=Kind.GRANT_COMMITMENT.value,
             effective_at=self._when(on),
@@ -61,7 +69,8 @@ class GrantOperations(Operations):
             actor=actor,
             memo=description,
             idempotency_key=commitment_key(code),
-            tags={Tag.PROJECT: code, Tag.PURPOSE: purpose, Tag.GRANTEE: body["grantee"], Tag.EVENT: Event.COMMITTED},
+            tags={Tag.PROJECT: code, Tag.PURPOSE: purpose, Tag.GRANTEE: named, Tag.EVENT: Event.COMMITTED}
+            | ({} if tranches is None else {Tag.TRANCHES: str(tranches)}),
         )
 
         self._post_recorded(RecordKind.PROJECT, code, body, [entry], actor=actor)
@@ -80,6 +89,7 @@ class GrantOperations(Operations):
         actor: str,
         key: str | None,
         budget: BudgetLine | None = None,
+        number: int | None = None,
     ) -> JournalEntry:
         fund = self._fund(project.fund)
         money = self._money(amount, "tranche", project.committed.unit)
@@ -91,6 +101,10 @@ class GrantOperations(Operations):
             Tag.MILESTONE: milestone,
             Tag.EVENT: Event.DISBURSED,
         }
+        if number is not None:  # the entry says "tranche 2 of 3" itself: exports read the entry, not the record
+            tags[Tag.TRANCHE] = str(_count(number, "tranche", project.tranches, project.code))
+            if project.tranches is not None:
+                tags[Tag.TRANCHES] = str(project.tranches)
         memo = []
         if budget is not None:  # approved and paid in one entry: the line's money goes from free to disbursed
             tags[Tag.BUDGET_LINE] = budget.code
@@ -121,16 +135,19 @@ class GrantOperations(Operations):
         actor: str,
         key: str | None = None,
         budget_line: str | None = None,
+        tranche: int | None = None,
     ) -> PostedEntry:
         """Pay a tranche against a milestone; refused beyond the remaining commitment.
 
         A project with budget lines commits and disburses the tranche against
         ``budget_line`` (its only line, if it has one): refused with
-        ExceedsBudget beyond what the line or its fund has free.
+        ExceedsBudget beyond what the line or its fund has free.  ``tranche`` is
+        its number in the grant agreement (at most the project's ``tranches``),
+        kept in the entry's tags so that its narration says "tranche 2 of 3".
         """
         found = self.project_of(project)
         budget = choose_line(self.ledger, Owner.PROJECT, found.code, budget_line, self._when(on))
-        entry = self._tranche(found, amount, milestone, on, actor, key, budget)
+        entry = self._tranche(found, amount, milestone, on, actor, key, budget, tranche)
         self._needs_approval(amount, f"tranche of project {project}")
         memo_account = self.chart.commitment(found.code, found.committed.unit)
         what = f"tranche of {amount} to project {project}"
@@ -160,12 +177,13 @@ class GrantOperations(Operations):
         code: str,
         key: str | None = None,
         budget_line: str | None = None,
+        tranche: int | None = None,
     ) -> PendingBatch:
         """Submit a tranche for a checker's approval (approve it with :meth:`approve`); approving it commits and
-        disburses it against its budget line, as :meth:`disburse`."""
+        disburses it against its budget line, as :meth:`disburse` (``tranche``: its number, as there)."""
         found = self.project_of(project)
         budget = choose_line(self.ledger, Owner.PROJECT, found.code, budget_line, self._when(on))
-        entry = self._tranche(found, amount, milestone, on, actor, key, budget)
+        entry = self._tranche(found, amount, milestone, on, actor, key, budget, tranche)
         return self.ledger.submit([entry], actor=actor, code=code)
 
     def claw_back(
@@ -227,3 +245,12 @@ class GrantOperations(Operations):
 
         with over_budget(budget, f"clawback of {money} from project {project}"):
             return self._transact(build).posted[0]
+
+
+def _count(value: object, name: str, most: int | None, project: str | None = None) -> int:
+    """``value`` if it is a whole number from 1 to ``most`` (any, without ``most``); InvalidArgument otherwise."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1 or (most is not None and value > most):
+        bound = "a whole number from 1" + ("" if most is None else f" to {most}")
+        where = "" if project is None else f" of project {project}"
+        raise InvalidArgument(f"{name}{where} must be {bound}, got {value!r}", value=value)
+    return value

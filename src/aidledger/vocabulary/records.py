@@ -179,6 +179,7 @@ class Project:
         grantee: who receives the tranches (an organisation, not a person).
         committed: the amount committed.
         description: for example "rebuild 120 houses in the village of …".
+        tranches: how many tranches the grant agreement pays it in, if it says (``None`` otherwise).
     """
 
     code: str
@@ -187,6 +188,7 @@ class Project:
     grantee: str
     committed: Money
     description: str
+    tranches: int | None = None
 
     @classmethod
     def from_record(cls, record: Record) -> Project:
@@ -199,4 +201,5 @@ class Project:
             grantee=str(body["grantee"]),
             committed=Money(str(body["amount"]), currency(str(body["currency"]))),
             description=str(body["description"]),
+            tranches=None if body.get("tranches") is None else int(str(body["tranches"])),
         )

@@ -88,6 +88,8 @@ class Tag:
     ROUNDING: Final = "rounding"
     SETTLEMENT: Final = "settlement"
     TO_FUND: Final = "to_fund"
+    TRANCHE: Final = "tranche"
+    TRANCHES: Final = "tranches"
     VALUE: Final = "value"
 
 
