@@ -155,6 +155,25 @@ class TestProviderReport:
         ]
         assert match_provider_report(books.ledger, "L3", returned).contradictions == ()  # paid, then returned
 
+    def test_a_reversed_payment_is_counted_once(self, books: Aid) -> None:
+        """Issue 16: a reversed payment (and its reversal) is no longer in the list, not a payment of twice its amount;
+        a reversed settlement no longer stands, so the payment is approved again in the ledger's eyes."""
+        result = books.pay("ONE-OFF", [household(7, "Abai"), household(8, "Abai")], actor="maker", on=MAY,
+                           list_code="L3")  # fmt: skip
+        books.ledger.reverse(result.posted[0].id, actor="accountant", idempotency_key="fix-7")
+        books.send("L3", provider="Kazpost", actor="treasurer", on=MAY)
+        settled = books.settle("L3", [ProviderLine("R-8", PaymentStatus.PAID, kzt("50000"))], actor="t", on=MAY)
+        books.ledger.reverse(settled.entries[0].id, actor="accountant", idempotency_key="fix-8")
+        report = [
+            ProviderLine("R-7", PaymentStatus.PAID, kzt("50000"), line=2),
+            ProviderLine("R-8", PaymentStatus.FAILED, kzt("50000"), line=3),
+        ]
+        match = match_provider_report(books.ledger, "L3", report)
+        assert match.amount_differences == ()
+        assert [x.reference for x in match.missing_in_ledger] == ["R-7"]
+        assert [(p.line.reference, p.ledger_status) for p in match.matched] == [("R-8", "approved")]
+        assert match.status_differences == () and match.missing_in_report == ()
+
     def test_unknown_list(self, books: Aid) -> None:
         with pytest.raises(UnknownRecord, match="no payment-list 'NOPE'"):
             match_provider_report(books.ledger, "NOPE", [])
