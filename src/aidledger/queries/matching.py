@@ -393,6 +393,11 @@ def match_provider_report(
     due = Chart().payments_due(unit).code
     e, p, a = t.entries.c, t.postings.c, t.accounts.c
     in_list, ref = t.entry_tags.alias("in_list"), t.entry_tags.alias("ref")
+    reversal = t.entries.alias("reversal")
+    standing = (  # neither a reversal nor reversed (inside the window): issue 16
+        e.reverses.is_(None),
+        ~select(reversal.c.seq).where(reversal.c.reverses == e.id, *store_window.conditions(seen, reversal)).exists(),
+    )
     listed = t.entries.join(
         in_list, (in_list.c.entry_seq == e.seq) & (in_list.c.name == Tag.LIST) & (in_list.c.value == list_code)
     ).join(ref, (ref.c.entry_seq == e.seq) & (ref.c.name == Tag.REFERENCE))
@@ -402,6 +407,7 @@ def match_provider_report(
         .where(
             a.code == due,
             e.kind.in_([kind.value for kind in PAYMENT_DUE_KINDS]),
+            *standing,
             *store_window.conditions(seen, t.entries),
         )
         .group_by(ref.c.value, e.kind)
@@ -409,7 +415,7 @@ def match_provider_report(
     returned = (
         select(ref.c.value)
         .select_from(listed)
-        .where(e.kind == Kind.PAYMENT_RETURNED.value, *store_window.conditions(seen, t.entries))
+        .where(e.kind == Kind.PAYMENT_RETURNED.value, *standing, *store_window.conditions(seen, t.entries))
     )
     amounts: dict[str, Money] = {}
     status: dict[str, str] = {}
