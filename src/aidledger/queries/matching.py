@@ -20,18 +20,14 @@ from aidledger.core.errors import InvalidArgument
 from aidledger.core.times import from_micros, time_zone, to_micros
 from aidledger.core.window import Window
 from aidledger.ledger.ledger import Ledger
-from aidledger.queries._reading import known_record, require_ledger
+from aidledger.queries._reading import require_ledger
+from aidledger.queries.payment_lists import listed_payments
 from aidledger.store import schema as t
 from aidledger.store import window as store_window
 from aidledger.vocabulary import (
-    PAYMENT_DUE_KINDS,
-    Chart,
     Event,
-    Kind,
     PaymentStatus,
-    Programme,
     ProviderLine,
-    RecordKind,
     Tag,
 )
 
@@ -370,7 +366,6 @@ _AGREES = {
     PaymentStatus.FAILED: {Event.APPROVED, Event.FAILED},
     PaymentStatus.RETURNED: {Event.PAID, Event.RETURNED},
 }
-_SETTLED = {Kind.PAYMENT_PAID: Event.PAID, Kind.PAYMENT_FAILED: Event.FAILED}
 
 
 def match_provider_report(
@@ -387,48 +382,9 @@ def match_provider_report(
     for line in report:
         if not isinstance(line, ProviderLine):
             raise InvalidArgument(f"report lines must be ProviderLine values, got {line!r}", value=line)
-    record = known_record(ledger, RecordKind.PAYMENT_LIST, list_code, seen)
-    programme = Programme.from_record(known_record(ledger, RecordKind.PROGRAMME, str(record.body["programme"]), seen))
-    unit = programme.unit
-    due = Chart().payments_due(unit).code
-    e, p, a = t.entries.c, t.postings.c, t.accounts.c
-    in_list, ref = t.entry_tags.alias("in_list"), t.entry_tags.alias("ref")
-    reversal = t.entries.alias("reversal")
-    standing = (  # neither a reversal nor reversed (inside the window): issue 16
-        e.reverses.is_(None),
-        ~select(reversal.c.seq).where(reversal.c.reverses == e.id, *store_window.conditions(seen, reversal)).exists(),
-    )
-    listed = t.entries.join(
-        in_list, (in_list.c.entry_seq == e.seq) & (in_list.c.name == Tag.LIST) & (in_list.c.value == list_code)
-    ).join(ref, (ref.c.entry_seq == e.seq) & (ref.c.name == Tag.REFERENCE))
-    query = (
-        select(ref.c.value, e.kind, func.sum(func.abs(p.amount)))
-        .select_from(listed.join(t.postings, p.entry_seq == e.seq).join(t.accounts, a.id == p.account_id))
-        .where(
-            a.code == due,
-            e.kind.in_([kind.value for kind in PAYMENT_DUE_KINDS]),
-            *standing,
-            *store_window.conditions(seen, t.entries),
-        )
-        .group_by(ref.c.value, e.kind)
-    )
-    returned = (
-        select(ref.c.value)
-        .select_from(listed)
-        .where(e.kind == Kind.PAYMENT_RETURNED.value, *standing, *store_window.conditions(seen, t.entries))
-    )
-    amounts: dict[str, Money] = {}
-    status: dict[str, str] = {}
-    with ledger.snapshot() as connection:
-        store_window.check_through(connection, seen)
-        for reference, kind, minor in connection.execute(query):
-            if kind == Kind.PAYMENT:
-                amounts[reference] = Money.from_minor(int(minor), unit)
-                status.setdefault(reference, Event.APPROVED)
-            else:
-                status[reference] = _SETTLED[Kind(kind)]
-        for (reference,) in connection.execute(returned):
-            status[reference] = Event.RETURNED
+    listed = listed_payments(ledger, list_code, window=seen)
+    amounts = {payment.reference: payment.amount for payment in listed.payments}
+    status = {payment.reference: payment.status for payment in listed.payments}
     matched: list[ProviderPair] = []
     amount_differences: list[ProviderPair] = []
     status_differences: list[ProviderPair] = []
