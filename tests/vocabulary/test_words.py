@@ -51,7 +51,8 @@ def test_events_and_record_kinds_are_the_stored_strings() -> None:
         "DELIVERED": "delivered", "LOST": "lost",
     }  # fmt: skip
     kinds = {name: value for name, value in vars(RecordKind).items() if name.isupper()}
-    assert kinds == {"PROGRAMME": "programme", "PAYMENT_LIST": "payment-list", "PROJECT": "project", "PLEDGE": "pledge"}
+    assert kinds == {"PROGRAMME": "programme", "PAYMENT_LIST": "payment-list", "PROJECT": "project", "PLEDGE": "pledge",
+                     "PAYMENT_FILE": "payment-file"}  # fmt: skip
 
 
 def test_keys_and_claim_scopes_are_spelled_as_stored() -> None:

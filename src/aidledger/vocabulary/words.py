@@ -118,6 +118,7 @@ class RecordKind:
     PAYMENT_LIST: Final = "payment-list"
     PROJECT: Final = "project"
     PLEDGE: Final = "pledge"
+    PAYMENT_FILE: Final = "payment-file"  # the SHA-256 of a pain.001 file, recorded before it is handed over
 
 
 #: The claim scope of a one-off programme is this prefix and the programme's code.
