@@ -395,7 +395,7 @@ def _statement_dict(statement: FundStatement) -> dict[str, Any]:
     return data | {"reconciles": statement.reconciles, "fund": statement.fund.code}
 
 
-FORMATS = ("beancount", "hledger", "csv", "iati", "html")
+FORMATS = ("beancount", "hledger", "csv", "iati", "html", "pain001")
 
 
 @app.command()
@@ -427,11 +427,26 @@ def export(
         ),
     ] = None,
     key_version: Annotated[int, typer.Option(help="With --personal-data: the version of that key.")] = 1,
+    list_code: Annotated[str | None, typer.Option("--list", help="pain001: the approved payment list to pay.")] = None,
+    accounts: Annotated[
+        str | None, typer.Option(help="pain001: CSV of the payees' accounts, columns reference,iban.")
+    ] = None,
+    debtor: Annotated[str | None, typer.Option(help="pain001: the paying account as IBAN=NAME.")] = None,
+    execution_date: Annotated[str | None, typer.Option(help="pain001: the requested execution date.")] = None,
+    pain_version: Annotated[str, typer.Option("--version", help="pain001: 09 (001.001.09) or 03.")] = "09",
+    max_lines: Annotated[int | None, typer.Option(help="pain001: at most this many transfers per file.")] = None,
+    actor: Annotated[str | None, typer.Option(help="pain001: who records the file's hash in the ledger.")] = None,
+    as_json: JsonOption = False,
 ) -> None:
-    """Write the ledger for another tool: Beancount, hledger, CSV (spreadsheet-safe), IATI 2.03 XML or HTML.
+    """Write the ledger for another tool: Beancount, hledger, CSV (spreadsheet-safe), IATI 2.03 XML or HTML;
+    or a payment list as an ISO 20022 pain.001 file for the bank (-f pain001 --list LIST).
 
     Beneficiaries appear by pseudonym only, unless --personal-data asks for the registry's data (CSV).
     """
+    if format_ == "pain001":
+        pain = BankFileOptions(list_code, accounts, debtor, execution_date, pain_version, max_lines, actor)
+        _export_pain001(url, output, pain, tz=tz, as_json=as_json)
+        return
     if format_ not in FORMATS:
         raise InvalidArgument(f"unknown format {format_!r}; choose one of {', '.join(FORMATS)}", value=format_)
     keys = _personal_data_keys(format_, personal_data, registry_url, key_version)
@@ -550,7 +565,55 @@ _EXPORTERS: dict[str, Callable[..., object]] = {
 }
 
 
-KINDS = ("statement", "provider-report")
+@attrs.frozen
+class BankFileOptions:
+    """The options of ``export -f pain001``."""
+
+    list_code: str | None
+    accounts: str | None
+    debtor: str | None
+    execution_date: str | None
+    version: str
+    max_lines: int | None
+    actor: str | None
+
+
+def _export_pain001(url: str, output: str, options: BankFileOptions, *, tz: str, as_json: bool) -> None:
+    """Write a list's pain.001 file(s), recording each file's SHA-256 in the ledger first."""
+    from aidledger.io.banking import PAIN001_VERSIONS, export_pain001, read_payee_accounts, write_files
+
+    missing = [name for name, value in (("--list", options.list_code), ("--accounts", options.accounts),
+               ("--debtor", options.debtor), ("--execution-date", options.execution_date), ("--actor", options.actor),
+               ("--output", None if output == "-" else output)) if not value]  # fmt: skip
+    if missing:
+        raise InvalidArgument(f"-f pain001 needs {', '.join(missing)}", missing=missing)
+    if options.version not in PAIN001_VERSIONS:
+        raise InvalidArgument(f"--version must be 09 or 03, got {options.version!r}", value=options.version)
+    iban, sep, name = str(options.debtor).partition("=")
+    if not sep:
+        raise InvalidArgument(f"--debtor takes IBAN=NAME, got {options.debtor!r}", value=options.debtor)
+    execution = when(options.execution_date, tz, "--execution-date")
+    accounts = read_payee_accounts(str(options.accounts))
+    with Ledger.open(url, create=False) as ledger:
+        files = export_pain001(
+            ledger, str(options.list_code), actor=str(options.actor), version=PAIN001_VERSIONS[options.version],
+            max_lines=options.max_lines, accounts=accounts, debtor_iban=iban.strip(), debtor_name=name.strip(),
+            execution_date=None if execution is None else execution.date(), created=pendulum.now(tz),
+        )  # fmt: skip
+    paths = write_files(files, output)
+    rows = [
+        {"file": str(path), "message_id": f.message_id, "transactions": f.number_of_transactions,
+         "control_sum": f"{f.control_sum:f}", "sha256": f.sha256}
+        for path, f in zip(paths, files.files, strict=True)
+    ]  # fmt: skip
+    if as_json:
+        emit_json({"list": files.list_code, "files": rows})
+    else:
+        _print_match({"pain.001 files of list " + files.list_code: rows})
+        out.print(Text("Each file's SHA-256 is recorded in the ledger (record kind payment-file)."))
+
+
+KINDS = ("statement", "provider-report", "camt053", "camt054", "mt940")
 
 
 @app.command(name="import")
@@ -566,13 +629,19 @@ def import_(
         bool, typer.Option(help="provider-report: post the settlement (needs --actor) instead of only matching.")
     ] = False,
     actor: Annotated[str | None, typer.Option(help="Who settles (with --settle).")] = None,
+    donations: Annotated[
+        str | None, typer.Option(help="camt053/camt054/mt940: post the statement's credits as donations to FUND.")
+    ] = None,
     tz: TzOption = "UTC",
     as_json: JsonOption = False,
 ) -> None:
-    """Match a bank statement or a provider's report (CSV) with the ledger; exit 1 on any difference.
+    """Match a bank statement (CSV, camt.053, camt.054 or MT940) or a provider's report (CSV) with the ledger;
+    exit 1 on any difference.
 
-    Matching writes nothing.  With --settle, a provider's report is posted as the
-    list's settlement (paid, failed, returned), exactly once however often it is run.
+    Matching writes nothing.  With --settle, a provider's report (or a bank's
+    camt/MT940 file, with --list) is posted as the list's settlement (paid,
+    failed, returned), exactly once however often it is run; with --donations
+    FUND, a bank file's credits are posted as donations, each exactly once.
     """
     from aidledger.io.provider import read_provider_report
     from aidledger.io.statement import read_statement
@@ -581,7 +650,10 @@ def import_(
 
     if kind not in KINDS:
         raise InvalidArgument(f"unknown kind {kind!r}; choose one of {', '.join(KINDS)}", value=kind)
-    if kind == "statement":
+    if kind in ("camt053", "camt054", "mt940"):
+        data, ok = _import_bank_file(url, path, kind, account, list_code if settle else None, donations, actor,
+                                     tz=tz, days=days)  # fmt: skip
+    elif kind == "statement":
         lines = read_statement(path, currency_code=currency_code)
         with Ledger.open(url, read_only=True) as ledger:
             result = match_statement(ledger, lines, account=account, tz=tz, days=days)
@@ -619,6 +691,45 @@ def import_(
         out.print(Text("OK: everything matches" if ok else "NOT OK: differences above"))
     if not ok:
         raise typer.Exit(1)
+
+
+def _import_bank_file(
+    url: str,
+    path: str,
+    kind: str,
+    account: str,
+    settle_list: str | None,
+    fund: str | None,
+    actor: str | None,
+    *,
+    tz: str,
+    days: int,
+) -> tuple[dict[str, Any], bool]:
+    """Read a bank file; settle a list from it and post its credits if asked; match it with the account."""
+    from aidledger.io.banking import post_credits, read_bank_file, settle_statement, statement_lines
+    from aidledger.operations.aid import Aid
+    from aidledger.queries.matching import match_statement
+
+    statements = read_bank_file(path, kind)
+    writes = settle_list is not None or fund is not None
+    if writes and not actor:
+        raise InvalidArgument("--settle and --donations need --actor, the person who posts")
+    data: dict[str, Any] = {}
+    ok = True
+    with Ledger.open(url, create=False, read_only=not writes) as ledger:
+        if settle_list is not None:
+            settled = settle_statement(Aid(ledger), settle_list, statements, actor=str(actor), tz=tz)
+            data |= {"list": settle_list, "posted": len(settled.entries), "paid": len(settled.paid),
+                     "failed": len(settled.failed), "returned": len(settled.returned),
+                     "mismatched": [x.line.line for x in settled.mismatched],
+                     "duplicates": len(settled.duplicates), "outstanding": len(settled.outstanding)}  # fmt: skip
+            ok = not settled.mismatched
+        if fund is not None:
+            data["donations"] = len(post_credits(Aid(ledger), statements, fund=fund, actor=str(actor), tz=tz))
+        if not writes:
+            match = match_statement(ledger, statement_lines(statements), account=account, tz=tz, days=days)
+            data, ok = match.as_dict(), match.ok
+    return data, ok
 
 
 def _print_match(data: dict[str, Any]) -> None:

@@ -49,6 +49,7 @@ from aidledger.io.bankfile import (
     write_pain001,
 )
 from aidledger.io.bankfile._common import Source
+from aidledger.io.csvfile import read_csv
 from aidledger.ledger.ledger import Ledger, LedgerView
 from aidledger.ledger.results import Record
 from aidledger.operations.aid import Aid
@@ -278,7 +279,13 @@ def statement_report(ledger: Ledger, list_code: str, statements: Sequence[BankSt
 
 
 def settle_statement(
-    aid: Aid, list_code: str, statements: Sequence[BankStatement], *, actor: str, on: dt.datetime
+    aid: Aid,
+    list_code: str,
+    statements: Sequence[BankStatement],
+    *,
+    actor: str,
+    on: dt.datetime | None = None,
+    tz: str = "UTC",
 ) -> Settlement:
     """Settle a sent list from a bank's statement or notification, exactly once (see ``Aid.settle``).
 
@@ -287,8 +294,17 @@ def settle_statement(
     (the bank rejected it): both give the money back to the fund and release the
     household's claim, so a follow-up list can pay it once more.  Entries naming
     no payment of the list are left to :func:`post_credits` and the statement match.
+    The settlement is effective ``on``; by default at the last moment of the
+    statement's last booking day in ``tz``, so that it falls on the day the bank
+    booked it and matches the statement's lines.
     """
     report = statement_report(aid.ledger, list_code, statements)
+    if on is None:
+        days = [_date(entry) for _, entry in _booked(statements)]
+        if not days:
+            raise InvalidArgument("the statement has no booked entry to settle from; pass on=")
+        last = max(days)
+        on = pendulum.datetime(last.year, last.month, last.day, 23, 59, 59, tz=time_zone(tz))
     return aid.settle(list_code, report, actor=actor, on=on)
 
 
@@ -356,6 +372,29 @@ def post_credits(
             )
         )
     return tuple(aid.donate_many(gifts, actor=actor))
+
+
+def read_payee_accounts(source: str | Path) -> dict[str, str]:
+    """The payees' accounts from a CSV file with the columns ``reference`` and ``iban``, by reference.
+
+    Raises MalformedFile naming the line for an empty cell or a reference given twice.
+    """
+    seen: dict[str, int] = {}
+
+    def parse(name: str, number: int, cells: dict[str, str]) -> tuple[str, str]:
+        reference, iban = cells["reference"], cells["iban"].replace(" ", "")
+        if not reference or not iban:
+            raise MalformedFile(f"{name} line {number}: the reference and the iban must both be given", line=number)
+        if reference in seen:
+            raise MalformedFile(
+                f"{name} line {number}: reference {reference!r} is given twice (first on line {seen[reference]})",
+                line=number,
+                value=reference,
+            )
+        seen[reference] = number
+        return reference, iban
+
+    return dict(read_csv(source, "payee accounts", ("reference", "iban"), (), parse))
 
 
 def write_files(files: PaymentFiles, output: str | Path) -> list[Path]:
