@@ -63,6 +63,31 @@ from aidledger.exports.csv import export_csv
 from aidledger.exports.hledger import export_hledger
 from aidledger.exports.html import ReportSummary, export_html
 from aidledger.exports.iati import IatiSummary, ReportingOrg, export_iati
+from aidledger.io.bankfile import (
+    BankStatement,
+    CreditDebit,
+    CreditTransfer,
+    EntryStatus,
+    PainFile,
+    PaymentInstruction,
+    StatementEntry,
+    TransactionDetail,
+    read_camt,
+    read_mt940,
+    write_pain001,
+)
+from aidledger.io.banking import (
+    PaymentFiles,
+    export_pain001,
+    follow_up_lines,
+    payment_instruction,
+    post_credits,
+    read_bank_file,
+    read_payee_accounts,
+    settle_statement,
+    statement_lines,
+    statement_report,
+)
 from aidledger.io.provider import read_provider_report
 from aidledger.io.statement import read_statement
 from aidledger.ledger.ledger import EntryFacts, Ledger, LedgerView
@@ -80,6 +105,7 @@ from aidledger.ledger.results import (
     Verification,
 )
 from aidledger.operations.aid import Aid
+from aidledger.operations.donations import Gift
 from aidledger.operations.payments import (
     Conflict,
     Mismatch,
@@ -127,6 +153,7 @@ from aidledger.queries.matching import (
     match_provider_report,
     match_statement,
 )
+from aidledger.queries.payment_lists import ListedPayment, ListedPayments, listed_payments
 from aidledger.queries.positions import (
     DoublePayment,
     GrantStatus,
@@ -164,6 +191,7 @@ __all__ = [
     "AuditReport",
     "AuditTotals",
     "BankLine",
+    "BankStatement",
     "BatchResult",
     "Beneficiary",
     "CampaignExpectations",
@@ -173,6 +201,8 @@ __all__ = [
     "Check",
     "Claim",
     "Conflict",
+    "CreditDebit",
+    "CreditTransfer",
     "Delivery",
     "Digest",
     "DigestMismatch",
@@ -183,6 +213,7 @@ __all__ = [
     "EntriesWithoutDescription",
     "EntryFacts",
     "EntryRef",
+    "EntryStatus",
     "ExceedsCommitment",
     "ExceedsPledge",
     "ExceedsReceived",
@@ -190,6 +221,7 @@ __all__ = [
     "Flow",
     "Fund",
     "FundStatement",
+    "Gift",
     "GrantStatus",
     "Head",
     "IatiSummary",
@@ -206,6 +238,8 @@ __all__ = [
     "LedgerItem",
     "LedgerUrlError",
     "LedgerView",
+    "ListedPayment",
+    "ListedPayments",
     "LossReason",
     "MalformedFile",
     "Mismatch",
@@ -213,6 +247,9 @@ __all__ = [
     "NotALedger",
     "OffHoursEntry",
     "OnConflict",
+    "PainFile",
+    "PaymentFiles",
+    "PaymentInstruction",
     "PaymentLine",
     "PaymentListResult",
     "PaymentStateError",
@@ -255,6 +292,7 @@ __all__ = [
     "SplitGroup",
     "SplitItem",
     "SplitReason",
+    "StatementEntry",
     "StatementLine",
     "StatementMatch",
     "StatementPair",
@@ -263,6 +301,7 @@ __all__ = [
     "StorageError",
     "TimeBasis",
     "TotalsRow",
+    "TransactionDetail",
     "TrialBalance",
     "TrialBalanceLine",
     "UnbalancedEntry",
@@ -290,13 +329,22 @@ __all__ = [
     "export_hledger",
     "export_html",
     "export_iati",
+    "export_pain001",
+    "follow_up_lines",
     "fund_statement",
     "grant_status",
     "journal_tests",
+    "listed_payments",
     "match_provider_report",
     "match_statement",
+    "payment_instruction",
     "pledge_status",
+    "post_credits",
     "programme_summary",
+    "read_bank_file",
+    "read_camt",
+    "read_mt940",
+    "read_payee_accounts",
     "read_provider_report",
     "read_statement",
     "reconcile",
@@ -304,8 +352,12 @@ __all__ = [
     "run_campaign",
     "same_beneficiary_several_programmes",
     "sample_entries",
+    "settle_statement",
     "split_under_threshold",
+    "statement_lines",
+    "statement_report",
     "stock_position",
     "unusual_actors",
     "verify",
+    "write_pain001",
 ]
