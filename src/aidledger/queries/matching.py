@@ -7,9 +7,11 @@ side and where the amounts (or, for a provider, the statuses) differ.
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from typing import Any
+from decimal import Decimal
+from typing import Any, TypeVar
 
 import attrs
 import pendulum
@@ -90,6 +92,45 @@ class StatementPair:
 
 
 @attrs.frozen
+class StatementGroup:
+    """Statement lines and entries matched together because their sums agree: one line and several entries
+    (one debit paying a whole list), or several lines and one entry (a donation split across lines).
+
+    Attributes:
+        lines: the statement's side.
+        items: the ledger's side.
+        difference: the lines' total − the entries' total (zero unless a tolerance allowed it).
+    """
+
+    lines: tuple[BankLine, ...]
+    items: tuple[LedgerItem, ...]
+
+    @property
+    def difference(self) -> Money:
+        unit = (self.lines or self.items)[0].amount.unit
+        total = sum((x.amount.value for x in self.lines), Decimal(0)) - sum((x.amount.value for x in self.items),
+                                                                            Decimal(0))  # fmt: skip
+        return Money(total, unit)
+
+
+@attrs.frozen
+class Unresolved:
+    """A line (or an entry) left unmatched, with the other side's unmatched candidates of its sign and dates.
+
+    Attributes:
+        line: the statement line, or ``None`` when this is an entry.
+        item: the entry, or ``None`` when this is a line.
+        candidates: the nearest unmatched entries (for a line) or lines (for an entry) that could make it up.
+        ambiguous: whether several sets of candidates add up to it exactly (so none was chosen).
+    """
+
+    line: BankLine | None
+    item: LedgerItem | None
+    candidates: tuple[BankLine | LedgerItem, ...]
+    ambiguous: bool = False
+
+
+@attrs.frozen
 class StatementMatch:
     """The result of matching a bank statement with one account of the ledger.
 
@@ -100,6 +141,9 @@ class StatementMatch:
         differences: pairs matched by reference whose amounts differ.
         missing_in_ledger: statement lines with no entry.
         missing_in_statement: entries on the account in the period with no statement line.
+        groups: lines and entries matched one-to-many by their sums.
+        unresolved: each line and entry left missing that has candidates on the other side, with them.
+        tolerance: how far apart two amounts may be and still match (zero unless asked).
     """
 
     account: str
@@ -109,6 +153,9 @@ class StatementMatch:
     differences: tuple[StatementPair, ...]
     missing_in_ledger: tuple[BankLine, ...]
     missing_in_statement: tuple[LedgerItem, ...]
+    groups: tuple[StatementGroup, ...] = ()
+    unresolved: tuple[Unresolved, ...] = ()
+    tolerance: Decimal = Decimal(0)
 
     @property
     def ok(self) -> bool:
@@ -134,12 +181,30 @@ class StatementMatch:
             "end": None if self.end is None else self.end.isoformat(),
             "ok": self.ok,
             "matched": len(self.matched),
+            "tolerance": f"{self.tolerance:f}",
             "differences": [
                 {"statement": line(p.line), "ledger": item(p.item), "difference": str(p.difference)}
                 for p in self.differences
             ],
+            "groups": [
+                {
+                    "lines": [x.line for x in g.lines],
+                    "entries": [x.seq for x in g.items],
+                    "difference": str(g.difference),
+                }
+                for g in self.groups
+            ],
             "missing_in_ledger": [line(x) for x in self.missing_in_ledger],
             "missing_in_statement": [item(x) for x in self.missing_in_statement],
+            "unresolved": [
+                {
+                    "line": None if u.line is None else u.line.line,
+                    "entry": None if u.item is None else u.item.seq,
+                    "ambiguous": u.ambiguous,
+                    "candidates": [c.line if isinstance(c, BankLine) else c.seq for c in u.candidates],
+                }
+                for u in self.unresolved
+            ],
         }
 
 
@@ -153,6 +218,7 @@ def match_statement(
     end: dt.date | None = None,
     days: int = 0,
     window: Window | None = None,
+    tolerance: Money | None = None,
 ) -> StatementMatch:
     """Match a bank statement with the entries on ``account``.
 
@@ -162,7 +228,10 @@ def match_statement(
     ``tz``) is at most ``days`` away, the nearest first.  Entries are compared
     from ``start`` to ``end`` (dates, inclusive; by default the statement's first
     and last dates) and inside ``window`` (``Window(known_at=T)`` matches
-    against the ledger as it was at T).
+    against the ledger as it was at T).  What is left is then matched
+    one-to-many where the sums agree exactly (see :func:`_group`): one line
+    paying several entries, several lines making up one entry; what cannot be
+    matched is listed in ``unresolved`` with its candidates, never guessed.
 
     Args:
         ledger: the ledger.
@@ -173,6 +242,7 @@ def match_statement(
         end: the last date compared.
         days: how far apart the dates of an amount-only match may be.
         window: only the ledger's entries in this window (all by default).
+        tolerance: how far apart (in the account's currency) two amounts may be and still match; zero by default.
     """
     require_ledger(ledger)
     seen = Window.of(window)
@@ -195,8 +265,13 @@ def match_statement(
     for what, value in (("start", start), ("end", end)):
         if value is not None and (not isinstance(value, dt.date) or isinstance(value, dt.datetime)):
             raise InvalidArgument(f"{what} must be a date, got {value!r}", value=value)
+    if tolerance is not None and (not isinstance(tolerance, Money) or tolerance.unit != found.unit
+                                  or tolerance.value < 0):  # fmt: skip
+        raise InvalidArgument(f"tolerance must be Money of 0 or more in {found.unit.code}, got {tolerance!r}")
+    slack = Decimal(0) if tolerance is None else tolerance.value
     items = _items(ledger, found.code, tz, (start, end), seen) if start is not None and end is not None else []
-    matched, differences, missing, free = _pair(statement, items, days)
+    matched, differences, missing, free = _pair(statement, items, days, slack)
+    groups, unresolved = _group(missing, free, days, slack)
     return StatementMatch(
         account=found.code,
         start=start,
@@ -205,11 +280,14 @@ def match_statement(
         differences=tuple(differences),
         missing_in_ledger=tuple(missing),
         missing_in_statement=tuple(sorted(free.values(), key=lambda i: i.seq)),
+        groups=tuple(groups),
+        unresolved=tuple(unresolved),
+        tolerance=slack,
     )
 
 
 def _pair(
-    statement: Sequence[BankLine], items: Sequence[LedgerItem], days: int
+    statement: Sequence[BankLine], items: Sequence[LedgerItem], days: int, slack: Decimal
 ) -> tuple[list[StatementPair], list[StatementPair], list[BankLine], dict[int, LedgerItem]]:
     """Pair lines with entries: by reference first, then by amount within ``days``; what is left on each side."""
     free = {item.seq: item for item in items}
@@ -223,14 +301,16 @@ def _pair(
     for line in statement:
         candidates = [i for i in by_reference.get(line.reference, ()) if i.seq in free] if line.reference else []
         if candidates:
-            item = next((i for i in candidates if i.amount == line.amount), candidates[0])
+            item = next((i for i in candidates if _close(i.amount, line.amount, slack)), candidates[0])
             del free[item.seq]
-            (matched if item.amount == line.amount else differences).append(StatementPair(line, item))
+            (matched if _close(item.amount, line.amount, slack) else differences).append(StatementPair(line, item))
         else:
             unmatched.append(line)
     missing: list[BankLine] = []
     for line in unmatched:
-        near = [i for i in free.values() if i.amount == line.amount and abs((i.date - line.date).days) <= days]
+        near = [
+            i for i in free.values() if _close(i.amount, line.amount, slack) and abs((i.date - line.date).days) <= days
+        ]
         if near:
             item = min(near, key=lambda i: (abs((i.date - line.date).days), i.seq))
             del free[item.seq]
@@ -238,6 +318,104 @@ def _pair(
         else:
             missing.append(line)
     return matched, differences, missing, free
+
+
+def _close(a: Money, b: Money, slack: Decimal) -> bool:
+    return abs(a.value - b.value) <= slack
+
+
+#: Rule 3 of :func:`_group` looks for sets of 2 to MAX_GROUP among the MAX_CANDIDATES nearest candidates.
+MAX_GROUP = 4
+MAX_CANDIDATES = 12
+
+Either = TypeVar("Either", BankLine, LedgerItem)
+
+
+def _group(
+    missing: list[BankLine], free: dict[int, LedgerItem], days: int, slack: Decimal
+) -> tuple[list[StatementGroup], list[Unresolved]]:
+    """Match what the one-to-one pass left, one-to-many, where the sums agree (``missing`` and ``free`` shrink).
+
+    In order, each rule on what is still unmatched: (1) a line equal to the sum of
+    every unmatched entry of its sign within ``days`` of it (one debit for a whole
+    list); (2) an entry equal to the sum of every unmatched line of its sign within
+    ``days`` (several debits for one list, a donation split across lines); (3) a
+    line or entry equal to the sum of 2 to MAX_GROUP of the nearest MAX_CANDIDATES
+    of the other side, when exactly one such set exists.  Everything left is
+    listed with its candidates; a set is never chosen among several.
+    """
+    groups: list[StatementGroup] = []
+    ambiguous: set[int] = set()  # ids of lines and entries several sets would match
+    for line in list(missing):
+        found = _nearby(line, list(free.values()), days)
+        if len(found) > 1 and _close(_sum(found, line), line.amount, slack):
+            groups.append(_take(groups, missing, free, (line,), tuple(found)))
+    for item in sorted(free.values(), key=lambda i: i.seq):
+        lines = _nearby(item, missing, days)
+        if len(lines) > 1 and _close(_sum(lines, item), item.amount, slack):
+            groups.append(_take(groups, missing, free, tuple(lines), (item,)))
+    for line in list(missing):
+        sets = _sets(line, _nearby(line, list(free.values()), days), slack)
+        if len(sets) == 1:
+            groups.append(_take(groups, missing, free, (line,), sets[0]))
+        elif sets:
+            ambiguous.add(id(line))
+    for item in sorted(free.values(), key=lambda i: i.seq):
+        line_sets = _sets(item, _nearby(item, missing, days), slack)
+        if len(line_sets) == 1:
+            groups.append(_take(groups, missing, free, line_sets[0], (item,)))
+        elif line_sets:
+            ambiguous.add(id(item))
+    unresolved = [
+        Unresolved(line, None, tuple(near[:MAX_CANDIDATES]), id(line) in ambiguous)
+        for line in missing
+        if (near := _nearby(line, list(free.values()), days))
+    ]
+    unresolved += [
+        Unresolved(None, item, tuple(lines_near[:MAX_CANDIDATES]), id(item) in ambiguous)
+        for item in sorted(free.values(), key=lambda i: i.seq)
+        if (lines_near := _nearby(item, missing, days))
+    ]
+    return groups, unresolved
+
+
+def _nearby(one: BankLine | LedgerItem, others: Sequence[Either], days: int) -> list[Either]:
+    """The ``others`` of the same sign as ``one``, dated within ``days`` of it, the nearest first."""
+    positive = one.amount.value > 0
+    found = [o for o in others if (o.amount.value > 0) == positive and abs((o.date - one.date).days) <= days]
+    return sorted(found, key=lambda o: abs((o.date - one.date).days))
+
+
+def _sum(others: Sequence[BankLine | LedgerItem], like: BankLine | LedgerItem) -> Money:
+    return Money(sum((o.amount.value for o in others), Decimal(0)), like.amount.unit)
+
+
+def _sets(one: BankLine | LedgerItem, candidates: Sequence[Either], slack: Decimal) -> list[tuple[Either, ...]]:
+    """The sets (at most two: enough to tell one from several) of 2 to MAX_GROUP candidates that add up to ``one``."""
+    pool = list(candidates[:MAX_CANDIDATES])
+    found: list[tuple[Either, ...]] = []
+    for size in range(2, min(MAX_GROUP, len(pool)) + 1):
+        for combination in itertools.combinations(pool, size):
+            if abs(sum((c.amount.value for c in combination), Decimal(0)) - one.amount.value) <= slack:
+                found.append(combination)
+                if len(found) > 1:
+                    return found
+    return found
+
+
+def _take(
+    groups: list[StatementGroup],
+    missing: list[BankLine],
+    free: dict[int, LedgerItem],
+    lines: tuple[BankLine, ...],
+    items: tuple[LedgerItem, ...],
+) -> StatementGroup:
+    """The group of ``lines`` and ``items``, taken out of what is left unmatched."""
+    for line in lines:
+        missing.remove(line)
+    for item in items:
+        del free[item.seq]
+    return StatementGroup(lines, items)
 
 
 def _items(ledger: Ledger, account: str, tz: str, dates: tuple[dt.date, dt.date], window: Window) -> list[LedgerItem]:
