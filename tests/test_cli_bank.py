@@ -88,3 +88,20 @@ def test_an_unmatched_statement_exits_1(db: str, tmp_path: Path) -> None:
     result = run("import", db, "s.xml", "--kind", "camt053", "--json", cwd=tmp_path)
     assert result.returncode == 1
     assert json.loads(result.stdout)["missing_in_ledger"][0]["reference"] == "D-9"
+
+
+def test_a_kazakh_bank_csv_export(tmp_path: Path) -> None:
+    """--dialect kazakh-bank reads ';', day-first dates and '765 900,00'; an ambiguous amount exits 2 with its line."""
+    db = str(tmp_path / "l.db")
+    with Ledger.open(db) as ledger:
+        aid = Aid(ledger)
+        aid.create_fund("CASH-AID", purpose="cash-aid")
+        aid.donate("CASH-AID", kzt("765900"), donor="D-1", on=APRIL, actor="cashier")
+    csv = tmp_path / "vypiska.csv"
+    csv.write_text("date;amount;reference\n01.04.2020;765\u00a0900,00;\n", encoding="utf-8")
+    result = run("import", db, str(csv), "--kind", "statement", "--dialect", "kazakh-bank", "--tz", "Asia/Almaty",
+                 cwd=tmp_path)  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+    csv.write_text("date;amount\n01.04.2020;765.900,00\n", encoding="utf-8")
+    bad = run("import", db, str(csv), "--kind", "statement", "--dialect", "kazakh-bank", cwd=tmp_path)
+    assert bad.returncode == 2 and "vypiska.csv line 2: amount '765.900,00'" in bad.stderr

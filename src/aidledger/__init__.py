@@ -88,6 +88,7 @@ from aidledger.io.banking import (
     statement_lines,
     statement_report,
 )
+from aidledger.io.csvfile import DIALECTS, CsvDialect
 from aidledger.io.provider import read_provider_report
 from aidledger.io.statement import read_statement
 from aidledger.ledger.ledger import EntryFacts, Ledger, LedgerView
@@ -175,6 +176,7 @@ from aidledger.vocabulary import PaymentStatus, Pledge, Programme, Project, Prov
 __version__ = "0.1.0"
 
 __all__ = [
+    "DIALECTS",
     "FOOD_PACKAGE",
     "MAX_MINOR",
     "RELIEF_GOODS",
@@ -203,6 +205,7 @@ __all__ = [
     "Conflict",
     "CreditDebit",
     "CreditTransfer",
+    "CsvDialect",
     "Delivery",
     "Digest",
     "DigestMismatch",

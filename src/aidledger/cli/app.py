@@ -632,6 +632,9 @@ def import_(
     donations: Annotated[
         str | None, typer.Option(help="camt053/camt054/mt940: post the statement's credits as donations to FUND.")
     ] = None,
+    dialect: Annotated[
+        str, typer.Option(help="CSV files: how they are written, 'standard' or 'kazakh-bank' (01.04.2020;765 900,00).")
+    ] = "standard",
     tz: TzOption = "UTC",
     as_json: JsonOption = False,
 ) -> None:
@@ -654,7 +657,7 @@ def import_(
         data, ok = _import_bank_file(url, path, kind, account, list_code if settle else None, donations, actor,
                                      tz=tz, days=days)  # fmt: skip
     elif kind == "statement":
-        lines = read_statement(path, currency_code=currency_code)
+        lines = read_statement(path, currency_code=currency_code, dialect=dialect)
         with Ledger.open(url, read_only=True) as ledger:
             result = match_statement(ledger, lines, account=account, tz=tz, days=days)
         data = result.as_dict()
@@ -662,7 +665,7 @@ def import_(
     else:
         if list_code is None:
             raise InvalidArgument("a provider report needs --list, the payment list it reports on")
-        report_lines = read_provider_report(path, currency_code=currency_code)
+        report_lines = read_provider_report(path, currency_code=currency_code, dialect=dialect)
         with Ledger.open(url, create=False, read_only=not settle) as ledger:
             aid = Aid(ledger)
             if settle:
