@@ -619,14 +619,19 @@ KINDS = ("statement", "provider-report", "camt053", "camt054", "mt940")
 @app.command(name="import")
 def import_(
     url: UrlArgument,
-    path: Annotated[str, typer.Argument(help="The CSV file to import.")],
-    kind: Annotated[str, typer.Option("--kind", help="statement (a bank statement) or provider-report.")],
-    account: Annotated[str, typer.Option(help="statement: the ledger account it is of.")] = "Assets:Bank:KZT",
-    list_code: Annotated[str | None, typer.Option("--list", help="provider-report: the payment list.")] = None,
-    days: Annotated[int, typer.Option(help="statement: how many days apart an amount-only match may be.")] = 0,
+    path: Annotated[str, typer.Argument(help="The file to import (CSV, camt XML or MT940).")],
+    kind: Annotated[
+        str,
+        typer.Option("--kind", help="statement (a bank statement CSV), provider-report, camt053, camt054 or mt940."),
+    ],
+    account: Annotated[str, typer.Option(help="Bank statements: the ledger account they are of.")] = "Assets:Bank:KZT",
+    list_code: Annotated[
+        str | None, typer.Option("--list", help="provider-report, or a bank file with --settle: the payment list.")
+    ] = None,
+    days: Annotated[int, typer.Option(help="Bank statements: how many days apart an amount-only match may be.")] = 0,
     currency_code: Annotated[str, typer.Option("--currency", help="Currency of lines that name none.")] = "KZT",
     settle: Annotated[
-        bool, typer.Option(help="provider-report: post the settlement (needs --actor) instead of only matching.")
+        bool, typer.Option(help="provider-report or bank file: post the list's settlement (needs --actor and --list).")
     ] = False,
     actor: Annotated[str | None, typer.Option(help="Who settles (with --settle).")] = None,
     donations: Annotated[
