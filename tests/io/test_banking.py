@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import pendulum
 import pytest
@@ -169,3 +170,55 @@ class TestStatementsIn:
             read_bank_file(NOTIFICATION, "camt053")
         with pytest.raises(InvalidArgument, match="unknown bank file kind"):
             read_bank_file(NOTIFICATION, "camt052")
+
+
+LAUGHS = (
+    b'<?xml version="1.0"?>\n<!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;">'
+    b'<!ENTITY lol3 "&lol2;&lol2;&lol2;&lol2;">]>\n<Document>&lol3;</Document>\n'
+)
+GOOD = message("053", [entry("D-1", "10.00", "CRDT"), entry("D-2", "20.00", "CRDT")])
+HOSTILE = {
+    "truncated": (GOOD[: len(GOOD) // 2], "not well-formed XML"),
+    "an external entity": (
+        b'<?xml version="1.0"?>\n<!DOCTYPE d [<!ENTITY x SYSTEM "file:///etc/passwd">]>\n<Document>&x;</Document>',
+        "declares a DOCTYPE",
+    ),
+    "a billion laughs": (LAUGHS, "declares a DOCTYPE"),
+    "a wrong namespace": (GOOD.replace(b"camt.053.001.08", b"camt.053.001.99"), "is not camt.053 or camt.054"),
+    "a duplicated entry": (
+        message("053", [entry("D-1", "10.00", "CRDT"), entry("D-1", "10.00", "CRDT")]),
+        "(a duplicated entry)",
+    ),
+    "a 20-digit amount": (
+        message("053", [entry("D-1", "12345678901234567890", "CRDT")]),
+        "has 20 digits, more than the 18 allowed",
+    ),
+    "a negative amount": (message("053", [entry("D-1", "-10.00", "CRDT")]), "is not a plain positive decimal"),
+}
+
+
+class TestHostileStatements:
+    @pytest.mark.parametrize("name", list(HOSTILE))
+    def test_refused_with_a_typed_error_and_nothing_written(self, listed: Aid, name: str) -> None:
+        """Each hostile file is a MalformedFile naming its line, before anything is settled or posted."""
+        data, problem = HOSTILE[name]
+        listed.send("L1", provider="Halyk Bank", actor="treasurer", on=DAY)
+        before = snapshot(listed.ledger)
+        for post in (
+            lambda: post_credits(listed, read_bank_file(data, "camt053"), fund="CASH-AID", actor="t"),
+            lambda: settle_statement(listed, "L1", read_bank_file(data, "camt053"), actor="t", on=DAY),
+        ):
+            with pytest.raises(MalformedFile, match=re.escape(problem)) as refused:
+                post()
+            assert re.search(r"line \d+", str(refused.value))
+        assert snapshot(listed.ledger) == before
+
+    def test_a_hostile_mt940_is_refused(self, listed: Aid) -> None:
+        statement = (
+            b":20:STMT\n:25:KZ86125KZT5004100100\n:28C:1/1\n:60F:C200403KZT1000,00\n"
+            b":61:2004030403C123456789012345678,90NTRFD-1//B-1\n:62F:C200403KZT1000,00\n-\n"
+        )
+        before = snapshot(listed.ledger)
+        with pytest.raises(MalformedFile, match=r"line 5: :61: amount .* is longer than 15 characters"):
+            post_credits(listed, read_bank_file(statement, "mt940"), fund="CASH-AID", actor="t")
+        assert snapshot(listed.ledger) == before
