@@ -119,7 +119,7 @@ class TestStatementsIn:
         (gift,) = post_credits(listed, day, fund="CASH-AID", actor="treasurer", tz="Asia/Almaty")
         assert (str(gift.entry.postings[0].amount), gift.entry.idempotency_key) == (
             "1000000.00 KZT",
-            f"bank-credit:{ACCOUNT}:D-77",
+            f"bank-credit:{ACCOUNT}:D-77:2020-04-03",
         )
         before = snapshot(listed.ledger)
         assert settle_statement(listed, "L1", day, actor="treasurer", on=DAY).entries == ()

@@ -23,6 +23,7 @@ this module wires them to the ledger:
 from __future__ import annotations
 
 import datetime as dt
+from collections import defaultdict
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -58,6 +59,9 @@ from aidledger.operations.payments import PaymentLine, Settlement
 from aidledger.queries.matching import BankLine
 from aidledger.queries.payment_lists import listed_payments
 from aidledger.vocabulary import Event, PaymentStatus, ProviderLine, RecordKind
+
+#: Entry references that name nothing (MT940's ``NONREF``, camt's ``NOTPROVIDED``).
+_NO_REFERENCE = (None, "", "NONREF", "NOTPROVIDED")
 
 #: The statement formats :func:`read_bank_file` reads, by the name the command takes.
 BANK_FILE_KINDS = ("camt053", "camt054", "mt940")
@@ -336,12 +340,17 @@ def post_credits(
 ) -> tuple[PostedEntry, ...]:
     """Post the booked credits of ``statements`` as donations into ``fund``, each exactly once, in one transaction.
 
-    A credit is left out when it is a reversal or a return (``RtrInf``) or names an
-    end-to-end id in ``exclude`` (the references of the lists it may settle).  A
-    credit's idempotency key is ``bank-credit:<account>:<entry reference>`` (the
-    bank's reference for the entry, else the entry's ``NtryRef``), so posting a
-    statement again posts nothing twice; a credit with neither reference is
-    refused with its line.  Nothing of the file (its name, line or format) goes into
+    A credit is left out when it is zero, a reversal or a return (``RtrInf``) or
+    names an end-to-end id in ``exclude`` (the references of the lists it may
+    settle).  A credit's idempotency key is
+    ``bank-credit:<account>:<entry reference>:<booking date>`` (the reference is
+    the bank's for the entry, else the entry's ``NtryRef`` or MT940 customer
+    reference; ``NONREF`` and ``NOTPROVIDED`` are none), so posting a statement
+    again posts nothing twice.  Real banks repeat a reference within a day (an
+    IBAN, a batch reference): the second credit under one key takes ``:2``, the
+    third ``:3``, in file order, and the same reference for a different amount is
+    refused as an IdempotencyConflict, never posted twice.  A credit with no
+    reference is refused with its line.  Nothing of the file (its name, line or format) goes into
     the entry, so the same credit in a camt.054 and later in the day's camt.053
     is the same donation.  The donor is ``donor`` (the counterparty's name is
     the bank's data and is not copied into the ledger); the effective time is
@@ -349,18 +358,23 @@ def post_credits(
     """
     zone = time_zone(tz)
     gifts: list[Gift] = []
+    seen: dict[str, int] = defaultdict(int)
     for statement, entry in _booked(statements):
-        if entry.credit_debit is not CreditDebit.CREDIT or entry.reversal:
+        if entry.credit_debit is not CreditDebit.CREDIT or entry.reversal or entry.amount.is_zero():
             continue
         if any(d.return_reason or (d.end_to_end_id and d.end_to_end_id in exclude) for d in entry.details):
             continue
-        reference = entry.account_servicer_reference or entry.reference
-        if not reference:
+        reference = next(
+            (r for r in (entry.account_servicer_reference, entry.reference) if r not in _NO_REFERENCE), None
+        )
+        if reference is None:
             raise MalformedFile(
                 f"{entry.file} line {entry.line}: a credit with no entry reference cannot be posted exactly once",
                 line=entry.line,
             )
         day = _date(entry)
+        key = f"bank-credit:{statement.account or ''}:{reference}:{day.isoformat()}"
+        seen[key] += 1
         gifts.append(
             Gift(
                 fund=fund,
@@ -368,7 +382,7 @@ def post_credits(
                 donor=donor,
                 on=pendulum.datetime(day.year, day.month, day.day, tz=zone),
                 memo="bank statement credit",
-                key=f"bank-credit:{statement.account or ''}:{reference}",
+                key=key if seen[key] == 1 else f"{key}:{seen[key]}",
             )
         )
     return tuple(aid.donate_many(gifts, actor=actor))
