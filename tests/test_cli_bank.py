@@ -69,11 +69,78 @@ def test_pay_a_list_through_the_bank(db: str, tmp_path: Path) -> None:
         (["import", "{db}", "bad.xml", "--kind", "camt053"], "bad.xml line 4: not well-formed XML"),
         (["import", "{db}", "n.xml", "--kind", "camt053"], "is a camt.054.001.08 message, not camt.053.*"),
         (["import", "{db}", "n.xml", "--kind", "camt054", "--settle", "--list", "L1"], "need --actor"),
+        (["import", "{db}", "n.xml", "--kind", "camt054", "--settle", "--actor", "t"], "--settle needs --list"),
+        (
+            [
+                "export",
+                "{db}",
+                "-f",
+                "pain001",
+                "--list",
+                "L1",
+                "--accounts",
+                "a.csv",
+                "--debtor",
+                "KZ86125KZT5004100100",
+                "--execution-date",
+                "2020-04-03",
+                "--actor",
+                "t",
+                "-o",
+                "x.xml",
+            ],
+            "--debtor takes IBAN=NAME",
+        ),
+        (
+            [
+                "export",
+                "{db}",
+                "-f",
+                "pain001",
+                "--list",
+                "L1",
+                "--accounts",
+                "a.csv",
+                "--debtor",
+                "KZ86125KZT5004100100=F",
+                "--execution-date",
+                "2020-04-03",
+                "--actor",
+                "t",
+                "-o",
+                "x.xml",
+                "--version",
+                "05",
+            ],
+            "--version must be 09",
+        ),
+        (
+            [
+                "export",
+                "{db}",
+                "-f",
+                "pain001",
+                "--list",
+                "L1",
+                "--accounts",
+                "a.csv",
+                "--debtor",
+                "KZ86125KZT5004100100=F",
+                "--execution-date",
+                "2020-04-03",
+                "--actor",
+                "t",
+                "-o",
+                "x.xml",
+            ],
+            "a.csv line 3: reference 'R-1' is given twice",
+        ),
     ],
 )
 def test_bad_bank_input_exits_2_and_writes_nothing(db: str, tmp_path: Path, args: list[str], error: str) -> None:
     (tmp_path / "bad.xml").write_bytes(message("053", [entry("D-1", "10.00", "CRDT")])[:-40])  # truncated
     (tmp_path / "n.xml").write_bytes(NOTIFICATION)
+    (tmp_path / "a.csv").write_text("reference,iban\nR-1,KZ11125KZT5004100101\nR-1,KZ11125KZT5004100102\n")
     with Ledger.open(db) as ledger:
         before = ledger.head()
     result = run(*(a.replace("{db}", db) for a in args), cwd=tmp_path)

@@ -659,6 +659,8 @@ def import_(
     if kind not in KINDS:
         raise InvalidArgument(f"unknown kind {kind!r}; choose one of {', '.join(KINDS)}", value=kind)
     if kind in ("camt053", "camt054", "mt940"):
+        if settle and list_code is None:
+            raise InvalidArgument("--settle needs --list, the payment list the bank file settles")
         data, ok = _import_bank_file(url, path, kind, account, list_code if settle else None, donations, actor,
                                      tz=tz, days=days)  # fmt: skip
     elif kind == "statement":
