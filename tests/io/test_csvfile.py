@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import re
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from aidledger import InvalidArgument, MalformedFile, read_provider_report, read_statement
 from aidledger.io.csvfile import DIALECTS, CsvDialect, read_csv
@@ -120,3 +124,42 @@ class TestDialects:
             CsvDialect(decimal=",", thousands=",")
         with pytest.raises(InvalidArgument, match="unknown CSV dialect 'excel'"):
             read_statement(io.StringIO(""), dialect="excel")
+
+
+def kazakh_amount(value: Decimal, space: str) -> str:
+    """``value`` as a Kazakh bank writes it: ``-1 250 000,50`` (with ``space`` between thousands)."""
+    whole, _, fraction = f"{abs(value):f}".partition(".")
+    groups = []
+    while whole:
+        groups.insert(0, whole[-3:])
+        whole = whole[:-3]
+    return ("-" if value < 0 else "") + space.join(groups) + "," + fraction
+
+
+class TestDialectProperties:
+    @given(
+        rows=st.lists(
+            st.tuples(
+                st.dates(min_value=dt.date(1900, 1, 1)),
+                st.decimals(min_value=-(10**15), max_value=10**15, places=2, allow_nan=False).filter(bool),
+                st.sampled_from([" ", "\u00a0", "\u202f"]),
+            ),
+            min_size=1,
+            max_size=10,
+        )
+    )
+    def test_a_kazakh_export_reads_back_exactly(self, rows: list[tuple[dt.date, Decimal, str]]) -> None:
+        text = "date;amount\n" + "".join(f"{d:%d.%m.%Y};{kazakh_amount(v, s)}\n" for d, v, s in rows)
+        lines = read_statement(io.StringIO(text), dialect="kazakh-bank")
+        assert [(x.date, x.amount.value) for x in lines] == [(d, v) for d, v, _ in rows]
+
+    @given(amount=st.text(max_size=20), date=st.text(max_size=12))
+    def test_any_cell_reads_or_is_refused_with_its_line(self, amount: str, date: str) -> None:
+        """Whatever a cell holds, the dialect reads it exactly or refuses it with a MalformedFile naming line 2."""
+        cells = [cell.replace("\r", "").replace("\n", "").replace('"', "").replace(";", "") for cell in (date, amount)]
+        refused: list[str] = []
+        try:
+            read_statement(io.StringIO(f"date;amount\n{cells[0]};{cells[1]}\n"), dialect="kazakh-bank")
+        except MalformedFile as error:
+            refused.append(str(error))
+        assert all(" line 2: " in message for message in refused), refused
