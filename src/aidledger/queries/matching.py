@@ -11,7 +11,7 @@ import itertools
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from decimal import Decimal
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 import attrs
 import pendulum
@@ -331,6 +331,48 @@ MAX_CANDIDATES = 12
 Either = TypeVar("Either", BankLine, LedgerItem)
 
 
+class _Pool(Generic[Either]):
+    """What is still unmatched on one side, by sign and day, with each day's total kept, for cheap look-ups."""
+
+    def __init__(self, members: Iterable[Either]) -> None:
+        self.days: dict[tuple[bool, int], dict[int, Either]] = defaultdict(dict)
+        self.totals: dict[tuple[bool, int], Decimal] = defaultdict(Decimal)
+        for member in members:
+            key = self._key(member)
+            self.days[key][id(member)] = member
+            self.totals[key] += member.amount.value
+
+    @staticmethod
+    def _key(one: BankLine | LedgerItem) -> tuple[bool, int]:
+        return one.amount.value > 0, one.date.toordinal()
+
+    def _keys(self, one: BankLine | LedgerItem, days: int) -> list[tuple[bool, int]]:
+        """The (sign, day) keys within ``days`` of ``one``, the nearest first."""
+        positive, day = self._key(one)
+        return [(positive, day + offset) for distance in range(days + 1) for offset in sorted({-distance, distance})]
+
+    def near(self, one: BankLine | LedgerItem, days: int, limit: int | None = None) -> list[Either]:
+        """The members of ``one``'s sign within ``days`` of it, the nearest first (at most ``limit``)."""
+        found: list[Either] = []
+        for key in self._keys(one, days):
+            for member in self.days.get(key, {}).values():
+                if limit is not None and len(found) == limit:
+                    return found
+                found.append(member)
+        return found
+
+    def total(self, one: BankLine | LedgerItem, days: int) -> tuple[int, Decimal]:
+        """How many members of ``one``'s sign lie within ``days`` of it, and their total."""
+        keys = self._keys(one, days)
+        return sum(len(self.days.get(k, {})) for k in keys), sum((self.totals.get(k, Decimal(0)) for k in keys),
+                                                                  Decimal(0))  # fmt: skip
+
+    def remove(self, member: Either) -> None:
+        key = self._key(member)
+        del self.days[key][id(member)]
+        self.totals[key] -= member.amount.value
+
+
 def _group(
     missing: list[BankLine], free: dict[int, LedgerItem], days: int, slack: Decimal
 ) -> tuple[list[StatementGroup], list[Unresolved]]:
@@ -344,78 +386,65 @@ def _group(
     of the other side, when exactly one such set exists.  Everything left is
     listed with its candidates; a set is never chosen among several.
     """
+    lines, items = _Pool(missing), _Pool(sorted(free.values(), key=lambda i: i.seq))
     groups: list[StatementGroup] = []
     ambiguous: set[int] = set()  # ids of lines and entries several sets would match
-    for line in list(missing):
-        found = _nearby(line, list(free.values()), days)
-        if len(found) > 1 and _close(_sum(found, line), line.amount, slack):
-            groups.append(_take(groups, missing, free, (line,), tuple(found)))
-    for item in sorted(free.values(), key=lambda i: i.seq):
-        lines = _nearby(item, missing, days)
-        if len(lines) > 1 and _close(_sum(lines, item), item.amount, slack):
-            groups.append(_take(groups, missing, free, tuple(lines), (item,)))
-    for line in list(missing):
-        sets = _sets(line, _nearby(line, list(free.values()), days), slack)
+
+    def take(taken_lines: Sequence[BankLine], taken_items: Sequence[LedgerItem]) -> None:
+        for line in taken_lines:
+            lines.remove(line)
+            missing.remove(line)
+        for item in taken_items:
+            items.remove(item)
+            del free[item.seq]
+        groups.append(StatementGroup(tuple(taken_lines), tuple(taken_items)))
+
+    for line in list(missing):  # rule 1
+        count, total = items.total(line, days)
+        if count > 1 and abs(total - line.amount.value) <= slack:
+            take([line], items.near(line, days))
+    for item in sorted(free.values(), key=lambda i: i.seq):  # rule 2
+        count, total = lines.total(item, days)
+        if count > 1 and abs(total - item.amount.value) <= slack:
+            take(lines.near(item, days), [item])
+    for line in list(missing):  # rule 3, a line for a few entries
+        sets = _sets(line, items.near(line, days, MAX_CANDIDATES), slack)
         if len(sets) == 1:
-            groups.append(_take(groups, missing, free, (line,), sets[0]))
+            take([line], sets[0])
         elif sets:
             ambiguous.add(id(line))
-    for item in sorted(free.values(), key=lambda i: i.seq):
-        line_sets = _sets(item, _nearby(item, missing, days), slack)
+    for item in sorted(free.values(), key=lambda i: i.seq):  # rule 3, an entry for a few lines
+        line_sets = _sets(item, lines.near(item, days, MAX_CANDIDATES), slack)
         if len(line_sets) == 1:
-            groups.append(_take(groups, missing, free, line_sets[0], (item,)))
+            take(line_sets[0], [item])
         elif line_sets:
             ambiguous.add(id(item))
     unresolved = [
-        Unresolved(line, None, tuple(near[:MAX_CANDIDATES]), id(line) in ambiguous)
+        Unresolved(line, None, tuple(near), id(line) in ambiguous)
         for line in missing
-        if (near := _nearby(line, list(free.values()), days))
+        if (near := items.near(line, days, MAX_CANDIDATES))
     ]
     unresolved += [
-        Unresolved(None, item, tuple(lines_near[:MAX_CANDIDATES]), id(item) in ambiguous)
+        Unresolved(None, item, tuple(lines_near), id(item) in ambiguous)
         for item in sorted(free.values(), key=lambda i: i.seq)
-        if (lines_near := _nearby(item, missing, days))
+        if (lines_near := lines.near(item, days, MAX_CANDIDATES))
     ]
     return groups, unresolved
 
 
-def _nearby(one: BankLine | LedgerItem, others: Sequence[Either], days: int) -> list[Either]:
-    """The ``others`` of the same sign as ``one``, dated within ``days`` of it, the nearest first."""
-    positive = one.amount.value > 0
-    found = [o for o in others if (o.amount.value > 0) == positive and abs((o.date - one.date).days) <= days]
-    return sorted(found, key=lambda o: abs((o.date - one.date).days))
-
-
-def _sum(others: Sequence[BankLine | LedgerItem], like: BankLine | LedgerItem) -> Money:
-    return Money(sum((o.amount.value for o in others), Decimal(0)), like.amount.unit)
-
-
 def _sets(one: BankLine | LedgerItem, candidates: Sequence[Either], slack: Decimal) -> list[tuple[Either, ...]]:
     """The sets (at most two: enough to tell one from several) of 2 to MAX_GROUP candidates that add up to ``one``."""
-    pool = list(candidates[:MAX_CANDIDATES])
     found: list[tuple[Either, ...]] = []
-    for size in range(2, min(MAX_GROUP, len(pool)) + 1):
-        for combination in itertools.combinations(pool, size):
-            if abs(sum((c.amount.value for c in combination), Decimal(0)) - one.amount.value) <= slack:
-                found.append(combination)
+    scale = Decimal(10) ** one.amount.unit.exponent  # sums in exact integer minor units: fast
+    target, room = int(one.amount.value * scale), int(slack * scale)
+    minor = [int(c.amount.value * scale) for c in candidates]
+    for size in range(2, min(MAX_GROUP, len(candidates)) + 1):
+        for combination in itertools.combinations(range(len(candidates)), size):
+            if abs(sum(minor[i] for i in combination) - target) <= room:
+                found.append(tuple(candidates[i] for i in combination))
                 if len(found) > 1:
                     return found
     return found
-
-
-def _take(
-    groups: list[StatementGroup],
-    missing: list[BankLine],
-    free: dict[int, LedgerItem],
-    lines: tuple[BankLine, ...],
-    items: tuple[LedgerItem, ...],
-) -> StatementGroup:
-    """The group of ``lines`` and ``items``, taken out of what is left unmatched."""
-    for line in lines:
-        missing.remove(line)
-    for item in items:
-        del free[item.seq]
-    return StatementGroup(lines, items)
 
 
 def _items(ledger: Ledger, account: str, tz: str, dates: tuple[dt.date, dt.date], window: Window) -> list[LedgerItem]:
