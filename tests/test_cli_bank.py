@@ -62,6 +62,10 @@ def test_pay_a_list_through_the_bank(db: str, tmp_path: Path) -> None:
     assert run("reconcile", db, cwd=tmp_path).returncode == 0
 
 
+PAIN = ["export", "{db}", "-f", "pain001", "--list", "L1", "--accounts", "a.csv", "--execution-date", "2020-04-03",
+        "--actor", "t", "-o", "x.xml"]  # fmt: skip
+
+
 @pytest.mark.parametrize(
     ("args", "error"),
     [
@@ -70,71 +74,9 @@ def test_pay_a_list_through_the_bank(db: str, tmp_path: Path) -> None:
         (["import", "{db}", "n.xml", "--kind", "camt053"], "is a camt.054.001.08 message, not camt.053.*"),
         (["import", "{db}", "n.xml", "--kind", "camt054", "--settle", "--list", "L1"], "need --actor"),
         (["import", "{db}", "n.xml", "--kind", "camt054", "--settle", "--actor", "t"], "--settle needs --list"),
-        (
-            [
-                "export",
-                "{db}",
-                "-f",
-                "pain001",
-                "--list",
-                "L1",
-                "--accounts",
-                "a.csv",
-                "--debtor",
-                "KZ86125KZT5004100100",
-                "--execution-date",
-                "2020-04-03",
-                "--actor",
-                "t",
-                "-o",
-                "x.xml",
-            ],
-            "--debtor takes IBAN=NAME",
-        ),
-        (
-            [
-                "export",
-                "{db}",
-                "-f",
-                "pain001",
-                "--list",
-                "L1",
-                "--accounts",
-                "a.csv",
-                "--debtor",
-                "KZ86125KZT5004100100=F",
-                "--execution-date",
-                "2020-04-03",
-                "--actor",
-                "t",
-                "-o",
-                "x.xml",
-                "--version",
-                "05",
-            ],
-            "--version must be 09",
-        ),
-        (
-            [
-                "export",
-                "{db}",
-                "-f",
-                "pain001",
-                "--list",
-                "L1",
-                "--accounts",
-                "a.csv",
-                "--debtor",
-                "KZ86125KZT5004100100=F",
-                "--execution-date",
-                "2020-04-03",
-                "--actor",
-                "t",
-                "-o",
-                "x.xml",
-            ],
-            "a.csv line 3: reference 'R-1' is given twice",
-        ),
+        ([*PAIN, "--debtor", "KZ86125KZT5004100100"], "--debtor takes IBAN=NAME"),
+        ([*PAIN, "--debtor", "KZ86125KZT5004100100=F", "--version", "05"], "--version must be 09"),
+        ([*PAIN, "--debtor", "KZ86125KZT5004100100=F"], "a.csv line 3: reference 'R-1' is given twice"),
     ],
 )
 def test_bad_bank_input_exits_2_and_writes_nothing(db: str, tmp_path: Path, args: list[str], error: str) -> None:
