@@ -28,6 +28,7 @@ from aidledger.io.banking import (
     read_bank_file,
     settle_statement,
     statement_lines,
+    statement_report,
 )
 from aidledger.vocabulary import RecordKind
 from tests.helpers import snapshot
@@ -222,3 +223,23 @@ class TestHostileStatements:
         with pytest.raises(MalformedFile, match=r"line 5: :61: amount .* is longer than 15 characters"):
             post_credits(listed, read_bank_file(statement, "mt940"), fund="CASH-AID", actor="t")
         assert snapshot(listed.ledger) == before
+
+
+class TestStatementReport:
+    def test_a_reversed_debit_gives_the_money_back(self, listed: Aid) -> None:
+        """A reversal (RvslInd) booked as a credit names a payment whose money came back: it is failed, not paid."""
+        reversal = entry("RV-1", "50000.00", "CRDT", [("R-1", "50000.00")]).replace(
+            "<AcctSvcrRef>", "<RvslInd>true</RvslInd><AcctSvcrRef>"
+        )
+        report = statement_report(listed.ledger, "L1", read_bank_file(message("053", [reversal]), "camt053"))
+        assert [(x.reference, x.status.value) for x in report] == [("R-1", "failed")]
+
+    def test_transactions_of_other_lists_are_left_alone(self, listed: Aid) -> None:
+        """A batch transaction with no amount is refused only when it names a payment of the list."""
+        batch = entry("B-9", "30.00", "DBIT", [("X-1", "10.00"), ("X-2", "20.00")]).replace(
+            '<Amt Ccy="KZT">10.00</Amt>', ""
+        )
+        assert statement_report(listed.ledger, "L1", read_bank_file(message("053", [batch]), "camt053")) == []
+        named = batch.replace("X-1", "R-1")
+        with pytest.raises(MalformedFile, match="transaction 'R-1' of a batch has no amount"):
+            statement_report(listed.ledger, "L1", read_bank_file(message("053", [named]), "camt053"))

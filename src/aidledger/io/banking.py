@@ -216,10 +216,9 @@ def _booked(statements: Iterable[BankStatement]) -> Iterable[tuple[BankStatement
 
 def _reference(entry: StatementEntry) -> str:
     """What a line quotes: its one transaction's end-to-end id, else the entry's own reference."""
-    ids = [detail.end_to_end_id for detail in entry.details if detail.end_to_end_id]
-    if len(entry.details) == 1 and len(ids) == 1 and ids[0] != "NOTPROVIDED":
-        return ids[0]
-    return entry.reference or entry.account_servicer_reference or ""
+    single = entry.details[0].end_to_end_id if len(entry.details) == 1 else None
+    given = (single, entry.reference, entry.account_servicer_reference)
+    return next((reference for reference in given if reference not in _NO_REFERENCE), None) or ""
 
 
 def _date(entry: StatementEntry) -> dt.date:
@@ -243,10 +242,13 @@ def statement_lines(statements: Iterable[BankStatement]) -> list[BankLine]:
     ]
 
 
-def _transactions(entry: StatementEntry) -> Iterable[tuple[str, Money]]:
-    """Each end-to-end id an entry names, with its amount (the entry's own when it holds one transaction)."""
+def _transactions(entry: StatementEntry, wanted: Collection[str]) -> Iterable[tuple[str, Money]]:
+    """Each ``wanted`` end-to-end id an entry names, with its amount (the entry's own when it holds one transaction).
+
+    A wanted transaction of a batch that gives no amount of its own is refused with its line.
+    """
     for detail in entry.details:
-        if not detail.end_to_end_id:
+        if detail.end_to_end_id is None or detail.end_to_end_id not in wanted:
             continue
         amount = detail.amount if detail.amount is not None else (entry.amount if len(entry.details) == 1 else None)
         if amount is None:
@@ -264,11 +266,8 @@ def statement_report(ledger: Ledger, list_code: str, statements: Sequence[BankSt
     paid: list[ProviderLine] = []
     back: list[ProviderLine] = []
     for _, entry in _booked(statements):
-        for reference, amount in _transactions(entry):
-            if reference not in listed:
-                continue
-            outgoing = (entry.credit_debit is CreditDebit.DEBIT) != entry.reversal
-            if outgoing:
+        for reference, amount in _transactions(entry, listed):
+            if entry.credit_debit is CreditDebit.DEBIT:  # the side money moved, reversals included
                 paid.append(ProviderLine(reference, PaymentStatus.PAID, amount, line=entry.line))
             else:
                 back.append(ProviderLine(reference, PaymentStatus.RETURNED, amount, line=entry.line))
