@@ -62,6 +62,20 @@ def test_pay_a_list_through_the_bank(db: str, tmp_path: Path) -> None:
     assert run("reconcile", db, cwd=tmp_path).returncode == 0
 
 
+def test_a_list_split_at_the_banks_limits(db: str, tmp_path: Path) -> None:
+    """--max-amount and --max-lines cut the file; -o pay.xml becomes pay-1.xml, pay-2.xml, ...; each validates."""
+    accounts = tmp_path / "accounts.csv"
+    accounts.write_text("reference,iban\n" + "".join(f"{k},{v}\n" for k, v in PAYEES.items()), encoding="utf-8")
+    result = run(*[a.replace("{db}", db).replace("a.csv", str(accounts)) for a in PAIN[:-1]], "pay.xml", "--debtor",
+                 f"{ACCOUNT}=Fund", "--max-amount", "100000 KZT", "--version", "03", "--json", cwd=tmp_path)  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    files = json.loads(result.stdout)["files"]
+    assert [(f["file"], f["message_id"], f["transactions"]) for f in files] == [
+        ("pay-1.xml", "L1-1", 2), ("pay-2.xml", "L1-2", 2), ("pay-3.xml", "L1-3", 1)
+    ]  # fmt: skip
+    assert all(pain001_schema("001.001.03").validate(etree.parse(str(tmp_path / f["file"]))) for f in files)
+
+
 PAIN = ["export", "{db}", "-f", "pain001", "--list", "L1", "--accounts", "a.csv", "--execution-date", "2020-04-03",
         "--actor", "t", "-o", "x.xml"]  # fmt: skip
 
@@ -77,6 +91,7 @@ PAIN = ["export", "{db}", "-f", "pain001", "--list", "L1", "--accounts", "a.csv"
         ([*PAIN, "--debtor", "KZ86125KZT5004100100"], "--debtor takes IBAN=NAME"),
         ([*PAIN, "--debtor", "KZ86125KZT5004100100=F", "--version", "05"], "--version must be 09"),
         ([*PAIN, "--debtor", "KZ86125KZT5004100100=F"], "a.csv line 3: reference 'R-1' is given twice"),
+        ([*PAIN, "--debtor", "KZ86125KZT5004100100=F", "--max-amount", "lots"], "--max-amount 'lots'"),
     ],
 )
 def test_bad_bank_input_exits_2_and_writes_nothing(db: str, tmp_path: Path, args: list[str], error: str) -> None:

@@ -435,6 +435,9 @@ def export(
     execution_date: Annotated[str | None, typer.Option(help="pain001: the requested execution date.")] = None,
     pain_version: Annotated[str, typer.Option("--version", help="pain001: 09 (001.001.09) or 03.")] = "09",
     max_lines: Annotated[int | None, typer.Option(help="pain001: at most this many transfers per file.")] = None,
+    max_amount: Annotated[
+        str | None, typer.Option(help="pain001: at most this much per file, e.g. '100000000 KZT'.")
+    ] = None,
     actor: Annotated[str | None, typer.Option(help="pain001: who records the file's hash in the ledger.")] = None,
     as_json: JsonOption = False,
 ) -> None:
@@ -444,7 +447,7 @@ def export(
     Beneficiaries appear by pseudonym only, unless --personal-data asks for the registry's data (CSV).
     """
     if format_ == "pain001":
-        pain = BankFileOptions(list_code, accounts, debtor, execution_date, pain_version, max_lines, actor)
+        pain = BankFileOptions(list_code, accounts, debtor, execution_date, pain_version, max_lines, max_amount, actor)
         _export_pain001(url, output, pain, tz=tz, as_json=as_json)
         return
     if format_ not in FORMATS:
@@ -575,6 +578,7 @@ class BankFileOptions:
     execution_date: str | None
     version: str
     max_lines: int | None
+    max_amount: str | None
     actor: str | None
 
 
@@ -593,12 +597,20 @@ def _export_pain001(url: str, output: str, options: BankFileOptions, *, tz: str,
     if not sep:
         raise InvalidArgument(f"--debtor takes IBAN=NAME, got {options.debtor!r}", value=options.debtor)
     execution = when(options.execution_date, tz, "--execution-date")
+    limit = None
+    if options.max_amount is not None:
+        value, _, code = options.max_amount.strip().partition(" ")
+        try:
+            limit = Money(value, code.strip() or "KZT")
+        except AidLedgerError as error:
+            raise InvalidArgument(f"--max-amount {options.max_amount!r}: {error}", value=options.max_amount) from None
     accounts = read_payee_accounts(str(options.accounts))
     with Ledger.open(url, create=False) as ledger:
         files = export_pain001(
             ledger, str(options.list_code), actor=str(options.actor), version=PAIN001_VERSIONS[options.version],
-            max_lines=options.max_lines, accounts=accounts, debtor_iban=iban.strip(), debtor_name=name.strip(),
-            execution_date=None if execution is None else execution.date(), created=pendulum.now(tz),
+            max_lines=options.max_lines, max_amount=limit, accounts=accounts, debtor_iban=iban.strip(),
+            debtor_name=name.strip(), execution_date=None if execution is None else execution.date(),
+            created=pendulum.now(tz),
         )  # fmt: skip
     paths = write_files(files, output)
     rows = [
