@@ -114,6 +114,18 @@ def test_an_unmatched_statement_exits_1(db: str, tmp_path: Path) -> None:
     assert json.loads(result.stdout)["missing_in_ledger"][0]["reference"] == "D-9"
 
 
+def test_a_tolerance_is_asked_for(db: str, tmp_path: Path) -> None:
+    """The opening donation of 9,000,000 on a statement a tiyn short: exit 1 unless --tolerance allows it."""
+    (tmp_path / "s.xml").write_bytes(message("053", [entry("D-1", "8999999.99", "CRDT", day="2020-04-01")]))
+    args = ["import", db, "s.xml", "--kind", "camt053", "--tz", "Asia/Almaty", "--json"]
+    assert run(*args, cwd=tmp_path).returncode == 1
+    loose = run(*args, "--tolerance", "0.01 KZT", cwd=tmp_path)
+    assert loose.returncode == 0, loose.stdout
+    assert json.loads(loose.stdout)["tolerance"] == "0.01"
+    bad = run(*args, "--tolerance", "a tiyn", cwd=tmp_path)
+    assert bad.returncode == 2 and "--tolerance 'a tiyn'" in bad.stderr
+
+
 def test_a_kazakh_bank_csv_export(tmp_path: Path) -> None:
     """--dialect kazakh-bank reads ';', day-first dates and '765 900,00'; an ambiguous amount exits 2 with its line."""
     db = str(tmp_path / "l.db")

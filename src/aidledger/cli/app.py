@@ -379,15 +379,15 @@ def _print_journal_tests(tests: JournalTestReport) -> None:
     )
 
 
-def _money_option(text: str | None) -> Money | None:
-    """A command-line amount like '100000000 KZT'."""
+def _money_option(text: str | None, what: str = "--threshold") -> Money | None:
+    """A command-line amount like '100000000 KZT' (option ``what``)."""
     if text is None:
         return None
     value, _, code = text.strip().partition(" ")
     try:
         return Money(value.replace(",", ""), code.strip() or "KZT")
     except AidLedgerError as error:
-        raise InvalidArgument(f"--threshold {text!r}: {error}", value=text) from None
+        raise InvalidArgument(f"{what} {text!r}: {error}", value=text) from None
 
 
 def _statement_dict(statement: FundStatement) -> dict[str, Any]:
@@ -597,13 +597,7 @@ def _export_pain001(url: str, output: str, options: BankFileOptions, *, tz: str,
     if not sep:
         raise InvalidArgument(f"--debtor takes IBAN=NAME, got {options.debtor!r}", value=options.debtor)
     execution = when(options.execution_date, tz, "--execution-date")
-    limit = None
-    if options.max_amount is not None:
-        value, _, code = options.max_amount.strip().partition(" ")
-        try:
-            limit = Money(value, code.strip() or "KZT")
-        except AidLedgerError as error:
-            raise InvalidArgument(f"--max-amount {options.max_amount!r}: {error}", value=options.max_amount) from None
+    limit = _money_option(options.max_amount, "--max-amount")
     accounts = read_payee_accounts(str(options.accounts))
     with Ledger.open(url, create=False) as ledger:
         files = export_pain001(
@@ -652,6 +646,9 @@ def import_(
     dialect: Annotated[
         str, typer.Option(help="CSV files: how they are written, 'standard' or 'kazakh-bank' (01.04.2020;765 900,00).")
     ] = "standard",
+    tolerance: Annotated[
+        str | None, typer.Option(help="Bank statements: how far apart matched amounts may be, e.g. '0.01 KZT'.")
+    ] = None,
     tz: TzOption = "UTC",
     as_json: JsonOption = False,
 ) -> None:
@@ -674,11 +671,12 @@ def import_(
         if settle and list_code is None:
             raise InvalidArgument("--settle needs --list, the payment list the bank file settles")
         data, ok = _import_bank_file(url, path, kind, account, list_code if settle else None, donations, actor,
-                                     tz=tz, days=days)  # fmt: skip
+                                     tz=tz, days=days, tolerance=_money_option(tolerance, "--tolerance"))  # fmt: skip
     elif kind == "statement":
         lines = read_statement(path, currency_code=currency_code, dialect=dialect)
         with Ledger.open(url, read_only=True) as ledger:
-            result = match_statement(ledger, lines, account=account, tz=tz, days=days)
+            result = match_statement(ledger, lines, account=account, tz=tz, days=days,
+                                     tolerance=_money_option(tolerance, "--tolerance"))  # fmt: skip
         data = result.as_dict()
         ok = result.ok
     else:
@@ -726,6 +724,7 @@ def _import_bank_file(
     *,
     tz: str,
     days: int,
+    tolerance: Money | None,
 ) -> tuple[dict[str, Any], bool]:
     """Read a bank file; settle a list from it and post its credits if asked; match it with the account."""
     from aidledger.io.banking import post_credits, read_bank_file, settle_statement, statement_lines
@@ -749,7 +748,9 @@ def _import_bank_file(
         if fund is not None:
             data["donations"] = len(post_credits(Aid(ledger), statements, fund=fund, actor=str(actor), tz=tz))
         if not writes:
-            match = match_statement(ledger, statement_lines(statements), account=account, tz=tz, days=days)
+            match = match_statement(
+                ledger, statement_lines(statements), account=account, tz=tz, days=days, tolerance=tolerance
+            )
             data, ok = match.as_dict(), match.ok
     return data, ok
 
