@@ -670,8 +670,10 @@ def import_(
     if kind in ("camt053", "camt054", "mt940"):
         if settle and list_code is None:
             raise InvalidArgument("--settle needs --list, the payment list the bank file settles")
-        data, ok = _import_bank_file(url, path, kind, account, list_code if settle else None, donations, actor,
-                                     tz=tz, days=days, tolerance=_money_option(tolerance, "--tolerance"))  # fmt: skip
+        with progress_bar(quiet=as_json) as progress:
+            data, ok = _import_bank_file(url, path, kind, account, list_code if settle else None, donations, actor,
+                                         tz=tz, days=days, tolerance=_money_option(tolerance, "--tolerance"),
+                                         progress=progress)  # fmt: skip
     elif kind == "statement":
         lines = read_statement(path, currency_code=currency_code, dialect=dialect)
         with Ledger.open(url, read_only=True) as ledger:
@@ -725,6 +727,7 @@ def _import_bank_file(
     tz: str,
     days: int,
     tolerance: Money | None,
+    progress: Callable[[str, int, int], None],
 ) -> tuple[dict[str, Any], bool]:
     """Read a bank file; settle a list from it and post its credits if asked; match it with the account."""
     from aidledger.io.banking import post_credits, read_bank_file, settle_statement, statement_lines
@@ -733,6 +736,8 @@ def _import_bank_file(
 
     statements = read_bank_file(path, kind)
     writes = settle_list is not None or fund is not None
+    steps = 1 + (settle_list is not None) + (fund is not None) + (not writes)
+    progress(f"{kind} {path}", 1, steps)
     if writes and not actor:
         raise InvalidArgument("--settle and --donations need --actor, the person who posts")
     data: dict[str, Any] = {}
@@ -745,6 +750,7 @@ def _import_bank_file(
                      "mismatched": [x.line.line for x in settled.mismatched],
                      "duplicates": len(settled.duplicates), "outstanding": len(settled.outstanding)}  # fmt: skip
             ok = not settled.mismatched
+            progress(f"{kind} {path}", 2, steps)
         if fund is not None:
             data["donations"] = len(post_credits(Aid(ledger), statements, fund=fund, actor=str(actor), tz=tz))
         if not writes:
@@ -752,6 +758,7 @@ def _import_bank_file(
                 ledger, statement_lines(statements), account=account, tz=tz, days=days, tolerance=tolerance
             )
             data, ok = match.as_dict(), match.ok
+    progress(f"{kind} {path}", steps, steps)
     return data, ok
 
 
