@@ -25,6 +25,7 @@ from aidledger.cli.output import (
     UrlArgument,
     emit_json,
     flat,
+    money_option,
     money_table,
     out,
     plain_attrs,
@@ -33,7 +34,6 @@ from aidledger.cli.output import (
     when,
 )
 from aidledger.cli.roles import roles as roles_command
-from aidledger.core.amounts import Money
 from aidledger.core.beneficiaries import Pseudonymizer
 from aidledger.core.errors import AidLedgerError, InvalidArgument
 from aidledger.core.window import Window
@@ -278,7 +278,7 @@ def report(
         start=when(start, tz, "--from"), end=when(end, tz, "--to"), known_at=when(known_at, tz, "--known-at"),
         through=through,
     )  # fmt: skip
-    options = JournalTestOptions(threshold=_money_option(threshold), seed=seed, sample_size=sample) if journal else None
+    options = JournalTestOptions(threshold=money_option(threshold), seed=seed, sample_size=sample) if journal else None
     dimensions = [d.strip() for d in by.split(",") if d.strip()]
     with Ledger.open(url, read_only=True) as ledger:
         result = audit_report(
@@ -379,17 +379,6 @@ def _print_journal_tests(tests: JournalTestReport) -> None:
     )
 
 
-def _money_option(text: str | None, what: str = "--threshold") -> Money | None:
-    """A command-line amount like '100000000 KZT' (option ``what``)."""
-    if text is None:
-        return None
-    value, _, code = text.strip().partition(" ")
-    try:
-        return Money(value.replace(",", ""), code.strip() or "KZT")
-    except AidLedgerError as error:
-        raise InvalidArgument(f"{what} {text!r}: {error}", value=text) from None
-
-
 def _statement_dict(statement: FundStatement) -> dict[str, Any]:
     data: dict[str, Any] = plain_attrs(statement)
     return data | {"reconciles": statement.reconciles, "fund": statement.fund.code}
@@ -447,8 +436,10 @@ def export(
     Beneficiaries appear by pseudonym only, unless --personal-data asks for the registry's data (CSV).
     """
     if format_ == "pain001":
-        pain = BankFileOptions(list_code, accounts, debtor, execution_date, pain_version, max_lines, max_amount, actor)
-        _export_pain001(url, output, pain, tz=tz, as_json=as_json)
+        from aidledger.cli.bank import Pain001Options, export_pain001_files
+
+        pain = Pain001Options(list_code, accounts, debtor, execution_date, pain_version, max_lines, max_amount, actor)
+        export_pain001_files(url, output, pain, tz=tz, as_json=as_json)
         return
     if format_ not in FORMATS:
         raise InvalidArgument(f"unknown format {format_!r}; choose one of {', '.join(FORMATS)}", value=format_)
@@ -568,57 +559,6 @@ _EXPORTERS: dict[str, Callable[..., object]] = {
 }
 
 
-@attrs.frozen
-class BankFileOptions:
-    """The options of ``export -f pain001``."""
-
-    list_code: str | None
-    accounts: str | None
-    debtor: str | None
-    execution_date: str | None
-    version: str
-    max_lines: int | None
-    max_amount: str | None
-    actor: str | None
-
-
-def _export_pain001(url: str, output: str, options: BankFileOptions, *, tz: str, as_json: bool) -> None:
-    """Write a list's pain.001 file(s), recording each file's SHA-256 in the ledger first."""
-    from aidledger.io.banking import PAIN001_VERSIONS, export_pain001, read_payee_accounts, write_files
-
-    missing = [name for name, value in (("--list", options.list_code), ("--accounts", options.accounts),
-               ("--debtor", options.debtor), ("--execution-date", options.execution_date), ("--actor", options.actor),
-               ("--output", None if output == "-" else output)) if not value]  # fmt: skip
-    if missing:
-        raise InvalidArgument(f"-f pain001 needs {', '.join(missing)}", missing=missing)
-    if options.version not in PAIN001_VERSIONS:
-        raise InvalidArgument(f"--version must be 09 or 03, got {options.version!r}", value=options.version)
-    iban, sep, name = str(options.debtor).partition("=")
-    if not sep:
-        raise InvalidArgument(f"--debtor takes IBAN=NAME, got {options.debtor!r}", value=options.debtor)
-    execution = when(options.execution_date, tz, "--execution-date")
-    limit = _money_option(options.max_amount, "--max-amount")
-    accounts = read_payee_accounts(str(options.accounts))
-    with Ledger.open(url, create=False) as ledger:
-        files = export_pain001(
-            ledger, str(options.list_code), actor=str(options.actor), version=PAIN001_VERSIONS[options.version],
-            max_lines=options.max_lines, max_amount=limit, accounts=accounts, debtor_iban=iban.strip(),
-            debtor_name=name.strip(), execution_date=None if execution is None else execution.date(),
-            created=pendulum.now(tz),
-        )  # fmt: skip
-    paths = write_files(files, output)
-    rows = [
-        {"file": str(path), "message_id": f.message_id, "transactions": f.number_of_transactions,
-         "control_sum": f"{f.control_sum:f}", "sha256": f.sha256}
-        for path, f in zip(paths, files.files, strict=True)
-    ]  # fmt: skip
-    if as_json:
-        emit_json({"list": files.list_code, "files": rows})
-    else:
-        _print_match({"pain.001 files of list " + files.list_code: rows})
-        out.print(Text("Each file's SHA-256 is recorded in the ledger (record kind payment-file)."))
-
-
 KINDS = ("statement", "provider-report", "camt053", "camt054", "mt940")
 
 
@@ -670,15 +610,17 @@ def import_(
     if kind in ("camt053", "camt054", "mt940"):
         if settle and list_code is None:
             raise InvalidArgument("--settle needs --list, the payment list the bank file settles")
+        from aidledger.cli.bank import import_bank_file
+
         with progress_bar(quiet=as_json) as progress:
-            data, ok = _import_bank_file(url, path, kind, account, list_code if settle else None, donations, actor,
-                                         tz=tz, days=days, tolerance=_money_option(tolerance, "--tolerance"),
+            data, ok = import_bank_file(url, path, kind, account, list_code if settle else None, donations, actor,
+                                         tz=tz, days=days, tolerance=money_option(tolerance, "--tolerance"),
                                          progress=progress)  # fmt: skip
     elif kind == "statement":
         lines = read_statement(path, currency_code=currency_code, dialect=dialect)
         with Ledger.open(url, read_only=True) as ledger:
             result = match_statement(ledger, lines, account=account, tz=tz, days=days,
-                                     tolerance=_money_option(tolerance, "--tolerance"))  # fmt: skip
+                                     tolerance=money_option(tolerance, "--tolerance"))  # fmt: skip
         data = result.as_dict()
         ok = result.ok
     else:
@@ -713,53 +655,6 @@ def import_(
         out.print(Text("OK: everything matches" if ok else "NOT OK: differences above"))
     if not ok:
         raise typer.Exit(1)
-
-
-def _import_bank_file(
-    url: str,
-    path: str,
-    kind: str,
-    account: str,
-    settle_list: str | None,
-    fund: str | None,
-    actor: str | None,
-    *,
-    tz: str,
-    days: int,
-    tolerance: Money | None,
-    progress: Callable[[str, int, int], None],
-) -> tuple[dict[str, Any], bool]:
-    """Read a bank file; settle a list from it and post its credits if asked; match it with the account."""
-    from aidledger.io.banking import post_credits, read_bank_file, settle_statement, statement_lines
-    from aidledger.operations.aid import Aid
-    from aidledger.queries.matching import match_statement
-
-    statements = read_bank_file(path, kind)
-    writes = settle_list is not None or fund is not None
-    steps = 1 + (settle_list is not None) + (fund is not None) + (not writes)
-    progress(f"{kind} {path}", 1, steps)
-    if writes and not actor:
-        raise InvalidArgument("--settle and --donations need --actor, the person who posts")
-    data: dict[str, Any] = {}
-    ok = True
-    with Ledger.open(url, create=False, read_only=not writes) as ledger:
-        if settle_list is not None:
-            settled = settle_statement(Aid(ledger), settle_list, statements, actor=str(actor), tz=tz)
-            data |= {"list": settle_list, "posted": len(settled.entries), "paid": len(settled.paid),
-                     "failed": len(settled.failed), "returned": len(settled.returned),
-                     "mismatched": [x.line.line for x in settled.mismatched],
-                     "duplicates": len(settled.duplicates), "outstanding": len(settled.outstanding)}  # fmt: skip
-            ok = not settled.mismatched
-            progress(f"{kind} {path}", 2, steps)
-        if fund is not None:
-            data["donations"] = len(post_credits(Aid(ledger), statements, fund=fund, actor=str(actor), tz=tz))
-        if not writes:
-            match = match_statement(
-                ledger, statement_lines(statements), account=account, tz=tz, days=days, tolerance=tolerance
-            )
-            data, ok = match.as_dict(), match.ok
-    progress(f"{kind} {path}", steps, steps)
-    return data, ok
 
 
 def _print_match(data: dict[str, Any]) -> None:
