@@ -156,7 +156,7 @@ from aidledger.queries.matching import (
     match_provider_report,
     match_statement,
 )
-from aidledger.queries.payment_lists import ListedPayment, ListedPayments, listed_payments
+from aidledger.queries.payment_lists import ListedPayment, ListedPayments, listed_payments, payment_references
 from aidledger.queries.positions import (
     DoublePayment,
     GrantStatus,
@@ -345,6 +345,7 @@ __all__ = [
     "match_provider_report",
     "match_statement",
     "payment_instruction",
+    "payment_references",
     "pledge_status",
     "post_credits",
     "programme_summary",

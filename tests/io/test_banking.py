@@ -243,3 +243,14 @@ class TestStatementReport:
         named = batch.replace("X-1", "R-1")
         with pytest.raises(MalformedFile, match="transaction 'R-1' of a batch has no amount"):
             statement_report(listed.ledger, "L1", read_bank_file(message("053", [named]), "camt053"))
+
+
+def test_a_credit_naming_a_payment_is_never_a_donation(listed: Aid) -> None:
+    """Money of a payment coming back without RtrInf is for settle_statement; an excluded id is left out too."""
+    back = message("053", [entry("C-9", "50000.00", "CRDT", [("R-2", "50000.00")]),
+                           entry("C-10", "70.00", "CRDT", [("INV-7", "70.00")])])  # fmt: skip
+    before = snapshot(listed.ledger)
+    assert post_credits(listed, read_bank_file(back, "camt053"), fund="CASH-AID", actor="t", exclude={"INV-7"}) == ()
+    assert snapshot(listed.ledger) == before
+    (gift,) = post_credits(listed, read_bank_file(back, "camt053"), fund="CASH-AID", actor="t")
+    assert str(gift.entry.postings[0].amount) == "70.00 KZT"

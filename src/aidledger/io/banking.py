@@ -57,7 +57,7 @@ from aidledger.operations.aid import Aid
 from aidledger.operations.donations import Gift
 from aidledger.operations.payments import PaymentLine, Settlement
 from aidledger.queries.matching import BankLine
-from aidledger.queries.payment_lists import listed_payments
+from aidledger.queries.payment_lists import listed_payments, payment_references
 from aidledger.vocabulary import Event, PaymentStatus, ProviderLine, RecordKind
 
 #: Entry references that name nothing (MT940's ``NONREF``, camt's ``NOTPROVIDED``).
@@ -339,9 +339,9 @@ def post_credits(
 ) -> tuple[PostedEntry, ...]:
     """Post the booked credits of ``statements`` as donations into ``fund``, each exactly once, in one transaction.
 
-    A credit is left out when it is zero, a reversal or a return (``RtrInf``) or
-    names an end-to-end id in ``exclude`` (the references of the lists it may
-    settle).  A credit's idempotency key is
+    A credit is left out when it is zero, a reversal or a return (``RtrInf``), or
+    when it names as end-to-end id a payment's reference (money of a payment
+    coming back, for :func:`settle_statement`) or an id in ``exclude``.  A credit's idempotency key is
     ``bank-credit:<account>:<entry reference>:<booking date>`` (the reference is
     the bank's for the entry, else the entry's ``NtryRef`` or MT940 customer
     reference; ``NONREF`` and ``NOTPROVIDED`` are none), so posting a statement
@@ -358,10 +358,15 @@ def post_credits(
     zone = time_zone(tz)
     gifts: list[Gift] = []
     seen: dict[str, int] = defaultdict(int)
-    for statement, entry in _booked(statements):
-        if entry.credit_debit is not CreditDebit.CREDIT or entry.reversal or entry.amount.is_zero():
-            continue
-        if any(d.return_reason or (d.end_to_end_id and d.end_to_end_id in exclude) for d in entry.details):
+    credits = [
+        (statement, entry)
+        for statement, entry in _booked(statements)
+        if entry.credit_debit is CreditDebit.CREDIT and not entry.reversal and not entry.amount.is_zero()
+    ]
+    named = {d.end_to_end_id for _, entry in credits for d in entry.details if d.end_to_end_id}
+    payments = payment_references(aid.ledger, named) | set(exclude)
+    for statement, entry in credits:
+        if any(d.return_reason or d.end_to_end_id in payments for d in entry.details):
             continue
         reference = next(
             (r for r in (entry.account_servicer_reference, entry.reference) if r not in _NO_REFERENCE), None

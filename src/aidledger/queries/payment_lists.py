@@ -8,12 +8,15 @@ no longer in the list, and a reversed settlement leaves its payment approved.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import attrs
 from sqlalchemy import func, select
 
 from aidledger.core.amounts import Money
 from aidledger.core.window import Window
 from aidledger.ledger.ledger import Ledger
+from aidledger.ledger.rows import chunks
 from aidledger.queries._reading import known_record, require_ledger
 from aidledger.store import schema as t
 from aidledger.store import window as store_window
@@ -107,3 +110,21 @@ def listed_payments(ledger: Ledger, list_code: str, *, window: Window | None = N
         for reference, (beneficiary, amount) in sorted(amounts.items())
     )
     return ListedPayments(list_code, programme, payments)
+
+
+def payment_references(ledger: Ledger, candidates: Iterable[str]) -> frozenset[str]:
+    """Which of ``candidates`` are the reference of a payment in some list (of any programme); writes nothing."""
+    require_ledger(ledger)
+    wanted = sorted(set(candidates))
+    e, g = t.entries.c, t.entry_tags.c
+    found: set[str] = set()
+    with ledger.snapshot() as connection:
+        for part in chunks(wanted):
+            query = (
+                select(g.value)
+                .join(t.entries, e.seq == g.entry_seq)
+                .where(g.name == Tag.REFERENCE, g.value.in_(part), e.kind == Kind.PAYMENT.value)
+                .distinct()
+            )
+            found.update(str(value) for value in connection.execute(query).scalars())
+    return frozenset(found)
