@@ -17,7 +17,7 @@ from aidledger.core.amounts import Money
 from aidledger.core.window import Window
 from aidledger.ledger.ledger import Ledger
 from aidledger.ledger.rows import chunks
-from aidledger.queries._reading import known_record, require_ledger
+from aidledger.queries._reading import known_record, require_ledger, standing
 from aidledger.store import schema as t
 from aidledger.store import window as store_window
 from aidledger.vocabulary import PAYMENT_DUE_KINDS, Chart, Event, Kind, Programme, RecordKind, Tag
@@ -69,12 +69,7 @@ def listed_payments(ledger: Ledger, list_code: str, *, window: Window | None = N
     unit = programme.unit
     e, p, a = t.entries.c, t.postings.c, t.accounts.c
     in_list, ref, who = t.entry_tags.alias("in_list"), t.entry_tags.alias("ref"), t.entry_tags.alias("who")
-    reversal = t.entries.alias("reversal")
-    standing = (
-        e.reverses.is_(None),
-        ~select(reversal.c.seq).where(reversal.c.reverses == e.id, *store_window.conditions(seen, reversal)).exists(),
-        *store_window.conditions(seen, t.entries),
-    )
+    stands = standing(seen)
     listed = (
         t.entries.join(
             in_list, (in_list.c.entry_seq == e.seq) & (in_list.c.name == Tag.LIST) & (in_list.c.value == list_code)
@@ -88,11 +83,11 @@ def listed_payments(ledger: Ledger, list_code: str, *, window: Window | None = N
         .where(
             a.code == Chart().payments_due(unit).code,
             e.kind.in_([kind.value for kind in PAYMENT_DUE_KINDS]),
-            *standing,
+            *stands,
         )
         .group_by(ref.c.value, who.c.value, e.kind)
     )
-    returned = select(ref.c.value).select_from(listed).where(e.kind == Kind.PAYMENT_RETURNED.value, *standing)
+    returned = select(ref.c.value).select_from(listed).where(e.kind == Kind.PAYMENT_RETURNED.value, *stands)
     amounts: dict[str, tuple[str, Money]] = {}
     status: dict[str, str] = {}
     with ledger.snapshot() as connection:
