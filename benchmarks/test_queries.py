@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from aidledger import Ledger, Money, audit_totals
+from aidledger import Ledger, Money, audit_totals, verify
 from benchmarks.conftest import POSTINGS, record
 from benchmarks.workload import AID, BATCH, FUND, T0, fresh_ledger, ids, micros, payments
 
@@ -102,3 +102,33 @@ def test_audit_totals_raw(benchmark: Any, built: tuple[Ledger, sqlite3.Connectio
     raw = benchmark.stats.stats.mean
     record("audit totals by region (s)", TIMES["totals"], "s", limit=raw, target="≤ 2x raw",
            note=f"{POSTINGS:,} postings")  # fmt: skip
+
+
+#: What verify() reads: every row of the log and of what its items cover, each table in its order.
+VERIFY_SCANS = (
+    "SELECT * FROM log ORDER BY seq",
+    "SELECT * FROM entries ORDER BY seq",
+    "SELECT * FROM postings ORDER BY entry_seq, line",
+    "SELECT * FROM entry_tags ORDER BY entry_seq, name",
+    "SELECT * FROM claims ORDER BY entry_seq, scope, key",
+    "SELECT * FROM claim_releases ORDER BY entry_seq, scope, key",
+)
+
+
+def test_verify(benchmark: Any, built: tuple[Ledger, sqlite3.Connection, dict[str, int]]) -> None:
+    """verify(ledger): every item of the log recomputed from its rows, chained, and checked against them."""
+    ledger, _, _ = built
+    result = benchmark.pedantic(lambda: verify(ledger), rounds=1, iterations=1)
+    assert result.ok
+    TIMES["verify"] = benchmark.stats.stats.mean
+    TIMES["items"] = result.items
+
+
+def test_verify_raw_scan(benchmark: Any, built: tuple[Ledger, sqlite3.Connection, dict[str, int]]) -> None:
+    """The raw limit: reading every row verify() reads, once, through sqlite3, without checking anything."""
+    _, connection, _ = built
+    benchmark.pedantic(lambda: [connection.execute(sql).fetchall() for sql in VERIFY_SCANS], rounds=1, iterations=1)
+    items = TIMES["items"]
+    record("verify the whole log (items/s)", items / TIMES["verify"], "items/s",
+           limit=items / benchmark.stats.stats.mean, target="≥ 200,000 items/s",
+           note=f"{items:,} items, {POSTINGS:,} postings")  # fmt: skip

@@ -68,10 +68,11 @@ def fresh_ledger(url: str, total: int) -> Ledger:
 
 
 def ids(ledger: Ledger) -> dict[str, int]:
-    """Row ids of the accounts and the fund, as the raw rows must use them."""
+    """Row ids of the accounts and the fund, and the newest item of the log, as the raw rows must use them."""
     with ledger.engine.connect() as connection:
         found = {row[0]: row[1] for row in connection.exec_driver_sql("SELECT code, id FROM accounts")}
         found["fund"] = connection.exec_driver_sql("SELECT id FROM funds").scalar_one()
+        found["log"] = connection.exec_driver_sql("SELECT coalesce(max(seq), 0) FROM log").scalar_one()
     return found
 
 
@@ -91,6 +92,8 @@ def raw_batches(total: int, chart: dict[str, int], first_seq: int) -> Iterator[d
             rows["postings"] += [(seq, 1, aid, fund, PAYMENT_MINOR, eff), (seq, 2, bank, fund, -PAYMENT_MINOR, eff)]
             rows["entry_tags"] += [(seq, "beneficiary", f"v1-{n:064x}"), (seq, "region", REGIONS[n % len(REGIONS)])]
             rows["claims"].append(("one-off", f"hh-{n}", 0, seq))
+            item = chart["log"] + 1 + n
+            rows["log"].append((item, "entry", str(seq), f"{seq:064x}", seq, f"{item - 1:064x}", f"{item:064x}"))
             days[(aid, fund, eff // MICROS_PER_DAY)] += PAYMENT_MINOR
             days[(bank, fund, eff // MICROS_PER_DAY)] -= PAYMENT_MINOR
         count = len(rows["claims"])
@@ -110,6 +113,7 @@ COLUMNS = {
     "postings": ("entry_seq", "line", "account_id", "fund_id", "amount", "effective_at"),
     "entry_tags": ("entry_seq", "name", "value"),
     "claims": ("scope", "key", "generation", "entry_seq"),
+    "log": ("seq", "kind", "ref", "item", "entries", "prev_hash", "hash"),
 }
 #: The maintained rows, written as the ledger writes them (add to a balance; add to a day).
 UPSERT_BALANCE = (

@@ -37,7 +37,7 @@ def test_demo_is_safe_to_run_twice(tmp_path: Path) -> None:
     assert "FAMILIES-50K │           360 │ 18,000,000.00" in first.stdout
     assert "CASH-AID │ cash-aid        │ KZT          │  18,000,000.00 │     366 │           360" in first.stdout
     data = json.loads(run("demo", "--scale", "0.001", "--json", cwd=tmp_path).stdout)
-    assert data["entries"] == 1021
+    assert data["entries"] == 1022
     assert data["verified"] and data["reconciliation"]["ok"]
     assert {c["name"] for c in data["reconciliation"]["checks"]} >= {"hash chain", "trial balance", "stock"}
     assert data["spent"]["rows"][0] == {
@@ -329,3 +329,46 @@ def test_a_self_contradicting_provider_report_exits_1(demo_db: Path, tmp_path: P
     result = run("import", str(demo_db), str(report), "--kind", "provider-report", "--list", "FAM-00001", cwd=tmp_path)
     assert (result.returncode, "everything matches" in result.stdout) == (1, False), result.stdout + result.stderr
     assert "contradictions" in result.stdout
+
+
+def test_report_budget_and_exclusion_conflicts(url: str, tmp_path: Path) -> None:
+    """``report --budget`` prints budget against actuals and every report lists soft exclusion conflicts."""
+    import datetime as dt
+
+    from aidledger import Aid, Money, PaymentLine, Pseudonymizer, Severity
+    from tests.operations.conftest import APRIL
+
+    keys = Pseudonymizer({1: bytes(range(32))})
+    with Ledger.open(url) as ledger:
+        aid = Aid(ledger)
+        aid.create_fund("CASH-AID", name="Cash aid", purpose="cash-aid")
+        aid.donate("CASH-AID", Money("500000", "KZT"), donor="D", on=APRIL, actor="cashier")
+        for code in ("FAMILIES", "MEDICS"):
+            aid.create_programme(code, fund="CASH-AID", purpose="cash-aid", amount=Money("50000", "KZT"), actor="a")
+        aid.add_budget_line(
+            "FAMILIES-Q2", programme="FAMILIES", amount=Money("200000", "KZT"), start=dt.date(2020, 4, 1),
+            end=dt.date(2020, 6, 30), on=APRIL, actor="planner",
+        )  # fmt: skip
+        aid.declare_exclusion("ONE", ["FAMILIES", "MEDICS"], severity=Severity.SOFT, reason="one benefit", actor="b")
+        aid.pay("FAMILIES", [PaymentLine(keys.pseudonym("hh-1"), "F-1")], actor="m", on=APRIL, list_code="F")
+        aid.pay("MEDICS", [PaymentLine(keys.pseudonym("hh-1"), "M-1")], actor="m", on=APRIL, list_code="M")
+    result = run("report", url, "--budget", "--json", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert data["budget"]["lines"] == [
+        {
+            "line": "FAMILIES-Q2",
+            "owner": "FAMILIES",
+            "budgeted": "200000.00 KZT",
+            "committed": "50000.00 KZT",
+            "disbursed": "0.00 KZT",
+            "returned": "0.00 KZT",
+            "remaining": "150000.00 KZT",
+        }
+    ]
+    assert [(x["group"], x["severity"], x["programmes"]) for x in data["exclusion_conflicts"]] == [
+        ("ONE", "soft", ["FAMILIES", "MEDICS"])
+    ]
+    table = run("report", url, "--budget", cwd=tmp_path)
+    assert table.returncode == 0, table.stderr
+    assert "Budget against actuals" in table.stdout and "Exclusion conflicts" in table.stdout

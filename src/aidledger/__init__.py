@@ -24,9 +24,11 @@ from aidledger.core.errors import (
     DigestMismatch,
     DuplicateClaim,
     DuplicateDefinition,
+    ExceedsBudget,
     ExceedsCommitment,
     ExceedsPledge,
     ExceedsReceived,
+    ExclusionConflict,
     IdempotencyConflict,
     InsufficientBalance,
     InsufficientStock,
@@ -117,6 +119,7 @@ from aidledger.operations.payments import (
 )
 from aidledger.operations.stock import Delivery, LossReason, ValuationBasis
 from aidledger.queries.audit import AuditTotals, Dimension, Flow, TotalsRow, audit_totals
+from aidledger.queries.consortium import ConsortiumList, ConsortiumParty, SharedHouseholds
 from aidledger.queries.entry_testing import (
     AfterClose,
     AfterCloseReason,
@@ -157,6 +160,14 @@ from aidledger.queries.matching import (
     match_statement,
 )
 from aidledger.queries.payment_lists import ListedPayment, ListedPayments, listed_payments, payment_references
+from aidledger.queries.planning import (
+    BudgetFigures,
+    BudgetLineStatus,
+    BudgetReport,
+    ExclusionFinding,
+    budget_vs_actual,
+    exclusion_conflicts,
+)
 from aidledger.queries.positions import (
     DoublePayment,
     GrantStatus,
@@ -167,13 +178,35 @@ from aidledger.queries.positions import (
     pledge_status,
     stock_position,
 )
+from aidledger.queries.receipts import (
+    PaidPayment,
+    ReceiptSample,
+    ReceiptSummary,
+    paid_payments,
+    receipt_sample,
+    receipt_summary,
+    wilson_interval,
+)
 from aidledger.queries.reconcile import reconcile
 from aidledger.queries.report import AuditReport, JournalTestOptions, audit_report
 from aidledger.queries.statements import FundStatement, StatementLine, fund_statement
 from aidledger.queries.summary import AidSummary, ProgrammeSummary, StockLine, aid_summary, programme_summary
 from aidledger.queries.verification import verify
 from aidledger.registry import Person, PersonStatus, Registry
-from aidledger.vocabulary import PaymentStatus, Pledge, Programme, Project, ProviderLine, Scope
+from aidledger.vocabulary import (
+    BudgetLine,
+    ExclusionGroup,
+    Outcome,
+    Owner,
+    PaymentStatus,
+    Pledge,
+    Programme,
+    Project,
+    ProviderLine,
+    ReceiptVerification,
+    Scope,
+    Severity,
+)
 
 __version__ = "0.1.0"
 
@@ -198,6 +231,10 @@ __all__ = [
     "BankStatement",
     "BatchResult",
     "Beneficiary",
+    "BudgetFigures",
+    "BudgetLine",
+    "BudgetLineStatus",
+    "BudgetReport",
     "CampaignExpectations",
     "CampaignPlan",
     "CampaignResult",
@@ -205,6 +242,8 @@ __all__ = [
     "Check",
     "Claim",
     "Conflict",
+    "ConsortiumList",
+    "ConsortiumParty",
     "CreditDebit",
     "CreditTransfer",
     "CsvDialect",
@@ -219,9 +258,13 @@ __all__ = [
     "EntryFacts",
     "EntryRef",
     "EntryStatus",
+    "ExceedsBudget",
     "ExceedsCommitment",
     "ExceedsPledge",
     "ExceedsReceived",
+    "ExclusionConflict",
+    "ExclusionFinding",
+    "ExclusionGroup",
     "ExportSummary",
     "Flow",
     "Fund",
@@ -252,6 +295,9 @@ __all__ = [
     "NotALedger",
     "OffHoursEntry",
     "OnConflict",
+    "Outcome",
+    "Owner",
+    "PaidPayment",
     "PainFile",
     "PaymentFiles",
     "PaymentInstruction",
@@ -277,6 +323,9 @@ __all__ = [
     "PurposeMismatch",
     "Quantity",
     "RareActor",
+    "ReceiptSample",
+    "ReceiptSummary",
+    "ReceiptVerification",
     "Reconciliation",
     "Record",
     "Registry",
@@ -292,6 +341,8 @@ __all__ = [
     "Scope",
     "Settlement",
     "SeveralProgrammes",
+    "Severity",
+    "SharedHouseholds",
     "Side",
     "SkippedEntry",
     "SplitGroup",
@@ -326,11 +377,13 @@ __all__ = [
     "aid_summary",
     "audit_report",
     "audit_totals",
+    "budget_vs_actual",
     "commodity",
     "currency",
     "double_payments",
     "entries_after_close",
     "entries_without_description",
+    "exclusion_conflicts",
     "export_beancount",
     "export_csv",
     "export_hledger",
@@ -344,6 +397,7 @@ __all__ = [
     "listed_payments",
     "match_provider_report",
     "match_statement",
+    "paid_payments",
     "payment_instruction",
     "payment_references",
     "pledge_status",
@@ -355,6 +409,8 @@ __all__ = [
     "read_payee_accounts",
     "read_provider_report",
     "read_statement",
+    "receipt_sample",
+    "receipt_summary",
     "reconcile",
     "round_amounts",
     "run_campaign",
@@ -367,5 +423,6 @@ __all__ = [
     "stock_position",
     "unusual_actors",
     "verify",
+    "wilson_interval",
     "write_pain001",
 ]

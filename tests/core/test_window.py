@@ -97,7 +97,7 @@ class TestBounds:
         known: int | None,
         through: int | None,
     ) -> None:
-        """admits() is exactly: start <= effective <= as_of, recorded <= known_at, seq <= through."""
+        """admits() is exactly: start <= effective <= as_of, recorded <= known_at, seq <= the digest's entries."""
 
         def time(micros: int | None) -> pendulum.DateTime | None:
             return None if micros is None else pendulum.from_timestamp(0).add(microseconds=micros)
@@ -106,7 +106,7 @@ class TestBounds:
             start=time(start),
             as_of=time(as_of),
             known_at=time(known),
-            through=None if through is None else f"{through}:{HASH}",
+            through=None if through is None else Digest(seq=through + 5, hash=HASH, entries=through),
         )
         expected = (
             (start is None or effective >= start)

@@ -34,6 +34,7 @@ from aidledger import (
     PurposeMismatch,
     Quantity,
     ValuationBasis,
+    budget_vs_actual,
     double_payments,
     grant_status,
     pledge_status,
@@ -259,6 +260,13 @@ def test_the_campaign_reconciles(campaign: tuple[Aid, CampaignResult]) -> None:
     assert food.reconciles and relief.reconciles
     grant = grant_status(aid.ledger, "KOKTEREK")
     assert grant.remaining == expected.housing_remaining == grant.committed - grant.disbursed + grant.clawed_back
+    (housing,) = budget_vs_actual(aid.ledger, project="KOKTEREK").lines
+    assert (housing.line.code, housing.figures.budgeted, housing.figures.remaining) == (
+        "KOKTEREK-HOUSING",
+        grant.committed,
+        expected.housing_remaining,
+    )
+    assert (housing.figures.disbursed, housing.figures.returned) == (grant.disbursed, grant.clawed_back)
     pledge = pledge_status(aid.ledger, "KAZAKHMYS-2020")
     assert (pledge.fulfilled, pledge.written_off) == (kzt("180000000"), kzt("20000000"))
     assert double_payments(aid.ledger) == ()

@@ -376,6 +376,26 @@ class TestGrant:
         assert grant.find("activity-status").get("code") == "3"
         assert grant.find("activity-date").get("iso-date") == "2020-04-01"
 
+    def test_budget_lines_are_budgets(self, aid: Aid, schema: etree.XMLSchema) -> None:
+        """A project's budget line is its activity's budget, before its transactions, and the file stays valid."""
+        aid.donate("HOUSING", kzt("1000000"), donor="D", on=APRIL, actor="c")
+        aid.commit_grant(
+            "G1", fund="HOUSING", amount=kzt("500000"), purpose="housing", grantee="B", on=APRIL, actor="b"
+        )
+        aid.add_budget_line(
+            "G1-2020", project="G1", amount=kzt("400000"), start=dt.date(2020, 4, 1), end=dt.date(2020, 12, 31),
+            on=APRIL, actor="planner",
+        )  # fmt: skip
+        aid.disburse("G1", kzt("100000"), milestone="walls", on=APRIL.add(days=1), actor="t")
+        grant = activity(valid(export(aid.ledger)[0], schema), "G1")
+        (budget,) = grant.findall("budget")
+        assert (budget.get("type"), budget.get("status")) == ("1", "1")
+        assert budget.find("period-start").get("iso-date") == "2020-04-01"
+        assert budget.find("period-end").get("iso-date") == "2020-12-31"
+        assert budget.find("value").text == "400000.00"
+        types = [t.find("transaction-type").get("code") for t in grant.findall("transaction")]
+        assert types == ["1", "2", "3"]  # the fund's incoming funds, the commitment, the tranche
+
 
 class TestGoods:
     def test_deliveries_in_kind_at_value(self, campaign: Aid) -> None:

@@ -40,6 +40,7 @@ def test_a_campaign_reconciles(campaign: Ledger) -> None:
         "grants",
         "pledges",
         "payment lists settled",
+        "budgets",
     ]
     assert all(check.compared for check in result.checks)
 
@@ -126,5 +127,6 @@ def test_the_checks_are_one_listed_order() -> None:
         "check_grants",
         "check_pledges",
         "check_payment_lists",
+        "check_budgets",
     ]
     assert all(check.__doc__ for check in CHECKS)

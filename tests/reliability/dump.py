@@ -22,8 +22,9 @@ from aidledger import Ledger
 from aidledger.store import schema as t
 from aidledger.store import triggers
 
-#: Every table of the schema, parents before children.
-TABLES: tuple[sa.Table, ...] = tuple(t.metadata.sorted_tables)
+#: Every table of the schema, parents before children, and the log last: once an entry is in the
+#: log, the database refuses rows added to it (pg_dump and sqlite3's .dump also create triggers last).
+TABLES: tuple[sa.Table, ...] = (*(table for table in t.metadata.sorted_tables if table is not t.log), t.log)
 
 Dump = dict[str, list[tuple[Any, ...]]]
 

@@ -8,8 +8,8 @@ table of the ledger is compared before and after, row for row.  The command
 runs in-process through its entry point ``main()``: it must exit non-zero and
 print no traceback.
 
-Cases that the library does not answer as it should today are kept apart at
-the end, each marked ``xfail(strict=True)`` with what goes wrong.
+A case the library does not answer as it should would be kept apart at the
+end, marked ``xfail(strict=True)`` with what goes wrong; there is none today.
 """
 
 from __future__ import annotations

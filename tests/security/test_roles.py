@@ -303,7 +303,8 @@ class TestOwner:
         """A real Alembic migration runs as the owner and is refused to the writer and the auditor."""
         scripts = tmp_path / "migrations"
         shutil.copytree(Path(store_engine.__file__).parent / "migrations", scripts)
-        (scripts / "versions" / "0002_probe.py").write_text(PROBE_MIGRATION, encoding="utf-8")
+        probe = PROBE_MIGRATION.replace("{head}", store_engine.SCHEMA_REVISION)
+        (scripts / "versions" / "9999_probe.py").write_text(probe, encoding="utf-8")
         config = Config()
         config.set_main_option("script_location", str(scripts))
         for role, allowed in ((applied.writer, False), (applied.auditor, False), (applied.owner, True)):
@@ -313,15 +314,15 @@ class TestOwner:
                     transaction = connection.begin()
                     config.attributes["connection"] = connection
                     if allowed:
-                        command.upgrade(config, "0002")
+                        command.upgrade(config, "probe")
                         version = connection.exec_driver_sql("SELECT version_num FROM alembic_version").scalar()
                         columns = sa.inspect(connection).get_columns("entries")
-                        assert version == "0002" and "note" in {c["name"] for c in columns}
+                        assert version == "probe" and "note" in {c["name"] for c in columns}
                         with pytest.raises(sa.exc.DBAPIError, match="append-only"), connection.begin_nested():
                             connection.exec_driver_sql("DELETE FROM entries")
                     else:
                         with pytest.raises(sa.exc.ProgrammingError, match=r"must be owner|permission denied"):
-                            command.upgrade(config, "0002")
+                            command.upgrade(config, "probe")
                     transaction.rollback()
             finally:
                 engine.dispose()
@@ -331,8 +332,8 @@ class TestOwner:
 
 PROBE_MIGRATION = '''"""A migration as the next release might ship one.
 
-Revision ID: 0002
-Revises: 0001
+Revision ID: probe
+Revises: {head}
 """
 
 import sqlalchemy as sa
@@ -340,8 +341,8 @@ from alembic import op
 
 from aidledger.store import triggers
 
-revision = "0002"
-down_revision = "0001"
+revision = "probe"
+down_revision = "{head}"
 branch_labels = None
 depends_on = None
 

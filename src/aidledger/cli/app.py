@@ -46,6 +46,7 @@ if TYPE_CHECKING:
     from aidledger.ledger.results import Reconciliation
     from aidledger.queries.audit import AuditTotals
     from aidledger.queries.entry_testing import JournalTestReport
+    from aidledger.queries.planning import BudgetReport
     from aidledger.queries.report import AuditReport
     from aidledger.queries.statements import FundStatement
 
@@ -267,11 +268,12 @@ def report(
     ] = None,
     seed: Annotated[int, typer.Option(help="Journal tests: the sample's seed (same seed, same sample).")] = 0,
     sample: Annotated[int, typer.Option(help="Journal tests: how many entries to sample.")] = 25,
+    budget: Annotated[bool, typer.Option("--budget", help="Budget against actuals for every budget line too.")] = False,
     tz: TzOption = "UTC",
     as_json: JsonOption = False,
 ) -> None:
-    """Audit totals, programme summaries, stock, grants and pledges; a fund's statement with --fund; the
-    journal-entry tests with --journal-tests."""
+    """Audit totals, programme summaries, stock, grants and pledges, exclusion conflicts; a fund's statement with
+    --fund; the journal-entry tests with --journal-tests; budget against actuals with --budget."""
     from aidledger.queries.report import JournalTestOptions, audit_report
 
     window = Window(
@@ -282,8 +284,9 @@ def report(
     dimensions = [d.strip() for d in by.split(",") if d.strip()]
     with Ledger.open(url, read_only=True) as ledger:
         result = audit_report(
-            ledger, window=window, flow=flow, by=dimensions, where=_filters(where), fund=fund, journal=options, tz=tz
-        )
+            ledger, window=window, flow=flow, by=dimensions, where=_filters(where), fund=fund, journal=options, tz=tz,
+            budget=budget,
+        )  # fmt: skip
     if as_json:
         emit_json(_report_dict(result))
     else:
@@ -311,6 +314,16 @@ def _report_dict(report: AuditReport) -> dict[str, Any]:
         "pledges": [plain_attrs(p) for p in summary.pledges],
         "fund_statements": [_statement_dict(x) for x in report.statements],
         "journal_tests": None if tests is None else plain_attrs(tests),
+        "exclusion_conflicts": [plain_attrs(x) for x in report.exclusions],
+        "budget": None if report.budget is None else _budget_dict(report.budget),
+        "verified_receipt": [plain_attrs(x) for x in report.receipts],
+    }
+
+
+def _budget_dict(budget: BudgetReport) -> dict[str, Any]:
+    return {
+        "lines": [{"line": x.line.code, "owner": x.line.owner_code, **plain_attrs(x.figures)} for x in budget.lines],
+        "totals": {code: plain_attrs(figures) for code, figures in budget.totals.items()},
     }
 
 
@@ -348,10 +361,44 @@ def _print_report(report: AuditReport) -> None:
         [[p.pledge.code, p.pledge.donor, p.pledge.amount.value, p.fulfilled.value, p.written_off.value,
           p.outstanding.value] for p in summary.pledges],
     )  # fmt: skip
+    if report.exclusions:
+        money_table(
+            "Exclusion conflicts (one beneficiary in two programmes of a group)",
+            ["group", "severity", "beneficiary", "programmes"],
+            [[x.group, x.severity.value, x.beneficiary, ", ".join(x.programmes)] for x in report.exclusions],
+        )
+    if report.budget is not None:
+        _print_budget(report.budget)
+    if report.receipts:
+        money_table(
+            "Verified receipt (95% Wilson interval of the discrepancy rate)",
+            ["programme", "verified", "received", "partly", "not received", "unreachable", "rate", "low", "high"],
+            [[x.programme, x.verified, x.received, x.partly, x.not_received, x.unreachable,
+              "" if x.rate is None else str(x.rate), "" if x.low is None else str(x.low),
+              "" if x.high is None else str(x.high)] for x in report.receipts],
+        )  # fmt: skip
     for statement in report.statements:
         _print_statement(statement)
     if report.journal_tests is not None:
         _print_journal_tests(report.journal_tests)
+
+
+def _print_budget(budget: BudgetReport) -> None:
+    rows = [
+        [x.line.code, x.line.owner_code, x.figures.budgeted.value, x.figures.committed.value,
+         x.figures.disbursed.value, x.figures.returned.value, x.figures.remaining.value]
+        for x in budget.lines
+    ]  # fmt: skip
+    rows += [
+        [f"total {code}", "", f.budgeted.value, f.committed.value, f.disbursed.value, f.returned.value,
+         f.remaining.value]
+        for code, f in budget.totals.items()
+    ]  # fmt: skip
+    money_table(
+        "Budget against actuals",
+        ["line", "of", "budgeted", "committed", "disbursed", "returned", "remaining"],
+        rows,
+    )
 
 
 def _print_statement(statement: FundStatement) -> None:

@@ -116,6 +116,14 @@ class ExceedsCommitment(InsufficientBalance):
     """A grant tranche exceeds the remaining commitment of its project."""
 
 
+class ExceedsBudget(InsufficientBalance):
+    """A commitment exceeds what remains of its budget line, or the free balance of the line's fund."""
+
+
+class ExclusionConflict(DuplicateClaim):
+    """A payment to a beneficiary another programme of a hard exclusion group already pays."""
+
+
 class ExceedsPledge(InsufficientBalance):
     """A pledge payment or write-off exceeds what is still outstanding on the pledge."""
 

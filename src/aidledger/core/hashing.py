@@ -155,3 +155,37 @@ def record_hash(
             "prev": prev_hash,
         }
     )
+
+
+def definition_hash(definition: Sequence[object]) -> str:
+    """Hash of a chart definition as stored: ``["unit", code, kind, exponent, measure]``,
+    ``["account", id, code, type, unit, normal side, allow negative, name]`` or
+    ``["fund", id, code, purpose, restriction, allow negative, name]``."""
+    return hashlib.sha256(_dumps(list(definition)).encode("utf-8")).hexdigest()
+
+
+#: The kinds of item in the log, and what their ``ref`` names.
+LOG_KINDS: Final = ("entry", "close", "record", "unit", "account", "fund")
+
+
+def log_hash(*, seq: int, kind: str, ref: str, item: str, entries: int, prev_hash: str) -> str:
+    """Hash of one item of the log, chained to the previous item.
+
+    ``kind`` and ``ref`` name the item (an entry by its number, a close or a
+    record by its number, a unit by its code, an account or fund by its id);
+    ``item`` is the item's own hash (an entry's, a close's or a record's stored
+    hash, a definition's :func:`definition_hash`); ``entries`` is the number of
+    the newest entry in the log at this item, so a digest names the entries it
+    covers.
+    """
+    plain = all(_PLAIN.match(text) for text in (kind, ref, item, prev_hash))
+    if type(seq) is int and type(entries) is int and plain:
+        # The same text json.dumps makes (sorted keys, nothing to escape), without its cost.
+        text = (
+            f'{{"entries":{entries},"item":"{item}","kind":"{kind}","prev":"{prev_hash}",'
+            f'"ref":"{ref}","seq":{seq},"v":{FORMAT}}}'
+        )
+        return hashlib.sha256(text.encode("utf-8")).hexdigest()
+    return _sha256(
+        {"v": FORMAT, "seq": seq, "kind": kind, "ref": ref, "item": item, "entries": entries, "prev": prev_hash}
+    )

@@ -34,13 +34,20 @@ _DIGEST = re.compile(r"(\d{1,19}):([0-9a-f]{64})")
 class Digest:
     """An auditor's digest of the log: the number of its last item and that item's hash.
 
+    A digest read from text names an item of the log; a ledger resolves it
+    (``aidledger.store.window.check_through``) to the entries it covers, and
+    only a resolved digest bounds a read.  The digest of an entry (its number
+    and hash, as ledgers before the one log printed) resolves to that entry.
+
     Attributes:
         seq: the sequence number of the newest item the digest covers.
         hash: that item's chained hash (64 lower-case hex digits).
+        entries: the number of the newest entry it covers, once a ledger resolved it.
     """
 
     seq: int
     hash: str
+    entries: int | None = attrs.field(default=None, eq=False)
 
     @classmethod
     def parse(cls, text: object) -> Digest:
@@ -49,7 +56,7 @@ class Digest:
             return text
         match = _DIGEST.fullmatch(text.strip()) if isinstance(text, str) else None
         if match is None:
-            raise InvalidArgument(f"a digest is '<entry number>:<64 hex digits>', got {text!r}", value=text)
+            raise InvalidArgument(f"a digest is '<item number>:<64 hex digits>', got {text!r}", value=text)
         return cls(seq=int(match.group(1)), hash=match.group(2))
 
     def __str__(self) -> str:
@@ -64,7 +71,7 @@ class Bounds:
         effective_from: effective time in UTC microseconds, inclusive.
         effective_before: effective time in UTC microseconds, exclusive (``end`` and ``as_of`` folded together).
         recorded_through: recorded time in UTC microseconds, inclusive.
-        seq_through: log sequence number, inclusive.
+        seq_through: the newest entry's number, inclusive.
     """
 
     effective_from: int | None
@@ -94,6 +101,15 @@ def _as_of(value: object) -> pendulum.DateTime | None:
 
 def _known_at(value: object) -> pendulum.DateTime | None:
     return _time(value, "known_at")
+
+
+def _covered(digest: Digest) -> int:
+    if digest.entries is None:
+        raise InvalidArgument(
+            f"the digest {digest} was not resolved against a ledger: read through the ledger, which checks it",
+            digest=str(digest),
+        )
+    return digest.entries
 
 
 def _digest(value: object) -> Digest | None:
@@ -155,15 +171,18 @@ class Window:
 
     def bounds(self) -> Bounds:
         """The window as integer bounds on the stored columns (UTC microseconds, log sequence)."""
+        return Bounds(
+            effective_from=None if self.start is None else to_micros(self.start),
+            effective_before=self._effective_before(),
+            recorded_through=None if self.known_at is None else to_micros(self.known_at),
+            seq_through=None if self.through is None else _covered(self.through),
+        )
+
+    def _effective_before(self) -> int | None:
         before = [to_micros(self.end)] if self.end is not None else []
         if self.as_of is not None:
             before.append(to_micros(self.as_of) + 1)
-        return Bounds(
-            effective_from=None if self.start is None else to_micros(self.start),
-            effective_before=min(before) if before else None,
-            recorded_through=None if self.known_at is None else to_micros(self.known_at),
-            seq_through=None if self.through is None else self.through.seq,
-        )
+        return min(before) if before else None
 
     def admits(self, *, effective_at: int, recorded_at: int, seq: int | None = None) -> bool:
         """The same rule as the SQL, in Python: does an item with these stored values fall in the window?"""
@@ -185,7 +204,7 @@ class Window:
         A position (a balance, a stock, what remains of a grant) is a level, not
         a flow: it is read as of the end of a period, from every entry before it.
         """
-        before = self.bounds().effective_before
+        before = self._effective_before()
         return Window(
             as_of=None if before is None else from_micros(before - 1), known_at=self.known_at, through=self.through
         )

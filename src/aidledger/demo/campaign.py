@@ -278,6 +278,10 @@ class _Campaign:
         aid.commit_grant("KOKTEREK", fund="HOUSING", amount=kzt(HOUSING_COMMITMENT), purpose="housing",
                          grantee="Kokterek builders LLP", description="Rebuild 120 houses in Kokterek after the flood",
                          on=day(7, 20), actor=ACTORS["checker"])  # fmt: skip
+        # The commitment is also the project's budget line: its tranches disburse against it, the clawback frees it.
+        aid.add_budget_line("KOKTEREK-HOUSING", project="KOKTEREK", amount=kzt(HOUSING_COMMITMENT),
+                            start=dt.date(2020, 7, 1), end=dt.date(2020, 12, 31), on=day(7, 20),
+                            actor=ACTORS["maker"], name="Housing for Kokterek, 2020")  # fmt: skip
         for i, (milestone, amount) in enumerate(TRANCHES):
             when = day(8 + i, 10)
             if i == 2:

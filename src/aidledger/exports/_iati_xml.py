@@ -46,6 +46,17 @@ class _Txn:
     from_reporter: bool = False
 
 
+@attrs.frozen
+class _Budget:
+    """One budget line to write as an IATI ``budget`` (type 1 original, status 1 indicative)."""
+
+    start: dt.date
+    end: dt.date
+    currency: str
+    exponent: int
+    minor: int
+
+
 @attrs.define
 class _Activity:
     """One activity to write, with everything read from the ledger."""
@@ -62,6 +73,7 @@ class _Activity:
     transactions: list[_Txn] = attrs.Factory(list)
     committed: dict[str, int] = attrs.Factory(lambda: defaultdict(int))
     disbursed: dict[str, int] = attrs.Factory(lambda: defaultdict(int))
+    budgets: list[_Budget] = attrs.Factory(list)
 
     def saw(self, day: dt.date, recorded: int) -> None:
         """An entry of this activity took effect on ``day`` and was recorded at ``recorded``."""
@@ -164,6 +176,13 @@ class _Writer:
         else:
             self._text(root, "sector", activity.purpose, vocabulary="99", code=activity.purpose, percentage="100")
         ET.SubElement(root, "default-finance-type", code=_STANDARD_GRANT)
+        for budget in activity.budgets:
+            element = ET.SubElement(root, "budget", {"type": "1", "status": "1"})
+            ET.SubElement(element, "period-start", {"iso-date": budget.start.isoformat()})
+            ET.SubElement(element, "period-end", {"iso-date": budget.end.isoformat()})
+            dated = {"currency": budget.currency, "value-date": budget.start.isoformat()}
+            value = ET.SubElement(element, "value", dated)
+            value.text = _decimal(budget.minor, budget.exponent)
         for txn in activity.transactions:
             self._transaction(root, txn)
         return root

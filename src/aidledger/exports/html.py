@@ -4,12 +4,13 @@ The page carries a Content-Security-Policy that forbids every fetch
 (``default-src 'none'``), draws its charts as inline SVG (no JavaScript at all),
 and is rendered with Jinja2's autoescaping, so every stored text (account and
 fund names, donors, regions, memos) shows as text, never as markup.  It holds
-amounts and counts only: no beneficiary pseudonym, no personal data.
+amounts and counts only: no beneficiary pseudonym, no personal data (exclusion conflicts are counted per group).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from importlib import resources
@@ -25,6 +26,8 @@ from aidledger.core.window import Window
 from aidledger.ledger.ledger import Ledger
 from aidledger.ledger.results import Reconciliation, Verification
 from aidledger.queries.audit import AuditTotals, Flow, audit_totals
+from aidledger.queries.planning import budget_vs_actual, exclusion_conflicts
+from aidledger.queries.receipts import receipt_summary
 from aidledger.queries.reconcile import reconcile
 from aidledger.queries.summary import AidSummary, aid_summary
 from aidledger.queries.verification import verify
@@ -175,6 +178,11 @@ def export_html(
         received=received,
         spent=spent,
         summary=summary,
+        budget=budget_vs_actual(ledger, window=covered),
+        exclusions=sorted(
+            Counter((x.group, x.severity.value, ", ".join(x.programmes)) for x in exclusion_conflicts(ledger)).items()
+        ),
+        receipts=receipt_summary(ledger, window=covered),
         fmt=_amount,
     )
     out.write(page)

@@ -34,6 +34,14 @@ transaction type         from
                          goods delivered in kind, at their average cost, per month
 =======================  ==================================================================
 
+A programme's or project's **budget lines** are its activity's ``budget``
+elements (type 1 original, status 1 indicative), each with its period and
+amount.  The stages of the money against them are the transactions above: a
+grant's commitment (2) and tranches (3), a programme's payments as expenditure
+(4) when approved, since that is when the ledger recognises the expense (in
+FTS terms: a budget line is the plan, an approved list the commitment, a paid
+payment the paid contribution).
+
 Returned and failed money is reported as negative expenditure (and clawbacks as
 negative disbursement): IATI values may be negative, and no transaction type
 fits money coming back from a household or grantee (type 6 is *Loan Repayment*,
@@ -98,6 +106,7 @@ from aidledger.core.times import from_micros, now, to_micros
 from aidledger.core.window import Digest, Window
 from aidledger.exports._iati_xml import (
     _Activity,
+    _Budget,
     _decimal,
     _Sum,
     _timestamp,
@@ -107,7 +116,7 @@ from aidledger.exports._iati_xml import (
 from aidledger.ledger.balances import Balances, PostingGroup
 from aidledger.ledger.ledger import Ledger
 from aidledger.ledger.results import Record
-from aidledger.vocabulary import GRANT_KINDS, TRANSFERS_PREFIX, Kind, RecordKind, Tag
+from aidledger.vocabulary import GRANT_KINDS, TRANSFERS_PREFIX, BudgetLine, Kind, Owner, RecordKind, Tag
 
 IATI_VERSION: Final = "2.03"
 
@@ -317,8 +326,8 @@ def _covered(ledger: Ledger, window: Window | None) -> Window:
     given = Window() if window is None else window
     head = ledger.head()
     if given.through is not None or not head.seq:
-        return given
-    return attrs.evolve(given, through=Digest(seq=head.seq, hash=head.hash))
+        return ledger.resolve(given)
+    return attrs.evolve(given, through=Digest(seq=head.seq, hash=head.hash, entries=head.seq))
 
 
 def _identifiers(org: ReportingOrg, activities: Iterable[_Activity]) -> tuple[str, ...]:
@@ -391,6 +400,7 @@ class _Reader:
             self._take(tables, _Row.of(group, self.accounts[group.account]))
         _sum_up(tables)
         self._grants(tables.projects)
+        self._budgets(tables.programmes, tables.projects)
         activities = [
             *tables.programmes.values(),
             *tables.projects.values(),
@@ -512,6 +522,16 @@ class _Reader:
             planned=day,
             updated=0,
         )
+
+    def _budgets(self, programmes: dict[str, _Activity], projects: dict[str, _Activity]) -> None:
+        """Each budget line of a programme or project as one of its activity's budgets."""
+        for record in self._records(RecordKind.BUDGET_LINE):
+            line = BudgetLine.from_record(record)
+            owners = programmes if line.owner is Owner.PROGRAMME else projects
+            activity = owners.get(line.owner_code)
+            if activity is not None:
+                unit = line.amount.unit
+                activity.budgets.append(_Budget(line.start, line.end, unit.code, unit.exponent, line.amount.minor))
 
     def _grants(self, projects: dict[str, _Activity]) -> None:
         """One transaction per grant entry: commitments, tranches and clawbacks are few and each has its memo."""

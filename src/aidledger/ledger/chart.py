@@ -26,6 +26,7 @@ from aidledger.core.errors import (
     UnknownAccount,
     UnknownFund,
 )
+from aidledger.store import log as store_log
 from aidledger.store import schema as t
 
 #: Account types whose balances make up a fund's net assets (assets minus liabilities).
@@ -270,17 +271,17 @@ def add_account(connection: Connection, account: Account) -> Account:
         return account
     _add_unit(connection, account.unit, chart)
     new_id = (connection.execute(select(func.max(t.accounts.c.id))).scalar() or 0) + 1
-    connection.execute(
-        insert(t.accounts).values(
-            id=new_id,
-            code=account.code,
-            name=account.name,
-            type=account.type.value,
-            unit_code=account.unit.code,
-            normal_side=account.normal_side.value,
-            allow_negative=account.allow_negative,
-        )
-    )
+    row = {
+        "id": new_id,
+        "code": account.code,
+        "name": account.name,
+        "type": account.type.value,
+        "unit_code": account.unit.code,
+        "normal_side": account.normal_side.value,
+        "allow_negative": account.allow_negative,
+    }
+    connection.execute(insert(t.accounts).values(row))
+    store_log.append(connection, [store_log.definition_item("account", row)])
     return account
 
 
@@ -291,9 +292,9 @@ def _add_unit(connection: Connection, unit: Unit, chart: Chart) -> None:
         if existing != unit:
             raise DuplicateDefinition(f"unit {unit.code} already exists as {existing}, not {unit}", code=unit.code)
         return
-    connection.execute(
-        insert(t.units).values(code=unit.code, kind=unit.kind.value, exponent=unit.exponent, measure=unit.measure)
-    )
+    row = {"code": unit.code, "kind": unit.kind.value, "exponent": unit.exponent, "measure": unit.measure}
+    connection.execute(insert(t.units).values(row))
+    store_log.append(connection, [store_log.definition_item("unit", row)])
 
 
 def add_fund(connection: Connection, fund: Fund) -> Fund:
@@ -306,14 +307,14 @@ def add_fund(connection: Connection, fund: Fund) -> Fund:
             raise DuplicateDefinition(f"fund {fund.code} already exists as {existing[1]}, not {fund}", code=fund.code)
         return fund
     new_id = (connection.execute(select(func.max(t.funds.c.id))).scalar() or 0) + 1
-    connection.execute(
-        insert(t.funds).values(
-            id=new_id,
-            code=fund.code,
-            name=fund.name,
-            purpose=fund.purpose,
-            restriction=fund.restriction.value,
-            allow_negative=fund.allow_negative,
-        )
-    )
+    row = {
+        "id": new_id,
+        "code": fund.code,
+        "name": fund.name,
+        "purpose": fund.purpose,
+        "restriction": fund.restriction.value,
+        "allow_negative": fund.allow_negative,
+    }
+    connection.execute(insert(t.funds).values(row))
+    store_log.append(connection, [store_log.definition_item("fund", row)])
     return fund

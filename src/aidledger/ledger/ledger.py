@@ -29,6 +29,7 @@ from sqlalchemy import select
 from sqlalchemy.engine import URL, Connection, Engine
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
+from aidledger.core import hashing
 from aidledger.core.accounts import Account, Fund
 from aidledger.core.amounts import Amount, Unit
 from aidledger.core.entries import Claim, JournalEntry, PostedEntry, Posting, check_text
@@ -44,6 +45,7 @@ from aidledger.ledger.results import BatchResult, EntryFacts, Head, PendingBatch
 from aidledger.ledger.rows import first_line
 from aidledger.ledger.view import LedgerView
 from aidledger.store import engine as store_engine
+from aidledger.store import log as store_log
 from aidledger.store import schema as t
 from aidledger.store import window as store_window
 
@@ -187,6 +189,7 @@ class Ledger:
                     if self._postgres:
                         head = head.with_for_update()
                     row = connection.execute(head).one()
+                    _refuse_changed_head(connection, row.seq, row.hash)
                     return work(connection, row.seq, row.hash, row.recorded_at)
             except (OperationalError, DBAPIError) as error:
                 if isinstance(error, IntegrityError) or not _retryable(error) or attempt == _RETRIES - 1:
@@ -463,6 +466,20 @@ class Ledger:
 
     # -- reading entries ------------------------------------------------------
 
+    def resolve(self, window: Window) -> Window:
+        """``window`` with its digest checked against this ledger and resolved to the entries it covers.
+
+        Reads resolve their window themselves; this is for code that builds its
+        own SQL from a window.  Raises DigestMismatch if the ledger does not hold
+        the digest.
+        """
+        if not isinstance(window, Window):
+            raise InvalidArgument(f"window must be a Window, got {window!r}", value=window)
+        if window.through is None:
+            return window
+        with self.snapshot() as connection:
+            return store_window.check_through(connection, window)
+
     def head(self) -> Head:
         """The newest entry's sequence number and hash, read from the journal itself."""
         with self._reader() as reader:
@@ -500,7 +517,7 @@ class Ledger:
         """
         seen = Window.of(window, as_of=as_of, known_at=known_at)
         with self._reader() as reader:
-            store_window.check_through(reader.connection, seen)
+            seen = store_window.check_through(reader.connection, seen)
             yield from reader.entries(after_seq, limit, seen)
 
     # -- balances -----------------------------------------------------------------
@@ -527,7 +544,7 @@ class Ledger:
         if tags is not None and not isinstance(tags, Mapping):
             raise InvalidArgument(f"tags must be a mapping of names to values, got {tags!r}")
         with self.snapshot() as connection:
-            store_window.check_through(connection, seen)
+            seen = store_window.check_through(connection, seen)
             minor = Balances(connection).of_account(account_id, fund_id, window=seen, tags=tags)
         return Amount.from_minor(minor, found.unit)
 
@@ -546,7 +563,7 @@ class Ledger:
         stored = self._charts.known_unit(unit)
         ids = self._charts.current.net_asset_ids(stored.code)
         with self.snapshot() as connection:
-            store_window.check_through(connection, seen)
+            seen = store_window.check_through(connection, seen)
             totals = Balances(connection).sums(seen, account_ids=ids, fund_id=fund_id)
         return Amount.from_minor(sum(totals.values()), stored)
 
@@ -561,7 +578,7 @@ class Ledger:
         in a balanced ledger."""
         seen = Window.of(window, as_of=as_of, known_at=known_at)
         with self.snapshot() as connection:  # the chart and the balances of one moment
-            store_window.check_through(connection, seen)
+            seen = store_window.check_through(connection, seen)
             chart = self._charts.reload(connection)
             totals = Balances(connection).sums(seen)
         return trial_balance(chart, totals)
@@ -586,6 +603,24 @@ def _not_approved_by_hand(entry: JournalEntry) -> None:
             f"entry {entry.kind!r} by {entry.actor!r} names {entry.approved_by!r} as its checker, but no checker "
             f"decided: submit it (Ledger.submit) and let the checker approve it (Ledger.approve)",
             approved_by=entry.approved_by,
+        )
+
+
+def _refuse_changed_head(connection: Connection, seq: int, hash_: str) -> None:
+    """Refuse to write on a head that is not the newest entry, or a newest entry that is not in the log.
+
+    The head is a cache the writers keep; a head or journal changed behind the
+    library must not become the base of new entries.
+    """
+    e = t.entries.c
+    newest = connection.execute(select(e.seq, e.hash).order_by(e.seq.desc()).limit(1)).first()
+    found = (0, hashing.GENESIS) if newest is None else (newest.seq, newest.hash)
+    logged = store_log.tail(connection).entries
+    if (seq, hash_) != found or logged != seq:
+        raise StorageError(
+            f"the ledger head {seq}:{hash_} does not match the newest entry {found[0]}:{found[1]} "
+            f"(the log covers entries through {logged}): the ledger was changed behind the library; "
+            "nothing was written, run verify"
         )
 
 

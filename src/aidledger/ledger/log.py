@@ -1,4 +1,4 @@
-"""The log reader: the stored rows of the one log, in sequence order, as they are.
+"""The log reader: the stored rows of the one log and of what its items cover, as they are.
 
 Verification (:func:`aidledger.verify`) recomputes the chain from these rows;
 this module only reads them, on one snapshot, streaming.  It does not check
@@ -45,6 +45,26 @@ class LogReader:
     def chart(self) -> Chart:
         """The chart as stored; a definition changed into one no ledger writes is in its ``unreadable``."""
         return Chart.read(self._connection)
+
+    def items(self) -> Iterator[Any]:
+        """The log's items, by sequence number."""
+        return iter(self._connection.execute(select(t.log).order_by(t.log.c.seq)))
+
+    def definitions(self, kind: str) -> list[Any]:
+        """The stored rows of the units (``kind="unit"``), accounts or funds, as they are."""
+        table = {"unit": t.units, "account": t.accounts, "fund": t.funds}[kind]
+        return list(self._connection.execute(select(table)).all())
+
+    def log_link(self, seq: int) -> Any | None:
+        """The hash and the newest entry of log item ``seq``, or ``None`` if there is none."""
+        g = t.log.c
+        return self._connection.execute(select(g.hash, g.entries).where(g.seq == seq)).first()
+
+    def record_positions(self) -> dict[int, int]:
+        """The place in the log of every record, by the record's own number."""
+        g = t.log.c
+        rows = self._connection.execute(select(g.ref, g.seq).where(g.kind == "record"))
+        return {int(ref): int(seq) for ref, seq in rows}
 
     def entries(self) -> Iterator[Any]:
         """The entries table, by sequence number."""

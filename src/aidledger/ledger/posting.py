@@ -42,6 +42,7 @@ from aidledger.ledger.chart import NET_ASSET_TYPES, Charts
 from aidledger.ledger.reader import Reader
 from aidledger.ledger.results import BatchResult, SkippedEntry
 from aidledger.ledger.rows import insert_rows, rows_in
+from aidledger.store import log as store_log
 from aidledger.store import schema as t
 
 _ENTRY_COLUMNS: Final = (
@@ -155,6 +156,7 @@ def close_period(
             seq=seq, closed_through=closing, actor=actor, recorded_at=recorded, prev_hash=prev, hash=digest
         )
     )
+    store_log.append(connection, [store_log.Item("close", str(seq), digest)])
     return from_micros(closing, zone_name(through))
 
 
@@ -528,6 +530,7 @@ class Poster:
         insert_rows(connection, t.entry_tags, ("entry_seq", "name", "value"), rows.tags)
         insert_rows(connection, t.claims, _CLAIM_COLUMNS, rows.claims)
         insert_rows(connection, t.claim_releases, _CLAIM_COLUMNS, rows.releases)
+        store_log.append(connection, (store_log.Item("entry", str(p.seq), p.hash, p.seq) for p in posted))
         self._update_balances(rows.balance_delta, balances)
         self._update_days(rows.day_delta, days)
         connection.execute(

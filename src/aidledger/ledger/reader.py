@@ -256,7 +256,7 @@ def newest_seq(connection: Connection, window: Window) -> int:
 
     A window through a digest this ledger does not hold is refused (DigestMismatch).
     """
-    store_window.check_through(connection, window)
+    window = store_window.check_through(connection, window)
     found = connection.execute(
         select(func.max(t.entries.c.seq)).where(*store_window.conditions(window, t.entries))
     ).scalar()

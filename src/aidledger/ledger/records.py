@@ -30,6 +30,7 @@ from aidledger.ledger.posting import prepare
 from aidledger.ledger.reader import record_of
 from aidledger.ledger.results import PendingBatch, Record
 from aidledger.ledger.rows import first_line
+from aidledger.store import log as store_log
 from aidledger.store import schema as t
 
 _RECORD_KIND: Final = re.compile(r"^[a-z][a-z0-9_.-]{0,63}\Z")
@@ -96,6 +97,7 @@ def insert_record(
         savepoint.rollback()
         raise InvalidArgument(f"the database refused the {kind} record: {first_line(error.orig)}") from None
     savepoint.commit()
+    store_log.append(connection, [store_log.Item("record", str(seq), digest)])
     return record_of(connection.execute(select(t.records).where(r.seq == seq)).one())
 
 

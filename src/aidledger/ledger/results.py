@@ -71,13 +71,15 @@ class TrialBalance:
 
 @attrs.frozen
 class ChainBreak:
-    """The first place where the stored journal disagrees with its hash chain.
+    """The first place where the stored ledger disagrees with its log.
 
     Attributes:
-        seq: the sequence number where the chain breaks.
+        seq: the sequence number where the log breaks: an entry's number for a
+            problem in an entry, otherwise the number of the log item (or of the
+            close or record, as ``problem`` says).
         entry_id: the id of the entry there, if there is one.
         problem: what is wrong, in words.
-        expected: what the chain says should be there.
+        expected: what the log says should be there.
         found: what the database holds.
     """
 
@@ -94,15 +96,22 @@ class Verification:
 
     Attributes:
         entries: how many entries were checked.
-        head_seq: sequence number of the last entry.
-        head_hash: hash of the last entry (with ``head_seq``, the auditor's digest).
-        first_break: the first broken link, or ``None`` if the chain is intact.
+        head_seq: sequence number of the newest entry.
+        head_hash: hash of the newest entry.
+        first_break: the first broken link, or ``None`` if the log is intact.
+        items: how many items of the log were checked (entries, period closes,
+            records, units, accounts and funds).
+        log_seq: the number of the newest item of the log.
+        log_hash: the hash of the newest item (with ``log_seq``, the auditor's digest).
     """
 
     entries: int
     head_seq: int
     head_hash: str
     first_break: ChainBreak | None
+    items: int = 0
+    log_seq: int = 0
+    log_hash: str = "0" * 64
 
     @property
     def ok(self) -> bool:
@@ -110,8 +119,8 @@ class Verification:
 
     @property
     def digest(self) -> str:
-        """The auditor's digest of the ledger as verified: ``<head seq>:<head hash>``; keep it outside the database."""
-        return f"{self.head_seq}:{self.head_hash}"
+        """The auditor's digest of the whole log as verified: ``<seq>:<hash>``; keep it outside the database."""
+        return f"{self.log_seq}:{self.log_hash}"
 
 
 @attrs.frozen

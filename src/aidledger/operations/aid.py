@@ -7,17 +7,29 @@ import datetime as dt
 import attrs
 import pendulum
 
+from aidledger.core.amounts import Money
 from aidledger.core.entries import JournalEntry, PostedEntry
 from aidledger.core.errors import InvalidArgument
 from aidledger.ledger.results import BatchResult
+from aidledger.operations.budgets import BudgetOperations, FundReserve, line_of_entries, over_budget
 from aidledger.operations.donations import DonationOperations
+from aidledger.operations.exclusions import ExclusionOperations
 from aidledger.operations.grants import GrantOperations
 from aidledger.operations.payments import PaymentOperations
+from aidledger.operations.receipts import ReceiptOperations
 from aidledger.operations.stock import StockOperations
 from aidledger.vocabulary import Tag
 
 
-class Aid(DonationOperations, PaymentOperations, StockOperations, GrantOperations):
+class Aid(
+    DonationOperations,
+    PaymentOperations,
+    StockOperations,
+    GrantOperations,
+    BudgetOperations,
+    ExclusionOperations,
+    ReceiptOperations,
+):
     """Aid operations on a ledger: each builds balanced entries and posts them.
 
     ``Aid(ledger, currency_code="KZT", approval_threshold=Money("10000000", "KZT"))``:
@@ -27,8 +39,18 @@ class Aid(DonationOperations, PaymentOperations, StockOperations, GrantOperation
     """
 
     def approve(self, code: str, *, checker: str) -> BatchResult:
-        """Approve any submitted batch (a tranche, say) as ``checker`` and post it."""
-        return self.ledger.approve(code, checker=checker)
+        """Approve any submitted batch (a tranche, say) as ``checker`` and post it (refused with ExceedsBudget beyond
+        what its budget line has left)."""
+        pending = self.ledger.pending(code)
+        budget = line_of_entries(self.ledger, pending.entries)
+        if budget is not None and pending.status == "pending":
+            unit = budget.amount.unit
+            tagged = [e for e in pending.entries if e.tags.get(Tag.BUDGET_LINE) == budget.code]
+            total = Money.from_minor(sum(e.postings[0].minor for e in tagged), unit)
+            reserve = FundReserve.of(self.ledger, self._fund(budget.fund), unit, budget.code)
+            reserve.check(self.ledger.balance, total, f"batch {code}")
+        with over_budget(budget, f"batch {code}"):
+            return self.ledger.approve(code, checker=checker)
 
     def close_period(self, through: dt.datetime, *, actor: str) -> pendulum.DateTime:
         """Close every effective time up to ``through``: nothing can be posted there any more."""

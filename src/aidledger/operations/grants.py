@@ -19,7 +19,8 @@ from aidledger.core.errors import ExceedsCommitment, ExceedsReceived
 from aidledger.ledger.ledger import LedgerView
 from aidledger.ledger.results import PendingBatch
 from aidledger.operations.base import Operations
-from aidledger.vocabulary import Event, Kind, Project, RecordKind, Tag, commitment_key
+from aidledger.operations.budgets import FundReserve, budget_postings, choose_line, over_budget
+from aidledger.vocabulary import BudgetLine, Event, Kind, Owner, Project, RecordKind, Tag, commitment_key
 
 
 class GrantOperations(Operations):
@@ -71,11 +72,29 @@ class GrantOperations(Operations):
         return Project.from_record(self._record(RecordKind.PROJECT, code))
 
     def _tranche(
-        self, project: Project, amount: Money, milestone: str, on: dt.datetime, actor: str, key: str | None
+        self,
+        project: Project,
+        amount: Money,
+        milestone: str,
+        on: dt.datetime,
+        actor: str,
+        key: str | None,
+        budget: BudgetLine | None = None,
     ) -> JournalEntry:
         fund = self._fund(project.fund)
         money = self._money(amount, "tranche", project.committed.unit)
         unit = money.unit
+        tags = {
+            Tag.PROJECT: project.code,
+            Tag.PURPOSE: project.purpose,
+            Tag.GRANTEE: project.grantee,
+            Tag.MILESTONE: milestone,
+            Tag.EVENT: Event.DISBURSED,
+        }
+        memo = []
+        if budget is not None:  # approved and paid in one entry: the line's money goes from free to disbursed
+            tags[Tag.BUDGET_LINE] = budget.code
+            memo = budget_postings(self.chart, budget, fund, Event.DISBURSED, money)
         return JournalEntry(
             kind=Kind.GRANT_TRANCHE.value,
             effective_at=self._when(on),
@@ -84,17 +103,12 @@ class GrantOperations(Operations):
                 Posting.credit(self.chart.bank(unit), fund, money),
                 Posting.debit(self.chart.commitments_contra(unit), fund, money),
                 Posting.credit(self.chart.commitment(project.code, unit), fund, money),
+                *memo,
             ],
             actor=actor,
             memo=self._text(milestone, "milestone"),
             idempotency_key=key,
-            tags={
-                Tag.PROJECT: project.code,
-                Tag.PURPOSE: project.purpose,
-                Tag.GRANTEE: project.grantee,
-                Tag.MILESTONE: milestone,
-                Tag.EVENT: Event.DISBURSED,
-            },
+            tags=tags,
         )
 
     def disburse(
@@ -106,14 +120,34 @@ class GrantOperations(Operations):
         on: dt.datetime,
         actor: str,
         key: str | None = None,
+        budget_line: str | None = None,
     ) -> PostedEntry:
-        """Pay a tranche against a milestone; refused beyond the remaining commitment."""
+        """Pay a tranche against a milestone; refused beyond the remaining commitment.
+
+        A project with budget lines commits and disburses the tranche against
+        ``budget_line`` (its only line, if it has one): refused with
+        ExceedsBudget beyond what the line or its fund has free.
+        """
         found = self.project_of(project)
-        entry = self._tranche(found, amount, milestone, on, actor, key)
+        budget = choose_line(self.ledger, Owner.PROJECT, found.code, budget_line, self._when(on))
+        entry = self._tranche(found, amount, milestone, on, actor, key, budget)
         self._needs_approval(amount, f"tranche of project {project}")
         memo_account = self.chart.commitment(found.code, found.committed.unit)
-        with self._translate(memo_account, ExceedsCommitment, f"project {project} has less than {amount} committed"):
-            return self._post([entry])[0]
+        what = f"tranche of {amount} to project {project}"
+
+        fund = self._fund(found.fund)
+        reserve = None if budget is None else FundReserve.of(self.ledger, fund, amount.unit, budget.code)
+
+        def build(view: LedgerView) -> list[JournalEntry]:
+            if reserve is not None and (key is None or view.entry_by_key(key) is None):
+                reserve.check(view.balance, amount, what)
+            return [entry]
+
+        with (
+            self._translate(memo_account, ExceedsCommitment, f"project {project} has less than {amount} committed"),
+            over_budget(budget, what),
+        ):
+            return self._transact(build).posted[0]
 
     def submit_tranche(
         self,
@@ -125,9 +159,13 @@ class GrantOperations(Operations):
         actor: str,
         code: str,
         key: str | None = None,
+        budget_line: str | None = None,
     ) -> PendingBatch:
-        """Submit a tranche for a checker's approval (approve it with :meth:`approve`)."""
-        entry = self._tranche(self.project_of(project), amount, milestone, on, actor, key)
+        """Submit a tranche for a checker's approval (approve it with :meth:`approve`); approving it commits and
+        disburses it against its budget line, as :meth:`disburse`."""
+        found = self.project_of(project)
+        budget = choose_line(self.ledger, Owner.PROJECT, found.code, budget_line, self._when(on))
+        entry = self._tranche(found, amount, milestone, on, actor, key, budget)
         return self.ledger.submit([entry], actor=actor, code=code)
 
     def claw_back(
@@ -139,13 +177,26 @@ class GrantOperations(Operations):
         actor: str,
         reason: str,
         key: str | None = None,
+        budget_line: str | None = None,
     ) -> PostedEntry:
-        """Money the grantee did not spend comes back; the commitment is restored by as much."""
+        """Money the grantee did not spend comes back; the commitment is restored by as much (and the budget line's
+        disbursed money is released back to it)."""
         found = self.project_of(project)
         fund = self._fund(found.fund)
         money = self._money(amount, "clawback", found.committed.unit)
         unit = money.unit
         expense = self.chart.expenses(found.purpose, unit)
+        budget = choose_line(self.ledger, Owner.PROJECT, found.code, budget_line, None)
+        tags = {
+            Tag.PROJECT: found.code,
+            Tag.PURPOSE: found.purpose,
+            Tag.GRANTEE: found.grantee,
+            Tag.EVENT: Event.CLAWED_BACK,
+        }
+        memo = []
+        if budget is not None:
+            tags[Tag.BUDGET_LINE] = budget.code
+            memo = budget_postings(self.chart, budget, fund, Event.CLAWED_BACK, money)
         entry = JournalEntry(
             kind=Kind.GRANT_CLAWBACK.value,
             effective_at=self._when(on),
@@ -154,16 +205,12 @@ class GrantOperations(Operations):
                 Posting.credit(expense, fund, money),
                 Posting.debit(self.chart.commitment(found.code, unit), fund, money),
                 Posting.credit(self.chart.commitments_contra(unit), fund, money),
+                *memo,
             ],
             actor=actor,
             memo=self._text(reason, "reason"),
             idempotency_key=key,
-            tags={
-                Tag.PROJECT: found.code,
-                Tag.PURPOSE: found.purpose,
-                Tag.GRANTEE: found.grantee,
-                Tag.EVENT: Event.CLAWED_BACK,
-            },
+            tags=tags,
         )
 
         def build(view: LedgerView) -> list[JournalEntry]:
@@ -178,4 +225,5 @@ class GrantOperations(Operations):
                 )
             return [entry]
 
-        return self._transact(build).posted[0]
+        with over_budget(budget, f"clawback of {money} from project {project}"):
+            return self._transact(build).posted[0]

@@ -24,7 +24,8 @@ import datetime as dt
 import enum
 import uuid
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 
 import attrs
 
@@ -33,7 +34,9 @@ from aidledger.core.amounts import Money
 from aidledger.core.beneficiaries import Beneficiary
 from aidledger.core.entries import Claim, JournalEntry, PostedEntry, Posting
 from aidledger.core.errors import (
+    DuplicateClaim,
     DuplicateDefinition,
+    ExclusionConflict,
     IdempotencyConflict,
     InvalidAmount,
     InvalidArgument,
@@ -43,10 +46,22 @@ from aidledger.core.validators import instance_of
 from aidledger.ledger.ledger import LedgerView
 from aidledger.ledger.results import BatchResult, PendingBatch
 from aidledger.operations.base import Operations
+from aidledger.operations.budgets import (
+    FundReserve,
+    budget_postings,
+    choose_line,
+    line_of_entries,
+    lines_of,
+    over_budget,
+)
+from aidledger.operations.exclusions import exclusion_conflict, exclusion_scope, hard_groups
 from aidledger.vocabulary import (
     CLAIM_PREFIX,
+    EXCLUSION_CLAIM_PREFIX,
+    BudgetLine,
     Event,
     Kind,
+    Owner,
     PaymentStatus,
     Programme,
     ProviderLine,
@@ -246,9 +261,17 @@ class PaymentOperations(Operations):
     # -- payment lists ---------------------------------------------------------------
 
     def _payment_entries(
-        self, programme: Programme, lines: Iterable[PaymentLine], *, actor: str, on: dt.datetime, list_code: str
+        self,
+        programme: Programme,
+        lines: Iterable[PaymentLine],
+        *,
+        actor: str,
+        on: dt.datetime,
+        list_code: str,
+        budget: BudgetLine | None = None,
     ) -> tuple[list[JournalEntry], list[PaymentLine], Money]:
         fund = self._fund(programme.fund)
+        groups = hard_groups(self.ledger, programme.code)
         self._check_purpose(fund, programme.purpose, f"programme {programme.code}")
         accounts = self._accounts(programme)
         expense, due = accounts["expense"], accounts["due"]
@@ -270,15 +293,23 @@ class PaymentOperations(Operations):
             }
             if line.region is not None:
                 tags[Tag.REGION] = self._text(line.region, f"line {number} region")
+            postings = [Posting.debit(expense, fund, amount), Posting.credit(due, fund, amount)]
+            if budget is not None:
+                tags[Tag.BUDGET_LINE] = budget.code
+                postings += budget_postings(self.chart, budget, fund, Event.APPROVED, amount)
+            claims = [Claim(programme.claim_scope, line.beneficiary.pseudonym)]
+            if groups:
+                tags[Tag.EXCLUSION] = ",".join(groups)
+                claims += [Claim(exclusion_scope(group), line.beneficiary.pseudonym) for group in groups]
             entries.append(
                 JournalEntry(
                     kind=Kind.PAYMENT.value,
                     effective_at=when,
-                    postings=[Posting.debit(expense, fund, amount), Posting.credit(due, fund, amount)],
+                    postings=postings,
                     actor=actor,
                     idempotency_key=payment_key("payment", programme.code, line.reference),
                     tags=tags,
-                    claims=[Claim(programme.claim_scope, line.beneficiary.pseudonym)],
+                    claims=claims,
                 )
             )
             checked.append(line)
@@ -343,6 +374,7 @@ class PaymentOperations(Operations):
         on: dt.datetime,
         list_code: str | None = None,
         on_conflict: OnConflict = OnConflict.REFUSE,
+        budget_line: str | None = None,
     ) -> PaymentListResult:
         """Approve and post a payment list in one transaction.
 
@@ -354,25 +386,59 @@ class PaymentOperations(Operations):
         with its code posts no line the first call did not post (with
         ``OnConflict.SKIP`` such a line is set aside again, even once its
         beneficiary is free; otherwise the call is refused with IdempotencyConflict).
+
+        A programme with budget lines commits the list against ``budget_line``
+        (its only line, if it has one): refused with ExceedsBudget, naming what
+        is short, beyond what the line or its fund has free.  A beneficiary
+        another programme of a hard exclusion group pays is refused with
+        ExclusionConflict (or set aside with ``OnConflict.SKIP``).
         """
         prog = self.programme_of(programme)
         code = list_code or f"{prog.code}-{uuid.uuid4().hex[:12]}"
-        entries, lines_checked, total = self._payment_entries(prog, lines, actor=actor, on=on, list_code=code)
+        given = list(lines)
+        budget = self._list_budget(prog, given, budget_line, on)
+        entries, lines_checked, total = self._payment_entries(
+            prog, given, actor=actor, on=on, list_code=code, budget=budget
+        )
         self._needs_approval(total, f"payment list {code}")
         skip = self._skip(on_conflict)
         self._check_list(code, prog)
         kept: list[int] = []
         set_aside: dict[int, str] = {}
 
+        reserve = None if budget is None else FundReserve.of(self.ledger, self._fund(prog.fund), prog.unit, budget.code)
+
         def build(view: LedgerView) -> list[JournalEntry]:
+            new = view.record(RecordKind.PAYMENT_LIST, code) is None
             kept[:], aside = _first_call_lines(view, code, entries, skip=skip)
             set_aside.clear()
             set_aside.update(aside)
+            if reserve is not None and new:
+                reserve.check(view.balance, total, f"payment list {code}")
             view.put_record(RecordKind.PAYMENT_LIST, code, {"programme": prog.code}, actor=actor)
             return [entries[i] for i in kept]
 
-        result = self._transact(build, skip=skip)
+        with over_budget(budget, f"payment list {code} of {total}"), self._exclusions(prog, lines_checked):
+            result = self._transact(build, skip=skip)
         return self._list_result(code, prog, lines_checked, result, kept=kept, set_aside=set_aside)
+
+    def _list_budget(
+        self, programme: Programme, lines: list[PaymentLine], named: str | None, on: dt.datetime
+    ) -> BudgetLine | None:
+        regions = [line.region if isinstance(line, PaymentLine) else None for line in lines]
+        return choose_line(self.ledger, Owner.PROGRAMME, programme.code, named, self._when(on), regions)
+
+    @contextmanager
+    def _exclusions(self, programme: Programme, lines: list[PaymentLine]) -> Iterator[None]:
+        """Re-raise a taken exclusion claim as ExclusionConflict, naming the other programme and the list line."""
+        try:
+            yield
+        except DuplicateClaim as error:
+            scope = str(error.details.get("scope", ""))
+            if isinstance(error, ExclusionConflict) or not scope.startswith(EXCLUSION_CLAIM_PREFIX):
+                raise
+            pairs = [(line.beneficiary.pseudonym, line.reference) for line in lines]
+            raise exclusion_conflict(self.ledger, programme.code, pairs, error) from error
 
     def submit_payments(
         self,
@@ -383,6 +449,7 @@ class PaymentOperations(Operations):
         on: dt.datetime,
         list_code: str,
         note: str = "",
+        budget_line: str | None = None,
     ) -> PendingBatch:
         """Submit a payment list for a checker's approval (see :meth:`approve_payments`).
 
@@ -390,7 +457,9 @@ class PaymentOperations(Operations):
         both or neither, so a failed submission can be made again with the same list code.
         """
         prog = self.programme_of(programme)
-        entries, _, _ = self._payment_entries(prog, lines, actor=actor, on=on, list_code=list_code)
+        given = list(lines)
+        budget = self._list_budget(prog, given, budget_line, on)
+        entries, _, _ = self._payment_entries(prog, given, actor=actor, on=on, list_code=list_code, budget=budget)
         self._check_list(list_code, prog)
         submitted: list[PendingBatch] = []
 
@@ -405,11 +474,23 @@ class PaymentOperations(Operations):
     def approve_payments(
         self, list_code: str, *, checker: str, on_conflict: OnConflict = OnConflict.REFUSE
     ) -> PaymentListResult:
-        """Approve a submitted payment list as ``checker`` (never its maker), and post it."""
+        """Approve a submitted payment list as ``checker`` (never its maker), and post it.
+
+        Approving commits the list against its budget line (see :meth:`pay`).
+        """
         prog = self._list_programme(list_code)
         pending = self.ledger.pending(f"list:{list_code}")
         lines = [_line_of(entry) for entry in pending.entries]
-        result = self.ledger.approve(f"list:{list_code}", checker=checker, skip_claimed=self._skip(on_conflict))
+        budget = line_of_entries(self.ledger, pending.entries)
+        skip = self._skip(on_conflict)
+        what = f"payment list {list_code}"
+        if budget is not None and pending.status == "pending":
+            total = Money.from_minor(sum(e.postings[0].minor for e in pending.entries), prog.unit)
+            reserve = FundReserve.of(self.ledger, self._fund(prog.fund), prog.unit, budget.code)
+            reserve.check(self.ledger.balance, total, what)
+            what = f"{what} of {total}"
+        with over_budget(budget, what), self._exclusions(prog, lines):
+            result = self.ledger.approve(f"list:{list_code}", checker=checker, skip_claimed=skip)
         return self._list_result(list_code, prog, lines, result)
 
     @staticmethod
@@ -513,13 +594,15 @@ class PaymentOperations(Operations):
                 raise InvalidArgument(f"report lines must be ProviderLine values, got {line!r}", value=line)
         accounts = self._accounts(prog)
         outcome: list[Settlement] = []
+        budgets = {x.code: x for x in lines_of(self.ledger, Owner.PROGRAMME, prog.code)}  # read before the lock
 
         def build(view: LedgerView) -> list[JournalEntry]:
             outcome.clear()
             accepted, settlement = _sort_report(view, prog, list_code, lines)
             outcome.append(settlement)
             return [
-                self._settlement_entry(prog, fund, line, tags, key, accounts, actor, on) for line, tags, key in accepted
+                self._settlement_entry(prog, fund, line, tags, key, accounts, actor, on, budgets)
+                for line, tags, key in accepted
             ]
 
         result = self._transact(build)
@@ -535,11 +618,16 @@ class PaymentOperations(Operations):
         acc: dict[str, Account],
         actor: str,
         on: dt.datetime,
+        budgets: dict[str, BudgetLine],
     ) -> JournalEntry:
         tags = dict(payment_tags)
         amount = line.amount
         tags[Tag.EVENT] = line.status.event
         release: list[Claim] = []
+        budget: list[Posting] = []
+        if Tag.BUDGET_LINE in tags:
+            budget = budget_postings(self.chart, budgets[tags[Tag.BUDGET_LINE]], fund, line.status.event, amount)
+        groups = [g for g in tags.get(Tag.EXCLUSION, "").split(",") if g]
         if line.status is PaymentStatus.PAID:
             postings = [Posting.debit(acc["due"], fund, amount), Posting.credit(acc["clearing"], fund, amount)]
         elif line.status is PaymentStatus.FAILED:
@@ -553,10 +641,12 @@ class PaymentOperations(Operations):
         else:
             postings = [Posting.debit(acc["bank"], fund, amount), Posting.credit(acc["expense"], fund, amount)]
             release = [Claim(prog.claim_scope, tags[Tag.BENEFICIARY])]
+        if release:
+            release += [Claim(exclusion_scope(group), tags[Tag.BENEFICIARY]) for group in groups]
         return JournalEntry(
             kind=line.status.kind.value,
             effective_at=self._when(on),
-            postings=postings,
+            postings=postings + budget,
             actor=actor,
             idempotency_key=key,
             tags=tags,
@@ -606,7 +696,9 @@ def _sort_report(
         if payment is None or line.reference not in in_list:
             unmatched.append(line)
             continue
-        expected = Money.from_minor(payment.debits.get(prog.unit.code, 0), prog.unit)
+        debits = payment.debits.get(prog.unit.code, 0)
+        # A payment debits its expense; one with a budget line also debits the line's committed memo account as much.
+        expected = Money.from_minor(debits // 2 if Tag.BUDGET_LINE in payment.tags else debits, prog.unit)
         if line.amount != expected:
             mismatched.append(Mismatch(line, expected))
             continue

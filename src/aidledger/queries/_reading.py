@@ -13,6 +13,7 @@ from aidledger.core.errors import InvalidArgument, UnknownAccount, UnknownRecord
 from aidledger.core.times import to_micros
 from aidledger.core.window import Window
 from aidledger.ledger.ledger import Ledger
+from aidledger.ledger.log import LogReader
 from aidledger.ledger.results import Record
 from aidledger.store import schema as t
 from aidledger.store import window as store_window
@@ -45,19 +46,38 @@ def balance_or_zero(
         return Amount.from_minor(0, account.unit)
 
 
+def resolved(ledger: Ledger, window: Window) -> Window:
+    """``window`` with its digest resolved against ``ledger`` (DigestMismatch if the ledger does not hold it)."""
+    return ledger.resolve(window)
+
+
 def known_by(ledger: Ledger, window: Window) -> pendulum.DateTime | None:
     """The latest recorded time a record may have to be known in ``window``, or ``None`` for any.
 
-    Its ``known_at``; with a digest, also no later than the digest's entry was
-    recorded (records beside the journal are bounded by the time the digest's
-    newest entry was recorded, until every write is one item of one log).
+    Its ``known_at``; with the digest of an entry, also no later than that entry
+    was recorded.  (A digest of the log bounds records by their place in the log:
+    :func:`known_records`.)
     """
     bounds = [window.known_at] if window.known_at is not None else []
     if window.through is not None:
-        found = next(iter(ledger.entries(after_seq=window.through.seq - 1, limit=1, window=window.recorded())), None)
-        if found is not None:
-            bounds.append(found.recorded_at)
+        through = resolved(ledger, window).through
+        if through is not None and through.entries:
+            found = next(iter(ledger.entries(after_seq=through.entries - 1, limit=1)), None)
+            if found is not None:
+                bounds.append(found.recorded_at)
     return min(bounds, key=to_micros) if bounds else None
+
+
+def _logged_after(ledger: Ledger, window: Window, records: tuple[Record, ...]) -> set[int]:
+    """The numbers of ``records`` that come after the item a digest of the log names (none for other windows)."""
+    if window.through is None or not records:
+        return set()
+    with LogReader.of(ledger) as log:
+        position = log.record_positions()
+        item = log.log_link(window.through.seq)
+    if item is None or item.hash != window.through.hash:
+        return set()  # the digest of an entry: bounded by time (known_by)
+    return {r.seq for r in records if position.get(r.seq, 0) > window.through.seq}
 
 
 def known_record(ledger: Ledger, kind: str, code: str, window: Window) -> Record:
@@ -66,6 +86,8 @@ def known_record(ledger: Ledger, kind: str, code: str, window: Window) -> Record
     found = ledger.record(kind, code)
     if found is None:
         raise UnknownRecord(f"no {kind} {code!r}", kind=kind, code=code)
+    if _logged_after(ledger, window, (found,)):
+        raise UnknownRecord(f"no {kind} {code!r} known at digest {window.through}", kind=kind, code=code)
     if known_at is not None and to_micros(found.recorded_at) > to_micros(known_at, "known_at"):
         raise UnknownRecord(
             f"no {kind} {code!r} known at {known_at.isoformat()} (recorded {found.recorded_at.isoformat()})",
@@ -78,10 +100,10 @@ def known_record(ledger: Ledger, kind: str, code: str, window: Window) -> Record
 def known_records(ledger: Ledger, kind: str, window: Window) -> tuple[Record, ...]:
     """Every record of ``kind`` recorded by what ``window`` knows (:func:`known_by`; all of them without a bound)."""
     known_at = known_by(ledger, window)
-    if known_at is None:
-        return ledger.records(kind)
-    cutoff = to_micros(known_at, "known_at")
-    return tuple(r for r in ledger.records(kind) if to_micros(r.recorded_at) <= cutoff)
+    records = ledger.records(kind)
+    later = _logged_after(ledger, window, records)
+    cutoff = None if known_at is None else to_micros(known_at, "known_at")
+    return tuple(r for r in records if r.seq not in later and (cutoff is None or to_micros(r.recorded_at) <= cutoff))
 
 
 def standing(window: Window) -> tuple[ColumnElement[bool], ...]:

@@ -319,10 +319,10 @@ def audit_totals(
     dimensions = _dimensions(by)
     time_zone(tz)
     account_type, sign = _FLOW_TYPES[flow]
-    sel = Selection(ledger, types=[account_type], window=Window.of(window), where=where)
     units = ledger.units()
     with ledger.snapshot() as connection:
-        store_window.check_through(connection, sel.window)
+        seen = store_window.check_through(connection, Window.of(window))
+        sel = Selection(ledger, types=[account_type], window=seen, where=where)
         periods: list[tuple[int, str]] = []
         if any(d in _PERIODS for d in dimensions):
             span = sel.span(connection)

@@ -450,6 +450,8 @@ def _sets(one: BankLine | LedgerItem, candidates: Sequence[Either], slack: Decim
 def _items(ledger: Ledger, account: str, tz: str, dates: tuple[dt.date, dt.date], window: Window) -> list[LedgerItem]:
     """The entries on ``account`` effective on the dates (inclusive, in ``tz``) and inside ``window``."""
     start, end = dates
+    with ledger.snapshot() as connection:
+        window = store_window.check_through(connection, window)
     zone = time_zone(tz)
     low = pendulum.datetime(start.year, start.month, start.day, tz=zone)
     high = pendulum.datetime(end.year, end.month, end.day, tz=zone).add(days=1)
@@ -474,7 +476,6 @@ def _items(ledger: Ledger, account: str, tz: str, dates: tuple[dt.date, dt.date]
     unit = ledger.account(account).unit
     items = []
     with ledger.snapshot() as connection:
-        store_window.check_through(connection, window)
         for seq, entry_id, kind, key, source, effective, reference, minor in connection.execute(query):
             if not minor:
                 continue

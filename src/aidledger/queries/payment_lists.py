@@ -17,9 +17,8 @@ from aidledger.core.amounts import Money
 from aidledger.core.window import Window
 from aidledger.ledger.ledger import Ledger
 from aidledger.ledger.rows import chunks
-from aidledger.queries._reading import known_record, require_ledger, standing
+from aidledger.queries._reading import known_record, require_ledger, resolved, standing
 from aidledger.store import schema as t
-from aidledger.store import window as store_window
 from aidledger.vocabulary import PAYMENT_DUE_KINDS, Chart, Event, Kind, Programme, RecordKind, Tag
 
 _SETTLED = {Kind.PAYMENT_PAID: Event.PAID, Kind.PAYMENT_FAILED: Event.FAILED}
@@ -63,7 +62,7 @@ class ListedPayments:
 def listed_payments(ledger: Ledger, list_code: str, *, window: Window | None = None) -> ListedPayments:
     """The standing payments of ``list_code`` (inside ``window``, all entries by default); writes nothing."""
     require_ledger(ledger)
-    seen = Window.of(window)
+    seen = resolved(ledger, Window.of(window))  # a digest, resolved to the entries it covers
     record = known_record(ledger, RecordKind.PAYMENT_LIST, list_code, seen)
     programme = Programme.from_record(known_record(ledger, RecordKind.PROGRAMME, str(record.body["programme"]), seen))
     unit = programme.unit
@@ -91,7 +90,6 @@ def listed_payments(ledger: Ledger, list_code: str, *, window: Window | None = N
     amounts: dict[str, tuple[str, Money]] = {}
     status: dict[str, str] = {}
     with ledger.snapshot() as connection:
-        store_window.check_through(connection, seen)
         for reference, beneficiary, kind, minor in connection.execute(due):
             if kind == Kind.PAYMENT:
                 amounts[reference] = (beneficiary, Money.from_minor(int(minor), unit))

@@ -6,7 +6,7 @@ apart the two sides are, run in that order by :func:`reconcile` (Beancount's
 ``ops/validation.py`` is the model).  First come the ledger's own checks (hash
 chain, maintained balances, trial balance, no negative balance at any time),
 then the aid equations: stock in quantity and money, grants, pledges, and
-payment lists that were settled.
+payment lists that were settled, budget lines.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from aidledger.core.errors import InvalidArgument
 from aidledger.ledger.ledger import Ledger
 from aidledger.ledger.results import Check, Reconciliation
 from aidledger.queries.books import check_books
+from aidledger.queries.planning import check_budgets
 from aidledger.queries.positions import grant_status, pledge_status, stock_position
 from aidledger.vocabulary import Kind, RecordKind, Tag
 
@@ -140,7 +141,14 @@ def check_payment_lists(ledger: Ledger) -> Check:
 
 
 #: Every reconciliation check, in the order :func:`reconcile` runs them.
-CHECKS: tuple[Checker, ...] = (check_books, check_stock, check_grants, check_pledges, check_payment_lists)
+CHECKS: tuple[Checker, ...] = (
+    check_books,
+    check_stock,
+    check_grants,
+    check_pledges,
+    check_payment_lists,
+    check_budgets,
+)
 
 
 def reconcile(ledger: Ledger) -> Reconciliation:

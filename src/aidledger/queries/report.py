@@ -17,6 +17,8 @@ from aidledger.ledger.ledger import Ledger
 from aidledger.queries._reading import require_ledger
 from aidledger.queries.audit import AuditTotals, Dimension, Flow, audit_totals
 from aidledger.queries.entry_testing import JournalTestReport, journal_tests
+from aidledger.queries.planning import BudgetReport, ExclusionFinding, budget_vs_actual, exclusion_conflicts
+from aidledger.queries.receipts import ReceiptSummary, receipt_summary
 from aidledger.queries.statements import FundStatement, fund_statement
 from aidledger.queries.summary import AidSummary, aid_summary
 
@@ -46,6 +48,10 @@ class AuditReport:
         summary: every programme, stock, grant and pledge.
         statements: the fund statements asked for (one per currency of the fund), or none.
         journal_tests: the journal-entry tests, if they were asked for.
+        exclusions: beneficiaries two programmes of an exclusion group pay now (soft conflicts, for the auditor;
+            live payments have no window, so this part is as the ledger stands).
+        budget: budget against actuals per budget line, if it was asked for.
+        receipts: the verified-receipt summary of each programme with recorded outcomes.
     """
 
     window: Window
@@ -53,6 +59,9 @@ class AuditReport:
     summary: AidSummary
     statements: tuple[FundStatement, ...]
     journal_tests: JournalTestReport | None
+    exclusions: tuple[ExclusionFinding, ...] = ()
+    budget: BudgetReport | None = None
+    receipts: tuple[ReceiptSummary, ...] = ()
 
 
 def audit_report(
@@ -65,6 +74,7 @@ def audit_report(
     fund: str | None = None,
     journal: JournalTestOptions | None = None,
     tz: str = "UTC",
+    budget: bool = False,
 ) -> AuditReport:
     """Audit totals, the aid summary, a fund's statements and the journal-entry tests over one window.
 
@@ -75,6 +85,7 @@ def audit_report(
         flow, by, where, tz: as for :func:`~aidledger.audit_totals`.
         fund: a fund whose statements to include.
         journal: run the journal-entry tests with these options (``None``: do not run them).
+        budget: include :func:`~aidledger.budget_vs_actual` for the window.
 
     Returns:
         :class:`AuditReport`; each part is what its own query returns for the same window.
@@ -99,6 +110,9 @@ def audit_report(
         summary=aid_summary(ledger, window=seen),
         statements=statements,
         journal_tests=tests,
+        exclusions=exclusion_conflicts(ledger),
+        budget=budget_vs_actual(ledger, window=seen) if budget else None,
+        receipts=receipt_summary(ledger, window=seen),
     )
 
 

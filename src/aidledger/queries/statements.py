@@ -122,8 +122,9 @@ def fund_statement(
             to reproduce an earlier statement, ``known_at`` or a digest; all entries by default.
     """
     ledger = require_ledger(ledger)
-    seen = Window.of(window)
     found = ledger.fund(fund.code if isinstance(fund, Fund) else fund)
+    with ledger.snapshot() as connection:
+        seen = store_window.check_through(connection, Window.of(window))
     types = [AccountType.REVENUE, AccountType.EXPENSE, AccountType.NET_ASSETS]
     sel = Selection(ledger, types=types, window=seen, where=None, fund=found.code)
     purpose = sel.tag(Tag.PURPOSE)
@@ -132,7 +133,6 @@ def fund_statement(
         select(*columns, func.sum(sel.p.c.amount), func.count(distinct(sel.p.c.entry_seq))).group_by(*columns)
     )
     with ledger.snapshot() as connection:
-        store_window.check_through(connection, seen)
         rows = connection.execute(query).all()
     units = ledger.units()
     wanted: str | None = None

@@ -11,7 +11,7 @@ from aidledger.core.amounts import Money, UnitKind
 from aidledger.core.errors import InvalidArgument
 from aidledger.core.window import Window
 from aidledger.ledger.ledger import Ledger
-from aidledger.queries._reading import known_record, known_records, require_ledger, standing
+from aidledger.queries._reading import known_record, known_records, require_ledger, resolved, standing
 from aidledger.queries.positions import (
     GrantStatus,
     PledgeStatus,
@@ -21,7 +21,6 @@ from aidledger.queries.positions import (
     stock_position,
 )
 from aidledger.store import schema as t
-from aidledger.store import window as store_window
 from aidledger.vocabulary import PAYMENT_KINDS, Chart, Event, Kind, Programme, RecordKind, Tag
 
 
@@ -108,7 +107,7 @@ def programme_summary(
     nothing.
     """
     require_ledger(ledger)
-    seen = Window.of(window)
+    seen = resolved(ledger, Window.of(window))
     code = programme.code if isinstance(programme, Programme) else programme
     if not isinstance(code, str):
         raise InvalidArgument(f"programme must be a Programme or its code, got {programme!r}", value=programme)
@@ -137,7 +136,6 @@ def programme_summary(
         .subquery()
     )
     with ledger.snapshot() as connection:
-        store_window.check_through(connection, seen)
         totals = {_EVENTS[Kind(kind)]: (int(count), int(minor)) for kind, count, minor in connection.execute(amounts)}
         beneficiaries = int(connection.execute(select(func.count()).select_from(people)).scalar_one())
 

@@ -8,7 +8,6 @@ carry chains of their own and are checked after the entries.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -16,50 +15,51 @@ import attrs
 
 from aidledger.core import hashing
 from aidledger.core.errors import InvalidArgument
+from aidledger.core.window import Digest
 from aidledger.ledger.chart import Chart
 from aidledger.ledger.ledger import Ledger
 from aidledger.ledger.log import LogReader
 from aidledger.ledger.results import ChainBreak, Verification
+from aidledger.store import log as store_log
 
 
 def verify(ledger: Ledger, digest: str | None = None) -> Verification:
-    """Recompute the hash chain from the stored rows and report the first broken link.
+    """Recompute the whole log from the stored rows and report the first broken link.
 
-    Detects edited, deleted, inserted and reordered entries, postings, tags and
-    claims, and edited account or fund definitions.  With ``digest`` (the
+    Every item of the log (entries with their postings, tags and claims, period
+    closes, records, units, accounts and funds) is recomputed from its stored
+    rows and chained to the item before; a row no item covers, an item whose row
+    is gone, a claim generation the history does not give, or a ledger head that
+    is not the newest entry is a break.  With ``digest`` (the
     :attr:`Verification.digest` an auditor kept from an earlier run), it also
-    proves that nothing up to that point changed: newest entries cut off, or a
-    whole chain forged and re-hashed, break at the digest's entry.
+    proves that nothing up to that item changed: newest items cut off, or a whole
+    log forged and re-hashed, break at the digest's item.  A digest of an entry
+    (``<entry number>:<entry hash>``, as ledgers before the one log printed)
+    proves the same of the entries up to it.
     """
     if not isinstance(ledger, Ledger):
         raise InvalidArgument(f"expected a Ledger, got {ledger!r}", value=ledger)
-    wanted = None if digest is None else _parse_digest(digest)
+    wanted = None if digest is None else Digest.parse(digest)
     result = _verify_chain(ledger)
     if wanted is None or not result.ok:
         return result
-    seq, expected = wanted
-    if seq > result.head_seq:
+    if wanted.seq > result.log_seq and wanted.seq > result.head_seq:
         problem = (
-            f"the digest was taken at entry {seq}, but the ledger ends at entry {result.head_seq}: entries were cut off"
+            f"the digest was taken at item {wanted.seq}, but the log ends at item {result.log_seq}: items were cut off"
         )
-        return attrs.evolve(result, first_break=ChainBreak(seq, None, problem, expected, "missing"))
+        return attrs.evolve(result, first_break=ChainBreak(wanted.seq, None, problem, wanted.hash, "missing"))
     with LogReader.of(ledger) as log:
-        row = log.link(seq)
-    found = hashing.GENESIS if seq == 0 else ("missing" if row is None else str(row.hash))
-    if found != expected:
-        problem = f"entry {seq} is not the entry the digest was taken on: the chain up to it was rewritten"
-        return attrs.evolve(
-            result, first_break=ChainBreak(seq, None if row is None else str(row.id), problem, expected, found)
-        )
-    return result
-
-
-def _parse_digest(digest: object) -> tuple[int, str]:
-    """``<seq>:<64 hex digits>``, as :attr:`Verification.digest` writes it."""
-    match = re.fullmatch(r"(\d{1,19}):([0-9a-f]{64})", digest.strip()) if isinstance(digest, str) else None
-    if match is None:
-        raise InvalidArgument(f"a digest is '<entry number>:<64 hex digits>', got {digest!r}", value=digest)
-    return int(match.group(1)), match.group(2)
+        item = log.log_link(wanted.seq)
+        entry = log.link(wanted.seq)
+    if wanted.seq == 0 and wanted.hash == hashing.GENESIS:
+        return result
+    if item is not None and item.hash == wanted.hash:
+        return result
+    if entry is not None and entry.hash == wanted.hash:
+        return result  # an entry's digest: the entries up to it are unchanged
+    found = "missing" if item is None else str(item.hash)
+    problem = f"item {wanted.seq} is not the item the digest was taken on: the log up to it was rewritten"
+    return attrs.evolve(result, first_break=ChainBreak(wanted.seq, None, problem, wanted.hash, found))
 
 
 def _verify_chain(ledger: Ledger) -> Verification:
@@ -79,7 +79,7 @@ def _verify_chain(ledger: Ledger) -> Verification:
 
 
 class _Verifier:
-    """Walks entries, postings, tags and claims in chain order, side by side."""
+    """Walks the log's items in order, and beside them the entries with their rows."""
 
     def __init__(self, log: LogReader, chart: Chart) -> None:
         self.log = log
@@ -88,44 +88,96 @@ class _Verifier:
         self.expected_seq = 0
         self.prev = hashing.GENESIS
         self.last_recorded = 0
+        self.tail = store_log.Tail()
+        self.items = 0
+        self.others: dict[tuple[str, str], tuple[int, str]] = {}
+        self.last_ref: dict[str, int] = {}
+        self.claims = _ClaimHistory()
 
     def run(self) -> Verification:
-        """Walk the chain, then the rows left over, the closes, the records and the head."""
+        """Walk the log with the entries beside it, then the rows left over, the other items and the head."""
         log = self.log
+        entries = iter(log.entries())
         postings, tags, claims = _Grouped(log.postings()), _Grouped(log.tags()), _Grouped(log.claims())
         releases = _Grouped(log.releases())
         first_break: ChainBreak | None = None
-        for row in log.entries():
-            self.expected_seq += 1
+        for item in log.items():
+            self.items += 1
+            if first_break is None:
+                first_break = self._check_item(item)
+            if item.kind != "entry":
+                continue
+            row = next(entries, None)
+            if row is None:
+                first_break = first_break or ChainBreak(
+                    item.seq, None, f"log item {item.seq} names entry {item.ref}, which is not stored", item.item, ""
+                )
+                continue
             self.count += 1
             children = (postings.take(row.seq), tags.take(row.seq), claims.take(row.seq), releases.take(row.seq))
             if first_break is None:
-                first_break = self._check_entry(row, *children)
+                first_break = self._check_entry(row, item, *children)
+        for row in entries:  # entries no item of the log covers
+            self.count += 1
+            first_break = first_break or ChainBreak(row.seq, row.id, "the entry is not in the log", "", str(row.hash))
         orphans = postings.rest() + tags.rest() + claims.rest() + releases.rest()
         if first_break is None and orphans:
             seq = orphans[0].entry_seq
             first_break = ChainBreak(seq, None, "rows refer to an entry that is not in the chain", "", str(seq))
-        if first_break is None:
-            first_break = self._check_closes()
-        if first_break is None:
-            first_break = self._check_records()
-        if first_break is None:
-            first_break = self._check_head()
+        for check in (self._check_closes, self._check_records, self._check_definitions, self._check_unlogged):
+            first_break = first_break or check()
+        first_break = first_break or self._check_head()
         return Verification(
-            entries=self.count, head_seq=self.expected_seq, head_hash=self.prev, first_break=first_break
+            entries=self.count,
+            head_seq=self.expected_seq,
+            head_hash=self.prev,
+            first_break=first_break,
+            items=self.items,
+            log_seq=self.tail.seq,
+            log_hash=self.tail.hash,
         )
 
+    def _check_item(self, item: Any) -> ChainBreak | None:
+        """The break at this log item, if any; otherwise it becomes the tail."""
+        tail = self.tail
+        if item.seq != tail.seq + 1:
+            return ChainBreak(tail.seq + 1, None, "an item is missing from the log", str(tail.seq + 1), str(item.seq))
+        if item.prev_hash != tail.hash:
+            return ChainBreak(item.seq, None, "link to the previous log item is broken", tail.hash, item.prev_hash)
+        if item.kind not in hashing.LOG_KINDS:
+            return ChainBreak(item.seq, None, f"log item of unknown kind {item.kind!r}", "", str(item.kind))
+        number = _number(item.ref) if item.kind != "unit" else None
+        entries = number if item.kind == "entry" else tail.entries
+        if item.kind != "unit" and (number is None or number <= self.last_ref.get(item.kind, 0)):
+            problem = f"log item {item.seq} names {item.kind} {item.ref!r} out of order"
+            return ChainBreak(item.seq, None, problem, f"after {self.last_ref.get(item.kind, 0)}", str(item.ref))
+        digest = hashing.log_hash(
+            seq=item.seq, kind=item.kind, ref=item.ref, item=item.item, entries=entries or 0, prev_hash=tail.hash
+        )
+        if item.entries != entries or item.hash != digest:
+            return ChainBreak(item.seq, None, "log item does not match its hash", digest, item.hash)
+        if number is not None:
+            self.last_ref[item.kind] = number
+        if item.kind != "entry":
+            self.others[(item.kind, item.ref)] = (item.seq, item.item)
+        self.tail = store_log.Tail(item.seq, item.hash, item.entries)
+        return None
+
     def _check_entry(
-        self, row: Any, lines: list[Any], tags: list[Any], claims: list[Any], releases: list[Any]
+        self, row: Any, item: Any, lines: list[Any], tags: list[Any], claims: list[Any], releases: list[Any]
     ) -> ChainBreak | None:
         """The break at this entry, if any; otherwise it becomes the previous link."""
+        self.expected_seq += 1
         if row.seq != self.expected_seq:
             return ChainBreak(
                 self.expected_seq, None, "an entry is missing from the sequence", str(self.expected_seq), str(row.seq)
             )
+        if item.ref != str(row.seq) or item.item != row.hash:
+            named = f"log item {item.seq} does not name entry {row.seq} as stored"
+            return ChainBreak(row.seq, row.id, named, f"{item.ref}:{item.item}", f"{row.seq}:{row.hash}")
         if row.prev_hash != self.prev:
             return ChainBreak(row.seq, row.id, "link to the previous entry is broken", self.prev, row.prev_hash)
-        problem = self._line_problem(row, lines)
+        problem = self._line_problem(row, lines) or self.claims.problem(claims, releases)
         if problem:
             return ChainBreak(row.seq, row.id, problem, "", "")
         digest = self._entry_hash(row, lines, tags, claims, releases)
@@ -190,26 +242,59 @@ class _Verifier:
         return None
 
     def _check_closes(self) -> ChainBreak | None:
-        """Period closes carry a chain of their own; a removed or edited close breaks it."""
+        """Period closes: their own chain, and each one an item of the log."""
+        closes = self.log.period_closes()
         return _side_chain(
-            self.log.period_closes(),
+            closes,
             lambda row, prev: hashing.close_hash(
                 seq=row.seq, closed_through=row.closed_through, actor=row.actor, recorded_at=row.recorded_at,
                 prev_hash=prev,
             ),
             lambda row: "period close does not match its chain",
-        )  # fmt: skip
+        ) or self._logged("close", ((str(row.seq), row.hash) for row in closes))  # fmt: skip
 
     def _check_records(self) -> ChainBreak | None:
-        """Records carry a chain of their own; an edited, removed or inserted record breaks it."""
+        """Records: their own chain, and each one an item of the log."""
+        records = self.log.records()
         return _side_chain(
-            self.log.records(),
+            records,
             lambda row, prev: hashing.record_hash(
                 seq=row.seq, kind=row.kind, code=row.code, subject=row.subject, actor=row.actor, body=row.body,
                 recorded_at=row.recorded_at, prev_hash=prev,
             ),
             lambda row: f"{row.kind} record {row.code!r} does not match its chain",
-        )  # fmt: skip
+        ) or self._logged("record", ((str(row.seq), row.hash) for row in records))  # fmt: skip
+
+    def _check_definitions(self) -> ChainBreak | None:
+        """Units, accounts and funds: each stored definition is the one its log item hashed."""
+        for kind in ("unit", "account", "fund"):
+            found = self._logged(
+                kind,
+                (
+                    (item.ref, item.item)
+                    for item in (store_log.definition_item(kind, row._mapping) for row in self.log.definitions(kind))
+                ),
+            )
+            if found is not None:
+                return found
+        return None
+
+    def _logged(self, kind: str, stored: Iterable[tuple[str, str]]) -> ChainBreak | None:
+        """The first stored ``(ref, hash)`` of ``kind`` that its log item does not name as it is."""
+        for ref, digest in stored:
+            item = self.others.pop((kind, ref), None)
+            if item is None:
+                return ChainBreak(0, None, f"{kind} {ref} is not in the log", "", digest)
+            if item[1] != digest:
+                return ChainBreak(item[0], None, f"{kind} {ref} is not the one its log item names", item[1], digest)
+        return None
+
+    def _check_unlogged(self) -> ChainBreak | None:
+        """Items of the log whose close, record or definition is no longer stored."""
+        if not self.others:
+            return None
+        (kind, ref), (seq, digest) = min(self.others.items(), key=lambda found: found[1][0])
+        return ChainBreak(seq, None, f"log item {seq} names {kind} {ref}, which is not stored", digest, "missing")
 
     def _check_head(self) -> ChainBreak | None:
         """The ledger head the writers keep must name the last entry of the chain."""
@@ -223,6 +308,45 @@ class _Verifier:
                 f"{head.seq}:{head.hash}",
             )
         return None
+
+
+class _ClaimHistory:
+    """How often each claim was taken and released so far, to check the generations the rows carry.
+
+    A claim's nth taking is generation n - 1 and may only be taken while free;
+    its nth release is generation n - 1 and only releases a claim that is taken.
+    """
+
+    def __init__(self) -> None:
+        self.taken: dict[tuple[str, str], int] = {}
+        self.released: dict[tuple[str, str], int] = {}
+
+    def problem(self, claims: list[Any], releases: list[Any]) -> str | None:
+        for row in claims:
+            pair = (row.scope, row.key)
+            taken, released = self.taken.get(pair, 0), self.released.get(pair, 0)
+            if taken > released:
+                return f"claim {row.key!r} in {row.scope!r} is taken while an earlier taking is not released"
+            if row.generation != taken:
+                return f"claim {row.key!r} in {row.scope!r} carries generation {row.generation}, its history {taken}"
+            self.taken[pair] = taken + 1
+        for row in releases:
+            pair = (row.scope, row.key)
+            taken, released = self.taken.get(pair, 0), self.released.get(pair, 0)
+            if taken <= released:
+                return f"claim {row.key!r} in {row.scope!r} is released while it is not taken"
+            if row.generation != released:
+                return (
+                    f"release of claim {row.key!r} in {row.scope!r} carries generation {row.generation}, "
+                    f"its history {released}"
+                )
+            self.released[pair] = released + 1
+        return None
+
+
+def _number(ref: str) -> int | None:
+    """A log item's ``ref`` as the number it names, or ``None`` if it is not one."""
+    return int(ref) if ref.isascii() and ref.isdigit() and len(ref) < 19 else None
 
 
 class _Grouped:

@@ -26,7 +26,7 @@ from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 from aidledger.core.errors import LedgerUrlError, NotALedger, SchemaMismatch
 
 #: The newest migration; a test checks it is Alembic's head.
-SCHEMA_REVISION: Final = "0001"
+SCHEMA_REVISION: Final = "0002"
 BUSY_TIMEOUT_MS: Final = 60_000
 WRITE: Final = "aidledger_write"
 

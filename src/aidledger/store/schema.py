@@ -157,6 +157,23 @@ period_closes = Table(
     Column("hash", String(64), nullable=False),
 )
 
+# The one log: every write that changes what the ledger says is one item here, in
+# one gap-free sequence, each hashing the item's own hash and its predecessor.
+log = Table(
+    "log",
+    metadata,
+    Column("seq", BigInteger, primary_key=True, autoincrement=False),
+    Column("kind", String(16), nullable=False),
+    Column("ref", String(500), nullable=False),
+    Column("item", String(64), nullable=False),
+    # The newest entry's number at this item: what a digest of the log covers of the journal.
+    Column("entries", BigInteger, nullable=False),
+    Column("prev_hash", String(64), nullable=False),
+    Column("hash", String(64), nullable=False),
+    UniqueConstraint("kind", "ref", name="uq_log_kind_ref"),
+    Index("ix_log_entries", "entries"),
+)
+
 # --- maintained caches (rebuildable from the journal) -------------------------
 
 balances = Table(
@@ -200,4 +217,5 @@ APPEND_ONLY = (
     "claim_releases",
     "period_closes",
     "records",
+    "log",
 )

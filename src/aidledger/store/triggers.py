@@ -7,6 +7,8 @@ triggers cannot stop (someone who drops them first) the hash chain detects.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from sqlalchemy.engine import Connection
 
 from aidledger.store.schema import APPEND_ONLY
@@ -68,20 +70,60 @@ $$""",
 )
 
 
-def create(connection: Connection) -> None:
-    """Create the append-only triggers on every journal table, and the checker rule."""
+# The rows of an entry (postings, tags, claims and their releases) are written with it, before it
+# becomes an item of the log; once it is in the log nothing can be added to it.
+ENTRY_ROWS = ("postings", "entry_tags", "claims", "claim_releases")
+FROZEN_MESSAGE = "aidledger: the rows of an entry are append-only: once the entry is in the log nothing is added to it"
+_NEWEST_LOGGED = "(SELECT COALESCE(MAX(entries), 0) FROM log)"
+PG_FROZEN_FUNCTION = f"""
+CREATE OR REPLACE FUNCTION aidledger_entry_frozen() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    IF NEW.entry_seq <= {_NEWEST_LOGGED} THEN
+        RAISE EXCEPTION USING MESSAGE = '{FROZEN_MESSAGE}', ERRCODE = 'insufficient_privilege';
+    END IF;
+    RETURN NEW;
+END
+$$
+"""
+
+
+def _frozen_statements(dialect: str, table: str) -> list[str]:
+    if dialect == "postgresql":
+        return [
+            f"CREATE TRIGGER {table}_frozen BEFORE INSERT ON {table} "
+            f"FOR EACH ROW EXECUTE FUNCTION aidledger_entry_frozen()"
+        ]
+    return [
+        f"CREATE TRIGGER IF NOT EXISTS {table}_frozen BEFORE INSERT ON {table} "
+        f"WHEN NEW.entry_seq <= {_NEWEST_LOGGED} BEGIN SELECT RAISE(ABORT, '{FROZEN_MESSAGE}'); END"
+    ]
+
+
+def create(
+    connection: Connection, tables: Sequence[str] = APPEND_ONLY, *, checker: bool = True, frozen: bool = True
+) -> None:
+    """Create the append-only triggers on ``tables``, the checker rule (with ``checker``) and the rule
+    that an entry's rows are frozen once the entry is in the log (with ``frozen``).
+
+    Migrations pass the tables and rules their revision adds.
+    """
     dialect = connection.dialect.name
     if dialect == "postgresql":
         connection.exec_driver_sql(PG_FUNCTION)
-    for table in APPEND_ONLY:
+    for table in tables:
         statements = postgresql_statements(table) if dialect == "postgresql" else sqlite_statements(table)
         for statement in statements:
             connection.exec_driver_sql(statement)
-    if dialect == "postgresql":
-        for statement in PG_CHECKER:
+    if checker:
+        for statement in PG_CHECKER if dialect == "postgresql" else (SQLITE_CHECKER,):
             connection.exec_driver_sql(statement)
-    else:
-        connection.exec_driver_sql(SQLITE_CHECKER)
+    if frozen:
+        if dialect == "postgresql":
+            connection.exec_driver_sql(PG_FROZEN_FUNCTION)
+        for table in ENTRY_ROWS:
+            for statement in _frozen_statements(dialect, table):
+                connection.exec_driver_sql(statement)
 
 
 def drop(connection: Connection) -> None:
@@ -90,6 +132,11 @@ def drop(connection: Connection) -> None:
         connection.exec_driver_sql("DROP TRIGGER IF EXISTS records_checker_not_maker ON records")
     else:
         connection.exec_driver_sql("DROP TRIGGER IF EXISTS records_checker_not_maker")
+    for table in ENTRY_ROWS:
+        if connection.dialect.name == "postgresql":
+            connection.exec_driver_sql(f"DROP TRIGGER IF EXISTS {table}_frozen ON {table}")
+        else:
+            connection.exec_driver_sql(f"DROP TRIGGER IF EXISTS {table}_frozen")
     for table in APPEND_ONLY:
         if connection.dialect.name == "postgresql":
             for suffix in ("no_change", "no_truncate"):

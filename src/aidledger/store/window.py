@@ -10,9 +10,11 @@ from __future__ import annotations
 
 from typing import Any
 
+import attrs
 from sqlalchemy import ColumnElement, Connection, FromClause, select
 
 from aidledger.core.errors import DigestMismatch
+from aidledger.core.hashing import GENESIS
 from aidledger.core.window import Window
 from aidledger.store import schema
 
@@ -64,15 +66,26 @@ def driver_sql(
     return "".join(f" AND {part}" for part in parts), params
 
 
-def check_through(connection: Connection, window: Window) -> None:
-    """Refuse a window whose digest this ledger does not hold: its item is missing or hashed otherwise."""
+def check_through(connection: Connection, window: Window) -> Window:
+    """``window`` with its digest resolved to the entries it covers; DigestMismatch if this ledger does not hold it.
+
+    A digest names an item of the log by number and hash; the digest of an entry
+    (as ledgers before the one log printed) names that entry.
+    """
     digest = window.through
-    if digest is None:
-        return
-    stored = connection.execute(select(schema.entries.c.hash).where(schema.entries.c.seq == digest.seq)).scalar()
-    if stored != digest.hash:
-        found = "no such entry" if stored is None else f"entry {digest.seq} has hash {stored}"
-        raise DigestMismatch(f"digest {digest} does not describe this ledger: {found}", digest=str(digest))
+    if digest is None or digest.entries is not None:
+        return window
+    if digest.seq == 0 and digest.hash == GENESIS:
+        return attrs.evolve(window, through=attrs.evolve(digest, entries=0))
+    g, e = schema.log.c, schema.entries.c
+    item = connection.execute(select(g.hash, g.entries).where(g.seq == digest.seq)).first()
+    if item is not None and item.hash == digest.hash:
+        return attrs.evolve(window, through=attrs.evolve(digest, entries=int(item.entries)))
+    entry = connection.execute(select(e.hash).where(e.seq == digest.seq)).scalar()
+    if entry == digest.hash:
+        return attrs.evolve(window, through=attrs.evolve(digest, entries=digest.seq))
+    found = "no such item" if item is None else f"item {digest.seq} has hash {item.hash}"
+    raise DigestMismatch(f"digest {digest} does not describe this ledger: {found}", digest=str(digest))
 
 
 __all__ = ["check_through", "conditions", "driver_sql"]

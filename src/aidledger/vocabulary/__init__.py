@@ -6,10 +6,20 @@ importing the operations that write them.
 """
 
 from aidledger.vocabulary.chart import TRANSFERS_PREFIX, Chart, component
+from aidledger.vocabulary.planning import (
+    BudgetLine,
+    ExclusionGroup,
+    Outcome,
+    Owner,
+    ReceiptVerification,
+    Severity,
+    verification_code,
+)
 from aidledger.vocabulary.records import PaymentStatus, Pledge, Programme, Project, ProviderLine, Scope
 from aidledger.vocabulary.words import (
     CLAIM_PREFIX,
     DELIVERY_CLAIM_PREFIX,
+    EXCLUSION_CLAIM_PREFIX,
     GRANT_KINDS,
     PAYMENT_DUE_KINDS,
     PAYMENT_KINDS,
@@ -18,6 +28,7 @@ from aidledger.vocabulary.words import (
     Kind,
     RecordKind,
     Tag,
+    budget_key,
     commitment_key,
     payment_key,
     pledge_key,
@@ -27,25 +38,34 @@ from aidledger.vocabulary.words import (
 __all__ = [
     "CLAIM_PREFIX",
     "DELIVERY_CLAIM_PREFIX",
+    "EXCLUSION_CLAIM_PREFIX",
     "GRANT_KINDS",
     "PAYMENT_DUE_KINDS",
     "PAYMENT_KINDS",
     "TRANSFERS_PREFIX",
     "TRANSFER_KINDS",
+    "BudgetLine",
     "Chart",
     "Event",
+    "ExclusionGroup",
     "Kind",
+    "Outcome",
+    "Owner",
     "PaymentStatus",
     "Pledge",
     "Programme",
     "Project",
     "ProviderLine",
+    "ReceiptVerification",
     "RecordKind",
     "Scope",
+    "Severity",
     "Tag",
+    "budget_key",
     "commitment_key",
     "component",
     "payment_key",
     "pledge_key",
     "sent_key",
+    "verification_code",
 ]

@@ -123,3 +123,39 @@ class Chart:
             name="Pledges made (counterpart; each pledge's own account is the one kept non-negative)",
             allow_negative=True,
         )
+
+    # -- budgets: each line's money moves free → committed → disbursed (and back to free when released) --
+
+    def budget_free(self, line: str, unit: Unit) -> Account:
+        return self._get(
+            f"Memo:BudgetFree:{component(line)}:{unit.code}",
+            AccountType.MEMO,
+            unit,
+            name=f"Budget line {line}: not yet committed",
+        )
+
+    def budget_committed(self, line: str, unit: Unit) -> Account:
+        return self._get(
+            f"Memo:BudgetCommitted:{component(line)}:{unit.code}",
+            AccountType.MEMO,
+            unit,
+            name=f"Budget line {line}: approved, not yet paid",
+        )
+
+    def budget_disbursed(self, line: str, unit: Unit) -> Account:
+        return self._get(
+            f"Memo:BudgetDisbursed:{component(line)}:{unit.code}",
+            AccountType.MEMO,
+            unit,
+            name=f"Budget line {line}: paid (net of returns)",
+        )
+
+    def budgets_contra(self, unit: Unit) -> Account:
+        return self._get(
+            f"Memo:BudgetsContra:{unit.code}",
+            AccountType.MEMO,
+            unit,
+            normal_side=Side.CREDIT,
+            name="Budgets made (counterpart; each line's own accounts are the ones kept non-negative)",
+            allow_negative=True,
+        )

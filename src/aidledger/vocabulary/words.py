@@ -44,6 +44,8 @@ class Kind(enum.StrEnum):
     GRANT_COMMITMENT = "grant-commitment"
     GRANT_TRANCHE = "grant-tranche"
     GRANT_CLAWBACK = "grant-clawback"
+    # budgets
+    BUDGET = "budget"
 
 
 #: The fund transfers, each its own entry kind.
@@ -60,9 +62,11 @@ class Tag:
 
     BASIS: Final = "basis"
     BENEFICIARY: Final = "beneficiary"
+    BUDGET_LINE: Final = "budget_line"
     COMMODITY: Final = "commodity"
     CORRECTS: Final = "corrects"
     DONOR: Final = "donor"
+    EXCLUSION: Final = "exclusion"
     EVENT: Final = "event"
     FROM_FUND: Final = "from_fund"
     GRANTEE: Final = "grantee"
@@ -104,6 +108,8 @@ class Event:
     COMMITTED: Final = "committed"
     DISBURSED: Final = "disbursed"
     CLAWED_BACK: Final = "clawed-back"
+    # budgets
+    BUDGETED: Final = "budgeted"
     # goods
     RECEIVED: Final = "received"
     DISPATCHED: Final = "dispatched"
@@ -118,11 +124,16 @@ class RecordKind:
     PAYMENT_LIST: Final = "payment-list"
     PROJECT: Final = "project"
     PLEDGE: Final = "pledge"
+    BUDGET_LINE: Final = "budget-line"
+    EXCLUSION_GROUP: Final = "exclusion-group"
+    VERIFICATION: Final = "verification"
     PAYMENT_FILE: Final = "payment-file"  # the SHA-256 of a pain.001 file, recorded before it is handed over
 
 
 #: The claim scope of a one-off programme is this prefix and the programme's code.
 CLAIM_PREFIX: Final = "programme:"
+#: The claim scope of a hard exclusion group is this prefix and the group's code.
+EXCLUSION_CLAIM_PREFIX: Final = "exclusion:"
 #: The claim scope of deliveries in a programme is this prefix and the programme's code, in lower case.
 DELIVERY_CLAIM_PREFIX: Final = "delivery:"
 
@@ -145,3 +156,8 @@ def pledge_key(code: str) -> str:
 def commitment_key(code: str) -> str:
     """The idempotency key of a project's commitment."""
     return f"commitment:{code}"
+
+
+def budget_key(code: str) -> str:
+    """The idempotency key of a budget line's memo entry."""
+    return f"budget:{code}"

@@ -39,7 +39,7 @@ class Scope:
         cls, connection: Connection, window: Window, kinds: Collection[str] | None, exclude_kinds: Collection[str]
     ) -> Scope:
         """Check the selection arguments and pin the journal at its newest entry the window knows."""
-        store_window.check_through(connection, window)
+        window = store_window.check_through(connection, window)
         # The newest entry recorded by then: a report re-run with the same window names the same one.
         newest = select(func.coalesce(func.max(t.entries.c.seq), 0)).where(
             *store_window.conditions(window.recorded(), t.entries)

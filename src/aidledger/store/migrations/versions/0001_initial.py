@@ -12,6 +12,20 @@ from alembic import op
 from aidledger.core.hashing import GENESIS
 from aidledger.store import triggers
 
+#: The append-only tables of this revision (later revisions add their own).
+APPEND_ONLY = (
+    "units",
+    "accounts",
+    "funds",
+    "entries",
+    "postings",
+    "entry_tags",
+    "claims",
+    "claim_releases",
+    "period_closes",
+    "records",
+)
+
 revision = "0001"
 down_revision = None
 branch_labels = None
@@ -143,7 +157,7 @@ def upgrade() -> None:
             genesis=GENESIS
         )
     )
-    triggers.create(op.get_bind())
+    triggers.create(op.get_bind(), APPEND_ONLY, frozen=False)
 
 
 def downgrade() -> None:
