@@ -132,11 +132,11 @@ def verify(
     url: UrlArgument,
     digest: Annotated[
         str | None,
-        typer.Option(help="A digest printed by an earlier verify: prove nothing up to that entry changed since."),
+        typer.Option(help="A digest printed by an earlier verify: prove nothing up to that item changed since."),
     ] = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Recompute the hash chain; exit 1 and name the first broken link if anything was changed."""
+    """Recompute the ledger's log; exit 1 and name the first broken link if anything was changed."""
     with Ledger.open(url, read_only=True) as ledger:
         result = verify_chain(ledger, digest)
     brk = result.first_break
@@ -145,6 +145,7 @@ def verify(
             {
                 "ok": result.ok,
                 "entries": result.entries,
+                "items": result.items,
                 "head_seq": result.head_seq,
                 "head_hash": result.head_hash,
                 "digest": result.digest,
@@ -161,11 +162,14 @@ def verify(
         )
     elif brk is None:
         checked = f"; matches digest {digest.strip()[:24]}…" if digest else ""
-        out.print(Text(f"OK: {result.entries} entries, chain intact{checked}"))
+        out.print(Text(f"OK: {result.entries} entries, {result.items} items of the log intact{checked}"))
         out.print(Text(f"Digest (keep it outside the database): {result.digest}"))
     else:
         out.print(
-            Text.assemble(("BROKEN", "bold red"), f" at entry {brk.seq} ({brk.entry_id or 'no id'}): {brk.problem}")
+            Text.assemble(
+                ("BROKEN", "bold red"),
+                f" at entry {brk.seq} ({brk.entry_id}): {brk.problem}" if brk.entry_id else f": {brk.problem}",
+            )
         )
         if brk.expected or brk.found:
             out.print(Text(f"  expected {brk.expected}\n  found    {brk.found}"))
