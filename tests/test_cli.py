@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from aidledger import Ledger
+from aidledger import Aid, Ledger
 from tests.ledger.test_tamper import behind_the_library
 
 
@@ -372,3 +372,33 @@ def test_report_budget_and_exclusion_conflicts(url: str, tmp_path: Path) -> None
     table = run("report", url, "--budget", cwd=tmp_path)
     assert table.returncode == 0, table.stderr
     assert "Budget against actuals" in table.stdout and "Exclusion conflicts" in table.stdout
+
+
+def test_migrate_brings_an_older_ledger_to_the_log_and_verifies_it(tmp_path: Path, books: Aid, url: str) -> None:
+    """The read-only commands refuse an older ledger and name the migrate command; migrate moves it to this
+    schema, verifies it and prints the new digest; run again, it migrates nothing; a typo'd path is refused."""
+    from tests.store.test_migrations import back_to_0001
+
+    head = books.ledger.head()
+    back_to_0001(books.ledger)
+    refused = run("verify", url, cwd=tmp_path)
+    assert refused.returncode == 2 and "aidledger migrate" in refused.stderr, refused.stderr
+    migrated = run("migrate", url, cwd=tmp_path)
+    assert migrated.returncode == 0, migrated.stderr
+    assert "migrated from schema revision 0001 to" in migrated.stdout and "items of the log intact" in migrated.stdout
+    again = run("migrate", url, cwd=tmp_path)
+    assert again.returncode == 0 and "already" in again.stdout
+    assert run("verify", url, "--digest", f"{head.seq}:{head.hash}", cwd=tmp_path).returncode == 0
+    typo = run("migrate", str(tmp_path / "nosuch.db"), cwd=tmp_path)
+    assert typo.returncode == 2 and "does not exist" in typo.stderr and "Traceback" not in typo.stderr
+
+
+def test_version_short_help_and_python_m(tmp_path: Path) -> None:
+    """`--version`, `-h` on the command and its subcommands, and `python -m aidledger` work as a stranger expects."""
+    version = run("--version", cwd=tmp_path)
+    assert version.returncode == 0 and version.stdout.startswith("aidledger ")
+    assert "Usage: aidledger verify" in run("verify", "-h", cwd=tmp_path).stdout
+    module = subprocess.run(
+        [sys.executable, "-m", "aidledger", "-h"], capture_output=True, text=True, cwd=tmp_path, check=False
+    )
+    assert module.returncode == 0 and "Usage: aidledger" in module.stdout

@@ -65,6 +65,7 @@ from aidledger.exports.csv import export_csv
 from aidledger.exports.hledger import export_hledger
 from aidledger.exports.html import ReportSummary, export_html
 from aidledger.exports.iati import IatiSummary, ReportingOrg, export_iati
+from aidledger.exports.narration import Description, describe
 from aidledger.io.bankfile import (
     BankStatement,
     CreditDebit,
@@ -248,6 +249,7 @@ __all__ = [
     "CreditTransfer",
     "CsvDialect",
     "Delivery",
+    "Description",
     "Digest",
     "DigestMismatch",
     "Dimension",
@@ -380,6 +382,7 @@ __all__ = [
     "budget_vs_actual",
     "commodity",
     "currency",
+    "describe",
     "double_payments",
     "entries_after_close",
     "entries_without_description",

@@ -13,6 +13,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import attrs
 import pendulum
 import pytest
 from beancount import loader
@@ -37,6 +38,7 @@ from aidledger import (
 from aidledger.exports import _common
 from aidledger.exports import beancount as bc
 from aidledger.exports.beancount import ExportSummary, export_beancount
+from aidledger.exports.narration import describe
 from tests.exports.conftest import HOSTILE_MEMOS, almaty, totals_of
 
 BEAN_CHECK = Path(sys.executable).with_name("bean-check")
@@ -56,9 +58,28 @@ def bean_check(path: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run([str(BEAN_CHECK), str(path)], capture_output=True, text=True, check=False)
 
 
-def pairs_of(entries: list[Any]) -> dict[str, tuple[str, str]]:
-    """Beancount account name -> (ledger account code, fund code), from the open directives' metadata."""
-    return {e.account: (e.meta["account"], e.meta["fund"]) for e in entries if isinstance(e, data.Open)}
+def pairs_of(entries: list[Any]) -> dict[tuple[str, str], tuple[str, str]]:
+    """(Beancount account name, currency) -> (ledger account code, fund code), from the open directives.
+
+    An account that holds several currencies lists one ledger account code per currency, in the same order.
+    """
+    found = {}
+    for e in entries:
+        if isinstance(e, data.Open):
+            for code, unit in zip(e.meta["account"].split(), e.currencies, strict=True):
+                found[(e.account, unit)] = (code, e.meta["fund"])
+    return found
+
+
+def funds_of(entries: list[Any]) -> dict[str, str]:
+    """Beancount account name -> fund code."""
+    return {e.account: e.meta["fund"] for e in entries if isinstance(e, data.Open)}
+
+
+def tags_of(meta: dict[str, Any]) -> dict[str, str]:
+    """An entry's tags from a transaction's metadata: the keys that are not entry fields, and ``entry-tags``."""
+    own = {k: v for k, v in meta.items() if k not in _common.FIELDS and not k.startswith("__")}
+    return own | json.loads(meta.get("entry-tags", "{}"))
 
 
 def amount_of(posting: data.Posting) -> tuple[Decimal, str]:
@@ -74,8 +95,8 @@ def beancount_totals(entries: list[Any]) -> dict[tuple[str, str], tuple[Decimal,
     for entry in entries:
         if isinstance(entry, data.Transaction):
             for posting in entry.postings:
-                key = names[posting.account]
                 number, unit = amount_of(posting)
+                key = names[(posting.account, unit)]
                 sums[key] += number
                 units[key] = unit
     return {key: (value, units[key]) for key, value in sums.items() if value != 0}
@@ -127,7 +148,9 @@ class TestTotals:
         entries, _ = load(path)
         names = pairs_of(entries)
         asserted = {
-            names[e.account]: (e.amount.number, e.amount.currency) for e in entries if isinstance(e, data.Balance)
+            names[(e.account, e.amount.currency)]: (e.amount.number, e.amount.currency)
+            for e in entries
+            if isinstance(e, data.Balance)
         }
         assert {k: v for k, v in asserted.items() if v[0] != 0} == totals_of(ledger.trial_balance())
         assert all(e.tolerance == 0 for e in entries if isinstance(e, data.Balance))
@@ -138,9 +161,9 @@ class TestTotals:
         """Each transaction stays in one fund and sums to zero per currency: bean-check proves funds balance."""
         _, path, _ = exported
         entries, _ = load(path)
-        names = pairs_of(entries)
+        names = funds_of(entries)
         for entry in (e for e in entries if isinstance(e, data.Transaction)):
-            assert len({names[p.account][1] for p in entry.postings}) == 1, entry
+            assert len({names[p.account] for p in entry.postings}) == 1, entry
             sums: dict[str, Decimal] = defaultdict(Decimal)
             for posting in entry.postings:
                 number, unit = amount_of(posting)
@@ -159,15 +182,18 @@ class TestTotals:
 
 class TestContent:
     def test_entries_keep_their_fields_and_memos_exactly(self, exported: tuple[Ledger, Path, ExportSummary]) -> None:
-        """Narration is the memo (hostile text included), and the metadata carries the entry's fields."""
+        """Payee and narration describe the entry, the memo (hostile text included) is kept exactly, and the
+        metadata carries the entry's fields and every tag under its own key."""
         ledger, path, _ = exported
         entries, _ = load(path)
         by_id = {e.meta["id"]: e for e in entries if isinstance(e, data.Transaction)}
         memos = set()
         for posted in ledger.entries():
             entry, found = posted.entry, by_id[posted.id]
-            memos.add(found.narration)
-            assert found.narration == entry.memo
+            memos.add(found.meta.get("memo", ""))
+            assert (found.payee, found.narration) == attrs.astuple(describe(entry))
+            assert found.meta.get("memo", "") == entry.memo
+            assert found.meta["fund"] in {p.fund.code for p in entry.postings}
             assert found.date == entry.effective_at.date()
             assert found.meta["seq"] == posted.seq
             assert (found.meta["kind"], found.meta["actor"]) == (entry.kind, entry.actor)
@@ -177,7 +203,8 @@ class TestContent:
             assert found.meta.get("idempotency-key") == entry.idempotency_key
             assert found.meta.get("source") == entry.source
             assert found.meta.get("reverses") == entry.reverses
-            assert json.loads(found.meta.get("entry-tags", "{}")) == dict(entry.tags)
+            assert tags_of(found.meta) == dict(entry.tags)
+            assert "entry-tags" not in found.meta  # every tag of the aid operations is a key of its own
             assert json.loads(found.meta.get("claims", "[]")) == [[c.scope, c.key] for c in entry.claims]
         assert set(HOSTILE_MEMOS) <= memos
 
@@ -200,20 +227,26 @@ class TestContent:
         _, path, _ = exported
         entries, _ = load(path)
         names = pairs_of(entries)
-        assert names["Income:Donations:KZT:CASH-AID"] == ("Revenue:Donations:KZT", "CASH-AID")
-        assert names["Equity:Transfers:KZT:RESERVE"] == ("NetAssets:Transfers:KZT", "RESERVE")
-        assert names["Equity:Memo:Pledges:KAZAKHMYS-2020:KZT:HOUSING"] == ("Memo:Pledges:KAZAKHMYS-2020:KZT", "HOUSING")
-        assert names["Assets:Stock:RELIEF-GOODS:FLOOD"] == ("Assets:Stock:RELIEF-GOODS", "FLOOD")
+        assert names[("Income:Donations:CASH-AID", "KZT")] == ("Revenue:Donations:KZT", "CASH-AID")
+        assert names[("Equity:Transfers:RESERVE", "KZT")] == ("NetAssets:Transfers:KZT", "RESERVE")
+        assert names[("Equity:Memo:Pledges:KAZAKHMYS-2020:HOUSING", "KZT")] == (
+            "Memo:Pledges:KAZAKHMYS-2020:KZT",
+            "HOUSING",
+        )
+        assert names[("Assets:Stock:RELIEF-GOODS:FLOOD", "RELIEF-GOODS")] == ("Assets:Stock:RELIEF-GOODS", "FLOOD")
         opens = {e.account: e for e in entries if isinstance(e, data.Open)}
         assert opens["Assets:Stock:FOOD-PACKAGE:FOOD"].currencies == ["FOOD-PACKAGE"]
-        assert opens["Equity:Memo:Grants:KOKTEREK:KZT:HOUSING"].meta["type"] == "memo"
+        assert opens["Equity:Memo:Grants:KOKTEREK:HOUSING"].meta["type"] == "memo"
+        # the currency is on the posting, not in the name: one bank account per fund, holding each currency
+        assert opens["Assets:Bank:GENERAL"].currencies == ["EUR", "KZT"]
+        assert opens["Assets:Bank:GENERAL"].meta["account"] == "Assets:Bank:EUR Assets:Bank:KZT"
         commodities = {e.currency: e.meta for e in entries if isinstance(e, data.Commodity)}
         assert set(commodities) == {"EUR", "FOOD-PACKAGE", "KZT", "RELIEF-GOODS"}
         assert (commodities["RELIEF-GOODS"]["exponent"], commodities["RELIEF-GOODS"]["measure"]) == (3, "t")
         assert commodities["KZT"]["kind"] == "currency"
         text = path.read_text(encoding="utf-8")
         assert "  Assets:Stock:RELIEF-GOODS:FLOOD  12.345 RELIEF-GOODS\n" in text
-        assert "  Income:Donations:KZT:CASH-AID  -250000.55 KZT\n" in text
+        assert "  Income:Donations:CASH-AID  -250000.55 KZT\n" in text
 
 
 class TestAssertionsBite:
@@ -225,8 +258,8 @@ class TestAssertionsBite:
         _, path, _ = exported
         text = path.read_text(encoding="utf-8")
         if corruption == "posting":
-            old = "  Assets:Bank:KZT:CASH-AID  250000.55 KZT\n  Income:Donations:KZT:CASH-AID  -250000.55 KZT\n"
-            new = "  Assets:Bank:KZT:CASH-AID  250000.56 KZT\n  Income:Donations:KZT:CASH-AID  -250000.56 KZT\n"
+            old = "  Assets:Bank:CASH-AID  250000.55 KZT\n  Income:Donations:CASH-AID  -250000.55 KZT\n"
+            new = "  Assets:Bank:CASH-AID  250000.56 KZT\n  Income:Donations:CASH-AID  -250000.56 KZT\n"
         else:
             match = re.search(r"balance Assets:Stock:RELIEF-GOODS:FLOOD  (\S+) ~ 0", text)
             assert match is not None
@@ -389,11 +422,42 @@ class TestArguments:
             call(ledger)
         assert issubclass(error, InvalidArgument)
 
+    def test_the_currency_stays_where_the_chart_keeps_an_account_without_it(self) -> None:
+        """Assets:Bank and Assets:Bank:KZT, both in tenge, are written as Assets:Bank and Assets:Bank:KZT."""
+        with Ledger.open("sqlite://") as ledger:
+            bare, bank = (
+                ledger.add_account(Account(c, AccountType.ASSET, currency("KZT")))
+                for c in ("Assets:Bank", "Assets:Bank:KZT")
+            )
+            income = ledger.add_account(Account("Revenue:Gifts", AccountType.REVENUE, currency("KZT")))
+            fund = ledger.add_fund(Fund("GENERAL"))
+            for account in (bare, bank):
+                ledger.post(
+                    JournalEntry(
+                        kind="donation",
+                        effective_at=almaty(4, 1),
+                        postings=[
+                            Posting.debit(account, fund, Money("1", "KZT")),
+                            Posting.credit(income, fund, Money("1", "KZT")),
+                        ],
+                        actor="cashier",
+                    )
+                )
+            out = io.StringIO()
+            export_beancount(ledger, out)
+            entries, errors, _ = loader.load_string(out.getvalue())
+            assert errors == []
+            assert {e.account: e.meta["account"] for e in entries if isinstance(e, data.Open)} == {
+                "Assets:Bank:GENERAL": "Assets:Bank",
+                "Assets:Bank:KZT:GENERAL": "Assets:Bank:KZT",
+                "Income:Gifts:GENERAL": "Revenue:Gifts",
+            }
+
     @pytest.mark.parametrize(
         ("accounts", "funds", "message"),
         [
             (["Assets:cash_box", "Assets:Cash-box"], ["GENERAL"], "would both be written as 'Assets:Cash-box'"),
-            (["Bank:KZT", "Assets:Bank:KZT"], ["GENERAL"], "would both be written as 'Assets:Bank:KZT'"),
+            (["Bank:KZT", "Assets:Bank:KZT", "Assets:Bank"], ["GENERAL"], "would both be written as 'Assets:Bank:KZT'"),
             (["Assets:Bank"], ["AID_1", "AID-1"], "funds 'AID-1' and 'AID_1'"),
             (["Assets:Bank", "Assets:Bank:KZT:X"], ["KZT", "X"], "a parent of account 'Assets:Bank:KZT:X'"),
         ],

@@ -30,6 +30,7 @@ from aidledger import (
 )
 from aidledger.exports.beancount import ExportSummary
 from aidledger.exports.csv import COLUMNS, export_csv, neutralise
+from aidledger.exports.narration import describe
 from tests.exports.conftest import COMMA_MEMO, HOSTILE_MEMOS, almaty, totals_of
 
 NUMERIC = {"entry_seq", "line", "amount"}
@@ -103,6 +104,8 @@ class TestRows:
                 assert original(row["source"]) == (entry.source or "")
                 assert original(row["reverses"]) == (entry.reverses or "")
                 assert json.loads(row["tags"]) == dict(entry.tags)
+                said = describe(entry)
+                assert (original(row["payee"]), original(row["narration"])) == (said.payee or "", said.narration)
                 amount = Decimal(row["amount"])
                 assert amount == posting.amount.value
                 assert amount.as_tuple().exponent == -posting.account.unit.exponent

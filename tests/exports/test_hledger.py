@@ -19,8 +19,10 @@ from hypothesis import strategies as st
 
 from aidledger import InvalidArgument, InvalidTime, Ledger, Window
 from aidledger.exports import hledger as hl
+from aidledger.exports._common import FIELDS
 from aidledger.exports.beancount import ExportSummary
 from aidledger.exports.hledger import export_hledger
+from aidledger.exports.narration import describe
 from tests.exports.conftest import HOSTILE_MEMOS, almaty, totals_of
 
 HLEDGER = shutil.which("hledger") or "/usr/bin/hledger"
@@ -41,29 +43,35 @@ def decode(text: str) -> str:
     return str(json.loads(f'"{text}"'))
 
 
-def declared_pairs(path: Path) -> dict[str, tuple[str, str]]:
-    """hledger account name -> (ledger account code, fund code), from the account directives' tags."""
+def declared_pairs(path: Path) -> dict[tuple[str, str], tuple[str, str]]:
+    """(hledger account name, unit) -> (ledger account code, fund code), from the account directives' tags."""
     found = {}
     for line in path.read_text(encoding="utf-8").splitlines():
-        match = re.fullmatch(r"account (\S+)  ; account: (\S+), fund: (\S+)", line)
+        match = re.fullmatch(r"account (\S+)  ; account: ([^,]+), fund: (\S+), units: ([^,]+)", line)
         if match:
-            found[match.group(1)] = (decode(match.group(2)), decode(match.group(3)))
+            codes, units = decode(match.group(2)).split(), decode(match.group(4)).split()
+            for code, unit in zip(codes, units, strict=True):
+                found[(match.group(1), unit)] = (code, decode(match.group(3)))
     return found
 
 
+def funds_of(path: Path) -> dict[str, str]:
+    """hledger account name -> fund code."""
+    return {name: fund for (name, _), (_, fund) in declared_pairs(path).items()}
+
+
 def hledger_totals(path: Path, *args: str) -> dict[tuple[str, str], tuple[Decimal, str]]:
-    """Per (ledger account, fund): the balance hledger computes (``bal --flat -O csv``), and its commodity."""
-    result = hledger(path, "bal", "--flat", "--empty", "--no-total", "-O", "csv", *args)
+    """Per (ledger account, fund): the balance hledger computes (``bal --flat --layout=bare -O csv``), and its
+    commodity."""
+    result = hledger(path, "bal", "--flat", "--empty", "--no-total", "--layout=bare", "-O", "csv", *args)
     assert result.returncode == 0, result.stderr
     names = declared_pairs(path)
     found: dict[tuple[str, str], tuple[Decimal, str]] = {}
     rows = list(csv.reader(io.StringIO(result.stdout)))
-    assert rows[0] == ["account", "balance"]
-    for account, balance in rows[1:]:
-        match = re.fullmatch(r'(-?[0-9]+(?:\.[0-9]+)?)(?: ("?)([^"]+)\2)?', balance)
-        assert match is not None, balance
-        if account in names and Decimal(match.group(1)) != 0:
-            found[names[account]] = (Decimal(match.group(1)), match.group(3))
+    assert rows[0] == ["account", "commodity", "balance"]
+    for account, unit, balance in rows[1:]:
+        if (account, unit) in names and Decimal(balance) != 0:
+            found[names[(account, unit)]] = (Decimal(balance), unit)
     return found
 
 
@@ -90,8 +98,8 @@ class TestAccepted:
         """Remove one commodity directive and --strict fails: the declarations are what make it pass."""
         _, path, _ = exported
         text = path.read_text(encoding="utf-8")
-        assert 'commodity 1. "FOOD-PACKAGE"\n' in text
-        path.write_text(text.replace('commodity 1. "FOOD-PACKAGE"\n', ""), encoding="utf-8")
+        assert 'commodity 1,000. "FOOD-PACKAGE"\n' in text
+        path.write_text(text.replace('commodity 1,000. "FOOD-PACKAGE"\n', ""), encoding="utf-8")
         assert hledger(path, "check").returncode == 0
         result = hledger(path, "check", "--strict")
         assert result.returncode != 0
@@ -114,15 +122,15 @@ class TestTotals:
         assert hledger_totals(path) == totals_of(ledger.trial_balance())
 
     def test_every_pair_is_asserted(self, exported: tuple[Ledger, Path, ExportSummary]) -> None:
-        """The last transaction asserts (==) every declared pair, dated the day after the last entry."""
+        """The last transaction asserts (==, or = in an account holding several units) every declared pair, dated the day after the last entry."""
         ledger, path, _ = exported
         text = path.read_text(encoding="utf-8")
         block = text[text.index("* balance assertions") :]
-        asserted = re.findall(r"^    (\S+)  0(?:\.0+)? \S+ == (\S+) ", block, flags=re.MULTILINE)
-        assert {name for name, _ in asserted} == set(declared_pairs(path))
+        asserted = re.findall(r'^    (\S+)  0(?:\.0+)? \S+ ==? (\S+) "?([^"\n]+)"?$', block, flags=re.MULTILINE)
+        assert {(name, unit) for name, _, unit in asserted} == set(declared_pairs(path))
         assert "\n2020-12-29 * balance assertions" in text
         names = declared_pairs(path)
-        nonzero = {names[n]: Decimal(v) for n, v in asserted if Decimal(v)}
+        nonzero = {names[(n, u)]: Decimal(v) for n, v, u in asserted if Decimal(v)}
         assert nonzero == {k: v[0] for k, v in totals_of(ledger.trial_balance()).items()}
 
     @pytest.mark.parametrize("corruption", ["posting", "assertion"])
@@ -133,8 +141,8 @@ class TestTotals:
         _, path, _ = exported
         text = path.read_text(encoding="utf-8")
         if corruption == "posting":
-            old = "    Assets:Bank:KZT:CASH-AID  250000.55 KZT\n    Income:Donations:KZT:CASH-AID  -250000.55 KZT\n"
-            new = "    Assets:Bank:KZT:CASH-AID  250000.56 KZT\n    Income:Donations:KZT:CASH-AID  -250000.56 KZT\n"
+            old = "    Assets:Bank:CASH-AID  250000.55 KZT\n    Income:Donations:CASH-AID  -250000.55 KZT\n"
+            new = "    Assets:Bank:CASH-AID  250000.56 KZT\n    Income:Donations:CASH-AID  -250000.56 KZT\n"
         else:
             match = re.search(r'Assets:Stock:RELIEF-GOODS:FLOOD  0\.000 "RELIEF-GOODS" == (\S+) ', text)
             assert match is not None
@@ -149,9 +157,9 @@ class TestTotals:
     def test_every_transaction_stays_in_one_fund(self, exported: tuple[Ledger, Path, ExportSummary]) -> None:
         """Each transaction's postings are in one fund, so hledger's balancing check is per fund."""
         _, path, _ = exported
-        names = declared_pairs(path)
+        names = funds_of(path)
         for transaction in print_json(path):
-            funds = {names[p["paccount"]][1] for p in transaction["tpostings"] if p["paccount"] in names}
+            funds = {names[p["paccount"]] for p in transaction["tpostings"] if p["paccount"] in names}
             assert len(funds) == 1, transaction["tdescription"]
 
 
@@ -173,7 +181,13 @@ class TestContent:
         memos = set()
         for posted in ledger.entries():
             entry, found = posted.entry, by_id[posted.id]
-            memo = decode(found["tdescription"])
+            said = describe(entry)
+            payee, _, narration = found["tdescription"].partition(" | ")
+            if said.payee is None:
+                assert decode(found["tdescription"]) == said.narration
+            else:
+                assert (decode(payee), decode(narration)) == (said.payee, said.narration)
+            memo = found["tags"].get("memo", "")
             memos.add(memo)
             assert memo == entry.memo
             assert found["tcode"] == str(posted.seq)
@@ -184,7 +198,9 @@ class TestContent:
             assert tags.get("idempotency-key") == entry.idempotency_key
             assert tags.get("source") == entry.source
             assert tags.get("reverses") == entry.reverses
-            assert json.loads(tags.get("entry-tags", "{}")) == dict(entry.tags)
+            own = {k: v for k, v in tags.items() if k not in FIELDS}
+            assert own | json.loads(tags.get("entry-tags", "{}")) == dict(entry.tags)
+            assert tags["fund"] in {p.fund.code for p in entry.postings}
         assert set(HOSTILE_MEMOS) <= memos
 
     def test_dates_are_in_the_entrys_own_time_zone(self, exported: tuple[Ledger, Path, ExportSummary]) -> None:
@@ -199,13 +215,13 @@ class TestContent:
         """Commodities that are not letters only are double-quoted; each unit declares its exponent."""
         _, path, _ = exported
         text = path.read_text(encoding="utf-8")
-        for directive in ("commodity 1.00 KZT", "commodity 1.00 EUR", 'commodity 1. "FOOD-PACKAGE"'):
+        for directive in ("commodity 1,000.00 KZT", "commodity 1,000.00 EUR", 'commodity 1,000. "FOOD-PACKAGE"'):
             assert f"\n{directive}\n" in text
-        assert '\ncommodity 1.000 "RELIEF-GOODS"\n' in text
+        assert '\ncommodity 1,000.000 "RELIEF-GOODS"\n' in text
         assert '    Assets:Stock:RELIEF-GOODS:FLOOD  12.345 "RELIEF-GOODS"\n' in text
         assert "\naccount Income  ; type: R\n" in text
         assert (
-            "\naccount Equity:Memo:Grants:KOKTEREK:KZT:HOUSING  ; account: Memo:Grants:KOKTEREK:KZT, fund: HOUSING\n"
+            "\naccount Equity:Memo:Grants:KOKTEREK:HOUSING  ; account: Memo:Grants:KOKTEREK:KZT, fund: HOUSING, units: KZT\n"
             in text
         )
 

@@ -89,7 +89,7 @@ def test_the_header_names_the_window_not_the_head(aid_ledger: Ledger) -> None:
 def test_only_the_units_the_window_uses_are_declared(aid_ledger: Ledger) -> None:
     """A window before any goods arrived declares no commodity for them."""
     text, summary = written(export_hledger, aid_ledger, window=Window(end=almaty(4, 2)))
-    assert "commodity 1.00 KZT\n" in text and "FOOD-PACKAGE" not in text and summary.units == 1
+    assert "commodity 1,000.00 KZT\n" in text and "FOOD-PACKAGE" not in text and summary.units == 1
 
 
 @pytest.mark.parametrize("exporter", JOURNALS)

@@ -35,12 +35,13 @@ from aidledger.cli.output import (
 )
 from aidledger.cli.roles import roles as roles_command
 from aidledger.core.beneficiaries import Pseudonymizer
-from aidledger.core.errors import AidLedgerError, InvalidArgument
+from aidledger.core.errors import AidLedgerError, InvalidArgument, SchemaMismatch
 from aidledger.core.window import Window
 from aidledger.ledger.ledger import Ledger
 from aidledger.queries.audit import Dimension
 from aidledger.queries.verification import verify as verify_chain
 from aidledger.registry.registry import Registry
+from aidledger.store.engine import SCHEMA_REVISION, known_revisions
 
 if TYPE_CHECKING:
     from aidledger.ledger.results import Reconciliation
@@ -58,7 +59,26 @@ app = typer.Typer(
     add_completion=False,
     no_args_is_help=True,
     pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
 )
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        from importlib.metadata import version
+
+        out.print(Text(f"aidledger {version('aidledger')}"))
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_print_version, is_eager=True, help="Print the version and exit."),
+    ] = False,
+) -> None:
+    """An append-only, double-entry ledger for aid funds."""
 
 
 @app.command()
@@ -467,6 +487,20 @@ def export(
         ),
     ] = None,
     key_version: Annotated[int, typer.Option(help="With --personal-data: the version of that key.")] = 1,
+    summary: Annotated[
+        str | None,
+        typer.Option(help="Beancount/hledger: a summarised book, one transaction per day, week or month and fund."),
+    ] = None,
+    by: Annotated[
+        str, typer.Option(help="With --summary: dimensions kept apart, comma-separated, e.g. programme,region.")
+    ] = "",
+    start: Annotated[
+        str | None, typer.Option("--from", help="Beancount/hledger/CSV: first day (or time) of the entries.")
+    ] = None,
+    end: Annotated[
+        str | None, typer.Option("--to", help="Beancount/hledger/CSV: the day (or time) after them.")
+    ] = None,
+    title: Annotated[str | None, typer.Option(help="Beancount: the books' title (Fava shows it).")] = None,
     list_code: Annotated[str | None, typer.Option("--list", help="pain001: the approved payment list to pay.")] = None,
     accounts: Annotated[
         str | None, typer.Option(help="pain001: CSV of the payees' accounts, columns reference,iban.")
@@ -495,7 +529,11 @@ def export(
     if format_ not in FORMATS:
         raise InvalidArgument(f"unknown format {format_!r}; choose one of {', '.join(FORMATS)}", value=format_)
     keys = _personal_data_keys(format_, personal_data, registry_url, key_version)
-    options = {"tz": tz, "reporting_org": reporting_org, "org_type": org_type, "country": country, "format_": format_}
+    options: dict[str, object] = {
+        "tz": tz, "reporting_org": reporting_org, "org_type": org_type, "country": country, "format_": format_,
+        "journal": _journal_options(format_, summary, by, title, span=start is not None or end is not None),
+        "window": Window(start=when(start, tz, "--from"), end=when(end, tz, "--to")),
+    }  # fmt: skip
     with (
         Ledger.open(url, read_only=True) as ledger,
         _registry(registry_url, keys) as registry,
@@ -582,6 +620,21 @@ def _export_iati(
     return summary
 
 
+def _journal_options(format_: str, summary: str | None, by: str, title: str | None, span: bool) -> dict[str, Any]:
+    """The Beancount/hledger-only options given, or InvalidArgument if one is given for a format without it
+    (``span``: --from or --to was given)."""
+    options: dict[str, Any] = {}
+    if summary is not None or by:
+        options.update(summary=summary, by=[d.strip() for d in by.split(",") if d.strip()])
+    if title is not None:
+        options["title"] = title
+    allowed = {"beancount": ("summary", "by", "title"), "hledger": ("summary", "by")}.get(format_, ())
+    for name in [*options, *(["from/--to"] if span and format_ not in ("beancount", "hledger", "csv") else [])]:
+        if name not in allowed:
+            raise InvalidArgument(f"--{name} is not an option of --format {format_}", value=name)
+    return options
+
+
 def _export_journal(
     ledger: Ledger,
     out: TextIO,
@@ -589,6 +642,8 @@ def _export_journal(
     format_: str,
     progress: Callable[[str, int, int], None],
     registry: Registry | None,
+    journal: dict[str, Any],
+    window: Window,
     **_: object,
 ) -> object:
     from aidledger.exports.beancount import export_beancount
@@ -596,9 +651,9 @@ def _export_journal(
     from aidledger.exports.hledger import export_hledger
 
     if format_ == "csv":
-        return export_csv(ledger, out, progress=progress, registry=registry)
+        return export_csv(ledger, out, progress=progress, registry=registry, window=window)
     exporter = {"beancount": export_beancount, "hledger": export_hledger}[format_]
-    return exporter(ledger, out, progress=progress)
+    return exporter(ledger, out, progress=progress, window=window, **journal)
 
 
 _EXPORTERS: dict[str, Callable[..., object]] = {
@@ -718,6 +773,31 @@ def _print_match(data: dict[str, Any]) -> None:
             out.print(Text(f"{name.replace('_', ' ')}: {value}"))
 
 
+@app.command()
+def migrate(url: UrlArgument) -> None:
+    """Bring an existing ledger to this aidledger's schema (the read-only commands never migrate), then verify it."""
+    try:
+        Ledger.open(url, read_only=True).close()
+        before = None
+    except SchemaMismatch as error:
+        before = error.details.get("revision")
+        if before not in known_revisions():
+            raise
+    with Ledger.open(url, create=False) as ledger:
+        result = verify_chain(ledger)
+    done = (
+        f"migrated from schema revision {before} to {SCHEMA_REVISION}"
+        if before
+        else f"at schema revision {SCHEMA_REVISION} already"
+    )
+    out.print(Text(f"{ledger.url}: {done}"))
+    if not result.ok:
+        out.print(Text(f"BROKEN: {result.first_break.problem if result.first_break else ''}"))
+        raise typer.Exit(1)
+    out.print(Text(f"OK: {result.entries} entries, {result.items} items of the log intact"))
+    out.print(Text(f"Digest (keep it outside the database): {result.digest}"))
+
+
 app.command(name="roles")(roles_command)
 
 
@@ -725,7 +805,7 @@ def main(argv: list[str] | None = None) -> None:
     """Entry point of the ``aidledger`` command."""
     try:
         # Without standalone mode the parser returns an Exit's status instead of exiting.
-        status = app(args=argv, standalone_mode=False)
+        status = app(args=argv, standalone_mode=False, prog_name="aidledger")
     except typer.Exit as done:
         sys.exit(done.exit_code)
     except typer.Abort:

@@ -12,10 +12,12 @@ from typing import Final
 import attrs
 
 from aidledger.core.accounts import Account, AccountType, Fund
-from aidledger.core.amounts import Unit
+from aidledger.core.amounts import Unit, UnitKind
 from aidledger.core.entries import PostedEntry, Posting
 from aidledger.core.errors import InvalidArgument, StorageError
+from aidledger.core.times import zone_name
 from aidledger.core.window import Window
+from aidledger.exports.narration import DIMENSIONS
 from aidledger.ledger.ledger import Ledger
 from aidledger.ledger.reader import newest_seq
 
@@ -32,8 +34,9 @@ class ExportSummary:
         format: ``beancount``, ``hledger`` or ``csv``.
         entries: journal entries written.
         transactions: transactions written (an entry that spans several funds
-            gives one per fund in Beancount and hledger; equal to ``entries`` for CSV).
-        postings: postings written (for CSV: data rows).
+            gives one per fund in Beancount and hledger; equal to ``entries`` for CSV;
+            in a summary, one per period, fund and dimension values).
+        postings: postings written (for CSV: data rows; in a summary, the net per account of each group).
         accounts: account/fund pairs written (opened and asserted in Beancount and hledger).
         units: units (currencies and commodities) declared or used.
         assertions: balance assertions written (none in CSV).
@@ -192,6 +195,88 @@ def _json(value: object) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
 
 
+#: Names the exports give the entry's own fields: a tag of one of these names is written inside ``entry-tags``.
+FIELDS: Final = frozenset(
+    {
+        "id", "seq", "kind", "actor", "effective", "time-zone", "recorded", "idempotency-key", "source",
+        "reverses", "approved-by", "memo", "fund", "entry-tags", "claims", "releases", "entries",
+        "filename", "lineno",
+    }
+)  # fmt: skip
+#: A tag name that is a Beancount metadata key and an hledger tag name as it is.
+_TAG_KEY: Final = re.compile(r"^[a-z][a-z0-9_-]*\Z")
+
+
+def _fields(posted: PostedEntry, fund: str) -> list[tuple[str, str]]:
+    """The entry's fields and tags as (name, text) pairs, as the Beancount and hledger exports write them.
+
+    Every tag is its own pair, the dimensions first (:data:`~aidledger.exports.narration.DIMENSIONS`), then
+    the others by name; a tag whose name is not a plain key, or is one of :data:`FIELDS`, goes into the
+    ``entry-tags`` JSON object instead.
+    """
+    entry = posted.entry
+    fields = [
+        ("id", posted.id),
+        ("seq", str(posted.seq)),
+        ("kind", entry.kind),
+        ("actor", entry.actor),
+        ("effective", _iso(entry.effective_at)),
+        ("time-zone", zone_name(entry.effective_at)),
+        ("recorded", _iso(posted.recorded_at)),
+    ]
+    optional = (
+        ("idempotency-key", entry.idempotency_key),
+        ("source", entry.source),
+        ("reverses", entry.reverses),
+        ("approved-by", entry.approved_by),
+        ("memo", entry.memo or None),
+    )
+    fields.extend((name, value) for name, value in optional if value is not None)
+    fields.append(("fund", fund))
+    own = {name: value for name, value in entry.tags.items() if _TAG_KEY.match(name) and name not in FIELDS}
+    fields.extend((name, own[name]) for name in DIMENSIONS if name in own)
+    fields.extend((name, value) for name, value in own.items() if name not in DIMENSIONS)
+    rest = {name: value for name, value in entry.tags.items() if name not in own}
+    packed = (
+        ("entry-tags", _json(rest) if rest else None),
+        ("claims", _json([[c.scope, c.key] for c in entry.claims]) if entry.claims else None),
+        ("releases", _json([[c.scope, c.key] for c in entry.releases]) if entry.releases else None),
+    )
+    fields.extend((name, value) for name, value in packed if value is not None)
+    return fields
+
+
+def _check_options(ledger: Ledger, operating_currency: object, title: object) -> None:
+    """InvalidArgument unless ``operating_currency`` is a currency the ledger knows and ``title`` one line of text."""
+    if title is not None and (not isinstance(title, str) or not title.strip() or "\n" in title or "\r" in title):
+        raise InvalidArgument(f"title must be one line of text, got {title!r}", value=title)
+    if operating_currency is not None:
+        unit = ledger.units().get(operating_currency) if isinstance(operating_currency, str) else None
+        if unit is None or unit.kind is not UnitKind.CURRENCY:
+            raise InvalidArgument(
+                f"operating currency must be the code of a currency the ledger uses, got {operating_currency!r}",
+                value=operating_currency,
+            )
+
+
+def _operating_currency(tally: _Tally, given: str | None) -> str | None:
+    """``given``, or the currency most postings of the export are in (ties: the first code)."""
+    if given is not None:
+        return given
+    currencies = [(-count, code) for code, count in tally.counts.items() if tally.units[code].kind is UnitKind.CURRENCY]
+    return min(currencies)[1] if currencies else None
+
+
+def _title(tally: _Tally, given: str | None) -> str:
+    """``given``, or the name of the one fund the export holds, or the funds' codes."""
+    if given is not None:
+        return given
+    funds = sorted({pair.fund.code: pair.fund for pair in tally.pairs.values()}.items())
+    if len(funds) == 1:
+        return funds[0][1].name or funds[0][0]
+    return "Aid funds" + (": " + ", ".join(code for code, _ in funds) if funds else "")
+
+
 _ROOTS: Final = {
     AccountType.ASSET: ("Assets", {"assets", "asset"}),
     AccountType.LIABILITY: ("Liabilities", {"liabilities", "liability"}),
@@ -212,11 +297,17 @@ def _component(text: str) -> str:
 
 
 class _AccountNames:
-    """Beancount (and hledger) account names of (account, fund) pairs; injective, or InvalidArgument."""
+    """Beancount (and hledger) account names of (account, fund) pairs.
+
+    The name is the account's type root, its code without the currency (``Assets:Bank:KZT`` → ``Assets:Bank``),
+    then the fund: several ledger accounts that differ by currency only share one name, each unit posted to it
+    separately.  Where the chart already has an account of that name in that currency (``Assets:Bank`` beside
+    ``Assets:Bank:KZT``), the currency stays in the name.  (name, unit) is injective, or InvalidArgument.
+    """
 
     def __init__(self, accounts: Iterable[Account], funds: Iterable[Fund]) -> None:
         self._accounts: dict[str, str] = {}
-        self._account_owner: dict[str, str] = {}
+        self._account_owner: dict[tuple[str, str], str] = {}
         self._funds: dict[str, str] = {}
         self._fund_owner: dict[str, str] = {}
         for account in accounts:
@@ -233,10 +324,15 @@ class _AccountNames:
             if parts[0].lower() in usual:
                 parts = parts[1:]
             found = ":".join([root, *(_component(p) for p in parts)])
-            other = self._account_owner.setdefault(found, account.code)
+            if account.unit.kind is UnitKind.CURRENCY and len(parts) > 1:
+                bare = ":".join([root, *(_component(p) for p in parts if p != account.unit.code)])
+                if (bare, account.unit.code) not in self._account_owner:  # else the ledger keeps both: keep the unit
+                    found = bare
+            other = self._account_owner.setdefault((found, account.unit.code), account.code)
             if other != account.code:
                 raise InvalidArgument(
-                    f"ledger accounts {other!r} and {account.code!r} would both be written as {found!r}",
+                    f"ledger accounts {other!r} and {account.code!r} would both be written as {found!r} "
+                    f"in {account.unit.code}",
                     accounts=(other, account.code),
                 )
             self._accounts[account.code] = found
@@ -257,15 +353,16 @@ class _AccountNames:
 
     def _check_nesting(self) -> None:
         """No pair's name may be the parent of another's (Beancount's balance of a parent includes its children)."""
-        for name, code in self._account_owner.items():
+        owners = {name: code for (name, _), code in sorted(self._account_owner.items())}
+        for name, code in owners.items():
             parts = name.split(":")
             for cut in range(1, len(parts)):
                 parent, fund = ":".join(parts[:cut]), parts[cut]
-                if parent in self._account_owner and fund in self._fund_owner:
+                if parent in owners and fund in self._fund_owner:
                     raise InvalidArgument(
-                        f"account {self._account_owner[parent]!r} in fund {self._fund_owner[fund]!r} would be "
+                        f"account {owners[parent]!r} in fund {self._fund_owner[fund]!r} would be "
                         f"written as {parent}:{fund}, a parent of account {code!r}",
-                        accounts=(self._account_owner[parent], code),
+                        accounts=(owners[parent], code),
                     )
 
     def name(self, account: Account, fund: Fund) -> str:
@@ -274,6 +371,14 @@ class _AccountNames:
         if not known:  # the chart grew after the export started
             self._check_nesting()
         return name
+
+
+def _opened(pairs: Iterable[_Pair]) -> list[tuple[str, list[_Pair]]]:
+    """The pairs grouped by account name (sorted), each group's pairs by unit: one ``open`` per name."""
+    groups: dict[str, list[_Pair]] = {}
+    for pair in pairs:
+        groups.setdefault(pair.name, []).append(pair)
+    return [(name, sorted(groups[name], key=lambda p: p.account.unit.code)) for name in sorted(groups)]
 
 
 @attrs.define
@@ -293,6 +398,7 @@ class _Tally:
         self.names = names
         self.pairs: dict[tuple[str, str], _Pair] = {}
         self.units: dict[str, Unit] = {}
+        self.counts: dict[str, int] = {}
         self.entries = 0
         self.transactions = 0
         self.postings = 0
@@ -312,6 +418,8 @@ class _Tally:
         pair = self.pair(posting.account, posting.fund)
         pair.total += posting.minor
         self.postings += 1
+        code = posting.account.unit.code
+        self.counts[code] = self.counts.get(code, 0) + 1
         return pair
 
     def dated(self, day: dt.date) -> None:

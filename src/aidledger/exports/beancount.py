@@ -2,37 +2,58 @@
 
 How the ledger maps to Beancount:
 
-* **Accounts and funds.**  Every (account, fund) pair becomes one Beancount
-  account, ``<account>:<FUND>``: ``Assets:Bank:KZT`` in fund ``CASH-AID`` is
-  ``Assets:Bank:KZT:CASH-AID``.  The root is chosen by the account's *type*,
-  not by its code: asset → ``Assets``, liability → ``Liabilities``, revenue →
-  ``Income``, expense → ``Expenses``, net assets → ``Equity``, and memo
-  accounts (pledges, grant commitments, with their contra accounts) →
-  ``Equity:Memo``.  Memo accounts balance among themselves, so the ``Memo``
-  subtree of ``Equity`` always nets to zero and touches neither assets nor
-  income.  A code's own root is dropped when it is the usual name for its type
-  (``Revenue:Donations:KZT`` → ``Income:Donations:KZT``) and kept as a
-  component otherwise.  Each component is made to fit Beancount's grammar
-  (``_`` becomes ``-``, a lower-case first letter is capitalised; a fund code's
-  ``:`` becomes ``-``, so a fund is always the one last component).  Two
-  ledger accounts (or funds) that would end up with one name, or a name that
-  would nest one account/fund pair inside another, raise InvalidArgument
-  before anything is written.  Each ``open`` directive carries the ledger's
-  account code, fund code, account type and name as metadata.
-* **Units.**  Unit codes follow Beancount's commodity grammar already; every
-  unit the exported entries use (currencies and goods such as ``FOOD-PACKAGE``)
-  gets a ``commodity`` directive with its kind, exponent and unit of measure.
+* **Accounts and funds.**  Every (account, fund) pair is written to the
+  Beancount account ``<type root>:<account>:<FUND>``, without the currency: the
+  ledger's ``Assets:Bank:KZT`` in fund ``CASH-AID`` is ``Assets:Bank:CASH-AID``,
+  and ``Assets:Bank:EUR`` in the same fund is the same Beancount account, holding
+  euros beside tenge (the currency is on each posting).  The root is chosen by
+  the account's *type*, not by its code: asset → ``Assets``, liability →
+  ``Liabilities``, revenue → ``Income``, expense → ``Expenses``, net assets →
+  ``Equity``, and memo accounts (pledges, grant commitments, with their contra
+  accounts) → ``Equity:Memo``.  Memo accounts balance among themselves, so the
+  ``Memo`` subtree of ``Equity`` always nets to zero and touches neither assets
+  nor income.  A code's own root is dropped when it is the usual name for its
+  type (``Revenue:Donations:KZT`` → ``Income:Donations:CASH-AID``) and kept as a
+  component otherwise; a component equal to the account's currency is dropped.
+  Each component is made to fit Beancount's grammar (``_`` becomes ``-``, a
+  lower-case first letter is capitalised; a fund code's ``:`` becomes ``-``, so
+  a fund is always the one last component).  Two ledger accounts (or funds) that
+  would end up with one name in one unit, or a name that would nest one pair
+  inside another, raise InvalidArgument before anything is written.  Each
+  ``open`` directive lists the units the account holds, with the ledger account
+  code of each (``account``, space-separated in the same order), the fund code,
+  the account type and (for one ledger account) its name as metadata.  The
+  docs page "Browsing the books in Fava and hledger" has the table.
+* **Units and options.**  Unit codes follow Beancount's commodity grammar
+  already; every unit the exported entries use (currencies and goods such as
+  ``FOOD-PACKAGE``) gets a ``commodity`` directive with its kind, exponent,
+  ``precision`` (for Fava) and unit of measure, and an ``option
+  "display_precision"``.  ``option "operating_currency"`` is the ledger's base
+  currency (given, or the currency most postings are in) and ``option "title"``
+  the title given (by default the fund's name, or the funds' codes).
 * **Entries.**  Each journal entry becomes a transaction dated by its
-  effective date *in the entry's own time zone*, with the memo as narration and
-  metadata ``id``, ``seq``, ``kind``, ``actor``, ``effective`` (ISO time with
-  offset), ``time-zone``, ``recorded``, and where present ``idempotency-key``,
-  ``source``, ``reverses``, ``approved-by``, ``entry-tags``, ``claims`` and
-  ``releases`` (the last three as JSON text; tags hold pseudonyms, never
-  personal data).  An entry that spans several funds (a release from
-  restriction, a designation) is written as one transaction per fund, in the
-  order the funds first appear, each with a ``fund`` metadata value and the
-  shared link ``^entry-<id>``.  Since each of those balances on its own,
-  ``bean-check`` proves that every entry balances per fund and per unit.
+  effective date *in the entry's own time zone*, with the payee and narration
+  of :func:`aidledger.exports.narration.describe` (the donor, grantee or
+  provider; what happened, then the memo) and metadata ``id``, ``seq``,
+  ``kind``, ``actor``, ``effective`` (ISO time with offset), ``time-zone``,
+  ``recorded``, where present ``idempotency-key``, ``source``, ``reverses``,
+  ``approved-by`` and ``memo``, then ``fund`` and every tag under its own key
+  (the dimensions ``programme``, ``project``, ``purpose``, ``region``,
+  ``donor``, ``list`` first), so that ``ANY_META('programme')`` and Fava's
+  filters find them.  A tag whose name is not a plain key or is one of the
+  field names goes into ``entry-tags`` (JSON); ``claims`` and ``releases`` are
+  JSON too.  Tags hold pseudonyms, never personal data.  A payment list and a
+  grant project are also links (``^list-FAM-1``, ``^project-KOKTEREK``).  An
+  entry that spans several funds (a release from restriction, a designation) is
+  written as one transaction per fund, in the order the funds first appear,
+  each with its ``fund`` and the shared link ``^entry-<id>``.  Since each of
+  those balances on its own, ``bean-check`` proves that every entry balances
+  per fund and per unit.
+* **Summaries.**  With ``summary="day" | "week" | "month"`` (and ``by``
+  dimensions), entries are added up per period, fund and dimension values into
+  one transaction each, with ``period`` and ``entries`` (how many entries it
+  stands for) as metadata, dated on its last entry's day; the balance
+  assertions are the detailed book's.
 * **Amounts** are written from integer minor units with the unit's exponent
   (``50000.00 KZT``, ``12.345 RELIEF-GOODS``); no float is involved.
 * **Proof of totals.**  The file ends with a ``balance`` assertion for every
@@ -42,7 +63,7 @@ How the ledger maps to Beancount:
   otherwise accept a difference of one minor unit.  ``bean-check`` therefore
   fails unless its totals equal the library's to the minor unit.
 
-The ``commodity`` and ``open`` directives come after the transactions (dated
+The options, ``commodity`` and ``open`` directives come after the transactions (dated
 the earliest transaction's date): the export streams entries once, in chain
 order, and only learns which account/fund pairs are used as it goes.
 Beancount orders directives by date, so their place in the file does not
@@ -60,28 +81,35 @@ byte for byte, later.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
-from typing import TextIO
+from collections.abc import Sequence
+from typing import Final, TextIO
 
-from aidledger.core.amounts import UnitKind
+from aidledger.core.amounts import Unit, UnitKind
 from aidledger.core.entries import PostedEntry
-from aidledger.core.times import zone_name
 from aidledger.core.window import Window
 from aidledger.exports._common import (
     ExportSummary,
     Progress,
     _by_fund,
+    _check_options,
     _check_totals,
     _entries,
-    _iso,
-    _json,
+    _fields,
     _number,
+    _opened,
+    _operating_currency,
     _prepare,
     _scope,
     _Tally,
+    _title,
     _units,
 )
+from aidledger.exports._summary import Group, check_summary, what, write_transactions
+from aidledger.exports.narration import describe
 from aidledger.ledger.ledger import Ledger
+from aidledger.vocabulary import Tag
 
 __all__ = ["ExportSummary", "export_beancount"]
 
@@ -94,29 +122,17 @@ def _string(text: str) -> str:
     return f'"{escaped}"'
 
 
-def _metadata(posted: PostedEntry) -> list[tuple[str, str]]:
-    """The entry's fields as (key, Beancount value) pairs."""
-    entry = posted.entry
-    meta = [
-        ("id", _string(posted.id)),
-        ("seq", str(posted.seq)),
-        ("kind", _string(entry.kind)),
-        ("actor", _string(entry.actor)),
-        ("effective", _string(_iso(entry.effective_at))),
-        ("time-zone", _string(zone_name(entry.effective_at))),
-        ("recorded", _string(_iso(posted.recorded_at))),
-    ]
-    optional = (
-        ("idempotency-key", entry.idempotency_key),
-        ("source", entry.source),
-        ("reverses", entry.reverses),
-        ("approved-by", entry.approved_by),
-        ("entry-tags", _json(dict(entry.tags)) if entry.tags else None),
-        ("claims", _json([[c.scope, c.key] for c in entry.claims]) if entry.claims else None),
-        ("releases", _json([[c.scope, c.key] for c in entry.releases]) if entry.releases else None),
-    )
-    meta.extend((key, _string(value)) for key, value in optional if value is not None)
-    return meta
+_LINK: Final = re.compile(r"^[A-Za-z0-9_/.-]+\Z")
+#: The tags whose value also becomes a link (``^list-FAM-1``), so that Fava groups a list's or a project's entries.
+_LINKED: Final = ((Tag.LIST, "list"), (Tag.PROJECT, "project"))
+
+
+def _links(posted: PostedEntry, split: bool) -> str:
+    """The transaction's links: the list and project it belongs to, and the entry for an entry split by fund."""
+    links = [f"{word}-{posted.entry.tags[tag]}" for tag, word in _LINKED if tag in posted.entry.tags]
+    if split:
+        links.append(f"entry-{posted.id}")
+    return "".join(f" ^{link}" for link in links if _LINK.match(link))
 
 
 def _transactions(posted: PostedEntry, tally: _Tally) -> str:
@@ -125,19 +141,83 @@ def _transactions(posted: PostedEntry, tally: _Tally) -> str:
     tally.dated(day)
     tally.entries += 1
     groups = _by_fund(entry.postings)
-    meta = "".join(f"  {key}: {value}\n" for key, value in _metadata(posted))
-    link = f" ^entry-{posted.id}" if len(groups) > 1 and re.fullmatch(r"[A-Za-z0-9_/.-]+", posted.id) else ""
+    said = describe(entry)
+    head = f"{day.isoformat()} *" + (f" {_string(said.payee)}" if said.payee is not None else "")
+    head += f" {_string(said.narration)}{_links(posted, len(groups) > 1)}\n"
     parts = []
     for fund, postings in groups:
         tally.transactions += 1
-        lines = [f"{day.isoformat()} * {_string(entry.memo)}{link}\n", meta]
-        if len(groups) > 1:
-            lines.append(f"  fund: {_string(fund.code)}\n")
+        lines = [head]
+        for key, value in _fields(posted, fund.code):
+            lines.append(f"  {key}: {value if key == 'seq' else _string(value)}\n")
         for posting in postings:
             pair = tally.add(posting)
             lines.append(f"  {pair.name}  {_number(posting.minor, posting.account.unit)} {posting.account.unit.code}\n")
         parts.append("".join(lines) + "\n")
     return "".join(parts)
+
+
+def _options(tally: _Tally, units: tuple[Unit, ...], operating: str | None, title: str | None) -> str:
+    """The options Fava reads: the title, the operating currency and each unit's display precision."""
+    lines = [f'option "title" {_string(_title(tally, title))}\n']
+    currency = _operating_currency(tally, operating)
+    if currency is not None:
+        lines.append(f'option "operating_currency" {_string(currency)}\n')
+    for unit in units:
+        lines.append(f'option "display_precision" {_string(f"{unit.code}:{_number(1, unit)}")}\n')
+    return "".join(lines) + "\n"
+
+
+_HEADER: Final = (
+    "; Exported by aidledger: {what}, dated in the entry's time zone.\n{scope}"
+    "; Accounts are <type>:<account>:<FUND>; the balance assertions at the end are the ledger's trial balance.\n\n"
+)
+
+
+def _summarised(group: Group, by: Sequence[str]) -> str:
+    """One summary transaction: the group's net per account, with its period, entry count and dimensions."""
+    values = dict(group.tags(by))
+    links = [f"{word}-{values[tag]}" for tag, word in _LINKED if tag in values]
+    lines = [f"{group.day.isoformat()} * {_string(group.narration(by))}"]
+    lines.append("".join(f" ^{link}" for link in links if _LINK.match(link)) + "\n")
+    lines.append(f"  period: {_string(group.period)}\n  entries: {group.entries}\n  fund: {_string(group.fund)}\n")
+    lines.extend(f"  {name}: {_string(value)}\n" for name, value in group.tags(by))
+    for pair, minor in sorted(group.sums.values(), key=lambda item: (item[0].name, item[0].account.unit.code)):
+        if minor:
+            unit = pair.account.unit
+            lines.append(f"  {pair.name}  {_number(minor, unit)} {unit.code}\n")
+    return "".join(lines) + "\n"
+
+
+def _directives(
+    out: TextIO, tally: _Tally, units: tuple[Unit, ...], balances: dict[tuple[str, str], int], as_of: dt.datetime | None
+) -> int:
+    """Write the commodity, open and balance directives; return how many balance assertions were written."""
+    opened = tally.first or tally.assertion_day(as_of)
+    for unit in units:
+        out.write(f"{opened.isoformat()} commodity {unit.code}\n  kind: {_string(unit.kind.value)}\n")
+        out.write(f"  exponent: {unit.exponent}\n  precision: {unit.exponent}\n")
+        if unit.kind is UnitKind.COMMODITY and unit.measure is not None:
+            out.write(f"  measure: {_string(unit.measure)}\n")
+    out.write("\n")
+    groups = _opened(tally.pairs.values())
+    for name, group in groups:
+        first = group[0]
+        out.write(
+            f"{opened.isoformat()} open {name} {','.join(p.account.unit.code for p in group)}\n"
+            f"  account: {_string(' '.join(p.account.code for p in group))}\n  fund: {_string(first.fund.code)}\n"
+            f"  type: {_string(first.account.type.value)}\n"
+        )
+        if len(group) == 1 and first.account.name:
+            out.write(f"  name: {_string(first.account.name)}\n")
+    out.write("\n")
+    day = tally.assertion_day(as_of).isoformat()
+    pairs = [pair for _, group in groups for pair in group]
+    for pair in pairs:
+        minor = balances.get((pair.account.code, pair.fund.code), 0)
+        unit = pair.account.unit
+        out.write(f"{day} balance {pair.name}  {_number(minor, unit)} ~ 0 {unit.code}\n")
+    return len(pairs)
 
 
 def export_beancount(
@@ -146,6 +226,10 @@ def export_beancount(
     *,
     window: Window | None = None,
     progress: Progress | None = None,
+    operating_currency: str | None = None,
+    title: str | None = None,
+    summary: str | None = None,
+    by: Sequence[str] = (),
 ) -> ExportSummary:
     """Write ``ledger`` to ``out`` as a Beancount v3 file that checks its own totals.
 
@@ -161,48 +245,34 @@ def export_beancount(
             ``as_of``, recorded ``known_at``, log ``through``); by default every entry recorded
             when the export starts.
         progress: called as ``progress("entries", done, total)`` while entries are read.
+        operating_currency: the ledger's base currency code (``option "operating_currency"``); by
+            default the currency most of the exported postings are in.
+        title: the books' title (``option "title"``); by default the name of the one fund exported,
+            or ``Aid funds: `` and the funds' codes.
+        summary: ``day``, ``week`` or ``month`` for a summarised book: one transaction per period, fund and
+            the dimensions ``by``, with metadata ``entries`` (how many it stands for) and ``period``; the same
+            balance assertions as the detailed book.
+        by: with ``summary``, the dimensions kept apart (``programme``, ``project``, ``purpose``, ``region``,
+            ``donor``, ``list``).
 
     Returns:
         What was written, with the window that reproduces it.
 
     Raises:
         InvalidArgument: ``ledger`` is not a Ledger, ``out`` cannot be written,
-            a time is naive, or two ledger accounts (or funds) would get one
-            Beancount name.
+            a time is naive, two ledger accounts (or funds) would get one
+            Beancount name, the title or operating currency is not usable, or the
+            summary or its dimensions are unknown.
         StorageError: the ledger changed under the export in a way the
             snapshot could not exclude; export again with the summary's window.
     """
     ledger, snapshot, balances, tally = _prepare(ledger, out, window, journal=True)
-    out.write(
-        "; Exported by aidledger: one transaction per journal entry and fund, dated in the entry's time zone.\n"
-        + _scope(snapshot)
-        + "; Accounts are <account>:<FUND>; the balance assertions at the end are the ledger's trial balance.\n"
-        'option "title" "aidledger export"\n\n'
-    )
-    for posted in _entries(ledger, snapshot, progress):
-        out.write(_transactions(posted, tally))
+    _check_options(ledger, operating_currency, title)
+    period, names = check_summary(summary, by)
+    out.write(_HEADER.format(what=what(period, names), scope=_scope(snapshot)))
+    write_transactions(out, _entries(ledger, snapshot, progress), tally, (period, names), _transactions, _summarised)
     _check_totals(tally.sums(), balances)
     units = _units(tally)
-    opened = tally.first or tally.assertion_day(snapshot.window.as_of)
-    for unit in units:
-        out.write(f"{opened.isoformat()} commodity {unit.code}\n  kind: {_string(unit.kind.value)}\n")
-        out.write(f"  exponent: {unit.exponent}\n")
-        if unit.kind is UnitKind.COMMODITY and unit.measure is not None:
-            out.write(f"  measure: {_string(unit.measure)}\n")
-    out.write("\n")
-    pairs = sorted(tally.pairs.values(), key=lambda p: p.name)
-    for pair in pairs:
-        out.write(
-            f"{opened.isoformat()} open {pair.name} {pair.account.unit.code}\n"
-            f"  account: {_string(pair.account.code)}\n  fund: {_string(pair.fund.code)}\n"
-            f"  type: {_string(pair.account.type.value)}\n"
-        )
-        if pair.account.name:
-            out.write(f"  name: {_string(pair.account.name)}\n")
-    out.write("\n")
-    day = tally.assertion_day(snapshot.window.as_of).isoformat()
-    for pair in pairs:
-        minor = balances.get((pair.account.code, pair.fund.code), 0)
-        unit = pair.account.unit
-        out.write(f"{day} balance {pair.name}  {_number(minor, unit)} ~ 0 {unit.code}\n")
-    return tally.summary("beancount", snapshot, units=len(units), assertions=len(pairs))
+    out.write(_options(tally, units, operating_currency, title))
+    pairs = _directives(out, tally, units, balances, snapshot.window.as_of)
+    return tally.summary("beancount", snapshot, units=len(units), assertions=pairs)

@@ -9,7 +9,9 @@ Columns, in order (a header row names them):
 (the ledger's account code), ``account_type``, ``fund``, ``unit``, ``amount``
 (signed, debits positive, a plain decimal with the unit's exponent:
 ``-50000.00``, ``12.345``), ``side`` (``debit`` or ``credit``), ``tags`` (the
-entry's tags as a JSON object; beneficiaries appear by pseudonym only).
+entry's tags as a JSON object; beneficiaries appear by pseudonym only), ``payee`` and ``narration`` (what the
+entry says to a reader, the same as in the Beancount and hledger exports: see :mod:`aidledger.exports.narration`;
+a payee is a donor, grantee or provider, never a household).
 
 **Personal data, on request only.**  With ``registry=`` (a
 :class:`~aidledger.Registry`), seven columns follow (:data:`PERSONAL_COLUMNS`):
@@ -48,6 +50,7 @@ from aidledger.core.errors import InvalidArgument
 from aidledger.core.times import zone_name
 from aidledger.core.window import Window
 from aidledger.exports._common import ExportSummary, Progress, _entries, _json, _number, _prepare, _Tally
+from aidledger.exports.narration import describe
 from aidledger.ledger.ledger import Ledger
 from aidledger.registry.registry import Person, Registry
 from aidledger.vocabulary import Tag
@@ -76,6 +79,8 @@ COLUMNS: Final = (
     "amount",
     "side",
     "tags",
+    "payee",
+    "narration",
 )
 #: The columns ``registry=`` adds: personal data from the registry.
 PERSONAL_COLUMNS: Final = (
@@ -123,7 +128,8 @@ def _rows(posted: PostedEntry, tally: _Tally) -> list[list[str]]:
         entry.approved_by or "",
     ]
     head = [neutralise(posted.id), *(neutralise(f) for f in fields)]
-    tags = neutralise(_json(dict(entry.tags)))
+    said = describe(entry)
+    tail = [neutralise(_json(dict(entry.tags))), neutralise(said.payee or ""), neutralise(said.narration)]
     rows = []
     for number, posting in enumerate(entry.postings, start=1):
         tally.add(posting)
@@ -140,7 +146,7 @@ def _rows(posted: PostedEntry, tally: _Tally) -> list[list[str]]:
                 neutralise(account.unit.code),
                 _number(posting.minor, account.unit),
                 "debit" if posting.minor > 0 else "credit",
-                tags,
+                *tail,
             ]
         )
     return rows

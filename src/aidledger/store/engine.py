@@ -176,7 +176,7 @@ def check_schema(engine: Engine, shown_url: str, *, allow_older: bool = False) -
     if revision in known_revisions():
         raise SchemaMismatch(
             f"the ledger at {shown_url} has schema revision {revision}, older than this library's {SCHEMA_REVISION}; "
-            f"open it for writing once (Ledger.open) to migrate it",
+            "migrate it once with `aidledger migrate` (or open it for writing with Ledger.open)",
             url=shown_url,
             revision=revision,
         )
