@@ -15,6 +15,7 @@ from aidledger.core.amounts import (
     commodity,
     currency,
 )
+from aidledger.core.approvals import ApprovalPolicy, Tier
 from aidledger.core.beneficiaries import Beneficiary, Pseudonymizer
 from aidledger.core.entries import Claim, JournalEntry, PostedEntry, Posting
 from aidledger.core.errors import (
@@ -106,6 +107,7 @@ from aidledger.ledger.results import (
     SkippedEntry,
     TrialBalance,
     TrialBalanceLine,
+    Unapproved,
     Verification,
 )
 from aidledger.operations.aid import Aid
@@ -174,10 +176,12 @@ from aidledger.queries.positions import (
     GrantStatus,
     PledgeStatus,
     StockPosition,
+    UnclaimedPayment,
     double_payments,
     grant_status,
     pledge_status,
     stock_position,
+    unclaimed_payments,
 )
 from aidledger.queries.receipts import (
     PaidPayment,
@@ -225,6 +229,7 @@ __all__ = [
     "AidSummary",
     "AlreadyReversed",
     "Amount",
+    "ApprovalPolicy",
     "ApprovalRequired",
     "AuditReport",
     "AuditTotals",
@@ -358,12 +363,15 @@ __all__ = [
     "StockLine",
     "StockPosition",
     "StorageError",
+    "Tier",
     "TimeBasis",
     "TotalsRow",
     "TransactionDetail",
     "TrialBalance",
     "TrialBalanceLine",
+    "Unapproved",
     "UnbalancedEntry",
+    "UnclaimedPayment",
     "Unit",
     "UnitKind",
     "UnitMismatch",
@@ -424,6 +432,7 @@ __all__ = [
     "statement_lines",
     "statement_report",
     "stock_position",
+    "unclaimed_payments",
     "unusual_actors",
     "verify",
     "wilson_interval",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pendulum
 
-from aidledger import Money, Pseudonymizer
+from aidledger import Aid, Money, Pseudonymizer
 
 APRIL = pendulum.datetime(2020, 4, 1, 9, tz="Asia/Almaty")
 KEYS = Pseudonymizer({1: bytes(range(32))})
@@ -12,3 +12,22 @@ KEYS = Pseudonymizer({1: bytes(range(32))})
 
 def kzt(amount: str) -> Money:
     return Money(amount, "KZT")
+
+
+VILLAGE = "Rebuild 120 houses in Kokterek after the flood"
+
+
+def commit_village(aid: Aid) -> Aid:
+    """400 million KZT in the housing fund, 340 million of it committed to one village (project KOKTEREK)."""
+    aid.donate("HOUSING", kzt("400000000"), donor="D-1", on=APRIL, actor="cashier")
+    aid.commit_grant(
+        "KOKTEREK",
+        fund="HOUSING",
+        amount=kzt("340000000"),
+        purpose="housing",
+        grantee="Kokterek builders LLP",
+        description=VILLAGE,
+        on=APRIL,
+        actor="director",
+    )
+    return aid

@@ -24,26 +24,13 @@ from aidledger import (
     grant_status,
 )
 from tests.helpers import snapshot
-from tests.operations.conftest import APRIL, kzt
-
-VILLAGE = "Rebuild 120 houses in Kokterek after the flood"
+from tests.operations.conftest import APRIL, VILLAGE, commit_village, kzt
 
 
 @pytest.fixture
 def project(aid: Aid) -> Aid:
     """340 million KZT in the housing fund, all committed to one village."""
-    aid.donate("HOUSING", kzt("400000000"), donor="D-1", on=APRIL, actor="cashier")
-    aid.commit_grant(
-        "KOKTEREK",
-        fund="HOUSING",
-        amount=kzt("340000000"),
-        purpose="housing",
-        grantee="Kokterek builders LLP",
-        description=VILLAGE,
-        on=APRIL,
-        actor="director",
-    )
-    return aid
+    return commit_village(aid)
 
 
 class TestCommitments:

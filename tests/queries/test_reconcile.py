@@ -36,11 +36,13 @@ def test_a_campaign_reconciles(campaign: Ledger) -> None:
         "trial balance",
         "no negative balances",
         "fund net assets",
+        "approvals",
         "stock",
         "grants",
         "pledges",
         "payment lists settled",
         "budgets",
+        "payment claims",
     ]
     assert all(check.compared for check in result.checks)
 
@@ -123,10 +125,12 @@ def test_the_checks_are_one_listed_order() -> None:
 
     assert [check.__name__ for check in CHECKS] == [
         "check_books",
+        "check_approvals",
         "check_stock",
         "check_grants",
         "check_pledges",
         "check_payment_lists",
         "check_budgets",
+        "check_payment_claims",
     ]
     assert all(check.__doc__ for check in CHECKS)

@@ -686,7 +686,7 @@ def rehash_side_chains(c: Connection) -> None:
 
 def log_item_attack(rng: random.Random, facts: Facts) -> Attack:
     """A change to an item of the log other than an entry, or to the log itself; re-hashed half the time."""
-    record = rng.choice(facts.records)
+    record, claim = rng.choice(facts.records), rng.choice(facts.claims)
     g, r = t.log.c, t.records.c
     attacks: dict[str, Callable[[Connection], object]] = {
         "record deleted": lambda c: c.execute(sa.delete(t.records).where(r.seq == record["seq"])),
@@ -694,7 +694,7 @@ def log_item_attack(rng: random.Random, facts: Facts) -> Attack:
             sa.update(t.records).where(r.seq == record["seq"]).values(actor=record["actor"] + "x")
         ),
         "record's body rewritten": lambda c: c.execute(
-            sa.update(t.records).where(r.seq == record["seq"]).values(body=record["body"].replace("0", "9", 1))
+            sa.update(t.records).where(r.seq == record["seq"]).values(body=record["body"][:-1] + ',"forged":1}')
         ),
         "period close moved back": lambda c: c.execute(
             sa.update(t.period_closes).values(closed_through=t.period_closes.c.closed_through - 86_400_000_000)
@@ -707,7 +707,9 @@ def log_item_attack(rng: random.Random, facts: Facts) -> Attack:
         ),
         "two log items swapped": lambda c: swap_log_items(c, rng),
         "claim generation changed": lambda c: c.execute(
-            sa.update(t.claims).values(generation=t.claims.c.generation + 1)
+            sa.update(t.claims)
+            .where(t.claims.c.scope == claim["scope"], t.claims.c.key == claim["key"])
+            .values(generation=t.claims.c.generation + 100)
         ),
     }
     name = rng.choice(sorted(attacks))

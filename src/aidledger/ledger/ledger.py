@@ -32,16 +32,17 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from aidledger.core import hashing
 from aidledger.core.accounts import Account, Fund
 from aidledger.core.amounts import Amount, Unit
+from aidledger.core.approvals import POLICY_RECORD, ApprovalPolicy, required_checkers
 from aidledger.core.entries import Claim, JournalEntry, PostedEntry, Posting, check_text
-from aidledger.core.errors import AidLedgerError, InvalidArgument, StorageError, UnknownEntry
+from aidledger.core.errors import AidLedgerError, InvalidArgument, StorageError
 from aidledger.core.times import from_micros, now
 from aidledger.core.window import Window
+from aidledger.ledger import approvals, posting, records
 from aidledger.ledger import chart as charting
-from aidledger.ledger import posting, records
 from aidledger.ledger.balances import Balances, trial_balance
 from aidledger.ledger.chart import Charts
 from aidledger.ledger.reader import Reader
-from aidledger.ledger.results import BatchResult, EntryFacts, Head, PendingBatch, Record, TrialBalance
+from aidledger.ledger.results import BatchResult, EntryFacts, Head, PendingBatch, Record, TrialBalance, Unapproved
 from aidledger.ledger.rows import first_line
 from aidledger.ledger.view import LedgerView
 from aidledger.store import engine as store_engine
@@ -436,26 +437,70 @@ class Ledger:
         )
 
     def pending(self, code: str) -> PendingBatch:
-        """A submitted batch and its status."""
-        record = self.record("pending", code)
-        if record is None:
-            raise UnknownEntry(f"no pending batch {code!r}", code=code)
-        return records.pending_batch(record, self.record("decision", code), self._charts)
+        """A submitted batch, its status and the checkers who approved it so far."""
+        with self._reader() as reader:
+            return records.read_pending(reader, self._charts, code)
 
     def approve(self, code: str, *, checker: str, skip_claimed: bool = False) -> BatchResult:
-        """Approve a pending batch as ``checker`` (never its maker) and post it, in one transaction."""
+        """Approve a pending batch as ``checker`` (never its maker) and post it, in one transaction.
+
+        When an approval policy asks for more distinct checkers than have approved
+        so far, the approval is recorded and nothing is posted yet (the result is
+        empty and the batch stays ``pending``); the checker who completes the
+        count posts it.  A checker approves a batch once, under any spelling.
+        """
         check_text("checker", checker, allow_empty=False, limit=200)
-        batch = self.pending(code)
-        records.check_undecided(batch, checker, "approve", checker=checker)
-        prepared = [posting.prepare(attrs.evolve(entry, approved_by=checker), self._charts) for entry in batch.entries]
+        records.check_undecided(self.pending(code), checker, "approve", checker=checker)
         body = records.record_body("decision", code, {"decision": "approved"}, code)
 
         def work(connection: Connection, seq: int, hash_: str, recorded: int) -> BatchResult:
-            records.insert_record(connection, self._clock, "decision", code, code, checker, body)
+            batch = records.read_pending(Reader(connection, self._charts), self._charts, code)
+            records.check_undecided(batch, checker, "approve", checker=checker)
+            entries = [attrs.evolve(entry, approved_by=checker) for entry in batch.entries]
+            needed = max(
+                (required_checkers(approvals.current_policies(connection, self._charts).values(), e) for e in entries),
+                default=0,
+            )
+            if len(batch.approvals) + 1 < needed:
+                number = f"{code}#{len(batch.approvals) + 1}"
+                records.insert_record(connection, self._clock, approvals.APPROVAL_RECORD, number, code, checker, body)
+                return BatchResult(posted=(), skipped=(), results=())
+            records.insert_record(connection, self._clock, approvals.DECISION_RECORD, code, code, checker, body)
+            prepared = [posting.prepare(entry, self._charts) for entry in entries]
             poster = posting.Poster(connection, self._charts, self._clock)
-            return poster.post(prepared, seq, hash_, recorded, skip_claimed=skip_claimed)
+            return poster.post(prepared, seq, hash_, recorded, skip_claimed=skip_claimed, batch_code=code)
 
         return self._write(work)
+
+    # -- approval policies ------------------------------------------------------------
+
+    def set_approval_policy(self, policy: ApprovalPolicy, *, actor: str) -> Record:
+        """Record ``policy`` as the one in force for its scope, for every entry posted after it.
+
+        The policy is a record of kind ``approval-policy`` (an item of the log),
+        coded ``<scope>#<n>``; an earlier policy of the same scope stays in the log
+        and keeps applying to the entries posted before this one.
+        """
+        if not isinstance(policy, ApprovalPolicy):
+            raise InvalidArgument(f"expected an ApprovalPolicy, got {policy!r}", value=policy)
+        check_text("actor", actor, allow_empty=False, limit=200)
+        text = records.record_body(POLICY_RECORD, "policy", policy.body(), policy.scope)
+
+        def work(connection: Connection, *_: object) -> Record:
+            code = approvals.policy_code(connection, policy)
+            return records.insert_record(connection, self._clock, POLICY_RECORD, code, policy.scope, actor, text)
+
+        return self._write(work)
+
+    def approval_policies(self) -> dict[str, ApprovalPolicy]:
+        """The approval policies in force now, by scope."""
+        with self.snapshot() as connection:
+            return approvals.current_policies(connection, self._charts)
+
+    def unapproved(self) -> tuple[Unapproved, ...]:
+        """Every entry that lacked the distinct checkers the policies logged before it asked for."""
+        with self.snapshot() as connection:
+            return tuple(records.unapproved(connection, self._charts))
 
     def reject(self, code: str, *, checker: str, reason: str) -> PendingBatch:
         """Reject a pending batch: nothing of it is ever posted."""

@@ -3,9 +3,10 @@
 :func:`prepare` checks an entry against the chart and computes its canonical
 fields and fingerprint, before any transaction.  :class:`Poster` does the
 rest on the connection of one write transaction, in this order: idempotency
-keys, closed periods, reversals, once-only claims, balances that may not go
-below zero, and last the rows (entries, postings, tags, claims, maintained
-balances and the ledger head).  A refusal raises before anything is written.
+keys, closed periods, reversals, once-only claims, the approvals the policies
+in force ask for, balances that may not go below zero, and last the rows
+(entries, postings, tags, claims, maintained balances and the ledger head).
+A refusal raises before anything is written.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ from aidledger.core.errors import (
     UnknownFund,
 )
 from aidledger.core.times import MICROS_PER_DAY, day_date, from_micros, to_micros, zone_name
+from aidledger.ledger import approvals
 from aidledger.ledger.balances import Balances
 from aidledger.ledger.chart import NET_ASSET_TYPES, Charts
 from aidledger.ledger.reader import Reader
@@ -169,9 +171,20 @@ class Poster:
         self._clock = clock
 
     def post(
-        self, batch: list[Prepared], head_seq: int, head_hash: str, head_recorded: int, *, skip_claimed: bool = False
+        self,
+        batch: list[Prepared],
+        head_seq: int,
+        head_hash: str,
+        head_recorded: int,
+        *,
+        skip_claimed: bool = False,
+        batch_code: str | None = None,
     ) -> BatchResult:
-        """Check ``batch`` against what is stored and write it after the head ``head_seq:head_hash``."""
+        """Check ``batch`` against what is stored and write it after the head ``head_seq:head_hash``.
+
+        ``batch_code`` names the pending batch whose approvals the entries carry
+        (see :meth:`aidledger.Ledger.approve`); without one they have none.
+        """
         results: list[PostedEntry | None] = [None] * len(batch)
         fresh = self._resolve_idempotency(batch, results)
         skipped: list[SkippedEntry] = []
@@ -185,6 +198,7 @@ class Poster:
                 fresh = [i for i in fresh if i not in refused]
         todo = [batch[i] for i in fresh]
         if todo:
+            approvals.check_post(self._connection, self._charts, [p.entry for p in todo], batch_code)
             self._check_balances(todo)
             written = self._store(todo, fresh, generations, head_seq, head_hash, head_recorded)
             for index, posted in zip(fresh, written, strict=True):

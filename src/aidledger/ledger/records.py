@@ -11,25 +11,28 @@ import datetime as dt
 import json
 import re
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any, Final
 
-from sqlalchemy import insert, select
+import attrs
+from sqlalchemy import func, insert, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
 from aidledger.core import hashing
 from aidledger.core.accounts import AccountType
 from aidledger.core.amounts import Amount
-from aidledger.core.entries import Claim, JournalEntry, Posting, check_text
-from aidledger.core.errors import DuplicateDefinition, InvalidArgument
-from aidledger.core.identity import same_identity
+from aidledger.core.approvals import POLICY_RECORD, ApprovalPolicy, required_checkers
+from aidledger.core.entries import Claim, JournalEntry, PostedEntry, Posting, check_text
+from aidledger.core.errors import AidLedgerError, DuplicateDefinition, InvalidArgument, UnknownEntry
+from aidledger.core.identity import identity_key, same_identity
 from aidledger.core.times import from_micros, to_micros
+from aidledger.ledger import approvals
 from aidledger.ledger.chart import Charts
 from aidledger.ledger.posting import prepare
-from aidledger.ledger.reader import record_of
-from aidledger.ledger.results import PendingBatch, Record
-from aidledger.ledger.rows import first_line
+from aidledger.ledger.reader import Reader, record_of
+from aidledger.ledger.results import PendingBatch, Record, Unapproved
+from aidledger.ledger.rows import chunks, first_line
 from aidledger.store import log as store_log
 from aidledger.store import schema as t
 
@@ -118,9 +121,20 @@ def pending_body(entries: Iterable[JournalEntry], actor: str, note: str, charts:
     return {"entries": [prepare(entry, charts).fields for entry in batch], "note": note}
 
 
-def pending_batch(record: Record, decision: Record | None, charts: Charts) -> PendingBatch:
+def read_pending(reader: Reader, charts: Charts, code: str) -> PendingBatch:
+    """The pending batch ``code`` with its decision and approvals so far, or UnknownEntry."""
+    record = reader.record("pending", code)
+    if record is None:
+        raise UnknownEntry(f"no pending batch {code!r}", code=code)
+    checkers = tuple(r.actor for r in approvals.approvers(reader, code))
+    return pending_batch(record, reader.record(approvals.DECISION_RECORD, code), charts, checkers)
+
+
+def pending_batch(
+    record: Record, decision: Record | None, charts: Charts, checkers: tuple[str, ...] = ()
+) -> PendingBatch:
     """The pending batch stored in ``record``, with the status its ``decision`` gives it."""
-    entries = tuple(_entry_from_fields(fields, charts) for fields in record.body["entries"])
+    entries = tuple(entry_from_fields(fields, charts) for fields in record.body["entries"])
     totals: dict[str, int] = defaultdict(int)
     for entry in entries:
         for posting in entry.postings:
@@ -134,6 +148,7 @@ def pending_batch(record: Record, decision: Record | None, charts: Charts) -> Pe
         status="pending" if decision is None else str(decision.body["decision"]),
         checker=None if decision is None else decision.actor,
         note=str(record.body.get("note", "")),
+        approvals=checkers,
     )
 
 
@@ -145,9 +160,17 @@ def check_undecided(batch: PendingBatch, decider: str, verb: str, /, **details: 
     if same_identity(decider, batch.maker):  # "officer ", "Оfficer" (Cyrillic О) and "OFFICER" are one person
         alias = "" if decider == batch.maker else f" (as its maker {batch.maker!r}: one person, spelt two ways)"
         raise InvalidArgument(f"{decider!r} made batch {code!r}{alias} and cannot also {verb} it", code=code, **details)
+    for earlier in batch.approvals:
+        if same_identity(decider, earlier):
+            raise InvalidArgument(
+                f"{earlier!r} already approved batch {code!r}; {decider!r} is the same checker and cannot {verb} "
+                "it again: a tier that needs more checkers needs other people",
+                code=code,
+                **details,
+            )
 
 
-def _entry_from_fields(fields: Mapping[str, Any], charts: Charts) -> JournalEntry:
+def entry_from_fields(fields: Mapping[str, Any], charts: Charts) -> JournalEntry:
     """Rebuild an entry from its canonical fields (as stored in a pending batch)."""
     postings = []
     for account_code, fund_code, _, minor in fields["postings"]:
@@ -167,3 +190,110 @@ def _entry_from_fields(fields: Mapping[str, Any], charts: Charts) -> JournalEntr
         reverses=fields["reverses"],
         approved_by=fields["checker"],
     )
+
+
+def unapproved(connection: Connection, charts: Charts) -> Iterator[Unapproved]:
+    """Every entry whose approvals fall short of the policies recorded before it in the log."""
+    reader = Reader(connection, charts)
+    records = reader.records(POLICY_RECORD)
+    if not records:
+        return
+    units = charts.current.units
+    policies = [(record.seq, ApprovalPolicy.from_body(record.body, units)) for record in records]
+    g = t.log.c
+    place = {
+        ("record", int(ref)): seq for ref, seq in connection.execute(select(g.ref, g.seq).where(g.kind == "record"))
+    }
+    candidates = _above_a_tier(connection, charts, [policy for _, policy in policies])
+    for chunk in chunks(candidates):
+        for ref, seq in connection.execute(
+            select(g.ref, g.seq).where(g.kind == "entry", g.ref.in_([str(c) for c in chunk]))
+        ):
+            place[("entry", int(ref))] = seq
+    batches = _approved_batches(reader, charts, place)
+    force: dict[str, ApprovalPolicy] = {}
+    for chunk in chunks(candidates, 500):
+        rows = connection.execute(select(t.entries).where(t.entries.c.seq.in_(chunk)).order_by(t.entries.c.seq))
+        for posted in reader.load_page(rows.all()):
+            logged = place.get(("entry", posted.seq))
+            if logged is None:
+                continue  # not in the log: verify reports it
+            while policies and place.get(("record", policies[0][0]), 0) < logged:
+                policy = policies.pop(0)[1]
+                force[policy.scope] = policy
+            needed = required_checkers(force.values(), posted.entry)
+            have = _approvals_before(posted, charts, batches, logged) if needed else 0
+            if have < needed:
+                strictest = max(force.values(), key=lambda p: p.required(posted.entry))
+                yield Unapproved(entry=posted, needed=needed, approvals=have, scope=strictest.scope)
+
+
+def _above_a_tier(connection: Connection, charts: Charts, policies: list[ApprovalPolicy]) -> list[int]:
+    """The entries in the scope of a policy with a total above its lowest tier, in journal order."""
+    chart = charts.current
+    p, e, g = t.postings.c, t.entries.c, t.entry_tags.c
+    found: set[int] = set()
+    for policy in policies:
+        if not policy.tiers or (policy.fund is not None and policy.fund not in chart.funds):
+            continue
+        unit = policy.tiers[0].above.unit.code
+        paid = [i for i, a in chart.account_by_id.items() if a.unit.code == unit and a.type is not AccountType.MEMO]
+        query = (
+            select(p.entry_seq)
+            .where(p.amount > 0, p.account_id.in_(paid))
+            .group_by(p.entry_seq)
+            .having(func.sum(p.amount) > policy.tiers[0].above.minor)
+        )
+        if policy.kind is not None:
+            query = query.where(p.entry_seq.in_(select(e.seq).where(e.kind == policy.kind)))
+        if policy.fund is not None:
+            fund = t.postings.alias("fund")
+            query = query.where(
+                p.entry_seq.in_(select(fund.c.entry_seq).where(fund.c.fund_id == chart.funds[policy.fund][0]))
+            )
+        if policy.tag is not None:
+            query = query.where(
+                p.entry_seq.in_(select(g.entry_seq).where(g.name == policy.tag[0], g.value == policy.tag[1]))
+            )
+        found.update(int(seq) for (seq,) in connection.execute(query))
+    return sorted(found)
+
+
+#: A batch's entries' fingerprints, its maker, and its checkers with the log place of each decision.
+_Batch = tuple[str, list[tuple[str, int]]]
+
+
+def _approved_batches(reader: Reader, charts: Charts, place: dict[tuple[str, int], int]) -> dict[str, list[_Batch]]:
+    """The approved batches' checkers (with where each approval is logged), by the fingerprint of each entry."""
+    checkers: dict[str, list[tuple[str, int]]] = defaultdict(list)
+    for kind in (approvals.APPROVAL_RECORD, approvals.DECISION_RECORD):
+        for record in reader.records(kind):
+            if record.body.get("decision") == "approved" and record.subject is not None:
+                checkers[record.subject].append((record.actor, place.get(("record", record.seq), 0)))
+    found: dict[str, list[_Batch]] = defaultdict(list)
+    for record in reader.records("pending"):
+        if record.code not in checkers:
+            continue
+        for fields in record.body["entries"]:
+            try:
+                fingerprint = prepare(entry_from_fields(fields, charts), charts).fingerprint
+            except (AidLedgerError, KeyError, TypeError, ValueError):
+                continue  # a batch the chart no longer reads: its entries count as unapproved
+            found[fingerprint].append((record.actor, checkers[record.code]))
+    return found
+
+
+def _approvals_before(posted: PostedEntry, charts: Charts, batches: dict[str, list[_Batch]], logged: int) -> int:
+    """The most distinct checkers any batch holding ``posted`` had before it was logged."""
+    if posted.entry.approved_by is None:
+        return 0
+    try:
+        fingerprint = prepare(attrs.evolve(posted.entry, approved_by=None), charts).fingerprint
+    except (AidLedgerError, KeyError, ValueError):
+        return 0
+    best = 0
+    for maker, decided in batches.get(fingerprint, []):
+        before = [actor for actor, at in decided if at < logged]
+        have = approvals.distinct_checkers(before, maker) - {identity_key(posted.entry.actor)}
+        best = max(best, len(have))
+    return best

@@ -205,6 +205,7 @@ class PendingBatch:
         status: ``pending``, ``approved`` or ``rejected``.
         checker: who decided, once decided.
         note: the maker's note.
+        approvals: every checker who approved it so far, in order (a policy tier may need more than one).
     """
 
     code: str
@@ -214,6 +215,24 @@ class PendingBatch:
     status: str
     checker: str | None
     note: str
+    approvals: tuple[str, ...] = ()
+
+
+@attrs.frozen
+class Unapproved:
+    """An entry that lacked the checkers the approval policy in force when it was logged asked for.
+
+    Attributes:
+        entry: the entry.
+        needed: how many distinct checkers it needed.
+        approvals: how many it had (distinct, none its maker, each decided before the entry was logged).
+        scope: the scope of the strictest policy that covered it.
+    """
+
+    entry: PostedEntry
+    needed: int
+    approvals: int
+    scope: str
 
 
 @attrs.frozen

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections import defaultdict
 
 import attrs
+from sqlalchemy import and_, literal, select
 
 from aidledger.core.accounts import Account, Fund
 from aidledger.core.amounts import Amount, Money, Quantity, Unit, currency
@@ -19,7 +20,8 @@ from aidledger.core.errors import InvalidArgument
 from aidledger.core.window import Window
 from aidledger.ledger.ledger import Ledger
 from aidledger.queries._reading import balance_or_zero, known_record, require_ledger
-from aidledger.vocabulary import CLAIM_PREFIX, Chart, Event, Pledge, Programme, Project, RecordKind, Tag
+from aidledger.store import schema as t
+from aidledger.vocabulary import CLAIM_PREFIX, Chart, Event, Kind, Pledge, Programme, Project, RecordKind, Tag
 
 
 @attrs.frozen(kw_only=True)
@@ -96,11 +98,41 @@ class PledgeStatus:
 
 @attrs.frozen(kw_only=True)
 class DoublePayment:
-    """A beneficiary holding live payments from two or more programmes for one purpose."""
+    """A beneficiary holding two or more live payments for one purpose.
+
+    Attributes:
+        beneficiary: the pseudonym.
+        purpose: the programmes' common purpose.
+        programmes: the programme of each live payment, sorted: a programme named twice paid twice (one of
+            its payments was posted without the programme's claim, through the generic path).
+    """
 
     beneficiary: str
     purpose: str
     programmes: tuple[str, ...]
+
+
+@attrs.frozen(kw_only=True)
+class UnclaimedPayment:
+    """A standing payment entry that does not hold its programme's claim on its beneficiary.
+
+    Every payment :meth:`aidledger.Aid.pay` posts takes the claim that makes
+    it once per beneficiary; an entry without it was built by hand and posted
+    through the generic path (:meth:`aidledger.Ledger.post`), past that rule.
+
+    Attributes:
+        seq: the entry's place in the journal.
+        entry_id: the entry's id.
+        programme: its ``programme`` tag.
+        beneficiary: its ``beneficiary`` tag (a pseudonym).
+        also_paid: how many other standing payments of the same programme the beneficiary holds.
+    """
+
+    seq: int
+    entry_id: str
+    programme: str
+    beneficiary: str
+    also_paid: int
 
 
 def _money(amount: Amount) -> Money:
@@ -201,18 +233,70 @@ def pledge_status(ledger: Ledger, code: str, *, window: Window | None = None) ->
 
 
 def double_payments(ledger: Ledger, purpose: str | None = None) -> tuple[DoublePayment, ...]:
-    """Beneficiaries holding live payments from two or more programmes for the same purpose."""
+    """Beneficiaries holding two or more live payments for the same purpose.
+
+    A live payment is a programme claim held (a failed or returned payment
+    releases it), or a standing payment entry posted without its claim (see
+    :func:`unclaimed_payments`): so a household paid twice by one programme
+    through the generic path is reported as well as one paid by two programmes.
+    """
     purposes = {
         record.code: Programme.from_record(record).purpose
         for record in require_ledger(ledger).records(RecordKind.PROGRAMME)
     }
-    holders: dict[tuple[str, str], set[str]] = defaultdict(set)
+    holders: dict[tuple[str, str], list[str]] = defaultdict(list)
     for claim in ledger.active_claims(CLAIM_PREFIX):
         programme = claim.scope[len(CLAIM_PREFIX) :]
         if programme in purposes and (purpose is None or purposes[programme] == purpose):
-            holders[(purposes[programme], claim.key)].add(programme)
+            holders[(purposes[programme], claim.key)].append(programme)
+    for payment in unclaimed_payments(ledger):
+        what = purposes.get(payment.programme)
+        if what is not None and (purpose is None or what == purpose):
+            holders[(what, payment.beneficiary)].append(payment.programme)
     return tuple(
         DoublePayment(beneficiary=key, purpose=what, programmes=tuple(sorted(progs)))
         for (what, key), progs in sorted(holders.items())
         if len(progs) > 1
+    )
+
+
+def unclaimed_payments(ledger: Ledger) -> tuple[UnclaimedPayment, ...]:
+    """Standing payment entries that do not hold their programme's claim on their beneficiary, in chain order."""
+    e, c = t.entries.c, t.claims.c
+    programme, beneficiary = t.entry_tags.alias("programme"), t.entry_tags.alias("beneficiary")
+    reversal = t.entries.alias("reversal")
+    standing = (
+        select(e.seq, e.id, programme.c.value.label("programme"), beneficiary.c.value.label("beneficiary"))
+        .join(programme, and_(programme.c.entry_seq == e.seq, programme.c.name == Tag.PROGRAMME))
+        .join(beneficiary, and_(beneficiary.c.entry_seq == e.seq, beneficiary.c.name == Tag.BENEFICIARY))
+        .outerjoin(reversal, reversal.c.reverses == e.id)
+        .where(e.kind == Kind.PAYMENT.value, e.reverses.is_(None), reversal.c.seq.is_(None))
+    )
+    claimed = (
+        select(c.entry_seq)
+        .where(
+            c.entry_seq == e.seq,
+            c.scope == literal(CLAIM_PREFIX) + programme.c.value,
+            c.key == beneficiary.c.value,
+        )
+        .exists()
+    )
+    with require_ledger(ledger).snapshot() as connection:
+        rows = connection.execute(standing.where(~claimed).order_by(e.seq)).all()
+        if not rows:
+            return ()
+        counts: dict[tuple[str, str], int] = defaultdict(int)
+        pairs = {(row.programme, row.beneficiary) for row in rows}
+        wanted = standing.where(beneficiary.c.value.in_(sorted({b for _, b in pairs})))
+        for row in connection.execute(wanted):
+            counts[(row.programme, row.beneficiary)] += 1
+    return tuple(
+        UnclaimedPayment(
+            seq=row.seq,
+            entry_id=row.id,
+            programme=row.programme,
+            beneficiary=row.beneficiary,
+            also_paid=counts[(row.programme, row.beneficiary)] - 1,
+        )
+        for row in rows
     )

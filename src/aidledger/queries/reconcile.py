@@ -15,12 +15,13 @@ from collections.abc import Callable, Iterable
 
 from aidledger.core.accounts import AccountType
 from aidledger.core.amounts import Money, UnitKind
+from aidledger.core.approvals import POLICY_RECORD
 from aidledger.core.errors import InvalidArgument
 from aidledger.ledger.ledger import Ledger
 from aidledger.ledger.results import Check, Reconciliation
 from aidledger.queries.books import check_books
 from aidledger.queries.planning import check_budgets
-from aidledger.queries.positions import grant_status, pledge_status, stock_position
+from aidledger.queries.positions import grant_status, pledge_status, stock_position, unclaimed_payments
 from aidledger.vocabulary import Kind, RecordKind, Tag
 
 #: A reconciliation check: the ledger in, its verdict out.
@@ -140,14 +141,60 @@ def check_payment_lists(ledger: Ledger) -> Check:
     )
 
 
+def check_approvals(ledger: Ledger) -> Check:
+    """Each entry an approval policy covers: approved by the distinct checkers the policy in force asked for.
+
+    The policy in force for an entry is the newest of its scope recorded before
+    the entry in the log; each approval counts only if it was recorded before
+    the entry too, and the maker, or one checker spelt two ways, counts once or not at all.
+    """
+    policies = ledger.records(POLICY_RECORD)
+    wrong = [
+        f"entry #{found.entry.seq} {found.entry.id} ({found.entry.entry.kind!r} by {found.entry.entry.actor!r}) "
+        f"needed {found.needed} distinct checker(s) under the approval policy for {found.scope}, and had "
+        f"{found.approvals}"
+        for found in ledger.unapproved()
+    ]
+    return Check.of(
+        "approvals",
+        f"each entry above a threshold with the approvals the policy in force asked for ({len(policies)} policy "
+        "record(s))",
+        wrong,
+        "{n} entries lack their approvals",
+    )
+
+
+def check_payment_claims(ledger: Ledger) -> Check:
+    """Each standing payment: it holds its programme's claim on its beneficiary (once per beneficiary).
+
+    A payment built by hand and posted through :meth:`Ledger.post` without the
+    claim can pay a household a second time; it is reported here, with the
+    beneficiary's other payments from the same programme.
+    """
+    wrong = [
+        f"payment entry #{found.seq} {found.entry_id} pays beneficiary {found.beneficiary} in programme "
+        f"{found.programme} without the programme's claim"
+        + (f"; the beneficiary holds {found.also_paid} other payment(s) of it" if found.also_paid else "")
+        for found in unclaimed_payments(ledger)
+    ]
+    return Check.of(
+        "payment claims",
+        "each standing payment with its programme's once-per-beneficiary claim",
+        wrong,
+        "{n} payment(s) without their claim",
+    )
+
+
 #: Every reconciliation check, in the order :func:`reconcile` runs them.
 CHECKS: tuple[Checker, ...] = (
     check_books,
+    check_approvals,
     check_stock,
     check_grants,
     check_pledges,
     check_payment_lists,
     check_budgets,
+    check_payment_claims,
 )
 
 
