@@ -67,6 +67,32 @@ from aidledger.exports.hledger import export_hledger
 from aidledger.exports.html import ReportSummary, export_html
 from aidledger.exports.iati import IatiSummary, ReportingOrg, export_iati
 from aidledger.exports.narration import Description, describe
+from aidledger.io.bankfile import (
+    BankStatement,
+    CreditDebit,
+    CreditTransfer,
+    EntryStatus,
+    PainFile,
+    PaymentInstruction,
+    StatementEntry,
+    TransactionDetail,
+    read_camt,
+    read_mt940,
+    write_pain001,
+)
+from aidledger.io.banking import (
+    PaymentFiles,
+    export_pain001,
+    follow_up_lines,
+    payment_instruction,
+    post_credits,
+    read_bank_file,
+    read_payee_accounts,
+    settle_statement,
+    statement_lines,
+    statement_report,
+)
+from aidledger.io.csvfile import DIALECTS, CsvDialect
 from aidledger.io.provider import read_provider_report
 from aidledger.io.statement import read_statement
 from aidledger.ledger.ledger import EntryFacts, Ledger, LedgerView
@@ -85,6 +111,7 @@ from aidledger.ledger.results import (
     Verification,
 )
 from aidledger.operations.aid import Aid
+from aidledger.operations.donations import Gift
 from aidledger.operations.payments import (
     Conflict,
     Mismatch,
@@ -128,11 +155,14 @@ from aidledger.queries.matching import (
     LedgerItem,
     ProviderMatch,
     ProviderPair,
+    StatementGroup,
     StatementMatch,
     StatementPair,
+    Unresolved,
     match_provider_report,
     match_statement,
 )
+from aidledger.queries.payment_lists import ListedPayment, ListedPayments, listed_payments, payment_references
 from aidledger.queries.planning import (
     BudgetFigures,
     BudgetLineStatus,
@@ -186,6 +216,7 @@ from aidledger.vocabulary import (
 __version__ = "0.1.0"
 
 __all__ = [
+    "DIALECTS",
     "FOOD_PACKAGE",
     "MAX_MINOR",
     "RELIEF_GOODS",
@@ -203,6 +234,7 @@ __all__ = [
     "AuditReport",
     "AuditTotals",
     "BankLine",
+    "BankStatement",
     "BatchResult",
     "Beneficiary",
     "BudgetFigures",
@@ -218,6 +250,9 @@ __all__ = [
     "Conflict",
     "ConsortiumList",
     "ConsortiumParty",
+    "CreditDebit",
+    "CreditTransfer",
+    "CsvDialect",
     "Delivery",
     "Description",
     "Digest",
@@ -229,6 +264,7 @@ __all__ = [
     "EntriesWithoutDescription",
     "EntryFacts",
     "EntryRef",
+    "EntryStatus",
     "ExceedsBudget",
     "ExceedsCommitment",
     "ExceedsPledge",
@@ -240,6 +276,7 @@ __all__ = [
     "Flow",
     "Fund",
     "FundStatement",
+    "Gift",
     "GrantStatus",
     "Head",
     "IatiSummary",
@@ -256,6 +293,8 @@ __all__ = [
     "LedgerItem",
     "LedgerUrlError",
     "LedgerView",
+    "ListedPayment",
+    "ListedPayments",
     "LossReason",
     "MalformedFile",
     "Mismatch",
@@ -266,6 +305,9 @@ __all__ = [
     "Outcome",
     "Owner",
     "PaidPayment",
+    "PainFile",
+    "PaymentFiles",
+    "PaymentInstruction",
     "PaymentLine",
     "PaymentListResult",
     "PaymentStateError",
@@ -313,6 +355,8 @@ __all__ = [
     "SplitGroup",
     "SplitItem",
     "SplitReason",
+    "StatementEntry",
+    "StatementGroup",
     "StatementLine",
     "StatementMatch",
     "StatementPair",
@@ -322,6 +366,7 @@ __all__ = [
     "Tier",
     "TimeBasis",
     "TotalsRow",
+    "TransactionDetail",
     "TrialBalance",
     "TrialBalanceLine",
     "Unapproved",
@@ -334,6 +379,7 @@ __all__ = [
     "UnknownEntry",
     "UnknownFund",
     "UnknownRecord",
+    "Unresolved",
     "UnusualActors",
     "ValuationBasis",
     "Verification",
@@ -354,14 +400,24 @@ __all__ = [
     "export_hledger",
     "export_html",
     "export_iati",
+    "export_pain001",
+    "follow_up_lines",
     "fund_statement",
     "grant_status",
     "journal_tests",
+    "listed_payments",
     "match_provider_report",
     "match_statement",
     "paid_payments",
+    "payment_instruction",
+    "payment_references",
     "pledge_status",
+    "post_credits",
     "programme_summary",
+    "read_bank_file",
+    "read_camt",
+    "read_mt940",
+    "read_payee_accounts",
     "read_provider_report",
     "read_statement",
     "receipt_sample",
@@ -371,10 +427,14 @@ __all__ = [
     "run_campaign",
     "same_beneficiary_several_programmes",
     "sample_entries",
+    "settle_statement",
     "split_under_threshold",
+    "statement_lines",
+    "statement_report",
     "stock_position",
     "unclaimed_payments",
     "unusual_actors",
     "verify",
     "wilson_interval",
+    "write_pain001",
 ]
