@@ -67,6 +67,32 @@ from aidledger.exports.hledger import export_hledger
 from aidledger.exports.html import ReportSummary, export_html
 from aidledger.exports.iati import IatiSummary, ReportingOrg, export_iati
 from aidledger.exports.narration import Description, describe
+from aidledger.io.bankfile import (
+    BankStatement,
+    CreditDebit,
+    CreditTransfer,
+    EntryStatus,
+    PainFile,
+    PaymentInstruction,
+    StatementEntry,
+    TransactionDetail,
+    read_camt,
+    read_mt940,
+    write_pain001,
+)
+from aidledger.io.banking import (
+    PaymentFiles,
+    export_pain001,
+    follow_up_lines,
+    payment_instruction,
+    post_credits,
+    read_bank_file,
+    read_payee_accounts,
+    settle_statement,
+    statement_lines,
+    statement_report,
+)
+from aidledger.io.csvfile import DIALECTS, CsvDialect
 from aidledger.io.provider import read_provider_report
 from aidledger.io.statement import read_statement
 from aidledger.ledger.ledger import EntryFacts, Ledger, LedgerView
@@ -85,6 +111,7 @@ from aidledger.ledger.results import (
     Verification,
 )
 from aidledger.operations.aid import Aid
+from aidledger.operations.donations import Gift
 from aidledger.operations.payments import (
     Conflict,
     Mismatch,
@@ -128,11 +155,14 @@ from aidledger.queries.matching import (
     LedgerItem,
     ProviderMatch,
     ProviderPair,
+    StatementGroup,
     StatementMatch,
     StatementPair,
+    Unresolved,
     match_provider_report,
     match_statement,
 )
+from aidledger.queries.payment_lists import ListedPayment, ListedPayments, listed_payments, payment_references
 from aidledger.queries.planning import (
     BudgetFigures,
     BudgetLineStatus,
@@ -200,6 +230,7 @@ from aidledger.vocabulary import (
 __version__ = "0.1.0"
 
 __all__ = [
+    "DIALECTS",
     "FOOD_PACKAGE",
     "MAX_MINOR",
     "RELIEF_GOODS",
@@ -217,6 +248,7 @@ __all__ = [
     "AuditReport",
     "AuditTotals",
     "BankLine",
+    "BankStatement",
     "BatchResult",
     "Beneficiary",
     "BudgetFigures",
@@ -232,6 +264,9 @@ __all__ = [
     "Conflict",
     "ConsortiumList",
     "ConsortiumParty",
+    "CreditDebit",
+    "CreditTransfer",
+    "CsvDialect",
     "Delivery",
     "Description",
     "Digest",
@@ -244,6 +279,7 @@ __all__ = [
     "EntriesWithoutDescription",
     "EntryFacts",
     "EntryRef",
+    "EntryStatus",
     "ExceedsBudget",
     "ExceedsCommitment",
     "ExceedsPledge",
@@ -256,6 +292,7 @@ __all__ = [
     "Flow",
     "Fund",
     "FundStatement",
+    "Gift",
     "GrantStatus",
     "Head",
     "IatiSummary",
@@ -273,6 +310,8 @@ __all__ = [
     "LedgerItem",
     "LedgerUrlError",
     "LedgerView",
+    "ListedPayment",
+    "ListedPayments",
     "LogExtension",
     "LossReason",
     "MalformedFile",
@@ -284,6 +323,9 @@ __all__ = [
     "Outcome",
     "Owner",
     "PaidPayment",
+    "PainFile",
+    "PaymentFiles",
+    "PaymentInstruction",
     "PaymentLine",
     "PaymentListResult",
     "PaymentStateError",
@@ -331,6 +373,8 @@ __all__ = [
     "SplitGroup",
     "SplitItem",
     "SplitReason",
+    "StatementEntry",
+    "StatementGroup",
     "StatementLine",
     "StatementMatch",
     "StatementPair",
@@ -340,6 +384,7 @@ __all__ = [
     "Tier",
     "TimeBasis",
     "TotalsRow",
+    "TransactionDetail",
     "TreeCheck",
     "TreeDigest",
     "TrialBalance",
@@ -354,6 +399,7 @@ __all__ = [
     "UnknownEntry",
     "UnknownFund",
     "UnknownRecord",
+    "Unresolved",
     "UnusualActors",
     "ValuationBasis",
     "Verification",
@@ -377,15 +423,25 @@ __all__ = [
     "export_hledger",
     "export_html",
     "export_iati",
+    "export_pain001",
+    "follow_up_lines",
     "fund_statement",
     "grant_status",
     "inclusion_proof",
     "journal_tests",
+    "listed_payments",
     "match_provider_report",
     "match_statement",
     "paid_payments",
+    "payment_instruction",
+    "payment_references",
     "pledge_status",
+    "post_credits",
     "programme_summary",
+    "read_bank_file",
+    "read_camt",
+    "read_mt940",
+    "read_payee_accounts",
     "read_provider_report",
     "read_statement",
     "receipt_sample",
@@ -395,7 +451,10 @@ __all__ = [
     "run_campaign",
     "same_beneficiary_several_programmes",
     "sample_entries",
+    "settle_statement",
     "split_under_threshold",
+    "statement_lines",
+    "statement_report",
     "stock_position",
     "tree_check",
     "tree_digest",
@@ -403,4 +462,5 @@ __all__ = [
     "unusual_actors",
     "verify",
     "wilson_interval",
+    "write_pain001",
 ]

@@ -273,6 +273,24 @@ class TestLifecycle:
         assert (settled.paid, settled.unmatched, settled.outstanding) == (("L-2",), (report[0],), ())
         assert reconcile(programme.ledger).ok
 
+    def test_a_reversed_settlement_is_not_done(self, programme: Aid) -> None:
+        """Issue 16: a settlement that was reversed no longer stands: the payment settles again, exactly once."""
+        programme.pay("ONE-OFF", lines(1, 2), actor="maker", on=APRIL, list_code="L1")
+        programme.send("L1", provider="Kazpost", actor="t", on=APRIL.add(hours=1))
+        paid = [ProviderLine("L-1", PaymentStatus.PAID, kzt("50000")), ProviderLine("L-2", PaymentStatus.FAILED,
+                kzt("50000"))]  # fmt: skip
+        first = programme.settle("L1", paid, actor="t", on=APRIL.add(days=1))
+        for entry in first.entries:
+            programme.ledger.reverse(entry.id, actor="accountant", idempotency_key=f"fix-{entry.id}")
+        again = programme.settle("L1", paid, actor="t", on=APRIL.add(days=2))
+        assert (again.paid, again.failed, again.duplicates, len(again.entries)) == (("L-1",), ("L-2",), (), 2)
+        assert again.outstanding == ()
+        retry = programme.settle("L1", paid, actor="t", on=APRIL.add(days=3))
+        assert (retry.entries, retry.duplicates) == ((), tuple(paid))
+        returned = [ProviderLine("L-1", PaymentStatus.RETURNED, kzt("50000"))]
+        assert programme.settle("L1", returned, actor="t", on=APRIL.add(days=3)).returned == ("L-1",)
+        assert reconcile(programme.ledger).ok
+
     def test_lifecycle_order_is_enforced(self, programme: Aid) -> None:
         """A list is settled only after it was sent, and sent once (a retry returns the first); returned needs paid."""
         programme.pay("ONE-OFF", lines(1), actor="maker", on=APRIL, list_code="L1")

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+from typing import Any
 
+import pendulum
 import pytest
 
 from aidledger import (
@@ -14,6 +16,7 @@ from aidledger import (
     MalformedFile,
     PaymentStatus,
     ProviderLine,
+    StatementMatch,
     UnknownAccount,
     UnknownRecord,
     match_provider_report,
@@ -155,6 +158,93 @@ class TestProviderReport:
         ]
         assert match_provider_report(books.ledger, "L3", returned).contradictions == ()  # paid, then returned
 
+    def test_a_reversed_payment_is_counted_once(self, books: Aid) -> None:
+        """Issue 16: a reversed payment (and its reversal) is no longer in the list, not a payment of twice its amount;
+        a reversed settlement no longer stands, so the payment is approved again in the ledger's eyes."""
+        result = books.pay("ONE-OFF", [household(7, "Abai"), household(8, "Abai")], actor="maker", on=MAY,
+                           list_code="L3")  # fmt: skip
+        books.ledger.reverse(result.posted[0].id, actor="accountant", idempotency_key="fix-7")
+        books.send("L3", provider="Kazpost", actor="treasurer", on=MAY)
+        settled = books.settle("L3", [ProviderLine("R-8", PaymentStatus.PAID, kzt("50000"))], actor="t", on=MAY)
+        books.ledger.reverse(settled.entries[0].id, actor="accountant", idempotency_key="fix-8")
+        report = [
+            ProviderLine("R-7", PaymentStatus.PAID, kzt("50000"), line=2),
+            ProviderLine("R-8", PaymentStatus.FAILED, kzt("50000"), line=3),
+        ]
+        match = match_provider_report(books.ledger, "L3", report)
+        assert match.amount_differences == ()
+        assert [x.reference for x in match.missing_in_ledger] == ["R-7"]
+        assert [(p.line.reference, p.ledger_status) for p in match.matched] == [("R-8", "approved")]
+        assert match.status_differences == () and match.missing_in_report == ()
+
     def test_unknown_list(self, books: Aid) -> None:
         with pytest.raises(UnknownRecord, match="no payment-list 'NOPE'"):
             match_provider_report(books.ledger, "NOPE", [])
+
+
+def day(n: int) -> pendulum.DateTime:
+    return pendulum.datetime(2020, 6, n, 12, tz="Asia/Almaty")
+
+
+def bank(n: int, amount: str, reference: str = "", line: int = 0) -> BankLine:
+    return BankLine(dt.date(2020, 6, n), kzt(amount), reference, line=line or None)
+
+
+class TestOneToMany:
+    @pytest.fixture
+    def gifts(self, aid: Aid) -> Aid:
+        """Donations of 100 and 200 on June 1, 1000 on June 2, 10, 20, 30 and 40 on June 3; a list of three
+        50,000 payments sent as one transfer on June 4."""
+        for n, amount in ((1, "100"), (1, "200"), (2, "1000"), (3, "10"), (3, "20"), (3, "30"), (3, "40")):
+            aid.donate("CASH-AID", kzt(amount), donor="D-1", on=day(n), actor="cashier")
+        aid.donate("CASH-AID", kzt("9000000"), donor="D-2", on=day(1).subtract(months=1), actor="cashier")
+        aid.create_programme("ONE-OFF", fund="CASH-AID", purpose="cash-aid", amount=kzt("50000"), actor="admin")
+        aid.pay("ONE-OFF", [household(n, "Abai") for n in (1, 2, 3)], actor="maker", on=day(4), list_code="L1")
+        aid.send("L1", provider="Halyk Bank", actor="treasurer", on=day(4))
+        return aid
+
+    def match(self, aid: Aid, lines: list[BankLine], **options: Any) -> StatementMatch:
+        return match_statement(aid.ledger, lines, account="Assets:Bank:KZT", tz="Asia/Almaty", **options)
+
+    def test_one_line_for_several_gifts_and_one_gift_over_several_lines(self, gifts: Aid) -> None:
+        """300 pays the gifts of 100 + 200; 400 + 600 make up the gift of 1000; three debits make up one transfer."""
+        lines = [bank(1, "300", line=2), bank(2, "400", line=3), bank(2, "600", line=4)]
+        lines += [bank(4, "-50000", line=n) for n in (5, 6, 7)]
+        result = self.match(gifts, lines, start=dt.date(2020, 6, 1), end=dt.date(2020, 6, 2))
+        found = {tuple(x.line for x in g.lines): sorted(str(i.amount) for i in g.items) for g in result.groups}
+        assert found == {(2,): ["100.00 KZT", "200.00 KZT"], (3, 4): ["1000.00 KZT"]}
+        assert all(g.difference.is_zero() for g in result.groups)
+        whole = self.match(gifts, lines[3:], start=dt.date(2020, 6, 4), end=dt.date(2020, 6, 4))
+        ((group,),) = (whole.groups,)
+        assert ([x.line for x in group.lines], [i.kind for i in group.items]) == ([5, 6, 7], ["payment-transfer"])
+        assert whole.ok and whole.as_dict()["groups"][0]["lines"] == [5, 6, 7]
+
+    def test_several_ways_to_add_up_are_listed_never_guessed(self, gifts: Aid) -> None:
+        """50 is 10 + 40 and 20 + 30: nothing is matched; each line is listed with its candidates."""
+        lines = [bank(3, "50", line=2), bank(3, "50", line=3)]
+        result = self.match(gifts, lines)
+        assert result.groups == () and not result.ok
+        assert [x.line for x in result.missing_in_ledger] == [2, 3]
+        line_views = [u for u in result.unresolved if u.line is not None]
+        assert [(u.line.line, u.ambiguous) for u in line_views if u.line is not None] == [(2, True), (3, True)]
+        assert sorted(str(c.amount) for c in line_views[0].candidates) == [
+            "10.00 KZT", "20.00 KZT", "30.00 KZT", "40.00 KZT"
+        ]  # fmt: skip
+
+    def test_tolerance_is_explicit_and_zero_by_default(self, gifts: Aid) -> None:
+        lines = [bank(1, "299.99", line=2)]
+        strict = self.match(gifts, lines)
+        assert strict.groups == () and [x.line for x in strict.missing_in_ledger] == [2]
+        assert [str(c.amount) for c in strict.unresolved[0].candidates] == ["100.00 KZT", "200.00 KZT"]
+        loose = self.match(gifts, lines, tolerance=kzt("0.01"))
+        assert [str(g.difference) for g in loose.groups] == ["-0.01 KZT"] and loose.ok
+        assert loose.as_dict()["tolerance"] == "0.01"
+        with pytest.raises(InvalidArgument, match="tolerance must be Money"):
+            self.match(gifts, lines, tolerance=Money("0.01", "USD"))
+
+    def test_a_partial_settlement_stays_missing_with_its_candidates(self, gifts: Aid) -> None:
+        """Two of three debits for a transfer: nothing adds up, so the transfer is listed with both lines."""
+        result = self.match(gifts, [bank(4, "-50000", line=2), bank(4, "-50000", line=3)])
+        assert result.groups == () and not result.ok
+        (transfer,) = [u for u in result.unresolved if u.item is not None]
+        assert [c.line for c in transfer.candidates if isinstance(c, BankLine)] == [2, 3]

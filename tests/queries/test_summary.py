@@ -4,7 +4,18 @@ from __future__ import annotations
 
 import pytest
 
-from aidledger import Aid, InvalidArgument, PaymentLine, Quantity, UnknownRecord, Window, aid_summary, programme_summary
+from aidledger import (
+    Aid,
+    InvalidArgument,
+    PaymentLine,
+    PaymentStatus,
+    ProviderLine,
+    Quantity,
+    UnknownRecord,
+    Window,
+    aid_summary,
+    programme_summary,
+)
 from tests.books import MAY, PACKAGE
 from tests.operations.conftest import APRIL, KEYS, kzt
 
@@ -29,6 +40,24 @@ class TestProgrammeSummary:
         books.pay("ONE-OFF", [PaymentLine(KEYS.pseudonym("hh-9"), "R-9")], actor="maker", on=MAY, list_code="L3")
         summary = programme_summary(books.ledger, "ONE-OFF")
         assert (summary.outstanding, summary.outstanding_count) == (kzt("50000"), 1)
+
+    def test_reversed_payments_and_settlements_no_longer_count(self, books: Aid) -> None:
+        """A reversed payment leaves the programme; a reversed settlement leaves its payment outstanding until it is
+        settled again, and is then counted once (as issue 16 found for the report match and settle)."""
+        listed = books.pay("ONE-OFF", [PaymentLine(KEYS.pseudonym(f"hh-{n}"), f"R-{n}") for n in (7, 8)],
+                           actor="maker", on=MAY, list_code="L3")  # fmt: skip
+        books.ledger.reverse(listed.posted[0].id, actor="accountant", idempotency_key="fix-7")
+        books.send("L3", provider="Kazpost", actor="treasurer", on=MAY)
+        paid = [ProviderLine("R-8", PaymentStatus.PAID, kzt("50000"))]
+        first = books.settle("L3", paid, actor="treasurer", on=MAY)
+        books.ledger.reverse(first.entries[0].id, actor="accountant", idempotency_key="fix-8")
+        summary = programme_summary(books.ledger, "ONE-OFF")
+        assert (summary.approved_count, summary.paid_count, summary.outstanding_count) == (5, 3, 1)
+        assert (summary.paid, summary.net_paid, summary.beneficiaries_paid) == (kzt("150000"), kzt("100000"), 2)
+        books.settle("L3", paid, actor="treasurer", on=MAY)
+        summary = programme_summary(books.ledger, "ONE-OFF")
+        assert (summary.paid, summary.paid_count, summary.outstanding) == (kzt("200000"), 4, kzt("0"))
+        assert (summary.net_paid, summary.beneficiaries_paid) == (kzt("150000"), 3)
 
     def test_unknown_programme(self, books: Aid) -> None:
         with pytest.raises(UnknownRecord, match="no programme 'NOPE'"):

@@ -56,6 +56,7 @@ def test_events_and_record_kinds_are_the_stored_strings() -> None:
     assert kinds == {
         "PROGRAMME": "programme", "PAYMENT_LIST": "payment-list", "PROJECT": "project", "PLEDGE": "pledge",
         "BUDGET_LINE": "budget-line", "EXCLUSION_GROUP": "exclusion-group", "VERIFICATION": "verification",
+        "PAYMENT_FILE": "payment-file",
     }  # fmt: skip
 
 

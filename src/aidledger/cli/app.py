@@ -27,6 +27,7 @@ from aidledger.cli.output import (
     UrlArgument,
     emit_json,
     flat,
+    money_option,
     money_table,
     out,
     plain_attrs,
@@ -35,7 +36,6 @@ from aidledger.cli.output import (
     when,
 )
 from aidledger.cli.roles import roles as roles_command
-from aidledger.core.amounts import Money
 from aidledger.core.beneficiaries import Pseudonymizer
 from aidledger.core.errors import AidLedgerError, InvalidArgument, SchemaMismatch
 from aidledger.core.window import Window
@@ -389,7 +389,7 @@ def report(
         start=when(start, tz, "--from"), end=when(end, tz, "--to"), known_at=when(known_at, tz, "--known-at"),
         through=through,
     )  # fmt: skip
-    options = JournalTestOptions(threshold=_money_option(threshold), seed=seed, sample_size=sample) if journal else None
+    options = JournalTestOptions(threshold=money_option(threshold), seed=seed, sample_size=sample) if journal else None
     dimensions = [d.strip() for d in by.split(",") if d.strip()]
     with Ledger.open(url, read_only=True) as ledger:
         result = audit_report(
@@ -535,23 +535,12 @@ def _print_journal_tests(tests: JournalTestReport) -> None:
     )
 
 
-def _money_option(text: str | None) -> Money | None:
-    """A command-line amount like '100000000 KZT'."""
-    if text is None:
-        return None
-    value, _, code = text.strip().partition(" ")
-    try:
-        return Money(value.replace(",", ""), code.strip() or "KZT")
-    except AidLedgerError as error:
-        raise InvalidArgument(f"--threshold {text!r}: {error}", value=text) from None
-
-
 def _statement_dict(statement: FundStatement) -> dict[str, Any]:
     data: dict[str, Any] = plain_attrs(statement)
     return data | {"reconciles": statement.reconciles, "fund": statement.fund.code}
 
 
-FORMATS = ("beancount", "hledger", "csv", "iati", "html")
+FORMATS = ("beancount", "hledger", "csv", "iati", "html", "pain001")
 
 
 @app.command()
@@ -601,11 +590,31 @@ def export(
         list[str] | None,
         typer.Option(help="Beancount/hledger: only entries with DIMENSION=VALUE (repeatable), e.g. programme=P1."),
     ] = None,
+    list_code: Annotated[str | None, typer.Option("--list", help="pain001: the approved payment list to pay.")] = None,
+    accounts: Annotated[
+        str | None, typer.Option(help="pain001: CSV of the payees' accounts, columns reference,iban.")
+    ] = None,
+    debtor: Annotated[str | None, typer.Option(help="pain001: the paying account as IBAN=NAME.")] = None,
+    execution_date: Annotated[str | None, typer.Option(help="pain001: the requested execution date.")] = None,
+    pain_version: Annotated[str, typer.Option("--version", help="pain001: 09 (001.001.09) or 03.")] = "09",
+    max_lines: Annotated[int | None, typer.Option(help="pain001: at most this many transfers per file.")] = None,
+    max_amount: Annotated[
+        str | None, typer.Option(help="pain001: at most this much per file, e.g. '100000000 KZT'.")
+    ] = None,
+    actor: Annotated[str | None, typer.Option(help="pain001: who records the file's hash in the ledger.")] = None,
+    as_json: JsonOption = False,
 ) -> None:
-    """Write the ledger for another tool: Beancount, hledger, CSV (spreadsheet-safe), IATI 2.03 XML or HTML.
+    """Write the ledger for another tool: Beancount, hledger, CSV (spreadsheet-safe), IATI 2.03 XML or HTML;
+    or a payment list as an ISO 20022 pain.001 file for the bank (-f pain001 --list LIST).
 
     Beneficiaries appear by pseudonym only, unless --personal-data asks for the registry's data (CSV).
     """
+    if format_ == "pain001":
+        from aidledger.cli.bank import Pain001Options, export_pain001_files
+
+        pain = Pain001Options(list_code, accounts, debtor, execution_date, pain_version, max_lines, max_amount, actor)
+        export_pain001_files(url, output, pain, tz=tz, as_json=as_json)
+        return
     if format_ not in FORMATS:
         raise InvalidArgument(f"unknown format {format_!r}; choose one of {', '.join(FORMATS)}", value=format_)
     keys = _personal_data_keys(format_, personal_data, registry_url, key_version)
@@ -749,29 +758,46 @@ _EXPORTERS: dict[str, Callable[..., object]] = {
 }
 
 
-KINDS = ("statement", "provider-report")
+KINDS = ("statement", "provider-report", "camt053", "camt054", "mt940")
 
 
 @app.command(name="import")
 def import_(
     url: UrlArgument,
-    path: Annotated[str, typer.Argument(help="The CSV file to import.")],
-    kind: Annotated[str, typer.Option("--kind", help="statement (a bank statement) or provider-report.")],
-    account: Annotated[str, typer.Option(help="statement: the ledger account it is of.")] = "Assets:Bank:KZT",
-    list_code: Annotated[str | None, typer.Option("--list", help="provider-report: the payment list.")] = None,
-    days: Annotated[int, typer.Option(help="statement: how many days apart an amount-only match may be.")] = 0,
+    path: Annotated[str, typer.Argument(help="The file to import (CSV, camt XML or MT940).")],
+    kind: Annotated[
+        str,
+        typer.Option("--kind", help="statement (a bank statement CSV), provider-report, camt053, camt054 or mt940."),
+    ],
+    account: Annotated[str, typer.Option(help="Bank statements: the ledger account they are of.")] = "Assets:Bank:KZT",
+    list_code: Annotated[
+        str | None, typer.Option("--list", help="provider-report, or a bank file with --settle: the payment list.")
+    ] = None,
+    days: Annotated[int, typer.Option(help="Bank statements: how many days apart an amount-only match may be.")] = 0,
     currency_code: Annotated[str, typer.Option("--currency", help="Currency of lines that name none.")] = "KZT",
     settle: Annotated[
-        bool, typer.Option(help="provider-report: post the settlement (needs --actor) instead of only matching.")
+        bool, typer.Option(help="provider-report or bank file: post the list's settlement (needs --actor and --list).")
     ] = False,
     actor: Annotated[str | None, typer.Option(help="Who settles (with --settle).")] = None,
+    donations: Annotated[
+        str | None, typer.Option(help="camt053/camt054/mt940: post the statement's credits as donations to FUND.")
+    ] = None,
+    dialect: Annotated[
+        str, typer.Option(help="CSV files: how they are written, 'standard' or 'kazakh-bank' (01.04.2020;765 900,00).")
+    ] = "standard",
+    tolerance: Annotated[
+        str | None, typer.Option(help="Bank statements: how far apart matched amounts may be, e.g. '0.01 KZT'.")
+    ] = None,
     tz: TzOption = "UTC",
     as_json: JsonOption = False,
 ) -> None:
-    """Match a bank statement or a provider's report (CSV) with the ledger; exit 1 on any difference.
+    """Match a bank statement (CSV, camt.053, camt.054 or MT940) or a provider's report (CSV) with the ledger;
+    exit 1 on any difference.
 
-    Matching writes nothing.  With --settle, a provider's report is posted as the
-    list's settlement (paid, failed, returned), exactly once however often it is run.
+    Matching writes nothing.  With --settle, a provider's report (or a bank's
+    camt/MT940 file, with --list) is posted as the list's settlement (paid,
+    failed, returned), exactly once however often it is run; with --donations
+    FUND, a bank file's credits are posted as donations, each exactly once.
     """
     from aidledger.io.provider import read_provider_report
     from aidledger.io.statement import read_statement
@@ -780,16 +806,26 @@ def import_(
 
     if kind not in KINDS:
         raise InvalidArgument(f"unknown kind {kind!r}; choose one of {', '.join(KINDS)}", value=kind)
-    if kind == "statement":
-        lines = read_statement(path, currency_code=currency_code)
+    if kind in ("camt053", "camt054", "mt940"):
+        if settle and list_code is None:
+            raise InvalidArgument("--settle needs --list, the payment list the bank file settles")
+        from aidledger.cli.bank import import_bank_file
+
+        with progress_bar(quiet=as_json) as progress:
+            data, ok = import_bank_file(url, path, kind, account, list_code if settle else None, donations, actor,
+                                         tz=tz, days=days, tolerance=money_option(tolerance, "--tolerance"),
+                                         progress=progress)  # fmt: skip
+    elif kind == "statement":
+        lines = read_statement(path, currency_code=currency_code, dialect=dialect)
         with Ledger.open(url, read_only=True) as ledger:
-            result = match_statement(ledger, lines, account=account, tz=tz, days=days)
+            result = match_statement(ledger, lines, account=account, tz=tz, days=days,
+                                     tolerance=money_option(tolerance, "--tolerance"))  # fmt: skip
         data = result.as_dict()
         ok = result.ok
     else:
         if list_code is None:
             raise InvalidArgument("a provider report needs --list, the payment list it reports on")
-        report_lines = read_provider_report(path, currency_code=currency_code)
+        report_lines = read_provider_report(path, currency_code=currency_code, dialect=dialect)
         with Ledger.open(url, create=False, read_only=not settle) as ledger:
             aid = Aid(ledger)
             if settle:

@@ -22,8 +22,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextC
 from rich.table import Table
 from rich.text import Text
 
-from aidledger.core.amounts import Amount
-from aidledger.core.errors import InvalidArgument
+from aidledger.core.amounts import Amount, Money
+from aidledger.core.errors import AidLedgerError, InvalidArgument
 
 # Stored text is data: no emoji codes (":bank:" is part of account names), no markup, no guessing.
 # Piped output is not cut to 80 columns.
@@ -136,6 +136,17 @@ def flat(value: object) -> object:
     return "" if value is None else value
 
 
+def money_option(text: str | None, what: str = "--threshold") -> Money | None:
+    """A command-line amount like '100000000 KZT' (option ``what``)."""
+    if text is None:
+        return None
+    value, _, code = text.strip().partition(" ")
+    try:
+        return Money(value.replace(",", ""), code.strip() or "KZT")
+    except AidLedgerError as error:
+        raise InvalidArgument(f"{what} {text!r}: {error}", value=text) from None
+
+
 __all__ = [
     "JsonOption",
     "TzOption",
@@ -143,6 +154,7 @@ __all__ = [
     "cell",
     "emit_json",
     "flat",
+    "money_option",
     "money_table",
     "out",
     "plain_attrs",

@@ -13,20 +13,25 @@ from typing import BinaryIO, TextIO
 
 from aidledger.core.amounts import Money, currency, to_decimal
 from aidledger.core.errors import AidLedgerError, InvalidAmount, MalformedFile
-from aidledger.io.csvfile import read_csv
+from aidledger.io.csvfile import CsvDialect, dialect_of, read_csv
 from aidledger.vocabulary import PaymentStatus, ProviderLine
 
 REQUIRED = ("reference", "status", "amount")
 
 
-def read_provider_report(source: str | Path | TextIO | BinaryIO, *, currency_code: str = "KZT") -> list[ProviderLine]:
+def read_provider_report(
+    source: str | Path | TextIO | BinaryIO, *, currency_code: str = "KZT", dialect: CsvDialect | str | None = None
+) -> list[ProviderLine]:
     """The lines of a provider report, from a file path or an open text file (``io.StringIO`` for text).
+
+    ``dialect`` is how the file writes its fields and amounts (see :class:`CsvDialect`).
 
     Raises MalformedFile naming the line for an unreadable encoding, a missing
     column, an unknown status, an amount that is not an exact number or has
     more decimals than the currency allows, and an over-long line.
     """
     default = currency(currency_code).code
+    rules = dialect_of(dialect)
 
     def parse(name: str, number: int, cells: dict[str, str]) -> ProviderLine:
         reference, status_text = cells["reference"], cells["status"].lower()
@@ -40,7 +45,8 @@ def read_provider_report(source: str | Path | TextIO | BinaryIO, *, currency_cod
                 line=number,
                 value=status_text,
             ) from None
-        amount = parse_money(name, number, cells["amount"], cells.get("currency", "").upper() or default)
+        text = rules.amount(name, number, cells["amount"])
+        amount = parse_money(name, number, text, cells.get("currency", "").upper() or default, shown=cells["amount"])
         if amount.value <= 0:
             raise MalformedFile(
                 f"{name} line {number}: amount {cells['amount']!r} is not positive (a provider reports what it paid, "
@@ -50,25 +56,27 @@ def read_provider_report(source: str | Path | TextIO | BinaryIO, *, currency_cod
             )
         return ProviderLine(reference, status, amount, line=number)
 
-    return read_csv(source, "report", REQUIRED, ("currency",), parse)
+    return read_csv(source, "report", REQUIRED, ("currency",), parse, delimiter=rules.delimiter)
 
 
-def parse_money(name: str, number: int, text: str, code: str) -> Money:
+def parse_money(name: str, number: int, text: str, code: str, *, shown: str | None = None) -> Money:
     """``text`` as exact Money in currency ``code``, or MalformedFile naming the line and value.
 
     The text is read by the one rule for amounts (:func:`aidledger.core.amounts.to_decimal`):
-    plain ASCII digits with an optional '-' and decimal point.
+    plain ASCII digits with an optional '-' and decimal point.  ``shown`` is the
+    amount as the file wrote it (before a dialect made it plain), for the message.
     """
+    written = text if shown is None else shown
     try:
         value = to_decimal(text)
     except InvalidAmount:
         raise MalformedFile(
-            f"{name} line {number}: amount {text!r} is not a number (write digits with an optional '-' and '.', "
+            f"{name} line {number}: amount {written!r} is not a number (write digits with an optional '-' and '.', "
             f"such as 50000.00)",
             line=number,
-            value=text,
+            value=written,
         ) from None
     try:
         return Money(value, currency(code))
     except AidLedgerError as error:
-        raise MalformedFile(f"{name} line {number}: {error}", line=number, value=text) from None
+        raise MalformedFile(f"{name} line {number}: {error}", line=number, value=written) from None

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from decimal import Decimal
+
+import attrs
 
 from aidledger.core.accounts import Fund, Restriction, check_code
 from aidledger.core.amounts import Amount, Money, Rounding, to_decimal
@@ -24,6 +27,31 @@ _TRANSFERS = {
     Kind.DESIGNATION: (Restriction.UNRESTRICTED, Restriction.BOARD),
     Kind.UNDESIGNATION: (Restriction.BOARD, Restriction.UNRESTRICTED),
 }
+
+
+@attrs.frozen(kw_only=True)
+class Gift:
+    """One cash donation, for :meth:`DonationOperations.donate_many` (the fields are those of ``donate``).
+
+    Attributes:
+        fund: the fund it goes to.
+        amount: the amount, in any currency.
+        donor: who gave it (an organisation's name or a donor code).
+        on: when it was received.
+        source: where it comes from (a bank statement's file and line, say).
+        memo: free text.
+        key: its idempotency key: posted once, however often it is given.
+        region: where it is meant for.
+    """
+
+    fund: Fund | str
+    amount: Money
+    donor: str
+    on: dt.datetime
+    source: str | None = None
+    memo: str = ""
+    key: str | None = None
+    region: str | None = None
 
 
 class DonationOperations(Operations):
@@ -132,25 +160,46 @@ class DonationOperations(Operations):
         region: str | None = None,
     ) -> PostedEntry:
         """A cash donation into ``fund``, in any currency (kept in that currency)."""
-        target = self._fund(fund)
+        gift = Gift(fund=fund, amount=amount, donor=donor, on=on, source=source, memo=memo, key=key, region=region)
+        return self._post([self._donation(gift, actor)])[0]
+
+    def donate_many(self, gifts: Iterable[Gift], *, actor: str) -> list[PostedEntry]:
+        """Several donations in one transaction: all of them or none.
+
+        A gift whose ``key`` was posted before returns that first entry (a
+        retry posts nothing twice); two gifts with one key in a call are refused.
+        """
+        entries: list[JournalEntry] = []
+        keys: set[str] = set()
+        for number, gift in enumerate(gifts, start=1):
+            if not isinstance(gift, Gift):
+                raise InvalidArgument(f"gift {number}: expected a Gift, got {gift!r}", value=gift)
+            if gift.key is not None and gift.key in keys:
+                raise InvalidArgument(f"gift {number}: key {gift.key!r} appears twice", key=gift.key)
+            keys.add(gift.key or "")
+            entries.append(self._donation(gift, actor))
+        return self._post(entries) if entries else []
+
+    def _donation(self, gift: Gift, actor: str) -> JournalEntry:
+        target = self._fund(gift.fund)
+        amount = gift.amount
         money = self._money(amount, "donation", amount.unit if isinstance(amount, Money) else None)
-        tags = {Tag.DONOR: self._text(donor, "donor")}
-        if region is not None:
-            tags[Tag.REGION] = self._text(region, "region")
-        entry = JournalEntry(
+        tags = {Tag.DONOR: self._text(gift.donor, "donor")}
+        if gift.region is not None:
+            tags[Tag.REGION] = self._text(gift.region, "region")
+        return JournalEntry(
             kind=Kind.DONATION.value,
-            effective_at=self._when(on),
+            effective_at=self._when(gift.on),
             postings=[
                 Posting.debit(self.chart.bank(money.unit), target, money),
                 Posting.credit(self.chart.donations(money.unit), target, money),
             ],
             actor=actor,
-            memo=memo,
-            source=source,
-            idempotency_key=key,
+            memo=gift.memo,
+            source=gift.source,
+            idempotency_key=gift.key,
             tags=tags,
         )
-        return self._post([entry])[0]
 
     def donate_foreign(
         self,

@@ -88,7 +88,6 @@ __all__ = [  # the vocabulary's payment words are also importable from here
 ]
 
 MAX_KEY_VERSION = 9999  # as in core.beneficiaries
-_EVENTS = ("payment", *(status.value for status in PaymentStatus))  # the idempotency-key events of one payment
 
 
 class OnConflict(enum.Enum):
@@ -602,7 +601,8 @@ class PaymentOperations(Operations):
             accepted, settlement = _sort_report(view, prog, list_code, lines)
             outcome.append(settlement)
             return [
-                self._settlement_entry(prog, fund, line, tags, accounts, actor, on, budgets) for line, tags in accepted
+                self._settlement_entry(prog, fund, line, tags, key, accounts, actor, on, budgets)
+                for line, tags, key in accepted
             ]
 
         result = self._transact(build)
@@ -614,6 +614,7 @@ class PaymentOperations(Operations):
         fund: Fund,
         line: ProviderLine,
         payment_tags: Mapping[str, str],
+        key: str,
         acc: dict[str, Account],
         actor: str,
         on: dt.datetime,
@@ -647,7 +648,7 @@ class PaymentOperations(Operations):
             effective_at=self._when(on),
             postings=postings + budget,
             actor=actor,
-            idempotency_key=payment_key(line.status.value, prog.code, line.reference),
+            idempotency_key=key,
             tags=tags,
             releases=release,
             memo="" if line.line is None else f"provider report line {line.line}",
@@ -666,7 +667,7 @@ def _may_settle(status: PaymentStatus, done: set[str]) -> bool:
 
 def _sort_report(
     view: LedgerView, prog: Programme, list_code: str, lines: list[ProviderLine]
-) -> tuple[list[tuple[ProviderLine, Mapping[str, str]]], Settlement]:
+) -> tuple[list[tuple[ProviderLine, Mapping[str, str], str]], Settlement]:
     """The report lines to settle (each with its payment's tags), and what the report settles and leaves."""
     if view.entry_by_key(sent_key(list_code)) is None:
         raise PaymentStateError(
@@ -676,14 +677,16 @@ def _sort_report(
     keys = view.keys_tagged(Tag.LIST, list_code, kind=Kind.PAYMENT.value)
     in_list = {key.removeprefix(prefix) for key in keys if key.startswith(prefix)}
     references = in_list | {line.reference for line in lines}
-    facts = view.facts([payment_key(event, prog.code, r) for r in sorted(references) for event in _EVENTS])
+    facts = view.facts([payment_key("payment", prog.code, r) for r in sorted(references)])
     # A reversed payment is no longer in the list: neither outstanding nor to be settled.
     in_list = {r for r in in_list if not facts[payment_key("payment", prog.code, r)].reversed}
+    events = [(r, status.value) for r in sorted(references) for status in PaymentStatus]
+    standing, next_key = _standing_settlements(view, [payment_key(event, prog.code, r) for r, event in events])
     state: dict[str, set[str]] = defaultdict(set)
-    for key in facts:
-        event, _, reference = key.split(":", 2)
-        state[reference].add(event)
-    accepted: list[tuple[ProviderLine, Mapping[str, str]]] = []
+    for reference, event in events:
+        if payment_key(event, prog.code, reference) in standing:
+            state[reference].add(event)
+    accepted: list[tuple[ProviderLine, Mapping[str, str], str]] = []
     settled: dict[PaymentStatus, list[str]] = {status: [] for status in PaymentStatus}
     unmatched: list[ProviderLine] = []
     mismatched: list[Mismatch] = []
@@ -703,7 +706,7 @@ def _sort_report(
             duplicates.append(line)
             continue
         state[line.reference].add(line.status.value)
-        accepted.append((line, payment.tags))
+        accepted.append((line, payment.tags, next_key[payment_key(line.status.value, prog.code, line.reference)]))
         settled[line.status].append(line.reference)
     settlement = Settlement(
         list_code=list_code,
@@ -717,6 +720,31 @@ def _sort_report(
         entries=(),
     )
     return accepted, settlement
+
+
+def _standing_settlements(view: LedgerView, keys: list[str]) -> tuple[set[str], dict[str, str]]:
+    """Which settlement keys stand (posted, not reversed), and the key each event's next entry is posted under.
+
+    A settlement that was reversed no longer stands (issue 16): the payment may
+    be settled again, under the key ``<key>:after:<reversed entry id>``, so that
+    a retry of that settlement still finds it and posts nothing twice.
+    """
+    standing: set[str] = set()
+    next_key = {key: key for key in keys}
+    looking = dict(next_key)  # the first key -> the key looked up in this round
+    while looking:
+        found = view.facts(list(looking.values()))
+        after: dict[str, str] = {}
+        for first, key in looking.items():
+            fact = found.get(key)
+            if fact is None:
+                continue
+            if not fact.reversed:
+                standing.add(first)
+                continue
+            next_key[first] = after[first] = f"{first}:after:{fact.id}"
+        looking = after
+    return standing, next_key
 
 
 def _first_call_lines(

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 import pendulum
+from sqlalchemy import ColumnElement, select
 
 from aidledger.core.accounts import Account, Fund
 from aidledger.core.amounts import Amount
@@ -14,6 +15,8 @@ from aidledger.core.window import Window
 from aidledger.ledger.ledger import Ledger
 from aidledger.ledger.log import LogReader
 from aidledger.ledger.results import Record
+from aidledger.store import schema as t
+from aidledger.store import window as store_window
 
 
 def require_ledger(ledger: object) -> Ledger:
@@ -101,3 +104,16 @@ def known_records(ledger: Ledger, kind: str, window: Window) -> tuple[Record, ..
     later = _logged_after(ledger, window, records)
     cutoff = None if known_at is None else to_micros(known_at, "known_at")
     return tuple(r for r in records if r.seq not in later and (cutoff is None or to_micros(r.recorded_at) <= cutoff))
+
+
+def standing(window: Window) -> tuple[ColumnElement[bool], ...]:
+    """The predicates that keep the entries that stand in ``window``: inside it, neither a reversal nor reversed in it.
+
+    An entry and its reversal cancel out; where a query counts or sums entries by kind (payments, settlements) it
+    must leave both out, or a reversed payment counts twice (issue 16).
+    """
+    reversal = t.entries.alias("reversal")
+    later = select(reversal.c.seq).where(
+        reversal.c.reverses == t.entries.c.id, *store_window.conditions(window, reversal)
+    )
+    return (t.entries.c.reverses.is_(None), ~later.exists(), *store_window.conditions(window, t.entries))

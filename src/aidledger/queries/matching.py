@@ -7,9 +7,11 @@ side and where the amounts (or, for a provider, the statuses) differ.
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from typing import Any
+from decimal import Decimal
+from typing import Any, Generic, TypeVar
 
 import attrs
 import pendulum
@@ -20,18 +22,14 @@ from aidledger.core.errors import InvalidArgument
 from aidledger.core.times import from_micros, time_zone, to_micros
 from aidledger.core.window import Window
 from aidledger.ledger.ledger import Ledger
-from aidledger.queries._reading import known_record, require_ledger
+from aidledger.queries._reading import require_ledger
+from aidledger.queries.payment_lists import listed_payments
 from aidledger.store import schema as t
 from aidledger.store import window as store_window
 from aidledger.vocabulary import (
-    PAYMENT_DUE_KINDS,
-    Chart,
     Event,
-    Kind,
     PaymentStatus,
-    Programme,
     ProviderLine,
-    RecordKind,
     Tag,
 )
 
@@ -94,6 +92,45 @@ class StatementPair:
 
 
 @attrs.frozen
+class StatementGroup:
+    """Statement lines and entries matched together because their sums agree: one line and several entries
+    (one debit paying a whole list), or several lines and one entry (a donation split across lines).
+
+    Attributes:
+        lines: the statement's side.
+        items: the ledger's side.
+        difference: the lines' total − the entries' total (zero unless a tolerance allowed it).
+    """
+
+    lines: tuple[BankLine, ...]
+    items: tuple[LedgerItem, ...]
+
+    @property
+    def difference(self) -> Money:
+        unit = (self.lines or self.items)[0].amount.unit
+        total = sum((x.amount.value for x in self.lines), Decimal(0)) - sum((x.amount.value for x in self.items),
+                                                                            Decimal(0))  # fmt: skip
+        return Money(total, unit)
+
+
+@attrs.frozen
+class Unresolved:
+    """A line (or an entry) left unmatched, with the other side's unmatched candidates of its sign and dates.
+
+    Attributes:
+        line: the statement line, or ``None`` when this is an entry.
+        item: the entry, or ``None`` when this is a line.
+        candidates: the nearest unmatched entries (for a line) or lines (for an entry) that could make it up.
+        ambiguous: whether several sets of candidates add up to it exactly (so none was chosen).
+    """
+
+    line: BankLine | None
+    item: LedgerItem | None
+    candidates: tuple[BankLine | LedgerItem, ...]
+    ambiguous: bool = False
+
+
+@attrs.frozen
 class StatementMatch:
     """The result of matching a bank statement with one account of the ledger.
 
@@ -104,6 +141,9 @@ class StatementMatch:
         differences: pairs matched by reference whose amounts differ.
         missing_in_ledger: statement lines with no entry.
         missing_in_statement: entries on the account in the period with no statement line.
+        groups: lines and entries matched one-to-many by their sums.
+        unresolved: each line and entry left missing that has candidates on the other side, with them.
+        tolerance: how far apart two amounts may be and still match (zero unless asked).
     """
 
     account: str
@@ -113,6 +153,9 @@ class StatementMatch:
     differences: tuple[StatementPair, ...]
     missing_in_ledger: tuple[BankLine, ...]
     missing_in_statement: tuple[LedgerItem, ...]
+    groups: tuple[StatementGroup, ...] = ()
+    unresolved: tuple[Unresolved, ...] = ()
+    tolerance: Decimal = Decimal(0)
 
     @property
     def ok(self) -> bool:
@@ -138,12 +181,30 @@ class StatementMatch:
             "end": None if self.end is None else self.end.isoformat(),
             "ok": self.ok,
             "matched": len(self.matched),
+            "tolerance": f"{self.tolerance:f}",
             "differences": [
                 {"statement": line(p.line), "ledger": item(p.item), "difference": str(p.difference)}
                 for p in self.differences
             ],
+            "groups": [
+                {
+                    "lines": [x.line for x in g.lines],
+                    "entries": [x.seq for x in g.items],
+                    "difference": str(g.difference),
+                }
+                for g in self.groups
+            ],
             "missing_in_ledger": [line(x) for x in self.missing_in_ledger],
             "missing_in_statement": [item(x) for x in self.missing_in_statement],
+            "unresolved": [
+                {
+                    "line": None if u.line is None else u.line.line,
+                    "entry": None if u.item is None else u.item.seq,
+                    "ambiguous": u.ambiguous,
+                    "candidates": [c.line if isinstance(c, BankLine) else c.seq for c in u.candidates],
+                }
+                for u in self.unresolved
+            ],
         }
 
 
@@ -157,6 +218,7 @@ def match_statement(
     end: dt.date | None = None,
     days: int = 0,
     window: Window | None = None,
+    tolerance: Money | None = None,
 ) -> StatementMatch:
     """Match a bank statement with the entries on ``account``.
 
@@ -166,7 +228,10 @@ def match_statement(
     ``tz``) is at most ``days`` away, the nearest first.  Entries are compared
     from ``start`` to ``end`` (dates, inclusive; by default the statement's first
     and last dates) and inside ``window`` (``Window(known_at=T)`` matches
-    against the ledger as it was at T).
+    against the ledger as it was at T).  What is left is then matched
+    one-to-many where the sums agree exactly (see :func:`_group`): one line
+    paying several entries, several lines making up one entry; what cannot be
+    matched is listed in ``unresolved`` with its candidates, never guessed.
 
     Args:
         ledger: the ledger.
@@ -177,6 +242,7 @@ def match_statement(
         end: the last date compared.
         days: how far apart the dates of an amount-only match may be.
         window: only the ledger's entries in this window (all by default).
+        tolerance: how far apart (in the account's currency) two amounts may be and still match; zero by default.
     """
     require_ledger(ledger)
     seen = Window.of(window)
@@ -199,8 +265,13 @@ def match_statement(
     for what, value in (("start", start), ("end", end)):
         if value is not None and (not isinstance(value, dt.date) or isinstance(value, dt.datetime)):
             raise InvalidArgument(f"{what} must be a date, got {value!r}", value=value)
+    if tolerance is not None and (not isinstance(tolerance, Money) or tolerance.unit != found.unit
+                                  or tolerance.value < 0):  # fmt: skip
+        raise InvalidArgument(f"tolerance must be Money of 0 or more in {found.unit.code}, got {tolerance!r}")
+    slack = Decimal(0) if tolerance is None else tolerance.value
     items = _items(ledger, found.code, tz, (start, end), seen) if start is not None and end is not None else []
-    matched, differences, missing, free = _pair(statement, items, days)
+    matched, differences, missing, free = _pair(statement, items, days, slack)
+    groups, unresolved = _group(missing, free, days, slack)
     return StatementMatch(
         account=found.code,
         start=start,
@@ -209,11 +280,14 @@ def match_statement(
         differences=tuple(differences),
         missing_in_ledger=tuple(missing),
         missing_in_statement=tuple(sorted(free.values(), key=lambda i: i.seq)),
+        groups=tuple(groups),
+        unresolved=tuple(unresolved),
+        tolerance=slack,
     )
 
 
 def _pair(
-    statement: Sequence[BankLine], items: Sequence[LedgerItem], days: int
+    statement: Sequence[BankLine], items: Sequence[LedgerItem], days: int, slack: Decimal
 ) -> tuple[list[StatementPair], list[StatementPair], list[BankLine], dict[int, LedgerItem]]:
     """Pair lines with entries: by reference first, then by amount within ``days``; what is left on each side."""
     free = {item.seq: item for item in items}
@@ -227,14 +301,16 @@ def _pair(
     for line in statement:
         candidates = [i for i in by_reference.get(line.reference, ()) if i.seq in free] if line.reference else []
         if candidates:
-            item = next((i for i in candidates if i.amount == line.amount), candidates[0])
+            item = next((i for i in candidates if _close(i.amount, line.amount, slack)), candidates[0])
             del free[item.seq]
-            (matched if item.amount == line.amount else differences).append(StatementPair(line, item))
+            (matched if _close(item.amount, line.amount, slack) else differences).append(StatementPair(line, item))
         else:
             unmatched.append(line)
     missing: list[BankLine] = []
     for line in unmatched:
-        near = [i for i in free.values() if i.amount == line.amount and abs((i.date - line.date).days) <= days]
+        near = [
+            i for i in free.values() if _close(i.amount, line.amount, slack) and abs((i.date - line.date).days) <= days
+        ]
         if near:
             item = min(near, key=lambda i: (abs((i.date - line.date).days), i.seq))
             del free[item.seq]
@@ -242,6 +318,133 @@ def _pair(
         else:
             missing.append(line)
     return matched, differences, missing, free
+
+
+def _close(a: Money, b: Money, slack: Decimal) -> bool:
+    return abs(a.value - b.value) <= slack
+
+
+#: Rule 3 of :func:`_group` looks for sets of 2 to MAX_GROUP among the MAX_CANDIDATES nearest candidates.
+MAX_GROUP = 4
+MAX_CANDIDATES = 12
+
+Either = TypeVar("Either", BankLine, LedgerItem)
+
+
+class _Pool(Generic[Either]):
+    """What is still unmatched on one side, by sign and day, with each day's total kept, for cheap look-ups."""
+
+    def __init__(self, members: Iterable[Either]) -> None:
+        self.days: dict[tuple[bool, int], dict[int, Either]] = defaultdict(dict)
+        self.totals: dict[tuple[bool, int], Decimal] = defaultdict(Decimal)
+        for member in members:
+            key = self._key(member)
+            self.days[key][id(member)] = member
+            self.totals[key] += member.amount.value
+
+    @staticmethod
+    def _key(one: BankLine | LedgerItem) -> tuple[bool, int]:
+        return one.amount.value > 0, one.date.toordinal()
+
+    def _keys(self, one: BankLine | LedgerItem, days: int) -> list[tuple[bool, int]]:
+        """The (sign, day) keys within ``days`` of ``one``, the nearest first."""
+        positive, day = self._key(one)
+        return [(positive, day + offset) for distance in range(days + 1) for offset in sorted({-distance, distance})]
+
+    def near(self, one: BankLine | LedgerItem, days: int, limit: int | None = None) -> list[Either]:
+        """The members of ``one``'s sign within ``days`` of it, the nearest first (at most ``limit``)."""
+        found: list[Either] = []
+        for key in self._keys(one, days):
+            for member in self.days.get(key, {}).values():
+                if limit is not None and len(found) == limit:
+                    return found
+                found.append(member)
+        return found
+
+    def total(self, one: BankLine | LedgerItem, days: int) -> tuple[int, Decimal]:
+        """How many members of ``one``'s sign lie within ``days`` of it, and their total."""
+        keys = self._keys(one, days)
+        return sum(len(self.days.get(k, {})) for k in keys), sum((self.totals.get(k, Decimal(0)) for k in keys),
+                                                                  Decimal(0))  # fmt: skip
+
+    def remove(self, member: Either) -> None:
+        key = self._key(member)
+        del self.days[key][id(member)]
+        self.totals[key] -= member.amount.value
+
+
+def _group(
+    missing: list[BankLine], free: dict[int, LedgerItem], days: int, slack: Decimal
+) -> tuple[list[StatementGroup], list[Unresolved]]:
+    """Match what the one-to-one pass left, one-to-many, where the sums agree (``missing`` and ``free`` shrink).
+
+    In order, each rule on what is still unmatched: (1) a line equal to the sum of
+    every unmatched entry of its sign within ``days`` of it (one debit for a whole
+    list); (2) an entry equal to the sum of every unmatched line of its sign within
+    ``days`` (several debits for one list, a donation split across lines); (3) a
+    line or entry equal to the sum of 2 to MAX_GROUP of the nearest MAX_CANDIDATES
+    of the other side, when exactly one such set exists.  Everything left is
+    listed with its candidates; a set is never chosen among several.
+    """
+    lines, items = _Pool(missing), _Pool(sorted(free.values(), key=lambda i: i.seq))
+    groups: list[StatementGroup] = []
+    ambiguous: set[int] = set()  # ids of lines and entries several sets would match
+
+    def take(taken_lines: Sequence[BankLine], taken_items: Sequence[LedgerItem]) -> None:
+        for line in taken_lines:
+            lines.remove(line)
+            missing.remove(line)
+        for item in taken_items:
+            items.remove(item)
+            del free[item.seq]
+        groups.append(StatementGroup(tuple(taken_lines), tuple(taken_items)))
+
+    for line in list(missing):  # rule 1
+        count, total = items.total(line, days)
+        if count > 1 and abs(total - line.amount.value) <= slack:
+            take([line], items.near(line, days))
+    for item in sorted(free.values(), key=lambda i: i.seq):  # rule 2
+        count, total = lines.total(item, days)
+        if count > 1 and abs(total - item.amount.value) <= slack:
+            take(lines.near(item, days), [item])
+    for line in list(missing):  # rule 3, a line for a few entries
+        sets = _sets(line, items.near(line, days, MAX_CANDIDATES), slack)
+        if len(sets) == 1:
+            take([line], sets[0])
+        elif sets:
+            ambiguous.add(id(line))
+    for item in sorted(free.values(), key=lambda i: i.seq):  # rule 3, an entry for a few lines
+        line_sets = _sets(item, lines.near(item, days, MAX_CANDIDATES), slack)
+        if len(line_sets) == 1:
+            take(line_sets[0], [item])
+        elif line_sets:
+            ambiguous.add(id(item))
+    unresolved = [
+        Unresolved(line, None, tuple(near), id(line) in ambiguous)
+        for line in missing
+        if (near := items.near(line, days, MAX_CANDIDATES))
+    ]
+    unresolved += [
+        Unresolved(None, item, tuple(lines_near), id(item) in ambiguous)
+        for item in sorted(free.values(), key=lambda i: i.seq)
+        if (lines_near := lines.near(item, days, MAX_CANDIDATES))
+    ]
+    return groups, unresolved
+
+
+def _sets(one: BankLine | LedgerItem, candidates: Sequence[Either], slack: Decimal) -> list[tuple[Either, ...]]:
+    """The sets (at most two: enough to tell one from several) of 2 to MAX_GROUP candidates that add up to ``one``."""
+    found: list[tuple[Either, ...]] = []
+    scale = Decimal(10) ** one.amount.unit.exponent  # sums in exact integer minor units: fast
+    target, room = int(one.amount.value * scale), int(slack * scale)
+    minor = [int(c.amount.value * scale) for c in candidates]
+    for size in range(2, min(MAX_GROUP, len(candidates)) + 1):
+        for combination in itertools.combinations(range(len(candidates)), size):
+            if abs(sum(minor[i] for i in combination) - target) <= room:
+                found.append(tuple(candidates[i] for i in combination))
+                if len(found) > 1:
+                    return found
+    return found
 
 
 def _items(ledger: Ledger, account: str, tz: str, dates: tuple[dt.date, dt.date], window: Window) -> list[LedgerItem]:
@@ -371,7 +574,6 @@ _AGREES = {
     PaymentStatus.FAILED: {Event.APPROVED, Event.FAILED},
     PaymentStatus.RETURNED: {Event.PAID, Event.RETURNED},
 }
-_SETTLED = {Kind.PAYMENT_PAID: Event.PAID, Kind.PAYMENT_FAILED: Event.FAILED}
 
 
 def match_provider_report(
@@ -388,42 +590,9 @@ def match_provider_report(
     for line in report:
         if not isinstance(line, ProviderLine):
             raise InvalidArgument(f"report lines must be ProviderLine values, got {line!r}", value=line)
-    record = known_record(ledger, RecordKind.PAYMENT_LIST, list_code, seen)
-    programme = Programme.from_record(known_record(ledger, RecordKind.PROGRAMME, str(record.body["programme"]), seen))
-    unit = programme.unit
-    due = Chart().payments_due(unit).code
-    e, p, a = t.entries.c, t.postings.c, t.accounts.c
-    in_list, ref = t.entry_tags.alias("in_list"), t.entry_tags.alias("ref")
-    listed = t.entries.join(
-        in_list, (in_list.c.entry_seq == e.seq) & (in_list.c.name == Tag.LIST) & (in_list.c.value == list_code)
-    ).join(ref, (ref.c.entry_seq == e.seq) & (ref.c.name == Tag.REFERENCE))
-    query = (
-        select(ref.c.value, e.kind, func.sum(func.abs(p.amount)))
-        .select_from(listed.join(t.postings, p.entry_seq == e.seq).join(t.accounts, a.id == p.account_id))
-        .where(
-            a.code == due,
-            e.kind.in_([kind.value for kind in PAYMENT_DUE_KINDS]),
-            *store_window.conditions(seen, t.entries),
-        )
-        .group_by(ref.c.value, e.kind)
-    )
-    returned = (
-        select(ref.c.value)
-        .select_from(listed)
-        .where(e.kind == Kind.PAYMENT_RETURNED.value, *store_window.conditions(seen, t.entries))
-    )
-    amounts: dict[str, Money] = {}
-    status: dict[str, str] = {}
-    with ledger.snapshot() as connection:
-        seen = store_window.check_through(connection, seen)
-        for reference, kind, minor in connection.execute(query):
-            if kind == Kind.PAYMENT:
-                amounts[reference] = Money.from_minor(int(minor), unit)
-                status.setdefault(reference, Event.APPROVED)
-            else:
-                status[reference] = _SETTLED[Kind(kind)]
-        for (reference,) in connection.execute(returned):
-            status[reference] = Event.RETURNED
+    listed = listed_payments(ledger, list_code, window=seen)
+    amounts = {payment.reference: payment.amount for payment in listed.payments}
+    status = {payment.reference: payment.status for payment in listed.payments}
     matched: list[ProviderPair] = []
     amount_differences: list[ProviderPair] = []
     status_differences: list[ProviderPair] = []

@@ -11,7 +11,7 @@ from aidledger.core.amounts import Money, UnitKind
 from aidledger.core.errors import InvalidArgument
 from aidledger.core.window import Window
 from aidledger.ledger.ledger import Ledger
-from aidledger.queries._reading import known_record, known_records, require_ledger, resolved
+from aidledger.queries._reading import known_record, known_records, require_ledger, resolved, standing
 from aidledger.queries.positions import (
     GrantStatus,
     PledgeStatus,
@@ -21,7 +21,6 @@ from aidledger.queries.positions import (
     stock_position,
 )
 from aidledger.store import schema as t
-from aidledger.store import window as store_window
 from aidledger.vocabulary import PAYMENT_KINDS, Chart, Event, Kind, Programme, RecordKind, Tag
 
 
@@ -118,7 +117,8 @@ def programme_summary(
     expense = Chart().expenses(found.purpose, unit).code
     e, p, a, g = t.entries.c, t.postings.c, t.accounts.c, t.entry_tags.alias("g")
     tagged = t.entries.join(g, (g.c.entry_seq == e.seq) & (g.c.name == Tag.PROGRAMME) & (g.c.value == found.code))
-    conditions: list[ColumnElement[bool]] = [e.kind.in_(_KINDS), *store_window.conditions(seen, t.entries)]
+    # A reversed entry and its reversal cancel out: neither counts (issue 16).
+    conditions: list[ColumnElement[bool]] = [e.kind.in_(_KINDS), *standing(seen)]
     # Approved, paid and failed move the amount due; returned gives back an expense.
     amounts = (
         select(e.kind, func.count(distinct(e.seq)), func.sum(func.abs(p.amount)))

@@ -129,6 +129,7 @@ class RecordKind:
     BUDGET_LINE: Final = "budget-line"
     EXCLUSION_GROUP: Final = "exclusion-group"
     VERIFICATION: Final = "verification"
+    PAYMENT_FILE: Final = "payment-file"  # the SHA-256 of a pain.001 file, recorded before it is handed over
 
 
 #: The claim scope of a one-off programme is this prefix and the programme's code.
