@@ -8,18 +8,52 @@ valid entry must still be seen as it is.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 from sqlalchemy.engine import Connection
 
+from aidledger.core import hashing
 from aidledger.ledger.chart import Chart
 from aidledger.store import schema as t
 
 if TYPE_CHECKING:
     from aidledger.ledger.ledger import Ledger
+
+
+def stored_fields(
+    chart: Chart, row: Any, lines: Iterable[Any], tags: Iterable[Any], claims: Iterable[Any], releases: Iterable[Any]
+) -> tuple[dict[str, Any], dict[tuple[str, str], None]]:
+    """The canonical fields of a stored entry as its hash covers them, from its rows as they are (the chart left
+    out), and the chart definitions its postings refer to, in order (for ``Chart.text``)."""
+    canonical = []
+    referenced: dict[tuple[str, str], None] = {}
+    for line in lines:
+        account = chart.account_by_id[line.account_id]
+        fund = chart.fund_by_id[line.fund_id]
+        canonical.append((account.code, fund.code, account.unit.code, line.amount))
+        referenced[("account", account.code)] = None
+        referenced[("fund", fund.code)] = None
+        referenced[("unit", account.unit.code)] = None
+    fields = hashing.draft_fields(
+        kind=row.kind,
+        effective_at=row.effective_at,
+        effective_tz=row.effective_tz,
+        actor=row.actor,
+        memo=row.memo,
+        idempotency_key=row.idempotency_key,
+        source=row.source,
+        tags={r.name: r.value for r in tags},
+        claims=[(r.scope, r.key) for r in claims],
+        releases=[(r.scope, r.key) for r in releases],
+        reverses=row.reverses,
+        approved_by=row.approved_by,
+        postings=canonical,
+        chart=None,
+    )
+    return fields, referenced
 
 
 class LogReader:

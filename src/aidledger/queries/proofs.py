@@ -28,10 +28,11 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import Connection
 
 from aidledger import proofcheck
-from aidledger.core import hashing, merkle
+from aidledger.core import merkle
 from aidledger.core.errors import DigestMismatch, InvalidArgument, StorageError, UnknownEntry
 from aidledger.ledger.chart import Chart
 from aidledger.ledger.ledger import Ledger
+from aidledger.ledger.log import stored_fields
 from aidledger.ledger.results import Check
 from aidledger.store import schema as t
 from aidledger.store import tree as store_tree
@@ -335,33 +336,19 @@ def donor_receipt(ledger: Ledger, entry: str, digest: str | TreeDigest | None = 
 def entry_fields(connection: Connection, row: Any) -> dict[str, Any]:
     """The canonical fields of a stored entry as its hash covers them, the chart definitions included."""
     chart = Chart.read(connection)
-    seq = row.seq
-    lines = connection.execute(select(t.postings).where(t.postings.c.entry_seq == seq).order_by(t.postings.c.line))
-    canonical, referenced = [], []
-    for line in lines:
-        account, fund = chart.account_by_id[line.account_id], chart.fund_by_id[line.fund_id]
-        canonical.append((account.code, fund.code, account.unit.code, line.amount))
-        referenced += [("account", account.code), ("fund", fund.code), ("unit", account.unit.code)]
-    tags = connection.execute(select(t.entry_tags).where(t.entry_tags.c.entry_seq == seq))
-    claims = connection.execute(select(t.claims).where(t.claims.c.entry_seq == seq))
-    releases = connection.execute(select(t.claim_releases).where(t.claim_releases.c.entry_seq == seq))
-    fields = hashing.draft_fields(
-        kind=row.kind,
-        effective_at=row.effective_at,
-        effective_tz=row.effective_tz,
-        actor=row.actor,
-        memo=row.memo,
-        idempotency_key=row.idempotency_key,
-        source=row.source,
-        tags={r.name: r.value for r in tags},
-        claims=sorted((r.scope, r.key) for r in claims),
-        releases=sorted((r.scope, r.key) for r in releases),
-        reverses=row.reverses,
-        approved_by=row.approved_by,
-        postings=canonical,
-        chart=None,
+
+    def rows(table: Any, *order: Any) -> list[Any]:
+        return list(connection.execute(select(table).where(table.c.entry_seq == row.seq).order_by(*order)))
+
+    fields, referenced = stored_fields(
+        chart,
+        row,
+        rows(t.postings, t.postings.c.line),
+        rows(t.entry_tags),
+        rows(t.claims),
+        rows(t.claim_releases),
     )
-    fields["chart"] = json.loads(chart.text(dict.fromkeys(referenced)))
+    fields["chart"] = json.loads(chart.text(referenced))
     return fields
 
 

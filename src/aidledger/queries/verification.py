@@ -18,7 +18,7 @@ from aidledger.core.errors import InvalidArgument
 from aidledger.core.window import Digest
 from aidledger.ledger.chart import Chart
 from aidledger.ledger.ledger import Ledger
-from aidledger.ledger.log import LogReader
+from aidledger.ledger.log import LogReader, stored_fields
 from aidledger.ledger.results import ChainBreak, Verification
 from aidledger.store import log as store_log
 
@@ -193,39 +193,14 @@ class _Verifier:
 
     def _entry_hash(self, row: Any, lines: list[Any], tags: list[Any], claims: list[Any], releases: list[Any]) -> str:
         """The hash of the entry these rows make, recomputed as the writer computed it."""
-        chart = self.chart
-        canonical = []
-        referenced: dict[tuple[str, str], None] = {}
-        for line in lines:
-            account = chart.account_by_id[line.account_id]
-            fund = chart.fund_by_id[line.fund_id]
-            canonical.append((account.code, fund.code, account.unit.code, line.amount))
-            referenced[("account", account.code)] = None
-            referenced[("fund", fund.code)] = None
-            referenced[("unit", account.unit.code)] = None
-        fields = hashing.draft_fields(
-            kind=row.kind,
-            effective_at=row.effective_at,
-            effective_tz=row.effective_tz,
-            actor=row.actor,
-            memo=row.memo,
-            idempotency_key=row.idempotency_key,
-            source=row.source,
-            tags={r.name: r.value for r in tags},
-            claims=[(r.scope, r.key) for r in claims],
-            releases=[(r.scope, r.key) for r in releases],
-            reverses=row.reverses,
-            approved_by=row.approved_by,
-            postings=canonical,
-            chart=None,
-        )
+        fields, referenced = stored_fields(self.chart, row, lines, tags, claims, releases)
         return hashing.entry_hash(
             fields,
             seq=row.seq,
             entry_id=row.id,
             recorded_at=row.recorded_at,
             prev_hash=row.prev_hash,
-            fields_hash=hashing.fingerprint(fields, chart=chart.text(referenced)),
+            fields_hash=hashing.fingerprint(fields, chart=self.chart.text(referenced)),
         )
 
     def _line_problem(self, row: Any, lines: list[Any]) -> str | None:
