@@ -277,9 +277,12 @@ class TestNoFalseAllClear:
         ["report"],
         ["export", "-f", "csv"],
         ["import", "statement.csv", "--kind", "statement"],
+        ["prove", "--item", "log:1"],
+        ["verify", "--since", "tree:1:" + "a" * 64],
+        ["migrate"],
     )
 
-    @pytest.mark.parametrize("command", READERS, ids=lambda c: c[0])
+    @pytest.mark.parametrize("command", READERS, ids=lambda c: "-".join(c[:2]))
     def test_a_path_that_does_not_exist_is_named_and_not_created(self, tmp_path: Path, command: list[str]) -> None:
         """A typo'd path exits 2 naming it, creates no file, and prints no OK."""
         (tmp_path / "statement.csv").write_text("date,amount\n2020-04-01,5\n")
