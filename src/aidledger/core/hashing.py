@@ -13,6 +13,7 @@ import hashlib
 import json
 import re
 from collections.abc import Mapping, Sequence
+from json.encoder import encode_basestring
 from typing import Any, Final
 
 #: Hash of "nothing before": the ``prev_hash`` of the first entry.
@@ -79,12 +80,131 @@ def fingerprint(fields: Mapping[str, Any], *, chart: str | None = None) -> str:
     """
     if chart is None:
         return _sha256(dict(fields))
+    return hashlib.sha256(_fields_text(fields, chart).encode("utf-8")).hexdigest()
+
+
+def _fields_text(fields: Mapping[str, Any], chart: str) -> str:
+    """The text :func:`fingerprint` hashes for fields drafted with ``chart=None`` and the chart's text."""
     # Keys are sorted: "actor" < "chart" < every other key, so the chart goes second.
     rest = {key: value for key, value in fields.items() if key != "actor"}
     actor = fields["actor"]
     actor_text = f'"{actor}"' if isinstance(actor, str) and _PLAIN.match(actor) else _dumps(actor)
-    text = '{"actor":' + actor_text + ',"chart":' + chart + "," + _dumps(rest)[1:]
+    return '{"actor":' + actor_text + ',"chart":' + chart + "," + _dumps(rest)[1:]
+
+
+def stored_fingerprint(
+    *,
+    kind: str,
+    effective_at: int,
+    effective_tz: str,
+    actor: str,
+    memo: str,
+    idempotency_key: str | None,
+    source: str | None,
+    tags: Mapping[str, str],
+    claims: Sequence[tuple[str, str]],
+    releases: Sequence[tuple[str, str]],
+    reverses: str | None,
+    approved_by: str | None,
+    postings: Sequence[tuple[str, str, str, int]],
+    chart: str,
+) -> str:
+    """``fingerprint(draft_fields(..., chart=None), chart=chart)`` of these fields, as verification recomputes it
+    for every stored entry: SHA-256 of :func:`stored_fields_text`."""
+    text = _stored_text(
+        kind, effective_at, effective_tz, actor, memo, idempotency_key, source, tags, claims, releases, reverses,
+        approved_by, postings, chart,
+    )  # fmt: skip
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def stored_fields_text(
+    *,
+    kind: str,
+    effective_at: int,
+    effective_tz: str,
+    actor: str,
+    memo: str,
+    idempotency_key: str | None,
+    source: str | None,
+    tags: Mapping[str, str],
+    claims: Sequence[tuple[str, str]],
+    releases: Sequence[tuple[str, str]],
+    reverses: str | None,
+    approved_by: str | None,
+    postings: Sequence[tuple[str, str, str, int]],
+    chart: str,
+) -> str:
+    """The text :func:`fingerprint` hashes for these fields drafted with ``chart=None`` and the chart's ``chart``.
+
+    The same bytes as ``json.dumps`` of :func:`draft_fields` (the property tests
+    check it), written with a fixed key order and json's own string encoder
+    instead of walking a dict: each string goes through ``encode_basestring``,
+    each number is an ``int`` written as Python writes it.  A value of any other
+    type (which no ledger writes, but a changed row may hold) takes the plain path.
+    """
+    return _stored_text(
+        kind, effective_at, effective_tz, actor, memo, idempotency_key, source, tags, claims, releases, reverses,
+        approved_by, postings, chart,
+    )  # fmt: skip
+
+
+def _stored_text(
+    kind: str,
+    effective_at: int,
+    effective_tz: str,
+    actor: str,
+    memo: str,
+    key: str | None,
+    source: str | None,
+    tags: Mapping[str, str],
+    claims: Sequence[tuple[str, str]],
+    releases: Sequence[tuple[str, str]],
+    reverses: str | None,
+    checker: str | None,
+    postings: Sequence[tuple[str, str, str, int]],
+    chart: str,
+) -> str:
+    quote = _quote
+    try:
+        lines = []
+        for account, fund, unit, amount in postings:
+            if type(amount) is not int:
+                raise TypeError(amount)
+            lines.append(f"[{quote(account)},{quote(fund)},{quote(unit)},{amount}]")
+        if type(effective_at) is not int:
+            raise TypeError(effective_at)
+        return (
+            f'{{"actor":{quote(actor)},"chart":{chart},'
+            f'"checker":{"null" if checker is None else quote(checker)},"claims":{_pairs(claims)},'
+            f'"eff":{effective_at},"key":{"null" if key is None else quote(key)},"kind":{quote(kind)},'
+            f'"memo":{quote(memo)},"postings":[{",".join(lines)}],"releases":{_pairs(releases)},'
+            f'"reverses":{"null" if reverses is None else quote(reverses)},'
+            f'"source":{"null" if source is None else quote(source)},"tags":{_pairs(list(tags.items()))},'
+            f'"tz":{quote(effective_tz)}}}'
+        )
+    except (TypeError, ValueError):
+        fields = draft_fields(
+            kind=kind, effective_at=effective_at, effective_tz=effective_tz, actor=actor, memo=memo,
+            idempotency_key=key, source=source, tags=tags, claims=claims, releases=releases, reverses=reverses,
+            approved_by=checker, postings=postings, chart=None,
+        )  # fmt: skip
+        return _fields_text(fields, chart)
+
+
+#: json's own encoder of one string (``ensure_ascii=False``), as ``json.dumps`` calls it.
+_quote: Final = encode_basestring
+
+
+def _pairs(pairs: Sequence[tuple[str, str]]) -> str:
+    """A sorted list of string pairs, as JSON; TypeError or ValueError if they are not pairs of strings."""
+    if not pairs:
+        return "[]"
+    quote = _quote
+    if len(pairs) == 1:
+        ((a, b),) = pairs
+        return f"[[{quote(a)},{quote(b)}]]"
+    return "[" + ",".join([f"[{quote(a)},{quote(b)}]" for a, b in sorted(pairs)]) + "]"
 
 
 def entry_hash(
@@ -106,9 +226,10 @@ def entry_hash(
     if (
         type(seq) is int
         and type(recorded_at) is int
-        and _PLAIN.match(digest)
-        and _PLAIN.match(entry_id)
-        and _PLAIN.match(prev_hash)
+        and type(digest) is str
+        and type(entry_id) is str
+        and type(prev_hash) is str
+        and _PLAIN.match(digest + entry_id + prev_hash)  # each part is plain if and only if the whole is
     ):
         # The same text json.dumps makes (sorted keys, nothing to escape), without its cost.
         text = (
@@ -184,7 +305,13 @@ def log_hash(*, seq: int, kind: str, ref: str, item: str, entries: int, prev_has
 
 def log_text(*, seq: int, kind: str, ref: str, item: str, entries: int, prev_hash: str) -> str:
     """The canonical text of one item of the log: what :func:`log_hash` hashes, and the log's Merkle leaf."""
-    plain = all(_PLAIN.match(text) for text in (kind, ref, item, prev_hash))
+    plain = (
+        type(kind) is str
+        and type(ref) is str
+        and type(item) is str
+        and type(prev_hash) is str
+        and _PLAIN.match(kind + ref + item + prev_hash)  # each part is plain if and only if the whole is
+    )
     if type(seq) is int and type(entries) is int and plain:
         # The same text json.dumps makes (sorted keys, nothing to escape), without its cost.
         return (

@@ -8,8 +8,10 @@ carry chains of their own and are checked after the entries.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
-from typing import Any
+import itertools
+import operator
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, Final
 
 import attrs
 
@@ -18,7 +20,7 @@ from aidledger.core.errors import InvalidArgument
 from aidledger.core.window import Digest
 from aidledger.ledger.chart import Chart
 from aidledger.ledger.ledger import Ledger
-from aidledger.ledger.log import LogReader, stored_fields
+from aidledger.ledger.log import LogReader, posting_codes
 from aidledger.ledger.results import ChainBreak, Verification
 from aidledger.store import log as store_log
 
@@ -63,23 +65,26 @@ def verify(ledger: Ledger, digest: str | None = None) -> Verification:
 
 
 def _verify_chain(ledger: Ledger) -> Verification:
-    with LogReader.of(ledger) as log:
-        chart = log.chart()
-    if chart.unreadable:
-        # A definition changed behind the library into something no ledger would write.
-        problem = "; ".join(str(found) for found in chart.unreadable)
-        return Verification(
-            entries=0,
-            head_seq=0,
-            head_hash=hashing.GENESIS,
-            first_break=ChainBreak(0, None, f"the chart of accounts was changed: {problem}", "", ""),
-        )
     with LogReader.streaming(ledger) as log:
+        chart = log.chart()  # on the same snapshot as the rows
+        if chart.unreadable:
+            # A definition changed behind the library into something no ledger would write.
+            problem = "; ".join(str(found) for found in chart.unreadable)
+            return Verification(
+                entries=0,
+                head_seq=0,
+                head_hash=hashing.GENESIS,
+                first_break=ChainBreak(0, None, f"the chart of accounts was changed: {problem}", "", ""),
+            )
         return _Verifier(log, chart).run()
 
 
 class _Verifier:
-    """Walks the log's items in order, and beside them the entries with their rows."""
+    """Walks the log's items in order, and beside them the entries with their rows.
+
+    Rows are plain tuples in the reader's ``COLUMNS`` order, unpacked by
+    position: this loop runs once for every item of the log.
+    """
 
     def __init__(self, log: LogReader, chart: Chart) -> None:
         self.log = log
@@ -93,6 +98,8 @@ class _Verifier:
         self.others: dict[tuple[str, str], tuple[int, str]] = {}
         self.last_ref: dict[str, int] = {}
         self.claims = _ClaimHistory()
+        #: (account id, fund id) of an entry's lines -> their codes and the text of the definitions they refer to.
+        self.codes: dict[tuple[tuple[int, int], ...], tuple[list[tuple[str, str, str]], str]] = {}
 
     def run(self) -> Verification:
         """Walk the log with the entries beside it, then the rows left over, the other items and the head."""
@@ -101,28 +108,31 @@ class _Verifier:
         postings, tags, claims = _Grouped(log.postings()), _Grouped(log.tags()), _Grouped(log.claims())
         releases = _Grouped(log.releases())
         first_break: ChainBreak | None = None
+        items = 0
         for item in log.items():
-            self.items += 1
+            items += 1
             if first_break is None:
                 first_break = self._check_item(item)
-            if item.kind != "entry":
+            if item[1] != "entry":
                 continue
             row = next(entries, None)
             if row is None:
                 first_break = first_break or ChainBreak(
-                    item.seq, None, f"log item {item.seq} names entry {item.ref}, which is not stored", item.item, ""
+                    item[0], None, f"log item {item[0]} names entry {item[2]}, which is not stored", item[3], ""
                 )
                 continue
             self.count += 1
-            children = (postings.take(row.seq), tags.take(row.seq), claims.take(row.seq), releases.take(row.seq))
+            seq = row[0]
+            children = (postings.take(seq), tags.take(seq), claims.take(seq), releases.take(seq))
             if first_break is None:
                 first_break = self._check_entry(row, item, *children)
+        self.items = items
         for row in entries:  # entries no item of the log covers
             self.count += 1
-            first_break = first_break or ChainBreak(row.seq, row.id, "the entry is not in the log", "", str(row.hash))
+            first_break = first_break or ChainBreak(row[0], row[1], "the entry is not in the log", "", str(row[13]))
         orphans = postings.rest() + tags.rest() + claims.rest() + releases.rest()
         if first_break is None and orphans:
-            seq = orphans[0].entry_seq
+            seq = orphans[0][0]
             first_break = ChainBreak(seq, None, "rows refer to an entry that is not in the chain", "", str(seq))
         for check in (self._check_closes, self._check_records, self._check_definitions, self._check_unlogged):
             first_break = first_break or check()
@@ -137,83 +147,107 @@ class _Verifier:
             log_hash=self.tail.hash,
         )
 
-    def _check_item(self, item: Any) -> ChainBreak | None:
+    def _check_item(self, item: tuple[Any, ...]) -> ChainBreak | None:
         """The break at this log item, if any; otherwise it becomes the tail."""
+        seq, kind, ref, digest_of_item, entries_at, prev_hash, stored_hash = item
         tail = self.tail
-        if item.seq != tail.seq + 1:
-            return ChainBreak(tail.seq + 1, None, "an item is missing from the log", str(tail.seq + 1), str(item.seq))
-        if item.prev_hash != tail.hash:
-            return ChainBreak(item.seq, None, "link to the previous log item is broken", tail.hash, item.prev_hash)
-        if item.kind not in hashing.LOG_KINDS:
-            return ChainBreak(item.seq, None, f"log item of unknown kind {item.kind!r}", "", str(item.kind))
-        number = _number(item.ref) if item.kind != "unit" else None
-        entries = number if item.kind == "entry" else tail.entries
-        if item.kind != "unit" and (number is None or number <= self.last_ref.get(item.kind, 0)):
-            problem = f"log item {item.seq} names {item.kind} {item.ref!r} out of order"
-            return ChainBreak(item.seq, None, problem, f"after {self.last_ref.get(item.kind, 0)}", str(item.ref))
+        if seq != tail.seq + 1:
+            return ChainBreak(tail.seq + 1, None, "an item is missing from the log", str(tail.seq + 1), str(seq))
+        if prev_hash != tail.hash:
+            return ChainBreak(seq, None, "link to the previous log item is broken", tail.hash, prev_hash)
+        if kind not in hashing.LOG_KINDS:
+            return ChainBreak(seq, None, f"log item of unknown kind {kind!r}", "", str(kind))
+        number = _number(ref) if kind != "unit" else None
+        entries = number if kind == "entry" else tail.entries
+        if kind != "unit" and (number is None or number <= self.last_ref.get(kind, 0)):
+            problem = f"log item {seq} names {kind} {ref!r} out of order"
+            return ChainBreak(seq, None, problem, f"after {self.last_ref.get(kind, 0)}", str(ref))
         digest = hashing.log_hash(
-            seq=item.seq, kind=item.kind, ref=item.ref, item=item.item, entries=entries or 0, prev_hash=tail.hash
+            seq=seq, kind=kind, ref=ref, item=digest_of_item, entries=entries or 0, prev_hash=tail.hash
         )
-        if item.entries != entries or item.hash != digest:
-            return ChainBreak(item.seq, None, "log item does not match its hash", digest, item.hash)
+        if entries_at != entries or stored_hash != digest:
+            return ChainBreak(seq, None, "log item does not match its hash", digest, stored_hash)
         if number is not None:
-            self.last_ref[item.kind] = number
-        if item.kind != "entry":
-            self.others[(item.kind, item.ref)] = (item.seq, item.item)
-        self.tail = store_log.Tail(item.seq, item.hash, item.entries)
+            self.last_ref[kind] = number
+        if kind != "entry":
+            self.others[(kind, ref)] = (seq, digest_of_item)
+        self.tail = store_log.Tail(seq, stored_hash, entries_at)
         return None
 
     def _check_entry(
-        self, row: Any, item: Any, lines: list[Any], tags: list[Any], claims: list[Any], releases: list[Any]
+        self,
+        row: tuple[Any, ...],
+        item: tuple[Any, ...],
+        lines: list[tuple[Any, ...]],
+        tags: list[tuple[Any, ...]],
+        claims: list[tuple[Any, ...]],
+        releases: list[tuple[Any, ...]],
     ) -> ChainBreak | None:
         """The break at this entry, if any; otherwise it becomes the previous link."""
+        seq, entry_id, _, _, effective_at, _, recorded_at, _, _, _, _, _, prev_hash, stored_hash = row
         self.expected_seq += 1
-        if row.seq != self.expected_seq:
+        if seq != self.expected_seq:
             return ChainBreak(
-                self.expected_seq, None, "an entry is missing from the sequence", str(self.expected_seq), str(row.seq)
+                self.expected_seq, None, "an entry is missing from the sequence", str(self.expected_seq), str(seq)
             )
-        if item.ref != str(row.seq) or item.item != row.hash:
-            named = f"log item {item.seq} does not name entry {row.seq} as stored"
-            return ChainBreak(row.seq, row.id, named, f"{item.ref}:{item.item}", f"{row.seq}:{row.hash}")
-        if row.prev_hash != self.prev:
-            return ChainBreak(row.seq, row.id, "link to the previous entry is broken", self.prev, row.prev_hash)
-        problem = self._line_problem(row, lines) or self.claims.problem(claims, releases)
+        if item[2] != str(seq) or item[3] != stored_hash:
+            named = f"log item {item[0]} does not name entry {seq} as stored"
+            return ChainBreak(seq, entry_id, named, f"{item[2]}:{item[3]}", f"{seq}:{stored_hash}")
+        if prev_hash != self.prev:
+            return ChainBreak(seq, entry_id, "link to the previous entry is broken", self.prev, prev_hash)
+        problem = self._line_problem(effective_at, lines)
+        if problem is None and (claims or releases):
+            problem = self.claims.problem(claims, releases)
         if problem:
-            return ChainBreak(row.seq, row.id, problem, "", "")
+            return ChainBreak(seq, entry_id, problem, "", "")
         digest = self._entry_hash(row, lines, tags, claims, releases)
-        if digest != row.hash:
-            return ChainBreak(row.seq, row.id, "entry content does not match its hash", digest, row.hash)
-        if row.recorded_at < self.last_recorded:
-            return ChainBreak(
-                row.seq, row.id, "recorded time goes backwards", str(self.last_recorded), str(row.recorded_at)
-            )
-        self.last_recorded = row.recorded_at
-        self.prev = row.hash
+        if digest != stored_hash:
+            return ChainBreak(seq, entry_id, "entry content does not match its hash", digest, stored_hash)
+        if recorded_at < self.last_recorded:
+            return ChainBreak(seq, entry_id, "recorded time goes backwards", str(self.last_recorded), str(recorded_at))
+        self.last_recorded = recorded_at
+        self.prev = stored_hash
         return None
 
-    def _entry_hash(self, row: Any, lines: list[Any], tags: list[Any], claims: list[Any], releases: list[Any]) -> str:
-        """The hash of the entry these rows make, recomputed as the writer computed it."""
-        fields, referenced = stored_fields(self.chart, row, lines, tags, claims, releases)
+    def _entry_hash(
+        self,
+        row: tuple[Any, ...],
+        lines: list[tuple[Any, ...]],
+        tags: list[tuple[Any, ...]],
+        claims: list[tuple[Any, ...]],
+        releases: list[tuple[Any, ...]],
+    ) -> str:
+        """The hash of the entry these rows make, recomputed as the writer computed it (see ``stored_fields``)."""
+        seq, entry_id, key, kind, effective_at, tz, recorded_at, actor, memo, source, reverses, checker, prev, _ = row
+        pairs = tuple([(line[2], line[3]) for line in lines])
+        found = self.codes.get(pairs)
+        if found is None:
+            codes, referenced = posting_codes(self.chart, pairs)
+            found = self.codes[pairs] = (codes, self.chart.text(referenced))
+        codes, chart_text = found
+        fields_hash = hashing.stored_fingerprint(
+            kind=kind, effective_at=effective_at, effective_tz=tz, actor=actor, memo=memo, idempotency_key=key,
+            source=source, tags=dict(map(_SECOND_THIRD, tags)),
+            claims=list(map(_SECOND_THIRD, claims)) if claims else claims,
+            releases=list(map(_SECOND_THIRD, releases)) if releases else releases,
+            reverses=reverses, approved_by=checker,
+            postings=[(*code, line[4]) for code, line in zip(codes, lines, strict=True)], chart=chart_text,
+        )  # fmt: skip
         return hashing.entry_hash(
-            fields,
-            seq=row.seq,
-            entry_id=row.id,
-            recorded_at=row.recorded_at,
-            prev_hash=row.prev_hash,
-            fields_hash=hashing.fingerprint(fields, chart=self.chart.text(referenced)),
+            _NO_FIELDS, seq=seq, entry_id=entry_id, recorded_at=recorded_at, prev_hash=prev, fields_hash=fields_hash
         )
 
-    def _line_problem(self, row: Any, lines: list[Any]) -> str | None:
-        chart = self.chart
+    def _line_problem(self, effective_at: int, lines: list[tuple[Any, ...]]) -> str | None:
+        accounts, funds = self.chart.account_by_id, self.chart.fund_by_id
         if len(lines) < 2:
             return f"entry has {len(lines)} posting(s)"
-        for number, line in enumerate(lines, start=1):
-            if line.line != number:
+        for number, (_, line, account_id, fund_id, _, line_effective) in enumerate(lines, start=1):
+            if line != number:
                 return f"posting lines are not 1..{len(lines)}"
-            if line.account_id not in chart.account_by_id or line.fund_id not in chart.fund_by_id:
+            if account_id not in accounts or fund_id not in funds:
                 return f"posting line {number} refers to an unknown account or fund"
-            if line.effective_at != row.effective_at:
-                return f"posting line {number} has effective time {line.effective_at}, its entry {row.effective_at}"
+            if line_effective != effective_at:
+                return f"posting line {number} has effective time {line_effective}, its entry {effective_at}"
         return None
 
     def _check_closes(self) -> ChainBreak | None:
@@ -296,27 +330,31 @@ class _ClaimHistory:
         self.taken: dict[tuple[str, str], int] = {}
         self.released: dict[tuple[str, str], int] = {}
 
-    def problem(self, claims: list[Any], releases: list[Any]) -> str | None:
-        for row in claims:
-            pair = (row.scope, row.key)
+    def problem(self, claims: list[tuple[Any, ...]], releases: list[tuple[Any, ...]]) -> str | None:
+        """The first claim or release (rows of ``entry_seq, scope, key, generation``) its history does not give."""
+        for _, scope, key, generation in claims:
+            pair = (scope, key)
             taken, released = self.taken.get(pair, 0), self.released.get(pair, 0)
             if taken > released:
-                return f"claim {row.key!r} in {row.scope!r} is taken while an earlier taking is not released"
-            if row.generation != taken:
-                return f"claim {row.key!r} in {row.scope!r} carries generation {row.generation}, its history {taken}"
+                return f"claim {key!r} in {scope!r} is taken while an earlier taking is not released"
+            if generation != taken:
+                return f"claim {key!r} in {scope!r} carries generation {generation}, its history {taken}"
             self.taken[pair] = taken + 1
-        for row in releases:
-            pair = (row.scope, row.key)
+        for _, scope, key, generation in releases:
+            pair = (scope, key)
             taken, released = self.taken.get(pair, 0), self.released.get(pair, 0)
             if taken <= released:
-                return f"claim {row.key!r} in {row.scope!r} is released while it is not taken"
-            if row.generation != released:
-                return (
-                    f"release of claim {row.key!r} in {row.scope!r} carries generation {row.generation}, "
-                    f"its history {released}"
-                )
+                return f"claim {key!r} in {scope!r} is released while it is not taken"
+            if generation != released:
+                return f"release of claim {key!r} in {scope!r} carries generation {generation}, its history {released}"
             self.released[pair] = released + 1
         return None
+
+
+#: A tag row's (name, value), a claim or release row's (scope, key).
+_SECOND_THIRD: Final = operator.itemgetter(1, 2)
+#: ``entry_hash`` is given the fields' hash already made.
+_NO_FIELDS: Final[Mapping[str, Any]] = {}
 
 
 def _number(ref: str) -> int | None:
@@ -325,28 +363,31 @@ def _number(ref: str) -> int | None:
 
 
 class _Grouped:
-    """Hands out consecutive rows of an ordered result, grouped by ``entry_seq``."""
+    """Hands out consecutive rows of an ordered result, grouped by their first column (``entry_seq``)."""
 
-    def __init__(self, rows: Iterable[Any]) -> None:
-        self._rows = iter(rows)
-        self._next: Any = next(self._rows, None)
-        self._skipped: list[Any] = []
+    def __init__(self, rows: Iterable[tuple[Any, ...]]) -> None:
+        self._groups = ((seq, list(group)) for seq, group in itertools.groupby(rows, key=operator.itemgetter(0)))
+        self._next: tuple[Any, list[tuple[Any, ...]]] | None = next(self._groups, None)
+        self._skipped: list[tuple[Any, ...]] = []
 
-    def take(self, seq: int) -> list[Any]:
-        taken = []
-        while self._next is not None and self._next.entry_seq < seq:
-            self._skipped.append(self._next)
-            self._next = next(self._rows, None)
-        while self._next is not None and self._next.entry_seq == seq:
-            taken.append(self._next)
-            self._next = next(self._rows, None)
-        return taken
+    def take(self, seq: int) -> list[tuple[Any, ...]]:
+        found = self._next
+        while found is not None and found[0] < seq:
+            self._skipped += found[1]
+            found = next(self._groups, None)
+        if found is None or found[0] != seq:
+            self._next = found
+            return []
+        self._next = next(self._groups, None)
+        return found[1]
 
-    def rest(self) -> list[Any]:
+    def rest(self) -> list[tuple[Any, ...]]:
         remaining = list(self._skipped)
-        while self._next is not None:
-            remaining.append(self._next)
-            self._next = next(self._rows, None)
+        if self._next is not None:
+            remaining += self._next[1]
+        for _, group in self._groups:
+            remaining += group
+        self._next = None
         return remaining
 
 
