@@ -92,32 +92,6 @@ def _fields_text(fields: Mapping[str, Any], chart: str) -> str:
     return '{"actor":' + actor_text + ',"chart":' + chart + "," + _dumps(rest)[1:]
 
 
-def stored_fingerprint(
-    *,
-    kind: str,
-    effective_at: int,
-    effective_tz: str,
-    actor: str,
-    memo: str,
-    idempotency_key: str | None,
-    source: str | None,
-    tags: Mapping[str, str],
-    claims: Sequence[tuple[str, str]],
-    releases: Sequence[tuple[str, str]],
-    reverses: str | None,
-    approved_by: str | None,
-    postings: Sequence[tuple[str, str, str, int]],
-    chart: str,
-) -> str:
-    """``fingerprint(draft_fields(..., chart=None), chart=chart)`` of these fields, as verification recomputes it
-    for every stored entry: SHA-256 of :func:`stored_fields_text`."""
-    text = _stored_text(
-        kind, effective_at, effective_tz, actor, memo, idempotency_key, source, tags, claims, releases, reverses,
-        approved_by, postings, chart,
-    )  # fmt: skip
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
-
-
 def stored_fields_text(
     *,
     kind: str,
@@ -143,28 +117,6 @@ def stored_fields_text(
     each number is an ``int`` written as Python writes it.  A value of any other
     type (which no ledger writes, but a changed row may hold) takes the plain path.
     """
-    return _stored_text(
-        kind, effective_at, effective_tz, actor, memo, idempotency_key, source, tags, claims, releases, reverses,
-        approved_by, postings, chart,
-    )  # fmt: skip
-
-
-def _stored_text(
-    kind: str,
-    effective_at: int,
-    effective_tz: str,
-    actor: str,
-    memo: str,
-    key: str | None,
-    source: str | None,
-    tags: Mapping[str, str],
-    claims: Sequence[tuple[str, str]],
-    releases: Sequence[tuple[str, str]],
-    reverses: str | None,
-    checker: str | None,
-    postings: Sequence[tuple[str, str, str, int]],
-    chart: str,
-) -> str:
     quote = _quote
     try:
         lines = []
@@ -176,8 +128,9 @@ def _stored_text(
             raise TypeError(effective_at)
         return (
             f'{{"actor":{quote(actor)},"chart":{chart},'
-            f'"checker":{"null" if checker is None else quote(checker)},"claims":{_pairs(claims)},'
-            f'"eff":{effective_at},"key":{"null" if key is None else quote(key)},"kind":{quote(kind)},'
+            f'"checker":{"null" if approved_by is None else quote(approved_by)},"claims":{_pairs(claims)},'
+            f'"eff":{effective_at},"key":{"null" if idempotency_key is None else quote(idempotency_key)},'
+            f'"kind":{quote(kind)},'
             f'"memo":{quote(memo)},"postings":[{",".join(lines)}],"releases":{_pairs(releases)},'
             f'"reverses":{"null" if reverses is None else quote(reverses)},'
             f'"source":{"null" if source is None else quote(source)},"tags":{_pairs(list(tags.items()))},'
@@ -186,8 +139,8 @@ def _stored_text(
     except (TypeError, ValueError):
         fields = draft_fields(
             kind=kind, effective_at=effective_at, effective_tz=effective_tz, actor=actor, memo=memo,
-            idempotency_key=key, source=source, tags=tags, claims=claims, releases=releases, reverses=reverses,
-            approved_by=checker, postings=postings, chart=None,
+            idempotency_key=idempotency_key, source=source, tags=tags, claims=claims, releases=releases,
+            reverses=reverses, approved_by=approved_by, postings=postings, chart=None,
         )  # fmt: skip
         return _fields_text(fields, chart)
 

@@ -71,22 +71,7 @@ def posting_codes(
 #: The columns of each table :class:`LogReader` streams, in the order of its tuples.
 COLUMNS: Final = {
     "log": ("seq", "kind", "ref", "item", "entries", "prev_hash", "hash"),
-    "entries": (
-        "seq",
-        "id",
-        "idempotency_key",
-        "kind",
-        "effective_at",
-        "effective_tz",
-        "recorded_at",
-        "actor",
-        "memo",
-        "source",
-        "reverses",
-        "approved_by",
-        "prev_hash",
-        "hash",
-    ),
+    "entries": tuple(t.entries.c.keys()),  # the table's own order, as the writer inserts them
     "postings": ("entry_seq", "line", "account_id", "fund_id", "amount", "effective_at"),
     "entry_tags": ("entry_seq", "name", "value"),
     "claims": ("entry_seq", "scope", "key", "generation"),

@@ -8,6 +8,7 @@ carry chains of their own and are checked after the entries.
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import operator
 from collections.abc import Callable, Iterable, Mapping
@@ -225,7 +226,7 @@ class _Verifier:
             codes, referenced = posting_codes(self.chart, pairs)
             found = self.codes[pairs] = (codes, self.chart.text(referenced))
         codes, chart_text = found
-        fields_hash = hashing.stored_fingerprint(
+        text = hashing.stored_fields_text(
             kind=kind, effective_at=effective_at, effective_tz=tz, actor=actor, memo=memo, idempotency_key=key,
             source=source, tags=dict(map(_SECOND_THIRD, tags)),
             claims=list(map(_SECOND_THIRD, claims)) if claims else claims,
@@ -233,6 +234,7 @@ class _Verifier:
             reverses=reverses, approved_by=checker,
             postings=[(*code, line[4]) for code, line in zip(codes, lines, strict=True)], chart=chart_text,
         )  # fmt: skip
+        fields_hash = hashlib.sha256(text.encode("utf-8")).hexdigest()
         return hashing.entry_hash(
             _NO_FIELDS, seq=seq, entry_id=entry_id, recorded_at=recorded_at, prev_hash=prev, fields_hash=fields_hash
         )
