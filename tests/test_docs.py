@@ -24,6 +24,8 @@ import attrs
 import pytest
 
 DOCS = Path(__file__).parent.parent / "docs"
+#: The README's python blocks run too; its console blocks are the scripts of a fresh clone (tests/test_scripts.py).
+README = DOCS.parent / "README.md"
 BLOCK = re.compile(r"^```(\w+)[^\n]*\n(.*?)^```\s*$", re.MULTILINE | re.DOTALL)
 EXIT = re.compile(r"^\[exit (\d+)\]$")
 
@@ -40,7 +42,8 @@ class Example:
 
 
 def pages() -> list[Path]:
-    return sorted(p for p in DOCS.rglob("*.md") if "```python" in p.read_text() or "```console" in p.read_text())
+    found = sorted(p for p in DOCS.rglob("*.md") if "```python" in p.read_text() or "```console" in p.read_text())
+    return [*found, README]
 
 
 def commands(block: str, line: int) -> list[Example]:
@@ -71,7 +74,8 @@ def examples(page: Path) -> list[Example]:
     for index, match in enumerate(matches):
         line = text[: match.start()].count("\n") + 1
         if match.group(1) == "console":
-            found.extend(commands(match.group(2), line))
+            if page != README:
+                found.extend(commands(match.group(2), line))
             continue
         if match.group(1) != "python":
             continue
@@ -117,7 +121,7 @@ def run_command(example: Example, page: Path) -> None:
         assert lines_of(output) == lines_of(example.expected), where
 
 
-@pytest.mark.parametrize("page", pages(), ids=lambda p: str(p.relative_to(DOCS)))
+@pytest.mark.parametrize("page", pages(), ids=lambda p: str(p.relative_to(DOCS.parent)))
 def test_page_examples_run_as_printed(page: Path, tmp_path: Path) -> None:
     """Each example runs without error and prints exactly the output shown under it."""
     namespace: dict[str, object] = {"__name__": "__docs__"}

@@ -3,6 +3,8 @@
 Everything public is importable from here; the submodules are private.
 """
 
+from typing import TYPE_CHECKING
+
 from aidledger.core.accounts import Account, AccountType, Fund, Restriction, Side
 from aidledger.core.amounts import (
     MAX_MINOR,
@@ -64,7 +66,6 @@ from aidledger.exports._common import ExportSummary
 from aidledger.exports.beancount import export_beancount
 from aidledger.exports.csv import export_csv
 from aidledger.exports.hledger import export_hledger
-from aidledger.exports.html import ReportSummary, export_html
 from aidledger.exports.iati import IatiSummary, ReportingOrg, export_iati
 from aidledger.exports.narration import Description, describe
 from aidledger.io.bankfile import (
@@ -227,7 +228,24 @@ from aidledger.vocabulary import (
     Severity,
 )
 
+if TYPE_CHECKING:
+    from aidledger.exports.html import ReportSummary, export_html
+
 __version__ = "0.1.0"
+
+#: Public names whose module loads a heavy library (jinja2): imported on first use, not by ``import aidledger``.
+_LAZY = {"ReportSummary": "aidledger.exports.html", "export_html": "aidledger.exports.html"}
+
+
+def __getattr__(name: str) -> object:
+    if name not in _LAZY:
+        raise AttributeError(f"module 'aidledger' has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(_LAZY[name]), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "DIALECTS",

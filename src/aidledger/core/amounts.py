@@ -16,12 +16,14 @@ import decimal
 import enum
 import re
 from decimal import Decimal
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 import attrs
-import moneyed
 
 from aidledger.core.errors import InvalidAmount, InvalidArgument, UnitMismatch
+
+if TYPE_CHECKING:  # py-moneyed loads Babel: it is imported on the first currency looked up, not by `import aidledger`
+    import moneyed
 
 #: Largest absolute amount, in minor units, that the ledger accepts (18 digits):
 #: sums of many such amounts still fit the databases' signed 64-bit integers.
@@ -115,6 +117,8 @@ def currency(code: str) -> Unit:
     """
     if not isinstance(code, str):
         raise InvalidArgument(f"currency code must be a string, got {code!r}", code=code)
+    import moneyed
+
     try:
         found = moneyed.get_currency(code.upper())
     except moneyed.CurrencyDoesNotExist:
@@ -290,6 +294,8 @@ class Amount:
         """This amount as a py-moneyed ``Money`` (for formatting); currencies only."""
         if not self.unit.is_currency:
             raise UnitMismatch(f"{self} is not money", amount=self)
+        import moneyed
+
         return moneyed.Money(self.value, self.unit.code)
 
 

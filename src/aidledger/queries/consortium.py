@@ -49,9 +49,9 @@ from __future__ import annotations
 import hashlib
 import hmac
 from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING
 
 import attrs
-from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
 
 from aidledger.core.beneficiaries import Beneficiary, Pseudonymizer
 from aidledger.core.errors import InvalidArgument
@@ -59,6 +59,9 @@ from aidledger.ledger.ledger import Ledger
 from aidledger.queries._reading import require_ledger
 from aidledger.registry import PersonStatus, Registry
 from aidledger.vocabulary import CLAIM_PREFIX, RecordKind
+
+if TYPE_CHECKING:  # cryptography is imported where it is used, so that `import aidledger` does not load it
+    from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
 
 _DOMAIN = b"aidledger consortium PSI v1\x00"
 
@@ -100,6 +103,8 @@ class SharedHouseholds:
 
 def _point(consortium_pseudonym: str) -> X25519PublicKey:
     """The curve point (u-coordinate) a consortium pseudonym is hashed to."""
+    from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PublicKey
+
     digest = hashlib.sha256(_DOMAIN + consortium_pseudonym.encode("ascii")).digest()
     return X25519PublicKey.from_public_bytes(digest)
 
@@ -114,6 +119,8 @@ def _blind(secret: X25519PrivateKey, element: X25519PublicKey) -> str:
 def _element(text: object) -> X25519PublicKey:
     if not isinstance(text, str) or len(text) != 64:
         raise InvalidArgument(f"a list element must be 64 hex characters, got {text!r}")
+    from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PublicKey
+
     try:
         return X25519PublicKey.from_public_bytes(bytes.fromhex(text))
     except ValueError:
@@ -126,6 +133,8 @@ class ConsortiumParty:
     def __init__(self, programme: str, members: Mapping[str, Beneficiary], *, left_out: int = 0) -> None:
         self.programme = programme
         self.left_out = left_out
+        from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
+
         self._secret = X25519PrivateKey.generate()
         blinded = {_blind(self._secret, _point(c)): own for c, own in members.items()}
         self._offer = tuple(sorted(blinded))

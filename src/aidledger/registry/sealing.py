@@ -13,9 +13,6 @@ import json
 import os
 from typing import Final
 
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-
 from aidledger.core.errors import StorageError
 
 #: The sealed format's version, stored with each row.
@@ -27,6 +24,9 @@ FIELDS: Final = ("registry_id", "name", "national_id", "phone", "address")
 
 def new_key() -> bytes:
     """A fresh random key for one person."""
+    # cryptography is imported where it is used, so that `import aidledger` does not load it.
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
     return AESGCM.generate_key(bit_length=KEY_BYTES * 8)
 
 
@@ -38,6 +38,8 @@ def seal(key: bytes, person_id: str, data: dict[str, str]) -> tuple[bytes, bytes
     """``(nonce, ciphertext)`` of ``data`` (the :data:`FIELDS`) under ``key``, bound to ``person_id``."""
     plain = json.dumps({name: data[name] for name in FIELDS}, ensure_ascii=False, sort_keys=True).encode("utf-8")
     nonce = os.urandom(NONCE_BYTES)
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
     return nonce, AESGCM(key).encrypt(nonce, plain, _associated(person_id))
 
 
@@ -45,6 +47,9 @@ def unseal(key: bytes, person_id: str, nonce: bytes, sealed: bytes, format_: int
     """The data sealed by :func:`seal`; StorageError if the row was changed behind the registry."""
     if format_ != FORMAT or len(key) != KEY_BYTES:
         raise StorageError(f"registry row {person_id} has an unknown format {format_}", person=person_id)
+    from cryptography.exceptions import InvalidTag
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
     try:
         plain = AESGCM(key).decrypt(bytes(nonce), bytes(sealed), _associated(person_id))
     except InvalidTag:

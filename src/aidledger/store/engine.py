@@ -15,11 +15,7 @@ import re
 from pathlib import Path
 from typing import Any, Final
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from sqlalchemy import create_engine, event, inspect, pool
+from sqlalchemy import create_engine, event, inspect, pool, text
 from sqlalchemy.engine import URL, Connection, Engine, make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
@@ -163,8 +159,8 @@ def check_schema(engine: Engine, shown_url: str, *, allow_older: bool = False) -
     this library does not know (a newer one).
     """
     with engine.connect() as probe:
-        revision = MigrationContext.configure(probe).get_current_revision()
         tables = set(inspect(probe).get_table_names())
+        revision = _current_revision(probe) if _VERSION_TABLE in tables else None
     missing = [name for name in _LEDGER_TABLES if name not in tables]
     if revision is None or missing:
         what = "it is empty" if not tables else f"it has no {', '.join(missing) or 'alembic_version'} table"
@@ -189,17 +185,31 @@ def check_schema(engine: Engine, shown_url: str, *, allow_older: bool = False) -
 
 
 _MIGRATIONS: Final = Path(__file__).parent / "migrations"
+_VERSION_TABLE: Final = "alembic_version"
+
+
+def _current_revision(connection: Connection) -> str | None:
+    """The revision in Alembic's version table (which must exist), read with one query: opening a current
+    ledger never loads Alembic.
+
+    ``None`` when the table has no row; several rows (branches this library never makes) read as one
+    revision no migration knows.
+    """
+    rows = connection.execute(text(f"SELECT version_num FROM {_VERSION_TABLE}")).scalars().all()
+    return ",".join(sorted(rows)) or None
 
 
 def known_revisions() -> frozenset[str]:
     """Every schema revision this library's migrations know (and can migrate from)."""
+    from alembic.script import ScriptDirectory  # Alembic is loaded only when a migration is needed
+
     return frozenset(script.revision for script in ScriptDirectory(str(_MIGRATIONS)).walk_revisions())
 
 
 def migrate(engine: Engine) -> None:
     """Bring the schema to the newest revision (creating it in an empty database)."""
     with engine.connect() as probe:
-        current = MigrationContext.configure(probe).get_current_revision()
+        current = _current_revision(probe) if inspect(probe).has_table(_VERSION_TABLE) else None
     if current == SCHEMA_REVISION:
         return
     if current is not None and current not in known_revisions():
@@ -212,6 +222,9 @@ def migrate(engine: Engine) -> None:
         if connection.dialect.name == "postgresql":
             # Two processes opening a new database at once: the second waits here.
             connection.exec_driver_sql("SELECT pg_advisory_xact_lock(7341021)")
+        from alembic import command
+        from alembic.config import Config
+
         config = Config()
         config.set_main_option("script_location", str(_MIGRATIONS))
         config.attributes["connection"] = connection

@@ -13,8 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from pathlib import Path
-
-from lxml import etree
+from typing import TYPE_CHECKING
 
 from aidledger.core.amounts import Money
 from aidledger.core.errors import InvalidArgument, MalformedFile
@@ -28,6 +27,9 @@ from aidledger.io.bankfile.model import (
     check_balance,
 )
 
+if TYPE_CHECKING:  # lxml is imported where it is used, so that `import aidledger` does not load it
+    from lxml import etree
+
 VERSIONS = ("02", "03", "04", "08")
 _NAMESPACE = re.compile(r"urn:iso:std:iso:20022:tech:xsd:(camt\.05[34]\.001\.(\d\d))\Z")
 _DECLARATION = re.compile(rb"<!(DOCTYPE|ENTITY)", re.IGNORECASE)
@@ -37,6 +39,8 @@ _CLOSING = ("CLBD",)
 
 def safe_parser() -> etree.XMLParser:
     """An lxml parser that loads no DTD, resolves no entity, fetches nothing and refuses huge nodes."""
+    from lxml import etree
+
     return etree.XMLParser(
         resolve_entities=False,
         no_network=True,
@@ -50,6 +54,8 @@ def safe_parser() -> etree.XMLParser:
 
 def parse_xml(name: str, data: bytes) -> etree._ElementTree:
     """``data`` parsed by :func:`safe_parser`; a DTD, an entity or broken XML is MalformedFile with its line."""
+    from lxml import etree
+
     found = _DECLARATION.search(data)
     if found:
         line = data.count(b"\n", 0, found.start()) + 1
@@ -81,6 +87,8 @@ def read_camt(source: Source, *, schema_dir: str | Path | None = None) -> list[B
     aidledger does not ship), the file is first validated against the XSD of its
     version; many real files do not validate, so that is off by default.
     """
+    from lxml import etree
+
     name, data = load(source, "bank statement")
     tree = parse_xml(name, data)
     root = tree.getroot()
@@ -100,6 +108,8 @@ def read_camt(source: Source, *, schema_dir: str | Path | None = None) -> list[B
 
 
 def _validate(name: str, tree: etree._ElementTree, xsd: Path) -> None:
+    from lxml import etree
+
     try:
         schema = etree.XMLSchema(etree.parse(str(xsd), safe_parser()))
     except (OSError, etree.XMLSchemaParseError, etree.XMLSyntaxError) as error:
@@ -131,6 +141,8 @@ class _Camt:
         return found.text.strip() or None
 
     def required(self, element: etree._Element, path: str) -> str:
+        from lxml import etree
+
         value = self.text(element, path)
         if value is None:
             raise self.fail(element, f"{etree.QName(element).localname} has no {path.replace('c:', '')}")

@@ -16,13 +16,15 @@ import hashlib
 import re
 from collections.abc import Callable, Iterable, Sequence
 from decimal import Decimal
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 import attrs
-from lxml import etree
 
 from aidledger.core.amounts import Money
 from aidledger.core.errors import InvalidArgument, InvalidTime
+
+if TYPE_CHECKING:  # lxml is imported where it is used, so that `import aidledger` does not load it
+    from lxml import etree
 
 VERSIONS: Final = ("001.001.09", "001.001.03")
 _IBAN = re.compile(r"[A-Z]{2}[0-9]{2}[a-zA-Z0-9]{1,30}\Z", re.ASCII)
@@ -172,6 +174,8 @@ def write_pain001(instruction: PaymentInstruction, *, version: str = "001.001.09
         raise InvalidArgument(f"pain.001 version must be one of {', '.join(VERSIONS)}, got {version!r}")
     if not isinstance(instruction, PaymentInstruction):
         raise InvalidArgument(f"expected a PaymentInstruction, got {instruction!r}")
+    from lxml import etree
+
     namespace = f"urn:iso:std:iso:20022:tech:xsd:pain.{version}"
     old = version == "001.001.03"
 

@@ -20,13 +20,11 @@ directly, not through ``Tag.parse``, which logs the text it fails on.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
+from typing import TYPE_CHECKING
 
 import attrs
-import mt940
-import mt940.models
-import mt940.processors
-import mt940.tags
 
 from aidledger.core.amounts import Money
 from aidledger.core.errors import MalformedFile
@@ -38,6 +36,10 @@ from aidledger.io.bankfile.model import (
     TransactionDetail,
     check_balance,
 )
+
+if TYPE_CHECKING:  # mt-940 is imported where it is used, so that `import aidledger` does not load it
+    import mt940
+    import mt940.tags
 
 _TAG = re.compile(r":(?P<tag>[0-9]{2}[A-Z]?|NS):(?P<value>.*)\Z")
 _ENVELOPE = re.compile(r"(\{[0-9]:[^{}]*\})*\{4:(?P<rest>.*)\Z")
@@ -52,9 +54,27 @@ _MARKS = {
 _SUBFIELD = re.compile(r"/(?P<key>IBAN|NAME|EREF|REMI)/(?P<value>[^/]*)")
 _OPENING = ("60F", "60M", "60")
 _CLOSING = ("62F", "62M", "62")
-_STATEMENT_LINES = (mt940.tags.Statement(), mt940.tags.StatementASNB())
-_BALANCE = mt940.tags.FinalOpeningBalance()
-_OPTIONS = mt940.Options.all()
+
+
+@attrs.frozen
+class _Parsers:
+    """mt-940's parsers of a statement line (two dialects) and of a balance, and its options."""
+
+    lines: tuple[mt940.tags.Statement, ...]
+    balance: mt940.tags.FinalOpeningBalance
+    options: mt940.Options
+
+
+@functools.cache
+def _parsers() -> _Parsers:
+    """The parsers, made once, on the first MT940 file read."""
+    import mt940.tags
+
+    return _Parsers(
+        lines=(mt940.tags.Statement(), mt940.tags.StatementASNB()),
+        balance=mt940.tags.FinalOpeningBalance(),
+        options=mt940.Options.all(),
+    )
 
 
 @attrs.frozen
@@ -135,7 +155,9 @@ class _Statement:
     def __init__(self, name: str, tags: list[_Tag]) -> None:
         self.name = name
         self.tags = tags
-        self.context = mt940.models.Transactions(options=_OPTIONS)
+        import mt940.models
+
+        self.context = mt940.models.Transactions(options=_parsers().options)
 
     def fail(self, tag: _Tag, problem: str) -> MalformedFile:
         return MalformedFile(f"{self.name} line {tag.line}: :{tag.tag}: {problem}", line=tag.line, value=tag.value)
@@ -191,7 +213,9 @@ class _Statement:
         return parse_amount(self.name, tag.line, plain, currency, what=what)
 
     def balance(self, tag: _Tag) -> Money:
-        found = _BALANCE.re.match(tag.value)
+        import mt940.models
+
+        found = _parsers().balance.re.match(tag.value)
         if found is None or tag.value[found.end() :].strip():
             raise self.fail(tag, f"balance {tag.value.splitlines()[0] if tag.value else ''!r} does not parse")
         groups = found.groupdict()
@@ -207,7 +231,9 @@ class _Statement:
         return amount
 
     def entry(self, tag: _Tag, currency: str) -> StatementEntry:
-        for parser in _STATEMENT_LINES:
+        import mt940.processors
+
+        for parser in _parsers().lines:
             found = parser.re.match(tag.value)
             if found is not None:
                 break
