@@ -17,7 +17,10 @@ this module wires them to the ledger:
   ``RtrInf``) returns it if it was paid and fails it otherwise (a rejection),
   and either releases the household's claim for a follow-up list.
 - :func:`post_credits` posts the other credits as donations, each exactly once:
-  its idempotency key is the account and the entry's reference.
+  its idempotency key (:func:`credit_keys`) is the account and the entry's
+  reference, or for a credit with no reference its place in the statement
+  (statement id, booking date, amount, currency and its number among equal
+  credits).
 """
 
 from __future__ import annotations
@@ -327,6 +330,63 @@ def follow_up_lines(ledger: Ledger, list_code: str, *, suffix: str = "-2") -> li
     ]
 
 
+def credit_keys(credits: Iterable[tuple[BankStatement, StatementEntry]]) -> list[str]:
+    """The idempotency key of each credit, in order: the same whenever the same statement is read again.
+
+    A credit the bank gave a reference (its own for the entry, else the entry's
+    ``NtryRef`` or MT940 customer reference; ``NONREF`` and ``NOTPROVIDED`` are
+    none) is ``bank-credit:<account>:<reference>:<booking date>``.  Nothing of the
+    file goes into it, so the same credit in a camt.054 and later in the day's
+    camt.053 is the same donation.  Real banks repeat a reference within a day
+    (an IBAN, a batch reference): the second credit under one key takes ``:2``,
+    the third ``:3``, in file order, and the same reference for a different
+    amount is refused as an IdempotencyConflict when posted, never posted twice.
+
+    A credit with no reference is cited by where the bank's statement of record
+    puts it: ``bank-credit:<account>:statement:<statement id>:<booking
+    date>:<amount>:<currency>:<n>``, the n-th credit of that amount on that day and statement,
+    in file order; so two equal credits on one day are two donations, and
+    reading the statement again gives the same keys.  The statement id is the
+    camt ``Stmt/Id`` or MT940 ``:28C:`` (else the message id).  A camt.054
+    notification is not a statement of record (the day's camt.053 reports the
+    same credit again, under another id): a credit with no reference in it is
+    refused with its line, as is one whose statement has no id at all.
+    """
+    keys: list[str] = []
+    seen: dict[str, int] = defaultdict(int)
+    for statement, entry in credits:
+        reference = next(
+            (r for r in (entry.account_servicer_reference, entry.reference) if r not in _NO_REFERENCE), None
+        )
+        day = _date(entry).isoformat()
+        if reference is not None:
+            key = f"bank-credit:{statement.account or ''}:{reference}:{day}"
+        else:
+            amount = f"{entry.amount.value:f}:{entry.amount.unit.code}"
+            key = f"bank-credit:{statement.account or ''}:statement:{_cited(statement, entry)}:{day}:{amount}"
+        seen[key] += 1
+        if reference is None:
+            keys.append(f"{key}:{seen[key]}")
+        else:
+            keys.append(key if seen[key] == 1 else f"{key}:{seen[key]}")
+    return keys
+
+
+def _cited(statement: BankStatement, entry: StatementEntry) -> str:
+    """The id of the statement of record a credit with no reference is cited by, or MalformedFile."""
+    where = f"{entry.file} line {entry.line}: a credit with no entry reference"
+    if statement.format.startswith("camt.054"):
+        raise MalformedFile(
+            f"{where} in a camt.054 notification cannot be posted exactly once; post it from the day's statement "
+            "(camt.053 or MT940)",
+            line=entry.line,
+        )
+    cited = statement.statement_id or statement.message_id
+    if not cited:
+        raise MalformedFile(f"{where} in a statement with no id cannot be posted exactly once", line=entry.line)
+    return cited
+
+
 def post_credits(
     aid: Aid,
     statements: Sequence[BankStatement],
@@ -341,23 +401,13 @@ def post_credits(
 
     A credit is left out when it is zero, a reversal or a return (``RtrInf``), or
     when it names as end-to-end id a payment's reference (money of a payment
-    coming back, for :func:`settle_statement`) or an id in ``exclude``.  A credit's idempotency key is
-    ``bank-credit:<account>:<entry reference>:<booking date>`` (the reference is
-    the bank's for the entry, else the entry's ``NtryRef`` or MT940 customer
-    reference; ``NONREF`` and ``NOTPROVIDED`` are none), so posting a statement
-    again posts nothing twice.  Real banks repeat a reference within a day (an
-    IBAN, a batch reference): the second credit under one key takes ``:2``, the
-    third ``:3``, in file order, and the same reference for a different amount is
-    refused as an IdempotencyConflict, never posted twice.  A credit with no
-    reference is refused with its line.  Nothing of the file (its name, line or format) goes into
-    the entry, so the same credit in a camt.054 and later in the day's camt.053
-    is the same donation.  The donor is ``donor`` (the counterparty's name is
-    the bank's data and is not copied into the ledger); the effective time is
-    the booking date's midnight in ``tz``.
+    coming back, for :func:`settle_statement`) or an id in ``exclude``.  Each
+    credit's idempotency key is given by :func:`credit_keys`, so posting a
+    statement again posts nothing twice.  The donor is ``donor`` (the
+    counterparty's name is the bank's data and is not copied into the ledger);
+    the effective time is the booking date's midnight in ``tz``.
     """
     zone = time_zone(tz)
-    gifts: list[Gift] = []
-    seen: dict[str, int] = defaultdict(int)
     credits = [
         (statement, entry)
         for statement, entry in _booked(statements)
@@ -365,30 +415,16 @@ def post_credits(
     ]
     named = {d.end_to_end_id for _, entry in credits for d in entry.details if d.end_to_end_id}
     payments = payment_references(aid.ledger, named) | set(exclude)
-    for statement, entry in credits:
-        if any(d.return_reason or d.end_to_end_id in payments for d in entry.details):
-            continue
-        reference = next(
-            (r for r in (entry.account_servicer_reference, entry.reference) if r not in _NO_REFERENCE), None
-        )
-        if reference is None:
-            raise MalformedFile(
-                f"{entry.file} line {entry.line}: a credit with no entry reference cannot be posted exactly once",
-                line=entry.line,
-            )
+    donations = [
+        (statement, entry)
+        for statement, entry in credits
+        if not any(d.return_reason or d.end_to_end_id in payments for d in entry.details)
+    ]
+    gifts = []
+    for (_, entry), key in zip(donations, credit_keys(donations), strict=True):
         day = _date(entry)
-        key = f"bank-credit:{statement.account or ''}:{reference}:{day.isoformat()}"
-        seen[key] += 1
-        gifts.append(
-            Gift(
-                fund=fund,
-                amount=entry.amount,
-                donor=donor,
-                on=pendulum.datetime(day.year, day.month, day.day, tz=zone),
-                memo="bank statement credit",
-                key=key if seen[key] == 1 else f"{key}:{seen[key]}",
-            )
-        )
+        on = pendulum.datetime(day.year, day.month, day.day, tz=zone)
+        gifts.append(Gift(fund=fund, amount=entry.amount, donor=donor, on=on, memo="bank statement credit", key=key))
     return tuple(aid.donate_many(gifts, actor=actor))
 
 
