@@ -97,6 +97,18 @@ class TestPaymentFile:
         with pytest.raises(DuplicateDefinition):  # another file under the same message id is refused
             export_pain001(listed.ledger, "L1", actor="treasurer", accounts=PAYEES, **(BANK | {"created": APRIL}))
 
+    def test_a_re_export_reuses_the_recorded_creation_time(self, listed: Aid) -> None:
+        """Without ``created``, a message id exported before is written again byte for byte; progress is reported."""
+        bank = {k: v for k, v in BANK.items() if k != "created"} | {"message_id": "BANK-7"}
+        calls: list[tuple[str, int, int]] = []
+        first = export_pain001(listed.ledger, "L1", actor="t", accounts=PAYEES, max_lines=3,
+                               progress=lambda *call: calls.append(call), **bank)  # fmt: skip
+        assert calls == [("transfers", 0, 5), ("transfers", 5, 5), ("files", 0, 2), ("files", 1, 2), ("files", 2, 2)]
+        again = export_pain001(listed.ledger, "L1", actor="t", accounts=PAYEES, max_lines=3, **bank)
+        assert [f.message_id for f in again.files] == ["BANK-7-1", "BANK-7-2"]
+        assert [f.content for f in again.files] == [f.content for f in first.files]
+        assert again.records == first.records
+
     def test_split_at_the_banks_limit_and_version_03(self, listed: Aid) -> None:
         files = export_pain001(listed.ledger, "L1", actor="t", accounts=PAYEES, version="001.001.03", max_lines=2,
                                **BANK)  # fmt: skip

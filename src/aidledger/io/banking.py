@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -87,6 +87,16 @@ class PaymentFiles:
     records: tuple[Record, ...]
 
 
+#: How many transfers are built between two progress reports.
+PROGRESS_STEP = 1000
+
+Progress = Callable[[str, int, int], None]
+
+
+def _silent(stage: str, done: int, total: int) -> None:
+    """No progress report."""
+
+
 def payment_instruction(
     ledger: Ledger,
     list_code: str,
@@ -98,19 +108,23 @@ def payment_instruction(
     created: dt.datetime,
     debtor_bic: str | None = None,
     message_id: str | None = None,
+    progress: Progress = _silent,
 ) -> PaymentInstruction:
     """The credit transfers of a list's approved, unsettled payments, in reference order (writes nothing).
 
     ``accounts`` maps each payment's reference to the payee's IBAN (from the
     registry, when the caller has it); a payment without one is refused.  The
-    message id is the list's code unless ``message_id`` is given.
+    message id is the list's code unless ``message_id`` is given.  ``progress``
+    is called as ``progress("transfers", done, total)`` every :data:`PROGRESS_STEP` transfers.
     """
     listed = listed_payments(ledger, list_code)
     due = [payment for payment in listed.payments if payment.status == Event.APPROVED]
     if not due:
         raise InvalidArgument(f"payment list {list_code} has no approved payment left to pay", list_code=list_code)
     transfers = []
-    for payment in due:
+    for done, payment in enumerate(due):
+        if done % PROGRESS_STEP == 0:
+            progress("transfers", done, len(due))
         iban = accounts.get(payment.reference)
         if iban is None:
             raise InvalidArgument(
@@ -126,6 +140,7 @@ def payment_instruction(
                 remittance=f"{listed.programme.code} {payment.reference}",
             )
         )
+    progress("transfers", len(due), len(due))
     return PaymentInstruction(
         message_id=message_id or list_code,
         created=created,
@@ -145,20 +160,33 @@ def export_pain001(
     version: str = "001.001.09",
     max_lines: int | None = None,
     max_amount: Money | None = None,
+    created: dt.datetime | None = None,
+    progress: Progress = _silent,
     **instruction: Any,
 ) -> PaymentFiles:
     """The pain.001 file(s) of a list, each SHA-256 recorded in the ledger (as ``actor``) before they are returned.
 
-    ``instruction`` takes the keyword arguments of :func:`payment_instruction`.
-    The list is cut at ``max_lines`` transfers and ``max_amount`` per file.  Each
-    file's record is keyed by its message id: writing the same file again is a
-    no-op, while a different file under the same message id is refused
-    (DuplicateDefinition, and no file is recorded), so the ledger proves which
-    file was handed over.
+    ``instruction`` takes the other keyword arguments of :func:`payment_instruction`
+    (``message_id`` among them: the list's code by default).  The list is cut at
+    ``max_lines`` transfers and ``max_amount`` per file.  Each file's record is
+    keyed by its message id and holds its creation time: writing the same file
+    again is a no-op, while a different file under the same message id is
+    refused (DuplicateDefinition, and no file is recorded), so the ledger proves
+    which file was handed over.  ``created`` is the files' creation time; by
+    default the time recorded for the message id when it was exported before
+    (so a re-export gives the same bytes), else now.  ``progress`` is called as
+    ``progress(stage, done, total)`` while the transfers are built and the files written.
     """
-    whole = payment_instruction(ledger, list_code, **instruction)
-    files = tuple(write_pain001(part, version=version) for part in split(whole, max_lines=max_lines,
-                                                                          max_amount=max_amount))  # fmt: skip
+    message_id = instruction.get("message_id") or list_code
+    whole = payment_instruction(
+        ledger, list_code, created=created or _recorded(ledger, message_id), progress=progress, **instruction
+    )
+    parts = split(whole, max_lines=max_lines, max_amount=max_amount)
+    files: list[PainFile] = []
+    for part in parts:
+        progress("files", len(files), len(parts))
+        files.append(write_pain001(part, version=version))
+    progress("files", len(files), len(parts))
     currency = whole.transfers[0].amount.unit.code
     records: list[Record] = []
 
@@ -171,6 +199,7 @@ def export_pain001(
                     "list": list_code,
                     "format": f"pain.{written.version}",
                     "sha256": written.sha256,
+                    "created": whole.created.isoformat(),
                     "transactions": written.number_of_transactions,
                     "control_sum": f"{written.control_sum:f}",
                     "currency": currency,
@@ -183,7 +212,16 @@ def export_pain001(
         return []
 
     ledger.transact(build)
-    return PaymentFiles(list_code=list_code, files=files, records=tuple(records))
+    return PaymentFiles(list_code=list_code, files=tuple(files), records=tuple(records))
+
+
+def _recorded(ledger: Ledger, message_id: str) -> dt.datetime:
+    """When the file(s) under ``message_id`` were created, if they were exported before; else now."""
+    for code in (message_id, f"{message_id}-1"):
+        record = ledger.record(RecordKind.PAYMENT_FILE, code)
+        if record is not None and isinstance(record.body.get("created"), str):
+            return dt.datetime.fromisoformat(record.body["created"])
+    return pendulum.now("UTC").replace(microsecond=0)
 
 
 def read_bank_file(source: Source, kind: str) -> list[BankStatement]:
