@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
+import pty
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -141,3 +146,44 @@ def test_a_kazakh_bank_csv_export(tmp_path: Path) -> None:
     csv.write_text("date;amount\n01.04.2020;765.900,00\n", encoding="utf-8")
     bad = run("import", db, str(csv), "--kind", "statement", "--dialect", "kazakh-bank", cwd=tmp_path)
     assert bad.returncode == 2 and "vypiska.csv line 2: amount '765.900,00'" in bad.stderr
+
+
+def test_a_re_export_under_a_message_id_gives_the_same_bytes(db: str, tmp_path: Path) -> None:
+    """--message-id names the file; exported again it is byte for byte the same (its creation time is recorded)."""
+    (tmp_path / "a.csv").write_text("reference,iban\n" + "".join(f"{k},{v}\n" for k, v in PAYEES.items()))
+    args = [*(a.replace("{db}", db) for a in PAIN[:-2]), "--debtor", f"{ACCOUNT}=Fund", "--message-id", "BANK-0042"]
+    first = run(*args, "-o", "first.xml", "--json", cwd=tmp_path)
+    assert first.returncode == 0, first.stderr
+    assert first.stderr == ""  # no progress with --json
+    second = run(*args, "-o", "second.xml", cwd=tmp_path)
+    assert second.returncode == 0, second.stderr
+    content = (tmp_path / "first.xml").read_bytes()
+    assert content == (tmp_path / "second.xml").read_bytes()
+    assert b"<MsgId>BANK-0042</MsgId>" in content and b"<PmtInfId>BANK-0042</PmtInfId>" in content
+    with Ledger.open(db) as ledger:
+        records = ledger.records(RecordKind.PAYMENT_FILE, subject="L1")
+    assert [(r.code, r.body["sha256"]) for r in records] == [
+        ("BANK-0042", json.loads(first.stdout)["files"][0]["sha256"])
+    ]
+
+
+def test_the_export_shows_progress_on_a_terminal_only(db: str, tmp_path: Path) -> None:
+    """On a terminal the export draws its progress on stderr; piped, stderr holds nothing of it."""
+    (tmp_path / "a.csv").write_text("reference,iban\n" + "".join(f"{k},{v}\n" for k, v in PAYEES.items()))
+    args = [*(a.replace("{db}", db) for a in PAIN), "--debtor", f"{ACCOUNT}=Fund"]
+    piped = run(*args, cwd=tmp_path)
+    assert piped.returncode == 0 and "transfers" not in piped.stderr
+    main, terminal = pty.openpty()
+    with os.fdopen(main, "rb", buffering=0) as screen:
+        done = subprocess.run(
+            [sys.executable, "-c", "from aidledger.cli import main; main()", *args, "-o", "y.xml"],
+            cwd=tmp_path, stdout=subprocess.PIPE, stderr=terminal, env=os.environ | {"TERM": "xterm", "COLUMNS": "100"},
+            check=False, timeout=120,
+        )  # fmt: skip
+        os.close(terminal)
+        drawn = b""
+        with contextlib.suppress(OSError):  # the terminal is closed once everything is read
+            while chunk := screen.read(4096):
+                drawn += chunk
+    assert done.returncode == 0, drawn
+    assert b"transfers" in drawn and b"files" in drawn

@@ -22,6 +22,7 @@ from aidledger import (
     verify,
 )
 from aidledger.io.banking import (
+    credit_keys,
     export_pain001,
     follow_up_lines,
     post_credits,
@@ -35,6 +36,13 @@ from tests.helpers import snapshot
 from tests.io.bank_messages import ACCOUNT, entry, message
 from tests.io.bankfile_schemas import pain001_schema
 from tests.operations.conftest import APRIL, KEYS, kzt
+
+
+def bare(amount: str, day: str = "2020-04-03") -> str:
+    """A credit whose bank gave it no reference at all."""
+    text = entry("X", amount, "CRDT", day=day)
+    return text.replace("<NtryRef>X</NtryRef>", "").replace("<AcctSvcrRef>X</AcctSvcrRef>", "")
+
 
 DAY = pendulum.datetime(2020, 4, 3, 10, tz="Asia/Almaty")
 PAYEES = {f"R-{n}": f"KZ{n:02d}125KZT50041001{n:02d}" for n in range(1, 6)}
@@ -88,6 +96,18 @@ class TestPaymentFile:
         assert again.files[0].sha256 == written.sha256  # the same file again: the record stands
         with pytest.raises(DuplicateDefinition):  # another file under the same message id is refused
             export_pain001(listed.ledger, "L1", actor="treasurer", accounts=PAYEES, **(BANK | {"created": APRIL}))
+
+    def test_a_re_export_reuses_the_recorded_creation_time(self, listed: Aid) -> None:
+        """Without ``created``, a message id exported before is written again byte for byte; progress is reported."""
+        bank = {k: v for k, v in BANK.items() if k != "created"} | {"message_id": "BANK-7"}
+        calls: list[tuple[str, int, int]] = []
+        first = export_pain001(listed.ledger, "L1", actor="t", accounts=PAYEES, max_lines=3,
+                               progress=lambda *call: calls.append(call), **bank)  # fmt: skip
+        assert calls == [("transfers", 0, 5), ("transfers", 5, 5), ("files", 0, 2), ("files", 1, 2), ("files", 2, 2)]
+        again = export_pain001(listed.ledger, "L1", actor="t", accounts=PAYEES, max_lines=3, **bank)
+        assert [f.message_id for f in again.files] == ["BANK-7-1", "BANK-7-2"]
+        assert [f.content for f in again.files] == [f.content for f in first.files]
+        assert again.records == first.records
 
     def test_split_at_the_banks_limit_and_version_03(self, listed: Aid) -> None:
         files = export_pain001(listed.ledger, "L1", actor="t", accounts=PAYEES, version="001.001.03", max_lines=2,
@@ -151,12 +171,34 @@ class TestStatementsIn:
         assert settled.paid == ("R-4-2", "R-5-2") and settled.outstanding == ()
         assert reconcile(listed.ledger).ok
 
-    def test_a_credit_without_a_reference_is_refused(self, listed: Aid) -> None:
-        bare = message("053", [entry("X", "10.00", "CRDT").replace("<NtryRef>X</NtryRef>", "").replace(
-            "<AcctSvcrRef>X</AcctSvcrRef>", "")])  # fmt: skip
+    def test_credits_without_a_reference_are_cited_by_their_place_in_the_statement(self, listed: Aid) -> None:
+        """Two equal credits on one day are two donations; the statement read again posts nothing."""
+        credits = [bare("10.00"), bare("10.00"), bare("10.00", day="2020-04-04"), bare("12.00")]
+        statement = read_bank_file(message("053", credits), "camt053")
+        posted = post_credits(listed, statement, fund="CASH-AID", actor="t")
+        cited = f"bank-credit:{ACCOUNT}:statement:053-1"
+        assert [p.entry.idempotency_key for p in posted] == [
+            f"{cited}:2020-04-03:10.00:KZT:1",
+            f"{cited}:2020-04-03:10.00:KZT:2",
+            f"{cited}:2020-04-04:10.00:KZT:1",
+            f"{cited}:2020-04-03:12.00:KZT:1",
+        ]
         before = snapshot(listed.ledger)
-        with pytest.raises(MalformedFile, match="bank statement line 4: a credit with no entry reference"):
-            post_credits(listed, read_bank_file(bare, "camt053"), fund="CASH-AID", actor="t")
+        assert post_credits(listed, read_bank_file(message("053", credits), "camt053"), fund="CASH-AID",
+                            actor="t") == posted  # fmt: skip
+        assert snapshot(listed.ledger) == before
+        assert credit_keys([(statement[0], e) for e in statement[0].entries]) == [
+            p.entry.idempotency_key for p in posted
+        ]
+
+    def test_a_notification_credit_without_a_reference_is_refused(self, listed: Aid) -> None:
+        """A camt.054 is not the statement of record: the day's camt.053 reports it again under another id."""
+        before = snapshot(listed.ledger)
+        with pytest.raises(
+            MalformedFile, match=r"bank statement line 4: a credit with no entry reference in a camt\.054"
+        ):
+            post_credits(listed, read_bank_file(message("054", [bare("10.00")]), "camt054"), fund="CASH-AID",
+                         actor="t")  # fmt: skip
         assert snapshot(listed.ledger) == before
 
     def test_the_same_reference_for_another_amount_is_a_conflict(self, listed: Aid) -> None:

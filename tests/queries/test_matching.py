@@ -248,3 +248,67 @@ class TestOneToMany:
         assert result.groups == () and not result.ok
         (transfer,) = [u for u in result.unresolved if u.item is not None]
         assert [c.line for c in transfer.candidates if isinstance(c, BankLine)] == [2, 3]
+
+
+class TestNetting:
+    """A bank that nets money out against money in: one debit for a list net of its rejected payments."""
+
+    @pytest.fixture
+    def netted(self, aid: Aid) -> Aid:
+        """List L1 of three 50,000 payments sent on June 4 as one transfer; R-1 rejected the same day."""
+        aid.donate("CASH-AID", kzt("9000000"), donor="D-2", on=day(1), actor="cashier")
+        aid.create_programme("ONE-OFF", fund="CASH-AID", purpose="cash-aid", amount=kzt("50000"), actor="admin")
+        aid.pay("ONE-OFF", [household(n, "Abai") for n in (1, 2, 3)], actor="maker", on=day(4), list_code="L1")
+        aid.send("L1", provider="Halyk Bank", actor="treasurer", on=day(4))
+        aid.settle("L1", [ProviderLine("R-1", PaymentStatus.FAILED, kzt("50000"))], actor="t", on=day(4))
+        return aid
+
+    def match(self, aid: Aid, lines: list[BankLine], **options: Any) -> StatementMatch:
+        return match_statement(aid.ledger, lines, account="Assets:Bank:KZT", tz="Asia/Almaty", **options)
+
+    def test_one_debit_net_of_a_rejection(self, netted: Aid) -> None:
+        """-100,000 on the statement is the transfer of -150,000 and the rejection of +50,000: one netted group."""
+        result = self.match(netted, [bank(4, "-100000", line=2)])
+        ((group,),) = (result.groups,)
+        assert [i.kind for i in group.items] == ["payment-transfer", "payment-failed"]
+        assert group.netted and group.difference.is_zero() and result.ok
+        assert result.as_dict()["groups"] == [
+            {"lines": [2], "entries": [i.seq for i in group.items], "netted": True, "difference": "0.00 KZT"}
+        ]
+
+    def test_an_unrelated_gift_is_not_netted_in(self, netted: Aid) -> None:
+        """With a gift of 10 the same day and no line for it, the unique pair is netted and the gift stays missing."""
+        netted.donate("CASH-AID", kzt("10"), donor="D-3", on=day(4), actor="cashier")
+        result = self.match(netted, [bank(4, "-100000", line=2)])
+        ((group,),) = (result.groups,)
+        assert group.netted and sorted(str(i.amount) for i in group.items) == ["-150000.00 KZT", "50000.00 KZT"]
+        assert [str(i.amount) for i in result.missing_in_statement] == ["10.00 KZT"] and not result.ok
+
+    def test_several_ways_to_net_are_listed_never_guessed(self, netted: Aid) -> None:
+        """R-2 rejected too, and a statement that nets only one rejection: which one is not for the matcher to say."""
+        netted.settle("L1", [ProviderLine("R-2", PaymentStatus.FAILED, kzt("50000"))], actor="t", on=day(4))
+        lines = [bank(4, "-100000", line=2), bank(4, "50001", line=3)]
+        result = self.match(netted, lines)
+        assert result.groups == () and not result.ok
+        (unresolved,) = [u for u in result.unresolved if u.line is not None and u.line.line == 2]
+        assert unresolved.ambiguous
+        assert sorted(str(c.amount) for c in unresolved.candidates) == [
+            "-150000.00 KZT", "50000.00 KZT", "50000.00 KZT"
+        ]  # fmt: skip
+
+    def test_tolerance_applies_to_the_net_and_is_zero_by_default(self, netted: Aid) -> None:
+        lines = [bank(4, "-100000.01", line=2)]
+        strict = self.match(netted, lines)
+        assert strict.groups == () and [x.line for x in strict.missing_in_ledger] == [2]
+        loose = self.match(netted, lines, tolerance=kzt("0.01"))
+        assert [(g.netted, str(g.difference)) for g in loose.groups] == [(True, "-0.01 KZT")] and loose.ok
+
+    def test_a_debit_and_a_credit_on_the_statement_against_one_entry(self, aid: Aid) -> None:
+        """The bank shows -200,000 and +50,000 back; the ledger sent the list as one entry of -150,000."""
+        aid.donate("CASH-AID", kzt("9000000"), donor="D-2", on=day(1), actor="cashier")
+        aid.create_programme("ONE-OFF", fund="CASH-AID", purpose="cash-aid", amount=kzt("50000"), actor="admin")
+        aid.pay("ONE-OFF", [household(n, "Abai") for n in (1, 2, 3)], actor="maker", on=day(4), list_code="L1")
+        aid.send("L1", provider="Halyk Bank", actor="treasurer", on=day(4))
+        result = self.match(aid, [bank(4, "-200000", line=2), bank(4, "50000", line=3)])
+        ((group,),) = (result.groups,)
+        assert [x.line for x in group.lines] == [2, 3] and group.netted and result.ok

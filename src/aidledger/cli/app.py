@@ -472,6 +472,9 @@ def export(
         str | None, typer.Option(help="pain001: at most this much per file, e.g. '100000000 KZT'.")
     ] = None,
     actor: Annotated[str | None, typer.Option(help="pain001: who records the file's hash in the ledger.")] = None,
+    message_id: Annotated[
+        str | None, typer.Option(help="pain001: the file's message id (default: the list's code).")
+    ] = None,
     as_json: JsonOption = False,
 ) -> None:
     """Write the ledger for another tool: Beancount, hledger, CSV (spreadsheet-safe), IATI 2.03 XML or HTML;
@@ -482,7 +485,9 @@ def export(
     if format_ == "pain001":
         from aidledger.cli.bank import Pain001Options, export_pain001_files
 
-        pain = Pain001Options(list_code, accounts, debtor, execution_date, pain_version, max_lines, max_amount, actor)
+        pain = Pain001Options(
+            list_code, accounts, debtor, execution_date, pain_version, max_lines, max_amount, actor, message_id
+        )
         export_pain001_files(url, output, pain, tz=tz, as_json=as_json)
         return
     if format_ not in FORMATS:

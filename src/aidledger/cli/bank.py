@@ -6,10 +6,9 @@ from collections.abc import Callable
 from typing import Any
 
 import attrs
-import pendulum
 from rich.text import Text
 
-from aidledger.cli.output import emit_json, money_option, money_table, out, when
+from aidledger.cli.output import emit_json, money_option, money_table, out, progress_bar, when
 from aidledger.core.amounts import Money
 from aidledger.core.errors import InvalidArgument
 from aidledger.io.banking import (
@@ -39,10 +38,16 @@ class Pain001Options:
     max_lines: int | None
     max_amount: str | None
     actor: str | None
+    message_id: str | None = None
 
 
 def export_pain001_files(url: str, output: str, options: Pain001Options, *, tz: str, as_json: bool) -> None:
-    """Write a list's pain.001 file(s), recording each file's SHA-256 in the ledger first."""
+    """Write a list's pain.001 file(s), recording each file's SHA-256 in the ledger first.
+
+    The files' creation time is the one recorded when the message id was exported before (so the same list
+    exported again under the same ``--message-id`` gives the same bytes), else now.  Progress goes to a
+    terminal's stderr, never with ``--json``.
+    """
     missing = [name for name, value in (("--list", options.list_code), ("--accounts", options.accounts),
                ("--debtor", options.debtor), ("--execution-date", options.execution_date), ("--actor", options.actor),
                ("--output", None if output == "-" else output)) if not value]  # fmt: skip
@@ -56,12 +61,12 @@ def export_pain001_files(url: str, output: str, options: Pain001Options, *, tz: 
     execution = when(options.execution_date, tz, "--execution-date")
     limit = money_option(options.max_amount, "--max-amount")
     accounts = read_payee_accounts(str(options.accounts))
-    with Ledger.open(url, create=False) as ledger:
+    with Ledger.open(url, create=False) as ledger, progress_bar(quiet=as_json) as progress:
         files = export_pain001(
             ledger, str(options.list_code), actor=str(options.actor), version=PAIN001_VERSIONS[options.version],
             max_lines=options.max_lines, max_amount=limit, accounts=accounts, debtor_iban=iban.strip(),
             debtor_name=name.strip(), execution_date=None if execution is None else execution.date(),
-            created=pendulum.now(tz),
+            message_id=options.message_id, progress=progress,
         )  # fmt: skip
     paths = write_files(files, output)
     rows = [

@@ -17,14 +17,17 @@ this module wires them to the ledger:
   ``RtrInf``) returns it if it was paid and fails it otherwise (a rejection),
   and either releases the household's claim for a follow-up list.
 - :func:`post_credits` posts the other credits as donations, each exactly once:
-  its idempotency key is the account and the entry's reference.
+  its idempotency key (:func:`credit_keys`) is the account and the entry's
+  reference, or for a credit with no reference its place in the statement
+  (statement id, booking date, amount, currency and its number among equal
+  credits).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -84,6 +87,16 @@ class PaymentFiles:
     records: tuple[Record, ...]
 
 
+#: How many transfers are built between two progress reports.
+PROGRESS_STEP = 1000
+
+Progress = Callable[[str, int, int], None]
+
+
+def _silent(stage: str, done: int, total: int) -> None:
+    """No progress report."""
+
+
 def payment_instruction(
     ledger: Ledger,
     list_code: str,
@@ -95,19 +108,23 @@ def payment_instruction(
     created: dt.datetime,
     debtor_bic: str | None = None,
     message_id: str | None = None,
+    progress: Progress = _silent,
 ) -> PaymentInstruction:
     """The credit transfers of a list's approved, unsettled payments, in reference order (writes nothing).
 
     ``accounts`` maps each payment's reference to the payee's IBAN (from the
     registry, when the caller has it); a payment without one is refused.  The
-    message id is the list's code unless ``message_id`` is given.
+    message id is the list's code unless ``message_id`` is given.  ``progress``
+    is called as ``progress("transfers", done, total)`` every :data:`PROGRESS_STEP` transfers.
     """
     listed = listed_payments(ledger, list_code)
     due = [payment for payment in listed.payments if payment.status == Event.APPROVED]
     if not due:
         raise InvalidArgument(f"payment list {list_code} has no approved payment left to pay", list_code=list_code)
     transfers = []
-    for payment in due:
+    for done, payment in enumerate(due):
+        if done % PROGRESS_STEP == 0:
+            progress("transfers", done, len(due))
         iban = accounts.get(payment.reference)
         if iban is None:
             raise InvalidArgument(
@@ -123,6 +140,7 @@ def payment_instruction(
                 remittance=f"{listed.programme.code} {payment.reference}",
             )
         )
+    progress("transfers", len(due), len(due))
     return PaymentInstruction(
         message_id=message_id or list_code,
         created=created,
@@ -142,20 +160,33 @@ def export_pain001(
     version: str = "001.001.09",
     max_lines: int | None = None,
     max_amount: Money | None = None,
+    created: dt.datetime | None = None,
+    progress: Progress = _silent,
     **instruction: Any,
 ) -> PaymentFiles:
     """The pain.001 file(s) of a list, each SHA-256 recorded in the ledger (as ``actor``) before they are returned.
 
-    ``instruction`` takes the keyword arguments of :func:`payment_instruction`.
-    The list is cut at ``max_lines`` transfers and ``max_amount`` per file.  Each
-    file's record is keyed by its message id: writing the same file again is a
-    no-op, while a different file under the same message id is refused
-    (DuplicateDefinition, and no file is recorded), so the ledger proves which
-    file was handed over.
+    ``instruction`` takes the other keyword arguments of :func:`payment_instruction`
+    (``message_id`` among them: the list's code by default).  The list is cut at
+    ``max_lines`` transfers and ``max_amount`` per file.  Each file's record is
+    keyed by its message id and holds its creation time: writing the same file
+    again is a no-op, while a different file under the same message id is
+    refused (DuplicateDefinition, and no file is recorded), so the ledger proves
+    which file was handed over.  ``created`` is the files' creation time; by
+    default the time recorded for the message id when it was exported before
+    (so a re-export gives the same bytes), else now.  ``progress`` is called as
+    ``progress(stage, done, total)`` while the transfers are built and the files written.
     """
-    whole = payment_instruction(ledger, list_code, **instruction)
-    files = tuple(write_pain001(part, version=version) for part in split(whole, max_lines=max_lines,
-                                                                          max_amount=max_amount))  # fmt: skip
+    message_id = instruction.get("message_id") or list_code
+    whole = payment_instruction(
+        ledger, list_code, created=created or _recorded(ledger, message_id), progress=progress, **instruction
+    )
+    parts = split(whole, max_lines=max_lines, max_amount=max_amount)
+    files: list[PainFile] = []
+    for part in parts:
+        progress("files", len(files), len(parts))
+        files.append(write_pain001(part, version=version))
+    progress("files", len(files), len(parts))
     currency = whole.transfers[0].amount.unit.code
     records: list[Record] = []
 
@@ -168,6 +199,7 @@ def export_pain001(
                     "list": list_code,
                     "format": f"pain.{written.version}",
                     "sha256": written.sha256,
+                    "created": whole.created.isoformat(),
                     "transactions": written.number_of_transactions,
                     "control_sum": f"{written.control_sum:f}",
                     "currency": currency,
@@ -180,7 +212,16 @@ def export_pain001(
         return []
 
     ledger.transact(build)
-    return PaymentFiles(list_code=list_code, files=files, records=tuple(records))
+    return PaymentFiles(list_code=list_code, files=tuple(files), records=tuple(records))
+
+
+def _recorded(ledger: Ledger, message_id: str) -> dt.datetime:
+    """When the file(s) under ``message_id`` were created, if they were exported before; else now."""
+    for code in (message_id, f"{message_id}-1"):
+        record = ledger.record(RecordKind.PAYMENT_FILE, code)
+        if record is not None and isinstance(record.body.get("created"), str):
+            return dt.datetime.fromisoformat(record.body["created"])
+    return pendulum.now("UTC").replace(microsecond=0)
 
 
 def read_bank_file(source: Source, kind: str) -> list[BankStatement]:
@@ -327,6 +368,63 @@ def follow_up_lines(ledger: Ledger, list_code: str, *, suffix: str = "-2") -> li
     ]
 
 
+def credit_keys(credits: Iterable[tuple[BankStatement, StatementEntry]]) -> list[str]:
+    """The idempotency key of each credit, in order: the same whenever the same statement is read again.
+
+    A credit the bank gave a reference (its own for the entry, else the entry's
+    ``NtryRef`` or MT940 customer reference; ``NONREF`` and ``NOTPROVIDED`` are
+    none) is ``bank-credit:<account>:<reference>:<booking date>``.  Nothing of the
+    file goes into it, so the same credit in a camt.054 and later in the day's
+    camt.053 is the same donation.  Real banks repeat a reference within a day
+    (an IBAN, a batch reference): the second credit under one key takes ``:2``,
+    the third ``:3``, in file order, and the same reference for a different
+    amount is refused as an IdempotencyConflict when posted, never posted twice.
+
+    A credit with no reference is cited by where the bank's statement of record
+    puts it: ``bank-credit:<account>:statement:<statement id>:<booking
+    date>:<amount>:<currency>:<n>``, the n-th credit of that amount on that day and statement,
+    in file order; so two equal credits on one day are two donations, and
+    reading the statement again gives the same keys.  The statement id is the
+    camt ``Stmt/Id`` or MT940 ``:28C:`` (else the message id).  A camt.054
+    notification is not a statement of record (the day's camt.053 reports the
+    same credit again, under another id): a credit with no reference in it is
+    refused with its line, as is one whose statement has no id at all.
+    """
+    keys: list[str] = []
+    seen: dict[str, int] = defaultdict(int)
+    for statement, entry in credits:
+        reference = next(
+            (r for r in (entry.account_servicer_reference, entry.reference) if r not in _NO_REFERENCE), None
+        )
+        day = _date(entry).isoformat()
+        if reference is not None:
+            key = f"bank-credit:{statement.account or ''}:{reference}:{day}"
+        else:
+            amount = f"{entry.amount.value:f}:{entry.amount.unit.code}"
+            key = f"bank-credit:{statement.account or ''}:statement:{_cited(statement, entry)}:{day}:{amount}"
+        seen[key] += 1
+        if reference is None:
+            keys.append(f"{key}:{seen[key]}")
+        else:
+            keys.append(key if seen[key] == 1 else f"{key}:{seen[key]}")
+    return keys
+
+
+def _cited(statement: BankStatement, entry: StatementEntry) -> str:
+    """The id of the statement of record a credit with no reference is cited by, or MalformedFile."""
+    where = f"{entry.file} line {entry.line}: a credit with no entry reference"
+    if statement.format.startswith("camt.054"):
+        raise MalformedFile(
+            f"{where} in a camt.054 notification cannot be posted exactly once; post it from the day's statement "
+            "(camt.053 or MT940)",
+            line=entry.line,
+        )
+    cited = statement.statement_id or statement.message_id
+    if not cited:
+        raise MalformedFile(f"{where} in a statement with no id cannot be posted exactly once", line=entry.line)
+    return cited
+
+
 def post_credits(
     aid: Aid,
     statements: Sequence[BankStatement],
@@ -341,23 +439,13 @@ def post_credits(
 
     A credit is left out when it is zero, a reversal or a return (``RtrInf``), or
     when it names as end-to-end id a payment's reference (money of a payment
-    coming back, for :func:`settle_statement`) or an id in ``exclude``.  A credit's idempotency key is
-    ``bank-credit:<account>:<entry reference>:<booking date>`` (the reference is
-    the bank's for the entry, else the entry's ``NtryRef`` or MT940 customer
-    reference; ``NONREF`` and ``NOTPROVIDED`` are none), so posting a statement
-    again posts nothing twice.  Real banks repeat a reference within a day (an
-    IBAN, a batch reference): the second credit under one key takes ``:2``, the
-    third ``:3``, in file order, and the same reference for a different amount is
-    refused as an IdempotencyConflict, never posted twice.  A credit with no
-    reference is refused with its line.  Nothing of the file (its name, line or format) goes into
-    the entry, so the same credit in a camt.054 and later in the day's camt.053
-    is the same donation.  The donor is ``donor`` (the counterparty's name is
-    the bank's data and is not copied into the ledger); the effective time is
-    the booking date's midnight in ``tz``.
+    coming back, for :func:`settle_statement`) or an id in ``exclude``.  Each
+    credit's idempotency key is given by :func:`credit_keys`, so posting a
+    statement again posts nothing twice.  The donor is ``donor`` (the
+    counterparty's name is the bank's data and is not copied into the ledger);
+    the effective time is the booking date's midnight in ``tz``.
     """
     zone = time_zone(tz)
-    gifts: list[Gift] = []
-    seen: dict[str, int] = defaultdict(int)
     credits = [
         (statement, entry)
         for statement, entry in _booked(statements)
@@ -365,30 +453,16 @@ def post_credits(
     ]
     named = {d.end_to_end_id for _, entry in credits for d in entry.details if d.end_to_end_id}
     payments = payment_references(aid.ledger, named) | set(exclude)
-    for statement, entry in credits:
-        if any(d.return_reason or d.end_to_end_id in payments for d in entry.details):
-            continue
-        reference = next(
-            (r for r in (entry.account_servicer_reference, entry.reference) if r not in _NO_REFERENCE), None
-        )
-        if reference is None:
-            raise MalformedFile(
-                f"{entry.file} line {entry.line}: a credit with no entry reference cannot be posted exactly once",
-                line=entry.line,
-            )
+    donations = [
+        (statement, entry)
+        for statement, entry in credits
+        if not any(d.return_reason or d.end_to_end_id in payments for d in entry.details)
+    ]
+    gifts = []
+    for (_, entry), key in zip(donations, credit_keys(donations), strict=True):
         day = _date(entry)
-        key = f"bank-credit:{statement.account or ''}:{reference}:{day.isoformat()}"
-        seen[key] += 1
-        gifts.append(
-            Gift(
-                fund=fund,
-                amount=entry.amount,
-                donor=donor,
-                on=pendulum.datetime(day.year, day.month, day.day, tz=zone),
-                memo="bank statement credit",
-                key=key if seen[key] == 1 else f"{key}:{seen[key]}",
-            )
-        )
+        on = pendulum.datetime(day.year, day.month, day.day, tz=zone)
+        gifts.append(Gift(fund=fund, amount=entry.amount, donor=donor, on=on, memo="bank statement credit", key=key))
     return tuple(aid.donate_many(gifts, actor=actor))
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from decimal import Decimal
 from typing import Any, Generic, TypeVar
 
@@ -94,7 +94,8 @@ class StatementPair:
 @attrs.frozen
 class StatementGroup:
     """Statement lines and entries matched together because their sums agree: one line and several entries
-    (one debit paying a whole list), or several lines and one entry (a donation split across lines).
+    (one debit paying a whole list), or several lines and one entry (a donation split across lines); money
+    out and money in together when one side netted them (``netted``: a debit for a list net of its returns).
 
     Attributes:
         lines: the statement's side.
@@ -106,6 +107,11 @@ class StatementGroup:
     items: tuple[LedgerItem, ...]
 
     @property
+    def netted(self) -> bool:
+        """Whether money out and money in were matched together (a debit net of a return, say)."""
+        return len({x.amount.value > 0 for x in self.lines}) > 1 or len({x.amount.value > 0 for x in self.items}) > 1
+
+    @property
     def difference(self) -> Money:
         unit = (self.lines or self.items)[0].amount.unit
         total = sum((x.amount.value for x in self.lines), Decimal(0)) - sum((x.amount.value for x in self.items),
@@ -115,12 +121,13 @@ class StatementGroup:
 
 @attrs.frozen
 class Unresolved:
-    """A line (or an entry) left unmatched, with the other side's unmatched candidates of its sign and dates.
+    """A line (or an entry) left unmatched, with the other side's unmatched candidates near its date.
 
     Attributes:
         line: the statement line, or ``None`` when this is an entry.
         item: the entry, or ``None`` when this is a line.
-        candidates: the nearest unmatched entries (for a line) or lines (for an entry) that could make it up.
+        candidates: the nearest unmatched entries (for a line) or lines (for an entry) that could make it up,
+            of its sign first, then of the other (which could be netted against it).
         ambiguous: whether several sets of candidates add up to it exactly (so none was chosen).
     """
 
@@ -190,6 +197,7 @@ class StatementMatch:
                 {
                     "lines": [x.line for x in g.lines],
                     "entries": [x.seq for x in g.items],
+                    "netted": g.netted,
                     "difference": str(g.difference),
                 }
                 for g in self.groups
@@ -230,8 +238,10 @@ def match_statement(
     and last dates) and inside ``window`` (``Window(known_at=T)`` matches
     against the ledger as it was at T).  What is left is then matched
     one-to-many where the sums agree exactly (see :func:`_group`): one line
-    paying several entries, several lines making up one entry; what cannot be
-    matched is listed in ``unresolved`` with its candidates, never guessed.
+    paying several entries, several lines making up one entry, and money out
+    netted against money in (a debit for a list net of its returns, see
+    :func:`_net`); what cannot be matched is listed in ``unresolved`` with its
+    candidates, never guessed.
 
     Args:
         ledger: the ledger.
@@ -346,24 +356,33 @@ class _Pool(Generic[Either]):
     def _key(one: BankLine | LedgerItem) -> tuple[bool, int]:
         return one.amount.value > 0, one.date.toordinal()
 
-    def _keys(self, one: BankLine | LedgerItem, days: int) -> list[tuple[bool, int]]:
-        """The (sign, day) keys within ``days`` of ``one``, the nearest first."""
+    def _keys(self, one: BankLine | LedgerItem, days: int, both: bool = False) -> list[tuple[bool, int]]:
+        """The (sign, day) keys within ``days`` of ``one``, the nearest first (its own sign first, then, if
+        ``both``, the other's)."""
         positive, day = self._key(one)
-        return [(positive, day + offset) for distance in range(days + 1) for offset in sorted({-distance, distance})]
+        signs = (positive, not positive) if both else (positive,)
+        return [
+            (sign, day + offset)
+            for distance in range(days + 1)
+            for sign in signs
+            for offset in sorted({-distance, distance})
+        ]
 
-    def near(self, one: BankLine | LedgerItem, days: int, limit: int | None = None) -> list[Either]:
-        """The members of ``one``'s sign within ``days`` of it, the nearest first (at most ``limit``)."""
+    def near(self, one: BankLine | LedgerItem, days: int, limit: int | None = None, both: bool = False) -> list[Either]:
+        """The members of ``one``'s sign (or, if ``both``, of either sign) within ``days`` of it, the nearest first
+        (at most ``limit``)."""
         found: list[Either] = []
-        for key in self._keys(one, days):
+        for key in self._keys(one, days, both):
             for member in self.days.get(key, {}).values():
                 if limit is not None and len(found) == limit:
                     return found
                 found.append(member)
         return found
 
-    def total(self, one: BankLine | LedgerItem, days: int) -> tuple[int, Decimal]:
-        """How many members of ``one``'s sign lie within ``days`` of it, and their total."""
-        keys = self._keys(one, days)
+    def total(self, one: BankLine | LedgerItem, days: int, both: bool = False) -> tuple[int, Decimal]:
+        """How many members of ``one``'s sign (or, if ``both``, of either sign) lie within ``days`` of it, and
+        their total."""
+        keys = self._keys(one, days, both)
         return sum(len(self.days.get(k, {})) for k in keys), sum((self.totals.get(k, Decimal(0)) for k in keys),
                                                                   Decimal(0))  # fmt: skip
 
@@ -383,8 +402,9 @@ def _group(
     list); (2) an entry equal to the sum of every unmatched line of its sign within
     ``days`` (several debits for one list, a donation split across lines); (3) a
     line or entry equal to the sum of 2 to MAX_GROUP of the nearest MAX_CANDIDATES
-    of the other side, when exactly one such set exists.  Everything left is
-    listed with its candidates; a set is never chosen among several.
+    of the other side, when exactly one such set exists; (4) netting, see
+    :func:`_net`.  Everything left is listed with its candidates of either sign;
+    a set is never chosen among several.
     """
     lines, items = _Pool(missing), _Pool(sorted(free.values(), key=lambda i: i.seq))
     groups: list[StatementGroup] = []
@@ -419,31 +439,84 @@ def _group(
             take(line_sets[0], [item])
         elif line_sets:
             ambiguous.add(id(item))
+    _net(lines, items, missing, free, days, slack, take, ambiguous)
     unresolved = [
         Unresolved(line, None, tuple(near), id(line) in ambiguous)
         for line in missing
-        if (near := items.near(line, days, MAX_CANDIDATES))
+        if (near := items.near(line, days, MAX_CANDIDATES, both=True))
     ]
     unresolved += [
         Unresolved(None, item, tuple(lines_near), id(item) in ambiguous)
         for item in sorted(free.values(), key=lambda i: i.seq)
-        if (lines_near := lines.near(item, days, MAX_CANDIDATES))
+        if (lines_near := lines.near(item, days, MAX_CANDIDATES, both=True))
     ]
     return groups, unresolved
 
 
-def _sets(one: BankLine | LedgerItem, candidates: Sequence[Either], slack: Decimal) -> list[tuple[Either, ...]]:
-    """The sets (at most two: enough to tell one from several) of 2 to MAX_GROUP candidates that add up to ``one``."""
+def _net(
+    lines: _Pool[BankLine],
+    items: _Pool[LedgerItem],
+    missing: list[BankLine],
+    free: dict[int, LedgerItem],
+    days: int,
+    slack: Decimal,
+    take: Callable[[Sequence[BankLine], Sequence[LedgerItem]], None],
+    ambiguous: set[int],
+) -> None:
+    """Rule 4 of :func:`_group`: money out and money in matched together, where a bank (or the ledger) netted them.
+
+    Only what rules 1 to 3 could not explain, and nothing several sets of one
+    sign would match: (4a) a line that is the only unmatched line within ``days``
+    of it, equal to the net of every unmatched entry within ``days`` of either
+    sign (a debit for a whole list net of its returns and rejections: what the
+    bank did not explain and what the ledger has left agree exactly); (4b) the
+    same with an entry and lines (a debit and its partial return on the
+    statement, one net entry in the ledger); (4c) a line or entry equal to the
+    net of 2 to MAX_GROUP of the nearest MAX_CANDIDATES of the other side, of
+    both signs, when exactly one such set exists.  Such a group's ``netted`` is true.
+    """
+    for line in [x for x in missing if id(x) not in ambiguous]:  # rule 4a
+        count, total = items.total(line, days, both=True)
+        if (lines.total(line, days, both=True)[0] == 1 and count > items.total(line, days)[0] > 0
+                and abs(total - line.amount.value) <= slack):  # fmt: skip
+            take([line], items.near(line, days, both=True))
+    for item in sorted((x for x in free.values() if id(x) not in ambiguous), key=lambda i: i.seq):  # rule 4b
+        count, total = lines.total(item, days, both=True)
+        if (items.total(item, days, both=True)[0] == 1 and count > lines.total(item, days)[0] > 0
+                and abs(total - item.amount.value) <= slack):  # fmt: skip
+            take(lines.near(item, days, both=True), [item])
+    for line in [x for x in missing if id(x) not in ambiguous]:  # rule 4c, a line for a few entries
+        sets = _sets(line, items.near(line, days, MAX_CANDIDATES, both=True), slack, mixed=True)
+        if len(sets) == 1:
+            take([line], sets[0])
+        elif sets:
+            ambiguous.add(id(line))
+    for item in sorted((x for x in free.values() if id(x) not in ambiguous), key=lambda i: i.seq):  # rule 4c
+        line_sets = _sets(item, lines.near(item, days, MAX_CANDIDATES, both=True), slack, mixed=True)
+        if len(line_sets) == 1:
+            take(line_sets[0], [item])
+        elif line_sets:
+            ambiguous.add(id(item))
+
+
+def _sets(
+    one: BankLine | LedgerItem, candidates: Sequence[Either], slack: Decimal, *, mixed: bool = False
+) -> list[tuple[Either, ...]]:
+    """The sets (at most two: enough to tell one from several) of 2 to MAX_GROUP candidates that add up to ``one``
+    (if ``mixed``, only sets holding money in and money out)."""
     found: list[tuple[Either, ...]] = []
     scale = Decimal(10) ** one.amount.unit.exponent  # sums in exact integer minor units: fast
     target, room = int(one.amount.value * scale), int(slack * scale)
     minor = [int(c.amount.value * scale) for c in candidates]
     for size in range(2, min(MAX_GROUP, len(candidates)) + 1):
         for combination in itertools.combinations(range(len(candidates)), size):
-            if abs(sum(minor[i] for i in combination) - target) <= room:
-                found.append(tuple(candidates[i] for i in combination))
-                if len(found) > 1:
-                    return found
+            if abs(sum(minor[i] for i in combination) - target) > room:
+                continue
+            if mixed and len({minor[i] > 0 for i in combination}) < 2:
+                continue
+            found.append(tuple(candidates[i] for i in combination))
+            if len(found) > 1:
+                return found
     return found
 
 

@@ -259,8 +259,11 @@ class _Statement:
         if not isinstance(value_date, dt.date) or not isinstance(booking_date, dt.date):  # pragma: no cover
             raise self.fail(tag, "the statement line has no value date")
         code = (groups.get("id") or "").strip() or None
+        reference = (groups.get("customer_reference") or "").strip() or None
+        if code == "NONR" and reference is not None and reference.startswith("EF"):  # NONREF with no type code
+            code, reference = None, "NONR" + reference
         return StatementEntry(
-            reference=(groups.get("customer_reference") or "").strip() or None,
+            reference=reference,
             booking_date=dt.date(booking_date.year, booking_date.month, booking_date.day),
             value_date=dt.date(value_date.year, value_date.month, value_date.day),
             credit_debit=credit_debit,
