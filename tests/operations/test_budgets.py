@@ -161,6 +161,67 @@ class TestCommitments:
             budgeted.pay("ONE-OFF", lines(1), actor="maker", on=APRIL, list_code="L-1", budget_line="ONE-OFF-ABAI")
         assert snapshot(budgeted.ledger) == before
 
+    def test_approval_beyond_the_fund_is_refused(self, budgeted: Aid) -> None:
+        """A submitted list whose line has room but whose fund does not: its approval is refused with what is short,
+        nothing is written, and the list can be approved once the fund has the money."""
+        budgeted.add_budget_line(
+            "ONE-OFF-TURKISTAN", programme="ONE-OFF", amount=kzt("800000"), start=START, end=END,
+            region="Turkistan", on=APRIL, actor="planner",
+        )  # fmt: skip
+        budgeted.submit_payments(
+            "ONE-OFF", lines(1, 2), actor="maker", on=APRIL, list_code="L-1", budget_line="ONE-OFF-ABAI"
+        )
+        budgeted.refund("CASH-AID", kzt("150000"), donor="D-1", on=APRIL, actor="cashier", reason="returned")
+        before = snapshot(budgeted.ledger)
+        with pytest.raises(ExceedsBudget, match=r"come to 50000\.00 KZT: 50000\.00 KZT short") as refused:
+            budgeted.approve_payments("L-1", checker="checker")
+        assert refused.value.details["fund"] == "CASH-AID"
+        assert refused.value.details["shortfall"] == kzt("50000")
+        assert snapshot(budgeted.ledger) == before
+        assert budgeted.ledger.pending("list:L-1").status == "pending"
+        budgeted.donate("CASH-AID", kzt("50000"), donor="D-2", on=APRIL, actor="cashier")
+        budgeted.approve_payments("L-1", checker="checker")
+        assert figures(budgeted)[1] == "100000.00"
+        assert check_budgets(budgeted.ledger).ok
+
+    def test_fund_is_checked_under_the_write_lock(self, budgeted: Aid, monkeypatch: pytest.MonkeyPatch) -> None:
+        """Money leaving the fund between the approval's reads and its write is seen: the check is made in the
+        transaction that writes, so the list is refused and nothing of it is written."""
+        budgeted.submit_payments("ONE-OFF", lines(1, 2, 3), actor="maker", on=APRIL, list_code="L-1")
+        approve = budgeted.ledger.approve
+
+        def another_writer_first(code: str, **options: object) -> object:
+            budgeted.refund("CASH-AID", kzt("900000"), donor="D-1", on=APRIL, actor="cashier", reason="returned")
+            monkeypatch.setattr(budgeted.ledger, "approve", approve)
+            return approve(code, **options)  # type: ignore[arg-type]
+
+        monkeypatch.setattr(budgeted.ledger, "approve", another_writer_first)
+        with pytest.raises(ExceedsBudget, match=r"needs 150000\.00 KZT from fund CASH-AID.*50000\.00 KZT short"):
+            budgeted.approve_payments("L-1", checker="checker")
+        assert figures(budgeted)[1] == "0.00"
+        assert budgeted.ledger.pending("list:L-1").status == "pending"
+        assert check_budgets(budgeted.ledger).ok
+
+    def test_tranche_approval_beyond_the_fund_is_refused(self, aid: Aid) -> None:
+        """A submitted tranche commits against its line on approval: refused when the fund cannot cover it."""
+        aid.donate("HOUSING", kzt("400000000"), donor="D-1", on=APRIL, actor="cashier")
+        aid.commit_grant(
+            "DOSTYK", fund="HOUSING", amount=kzt("340000000"), purpose="housing", grantee="Builders LLP",
+            on=APRIL, actor="director",
+        )  # fmt: skip
+        aid.add_budget_line(
+            "DOSTYK-HOUSING", project="DOSTYK", amount=kzt("340000000"), start=START, end=END, on=APRIL, actor="p"
+        )
+        aid.submit_tranche("DOSTYK", kzt("100000000"), milestone="walls", on=APRIL, actor="officer", code="T-1")
+        aid.refund("HOUSING", kzt("330000000"), donor="D-1", on=APRIL, actor="cashier", reason="returned")
+        before = snapshot(aid.ledger)
+        with pytest.raises(ExceedsBudget, match=r"batch T-1 needs 100000000\.00 KZT .* 30000000\.00 KZT short"):
+            aid.approve("T-1", checker="director")
+        assert snapshot(aid.ledger) == before
+        aid.donate("HOUSING", kzt("30000000"), donor="D-2", on=APRIL, actor="cashier")
+        assert aid.approve("T-1", checker="director").posted
+        assert figures(aid, project="DOSTYK")[2] == "100000000.00"
+
     def test_a_programme_with_two_lines_names_one(self, budgeted: Aid) -> None:
         """With two lines a list names its line; the line's region and period must fit the list."""
         budgeted.add_budget_line(
