@@ -30,6 +30,7 @@ from aidledger import (
     Quantity,
     ValuationBasis,
     Window,
+    budget_vs_actual,
     grant_status,
 )
 from aidledger.exports.iati import DEFAULT_SECTORS, IatiSummary, ReportingOrg, export_iati
@@ -259,30 +260,72 @@ class TestDocument:
 
 
 class TestProgramme:
-    def test_expenditure_equals_the_net_paid_in_the_ledger(self, campaign: Aid, schema: etree.XMLSchema) -> None:
-        """Approved, minus failed, minus returned: exactly what the programme's expense account holds."""
+    def test_stages_agree_with_the_ledger(self, campaign: Aid, schema: etree.XMLSchema) -> None:
+        """Commitments (2) add up to the expense (approved − failed − returned), disbursements (3) to what was paid
+        net of returns, and the difference to what is still due; no payment is reported as expenditure (4)."""
         root = valid(export(campaign.ledger)[0], schema)
         programme = activity(root, "FAMILIES-50K")
-        in_ledger = campaign.ledger.balance("Expenses:CASH-AID:KZT", "CASH-AID", tags={"programme": "FAMILIES-50K"})
-        # Seven approved (5 in April, 2 in May), L-2 failed, L-3 returned.
+        tags = {"programme": "FAMILIES-50K"}
+        in_ledger = campaign.ledger.balance("Expenses:CASH-AID:KZT", "CASH-AID", tags=tags)
+        due = campaign.ledger.balance("Liabilities:PaymentsDue:KZT", "CASH-AID", tags=tags)
+        # Seven approved (5 in April, 2 in May), L-2 failed, L-3 returned; L-1, L-3, L-4, L-5 paid.
         assert money(in_ledger) == Decimal("250000.00")
-        assert total(programme, "4") == money(in_ledger)
+        assert total(programme, "2") == money(in_ledger)
+        assert total(programme, "3") == Decimal("150000.00")  # four paid, one of them returned
+        assert total(programme, "2") - total(programme, "3") == -money(due) == Decimal("100000.00")  # L2 unpaid
+        assert total(programme, "4") == 0
 
-    def test_payments_are_aggregated_per_month_and_kind(self, campaign: Aid) -> None:
+    def test_payments_are_aggregated_per_month_kind_and_stage(self, campaign: Aid) -> None:
         root = etree.fromstring(export(campaign.ledger)[0])
-        expenditure = activity(root, "FAMILIES-50K").xpath("transaction[transaction-type/@code='4']")
-        shown = sorted(
-            (t.find("transaction-date").get("iso-date"), t.findtext("value"), t.findtext("description/narrative"))
-            for t in expenditure
+        transactions = activity(root, "FAMILIES-50K").xpath(
+            "transaction[transaction-type/@code='2' or transaction-type/@code='3']"
         )
-        assert [(date, value) for date, value, _ in shown] == [
-            ("2020-04-02", "250000.00"),  # five payments approved
-            ("2020-04-06", "-50000.00"),  # L-2 failed
-            ("2020-05-04", "-50000.00"),  # L-3 returned
-            ("2020-05-05", "100000.00"),  # two payments approved
+        shown = sorted(
+            (
+                t.find("transaction-date").get("iso-date"),
+                t.find("transaction-type").get("code"),
+                t.findtext("value"),
+                t.findtext("description/narrative"),
+            )
+            for t in transactions
+        )
+        assert [(date, type_, value) for date, type_, value, _ in shown] == [
+            ("2020-04-02", "2", "250000.00"),  # five payments approved
+            ("2020-04-06", "2", "-50000.00"),  # L-2 failed: its commitment released
+            ("2020-04-06", "3", "150000.00"),  # L-1, L-3, L-4 paid
+            ("2020-05-04", "2", "-50000.00"),  # L-3 returned: its commitment released ...
+            ("2020-05-04", "3", "-50000.00"),  # ... and its disbursement taken back
+            ("2020-05-04", "3", "50000.00"),  # L-5 paid
+            ("2020-05-05", "2", "100000.00"),  # two payments approved
         ]
-        assert "the sum of 5 ledger entries" in shown[0][2]
-        assert "failed" in shown[1][2] and "returned" in shown[2][2]
+        texts = [text for *_, text in shown]
+        assert "approved (committed)" in texts[0] and "the sum of 5 ledger entries" in texts[0]
+        assert "failed (commitment released" in texts[1] and "reported paid" in texts[2]
+        assert "returned (commitment released)" in texts[3] and "returned (money back" in texts[4]
+
+    def test_budget_line_committed_is_commitments_less_disbursements(self, aid: Aid, schema: etree.XMLSchema) -> None:
+        """With a budget line, what the line holds as committed is the activity's 2s less its 3s."""
+        aid.donate("CASH-AID", kzt("1000000"), donor="D", on=APRIL, actor="c")
+        aid.create_programme("P", fund="CASH-AID", purpose="cash-aid", amount=kzt("50000"), actor="board")
+        aid.add_budget_line(
+            "P-Q2", programme="P", amount=kzt("500000"), start=dt.date(2020, 4, 1), end=dt.date(2020, 6, 30),
+            on=APRIL, actor="planner",
+        )  # fmt: skip
+        lines = [PaymentLine(KEYS.pseudonym(f"hh-{n}"), f"R-{n}") for n in range(4)]
+        aid.pay("P", lines, actor="maker", on=APRIL, list_code="B1")
+        aid.send("B1", provider="Kazpost", actor="treasurer", on=APRIL.add(days=1))
+        report = [
+            ProviderLine("R-0", PaymentStatus.PAID, kzt("50000")),
+            ProviderLine("R-1", PaymentStatus.PAID, kzt("50000")),
+            ProviderLine("R-2", PaymentStatus.FAILED, kzt("50000")),
+        ]
+        aid.settle("B1", report, actor="treasurer", on=APRIL.add(days=2))
+        aid.settle("B1", [ProviderLine("R-1", PaymentStatus.RETURNED, kzt("50000"))], actor="t", on=MAY)
+        programme = activity(valid(export(aid.ledger)[0], schema), "P")
+        (line,) = budget_vs_actual(aid.ledger).lines
+        assert total(programme, "2") - total(programme, "3") == money(line.figures.committed) == Decimal("50000.00")
+        assert total(programme, "3") == money(line.figures.disbursed) - money(line.figures.returned)
+        assert [b.findtext("value") for b in programme.findall("budget")] == ["500000.00"]
 
     def test_many_payments_are_one_transaction(self, aid: Aid, schema: etree.XMLSchema) -> None:
         """A list of 150 payments is one expenditure transaction, not 150."""
@@ -293,8 +336,8 @@ class TestProgramme:
         aid.pay("BIG", lines[100:], actor="maker", on=APRIL.add(days=3), list_code="B2")
         document, summary = export(aid.ledger)
         big = activity(valid(document, schema), "BIG")
-        assert big.xpath("count(transaction[transaction-type/@code='4'])") == 1
-        assert total(big, "4") == Decimal("7500000.00")
+        assert big.xpath("count(transaction[transaction-type/@code='2'])") == 1
+        assert total(big, "2") == Decimal("7500000.00")
         assert summary.transactions == 2  # and one for the donation
         for line in lines:
             assert line.beneficiary.pseudonym.encode() not in document
@@ -441,7 +484,7 @@ class TestTimes:
         in_ledger = campaign.ledger.balance(
             "Expenses:CASH-AID:KZT", "CASH-AID", as_of=END_OF_APRIL, tags={"programme": "FAMILIES-50K"}
         )
-        assert total(programme, "4") == money(in_ledger) == Decimal("200000.00")
+        assert total(programme, "2") == money(in_ledger) == Decimal("200000.00")
         grant = activity(root, "KOKTEREK")
         assert total(grant, "3") == Decimal("100000000.00")
 
@@ -449,7 +492,7 @@ class TestTimes:
         """What was recorded by the end of April, exported again in June, is what April's export said."""
         known = pendulum.datetime(2020, 5, 1, tz="UTC")
         root = etree.fromstring(export(campaign.ledger, window=Window(known_at=known))[0])
-        assert total(activity(root, "FAMILIES-50K"), "4") == Decimal("200000.00")
+        assert total(activity(root, "FAMILIES-50K"), "2") == Decimal("200000.00")
         assert total(activity(root, "KOKTEREK"), "3") == Decimal("100000000.00")
         # A programme defined later is not in the earlier export.
         clock.time = pendulum.datetime(2020, 6, 2, tz="UTC")
