@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import multiprocessing
 
+import pendulum
 import pytest
 
 from aidledger import (
@@ -19,6 +20,7 @@ from aidledger import (
     PaymentStatus,
     ProviderLine,
     Severity,
+    Window,
     audit_report,
     budget_vs_actual,
     exclusion_conflicts,
@@ -331,6 +333,43 @@ class TestExclusionGroups:
         assert [(x.group, x.severity, x.beneficiary, x.programmes) for x in found] == [
             ("ONE-BENEFIT", Severity.SOFT, KEYS.pseudonym("hh-2").pseudonym, ("FAMILIES", "MEDICS"))
         ]
+
+    def test_conflicts_as_of_and_known_at(self, two: Aid) -> None:
+        """Like every query, the conflicts as they stood at an effective time, or as the ledger knew them then."""
+        two.declare_exclusion("ONE-BENEFIT", ["FAMILIES", "MEDICS"], severity=Severity.SOFT, reason="r", actor="a")
+        two.pay("FAMILIES", lines(1, 2), actor="maker", on=APRIL, list_code="F-1")
+        before_medics = pendulum.now("UTC")
+        two.pay("MEDICS", lines(2, prefix="M"), actor="maker", on=APRIL.add(days=1), list_code="M-1")
+        two.send("F-1", provider="Kazpost", actor="cashier", on=APRIL.add(days=2))
+        failed = [ProviderLine("L-2", PaymentStatus.FAILED, kzt("50000"))]
+        before_failure = pendulum.now("UTC")
+        two.settle("F-1", failed, actor="cashier", on=APRIL.add(days=3))
+        both = [("ONE-BENEFIT", KEYS.pseudonym("hh-2").pseudonym, ("FAMILIES", "MEDICS"))]
+
+        def found(**window: object) -> list[tuple[str, str, tuple[str, ...]]]:
+            conflicts = exclusion_conflicts(two.ledger, **window)  # type: ignore[arg-type]
+            return [(x.group, x.beneficiary, x.programmes) for x in conflicts]
+
+        assert found() == []  # the failed payment freed household 2
+        assert found(as_of=APRIL.add(days=2)) == both  # before the failure took effect
+        assert found(as_of=APRIL.add(hours=1)) == []  # before the medics' payment took effect
+        assert found(known_at=before_failure) == both
+        assert found(known_at=before_medics) == []
+        assert found(window=Window(as_of=APRIL.add(days=2))) == both
+        # the auditor's report over a window reads the same
+        assert [x.beneficiary for x in audit_report(two.ledger, window=Window(known_at=before_failure)).exclusions] == [
+            both[0][1]
+        ]
+
+    def test_group_declared_later_is_not_known_earlier(self, two: Aid) -> None:
+        two.pay("FAMILIES", lines(1), actor="maker", on=APRIL, list_code="F-1")
+        two.pay("MEDICS", lines(1, prefix="M"), actor="maker", on=APRIL, list_code="M-1")
+        before_group = pendulum.now("UTC")
+        two.declare_exclusion("ONE-BENEFIT", ["FAMILIES", "MEDICS"], severity=Severity.SOFT, reason="r", actor="a")
+        assert len(exclusion_conflicts(two.ledger)) == 1
+        assert exclusion_conflicts(two.ledger, known_at=before_group) == ()
+        assert len(exclusion_conflicts(two.ledger, known_at=pendulum.now("UTC"), severity=Severity.SOFT)) == 1
+        assert exclusion_conflicts(two.ledger, severity=Severity.HARD) == ()
 
     def test_group_needs_two_programmes_of_one_key(self, two: Aid) -> None:
         """A group of one programme, or of programmes under two key versions, is refused."""
