@@ -42,7 +42,7 @@ REF = "XM-DAC-000-0000"
 ORG = ReportingOrg(ref=REF, name="Birgemiz public fund & partners", type="60")
 HOSTILE = '<script>alert("x")</script> & \'single\' "double" \u200fשלום\u200e ]]> \x07bell'
 DONOR_PERSON = "Ivanova Aigerim Serikovna"
-GRANTEE = "Kokterek Builders «Cooperative» & Sons <LLP>"
+GRANTEE = "Dostyk Builders «Cooperative» & Sons <LLP>"
 
 APRIL = pendulum.datetime(2020, 4, 1, 9, tz="Asia/Almaty")
 MAY = pendulum.datetime(2020, 5, 4, 9, tz="Asia/Almaty")
@@ -120,17 +120,17 @@ def campaign(aid: Aid, clock: Clock) -> Aid:
     aid.settle("L1", report, actor="treasurer", on=APRIL.add(days=5))
 
     aid.commit_grant(
-        "KOKTEREK",
+        "DOSTYK",
         fund="HOUSING",
         amount=kzt("340000000"),
         purpose="housing",
         grantee=GRANTEE,
         on=APRIL,
         actor="board",
-        description="Rebuild 120 houses in Kokterek",
+        description="Housing for the residents of Dostyk village, Maktaaral district",
     )
     aid.disburse(
-        "KOKTEREK", kzt("100000000"), milestone="Foundations <poured> & checked", on=APRIL.add(days=10), actor="t"
+        "DOSTYK", kzt("100000000"), milestone="Foundations <poured> & checked", on=APRIL.add(days=10), actor="t"
     )
 
     aid.receive_goods(
@@ -151,11 +151,11 @@ def campaign(aid: Aid, clock: Clock) -> Aid:
     retry = [PaymentLine(HOUSEHOLDS[1], "L-2-retry"), PaymentLine(HOUSEHOLDS[5], "L-6")]
     aid.pay("FAMILIES-50K", retry, actor="maker", on=MAY.add(days=1), list_code="L2")
     aid.refund("CASH-AID", kzt("0.50"), donor="Steppe Telecom JSC", on=MAY, actor="cashier", reason="overpaid")
-    aid.disburse("KOKTEREK", kzt("150000000"), milestone="Walls and roofs", on=MAY, actor="t")
-    aid.claw_back("KOKTEREK", kzt("5000000.25"), on=MAY.add(days=10), actor="t", reason=f"Unspent: {HOSTILE}")
+    aid.disburse("DOSTYK", kzt("150000000"), milestone="Walls and roofs", on=MAY, actor="t")
+    aid.claw_back("DOSTYK", kzt("5000000.25"), on=MAY.add(days=10), actor="t", reason=f"Unspent: {HOSTILE}")
     aid.fulfil_pledge("PL-1", kzt("20000000"), on=MAY, actor="cashier")
     aid.write_off_pledge("PL-1", on=MAY.add(days=20), actor="cashier", reason="will not come")
-    aid.deliver("FOOD", Quantity("10", FOOD_PACKAGE), purpose="food", settlement="Kokterek", on=MAY, actor="store")
+    aid.deliver("FOOD", Quantity("10", FOOD_PACKAGE), purpose="food", settlement="Dostyk", on=MAY, actor="store")
     return aid
 
 
@@ -197,7 +197,7 @@ class TestDocument:
         assert document.startswith(b'<?xml version="1.0" encoding="UTF-8"?>\n<iati-activities version="2.03"')
         assert root.get("generated-datetime") == "2020-06-01T12:00:00Z"
         identifiers = [a.findtext("iati-identifier") for a in root]
-        assert identifiers == [f"{REF}-FAMILIES-50K", f"{REF}-KOKTEREK", f"{REF}-GOODS-FOOD-food"]
+        assert identifiers == [f"{REF}-FAMILIES-50K", f"{REF}-DOSTYK", f"{REF}-GOODS-FOOD-food"]
         assert summary.identifiers == tuple(identifiers)
         assert summary.activities == 3
         assert summary.unattributed_funds == ()
@@ -386,8 +386,8 @@ class TestProgramme:
 class TestGrant:
     def test_commitment_disbursements_and_clawback(self, campaign: Aid, schema: etree.XMLSchema) -> None:
         root = valid(export(campaign.ledger)[0], schema)
-        grant = activity(root, "KOKTEREK")
-        status = grant_status(campaign.ledger, "KOKTEREK")
+        grant = activity(root, "DOSTYK")
+        status = grant_status(campaign.ledger, "DOSTYK")
         assert total(grant, "2") == money(status.committed) == Decimal("340000000.00")
         assert total(grant, "3") == money(status.disbursed) - money(status.clawed_back) == Decimal("244999999.75")
         disbursements = grant.xpath("transaction[transaction-type/@code='3']/value/text()")
@@ -402,7 +402,7 @@ class TestGrant:
         assert (grant.find("sector").get("vocabulary"), grant.find("sector").get("code")) == ("1", "73010")
 
     def test_pledges_and_incoming_funds_of_the_grant_fund(self, campaign: Aid) -> None:
-        grant = activity(etree.fromstring(export(campaign.ledger)[0]), "KOKTEREK")
+        grant = activity(etree.fromstring(export(campaign.ledger)[0]), "DOSTYK")
         assert total(grant, "1") == Decimal("420000000.00")  # the akimat's gift, and the pledge fulfilled
         assert grant.xpath("transaction[transaction-type/@code='11']/value/text()") == [
             "50000000.00",
@@ -462,7 +462,7 @@ class TestHostileText:
         programme = activity(root, "FAMILIES-50K")
         assert programme.findtext("title/narrative") == shown
         assert shown in programme.findtext("description/narrative")  # the fund's name
-        grant = activity(root, "KOKTEREK")
+        grant = activity(root, "DOSTYK")
         described = grant.xpath("transaction/description/narrative/text()")
         assert f"Clawed back (returned by the grantee): Unspent: {shown}" in described
         assert "Tranche: Foundations <poured> & checked" in described
@@ -485,7 +485,7 @@ class TestTimes:
             "Expenses:CASH-AID:KZT", "CASH-AID", as_of=END_OF_APRIL, tags={"programme": "FAMILIES-50K"}
         )
         assert total(programme, "2") == money(in_ledger) == Decimal("200000.00")
-        grant = activity(root, "KOKTEREK")
+        grant = activity(root, "DOSTYK")
         assert total(grant, "3") == Decimal("100000000.00")
 
     def test_known_at_reproduces_an_earlier_export(self, campaign: Aid, clock: Clock) -> None:
@@ -493,7 +493,7 @@ class TestTimes:
         known = pendulum.datetime(2020, 5, 1, tz="UTC")
         root = etree.fromstring(export(campaign.ledger, window=Window(known_at=known))[0])
         assert total(activity(root, "FAMILIES-50K"), "2") == Decimal("200000.00")
-        assert total(activity(root, "KOKTEREK"), "3") == Decimal("100000000.00")
+        assert total(activity(root, "DOSTYK"), "3") == Decimal("100000000.00")
         # A programme defined later is not in the earlier export.
         clock.time = pendulum.datetime(2020, 6, 2, tz="UTC")
         campaign.create_programme("LATER", fund="CASH-AID", purpose="cash-aid", amount=kzt("1"), actor="b")
