@@ -15,6 +15,7 @@ from aidledger import (
     ExclusionConflict,
     InvalidArgument,
     Ledger,
+    Money,
     OnConflict,
     PaymentLine,
     PaymentStatus,
@@ -47,6 +48,18 @@ def budgeted(aid: Aid) -> Aid:
         on=APRIL, actor="planner", name="Abai, second quarter",
     )  # fmt: skip
     return aid
+
+
+def housing_line(aid: Aid, amount: Money, end: dt.date) -> None:
+    """400 million KZT in the housing fund, 340 million of it committed to project DOSTYK, with one budget line."""
+    aid.donate("HOUSING", kzt("400000000"), donor="D-1", on=APRIL, actor="cashier")
+    aid.commit_grant(
+        "DOSTYK", fund="HOUSING", amount=kzt("340000000"), purpose="housing", grantee="Builders LLP",
+        on=APRIL, actor="director",
+    )  # fmt: skip
+    aid.add_budget_line(
+        "DOSTYK-HOUSING", project="DOSTYK", amount=amount, start=START, end=end, on=APRIL, actor="planner"
+    )
 
 
 def figures(aid: Aid, **window: object) -> tuple[str, ...]:
@@ -206,14 +219,7 @@ class TestCommitments:
 
     def test_tranche_approval_beyond_the_fund_is_refused(self, aid: Aid) -> None:
         """A submitted tranche commits against its line on approval: refused when the fund cannot cover it."""
-        aid.donate("HOUSING", kzt("400000000"), donor="D-1", on=APRIL, actor="cashier")
-        aid.commit_grant(
-            "DOSTYK", fund="HOUSING", amount=kzt("340000000"), purpose="housing", grantee="Builders LLP",
-            on=APRIL, actor="director",
-        )  # fmt: skip
-        aid.add_budget_line(
-            "DOSTYK-HOUSING", project="DOSTYK", amount=kzt("340000000"), start=START, end=END, on=APRIL, actor="p"
-        )
+        housing_line(aid, kzt("340000000"), END)
         aid.submit_tranche("DOSTYK", kzt("100000000"), milestone="walls", on=APRIL, actor="officer", code="T-1")
         aid.refund("HOUSING", kzt("330000000"), donor="D-1", on=APRIL, actor="cashier", reason="returned")
         before = snapshot(aid.ledger)
@@ -251,15 +257,7 @@ class TestCommitments:
 class TestGrantLines:
     def test_tranches_disburse_and_clawbacks_release(self, aid: Aid) -> None:
         """A tranche commits and disburses at once; a clawback frees the money; reconcile agrees."""
-        aid.donate("HOUSING", kzt("400000000"), donor="D-1", on=APRIL, actor="cashier")
-        aid.commit_grant(
-            "DOSTYK", fund="HOUSING", amount=kzt("340000000"), purpose="housing", grantee="Builders LLP",
-            on=APRIL, actor="director",
-        )  # fmt: skip
-        aid.add_budget_line(
-            "DOSTYK-HOUSING", project="DOSTYK", amount=kzt("300000000"), start=START, end=dt.date(2020, 12, 31),
-            on=APRIL, actor="planner",
-        )  # fmt: skip
+        housing_line(aid, kzt("300000000"), dt.date(2020, 12, 31))
         aid.disburse("DOSTYK", kzt("9000000"), milestone="foundations", on=APRIL.add(days=1), actor="t")
         aid.claw_back("DOSTYK", kzt("1000000"), on=APRIL.add(days=2), actor="t", reason="unspent")
         assert figures(aid, project="DOSTYK") == ("300000000.00", "0.00", "9000000.00", "1000000.00", "292000000.00")
