@@ -43,9 +43,9 @@ def build_books(aid: Aid) -> Aid:
     aid.send("L2", provider="Kazpost", actor="treasurer", on=MAY)
     aid.settle("L2", [ProviderLine("R-2b", PaymentStatus.PAID, kzt("50000"))], actor="treasurer", on=MAY.add(days=1))
     aid.commit_grant(
-        "KOKTEREK", fund="HOUSING", amount=kzt("15000000"), purpose="housing", grantee="Akimat", on=APRIL, actor="d"
+        "DOSTYK", fund="HOUSING", amount=kzt("15000000"), purpose="housing", grantee="Akimat", on=APRIL, actor="d"
     )
-    aid.disburse("KOKTEREK", kzt("6000000"), milestone="foundations", on=MAY, actor="treasurer")
+    aid.disburse("DOSTYK", kzt("6000000"), milestone="foundations", on=MAY, actor="treasurer")
     aid.receive_goods(
         "FOOD",
         Quantity("100", PACKAGE),

@@ -52,6 +52,19 @@ def test_demo_is_safe_to_run_twice(tmp_path: Path) -> None:
     assert all(row["reconciles"] for row in data["stock"])
 
 
+def test_demo_prints_the_euro_gift_and_the_housing_budget(tmp_path: Path) -> None:
+    """The terminal shows the 50,000 EUR the general fund keeps in euros, and the seed's housing project: 340,000,000
+    KZT for the residents of Dostyk village, Maktaaral district, as a budget line that reconciles."""
+    shown = run("demo", "--scale", "0.001", cwd=tmp_path)
+    assert shown.returncode == 0, shown.stderr
+    held = shown.stdout.split("Held in other currencies")[1].split("One-off programmes")[0]
+    assert "GENERAL" in held and "EUR" in held and "50,000.00" in held
+    assert "the residents of Dostyk village, Maktaaral district" in shown.stdout
+    lines = shown.stdout.split("Budget lines")[1]
+    assert "DOSTYK-HOUSING" in lines and "340,000,000.00" in lines
+    assert "Kokterek" not in shown.stdout and "OK: everything reconciles" in shown.stdout
+
+
 def test_demo_refuses_another_plan_on_the_same_ledger(tmp_path: Path) -> None:
     """Finishing a campaign with a different size is refused before anything is posted."""
     assert run("demo", "--scale", "0.001", cwd=tmp_path).returncode == 0

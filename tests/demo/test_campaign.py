@@ -38,6 +38,7 @@ from aidledger import (
     double_payments,
     grant_status,
     pledge_status,
+    reconcile,
     run_campaign,
     stock_position,
     verify,
@@ -112,24 +113,24 @@ REFUSALS: list[tuple[str, Callable[[Aid], object], type[AidLedgerError], str]] =
     (
         "a tranche beyond the remaining commitment",
         lambda aid: aid.disburse(
-            "KOKTEREK",
+            "DOSTYK",
             kzt("20400000.01"),
             milestone="extra",
             on=dt.datetime(2020, 12, 20, tzinfo=dt.UTC),
             actor="officer",
         ),
         ExceedsCommitment,
-        "project KOKTEREK has less than 20400000.01 KZT committed",
+        "project DOSTYK has less than 20400000.01 KZT committed",
     ),
     (
         "a clawback of more than was paid",
-        lambda aid: aid.claw_back("KOKTEREK", kzt("319600000.01"), reason="x", on=AUGUST, actor="o"),
+        lambda aid: aid.claw_back("DOSTYK", kzt("319600000.01"), reason="x", on=AUGUST, actor="o"),
         ExceedsReceived,
         "only 319600000.00 KZT was paid out net",
     ),
     (
         "a tranche above the approval threshold without a checker",
-        lambda aid: aid.disburse("KOKTEREK", kzt("100000000.01"), milestone="m", on=AUGUST, actor="o"),
+        lambda aid: aid.disburse("DOSTYK", kzt("100000000.01"), milestone="m", on=AUGUST, actor="o"),
         ApprovalRequired,
         "above the approval threshold of 100000000.00 KZT",
     ),
@@ -258,11 +259,11 @@ def test_the_campaign_reconciles(campaign: tuple[Aid, CampaignResult]) -> None:
         Quantity(0, RELIEF_GOODS),
     )
     assert food.reconciles and relief.reconciles
-    grant = grant_status(aid.ledger, "KOKTEREK")
+    grant = grant_status(aid.ledger, "DOSTYK")
     assert grant.remaining == expected.housing_remaining == grant.committed - grant.disbursed + grant.clawed_back
-    (housing,) = budget_vs_actual(aid.ledger, project="KOKTEREK").lines
+    (housing,) = budget_vs_actual(aid.ledger, project="DOSTYK").lines
     assert (housing.line.code, housing.figures.budgeted, housing.figures.remaining) == (
-        "KOKTEREK-HOUSING",
+        "DOSTYK-HOUSING",
         grant.committed,
         expected.housing_remaining,
     )
@@ -272,6 +273,38 @@ def test_the_campaign_reconciles(campaign: tuple[Aid, CampaignResult]) -> None:
     assert double_payments(aid.ledger) == ()
     assert ledger.trial_balance().balanced
     assert verify(ledger).ok
+
+
+def test_the_housing_project_is_the_seeds(campaign: tuple[Aid, CampaignResult]) -> None:
+    """340,000,000 KZT for the residents of Dostyk village, Maktaaral district: a grant, its budget line with the
+    commitment and the tranches against it, and reconcile's budget check (committed = approved − paid − released)
+    passes on it."""
+    aid, _ = campaign
+    grant = grant_status(aid.ledger, "DOSTYK")
+    assert grant.committed == kzt("340000000")
+    assert "residents of Dostyk village, Maktaaral district" in grant.project.description
+    (housing,) = budget_vs_actual(aid.ledger).lines
+    assert (housing.line.code, housing.line.amount) == ("DOSTYK-HOUSING", kzt("340000000"))
+    assert housing.line.name == "Housing for the residents of Dostyk village, Maktaaral district, 2020"
+    tranches = [e for e in aid.ledger.entries() if e.entry.kind == "grant-tranche"]
+    assert {e.entry.tags["budget_line"] for e in tranches} == {"DOSTYK-HOUSING"}
+    assert sum(e.entry.postings[0].minor for e in tranches) == housing.figures.disbursed.minor == 32_300_000_000
+    assert any(e.entry.approved_by for e in tranches)  # the foundations tranche went through a checker
+    (check,) = [c for c in reconcile(aid.ledger).checks if c.name == "budgets"]
+    assert check.ok and "for 1 line(s)" in check.compared
+
+
+def test_the_demo_report_shows_the_euro_gift_and_the_budget(campaign: tuple[Aid, CampaignResult]) -> None:
+    """What ``aidledger demo`` prints holds the 50,000 EUR the general fund keeps in euros and the budget line."""
+    from aidledger.cli.demo import run
+
+    aid, _ = campaign
+    report = run(aid.ledger, PLAN)
+    assert report.foreign == [{"fund": "GENERAL", "currency": "EUR", "net_assets": Money("50000", "EUR").value}]
+    assert [(b["budget_line"], b["for"], b["budgeted_kzt"]) for b in report.budgets] == [
+        ("DOSTYK-HOUSING", "project DOSTYK", kzt("340000000").value)
+    ]
+    assert report.grants[0]["for"] == "the residents of Dostyk village, Maktaaral district"
 
 
 def test_each_household_is_paid_exactly_once(campaign: tuple[Aid, CampaignResult]) -> None:

@@ -125,14 +125,14 @@ def build_aid_ledger(aid: Aid) -> None:
     aid.deliver("FOOD", Quantity("1", FOOD_PACKAGE), purpose="food", to=KEYS.pseudonym("KZ-HH-1"),
                 programme="food-2020", region="Abai", on=almaty(4, 10), actor="storekeeper",
                 key="goods:out:1")  # fmt: skip
-    aid.deliver("FOOD", Quantity("30", FOOD_PACKAGE), purpose="food", settlement="Kokterek", on=almaty(4, 10, 23, 59),
+    aid.deliver("FOOD", Quantity("30", FOOD_PACKAGE), purpose="food", settlement="Dostyk", on=almaty(4, 10, 23, 59),
                 actor="storekeeper", key="goods:out:2")  # fmt: skip
     aid.write_off("FOOD", Quantity("3", FOOD_PACKAGE), reason=LossReason.SPOILAGE, on=almaty(4, 12),
                   actor="storekeeper", memo=next(memos), key="goods:lost")  # fmt: skip
     aid.receive_goods("FLOOD", Quantity("12.345", RELIEF_GOODS), value=kzt("6172500.00"),
                       basis=ValuationBasis.APPRAISAL, donor="Relief donor", on=almaty(5, 2), actor="storekeeper",
                       key="relief:in")  # fmt: skip
-    aid.deliver("FLOOD", Quantity("10.001", RELIEF_GOODS), purpose="flood-relief", settlement="Kokterek",
+    aid.deliver("FLOOD", Quantity("10.001", RELIEF_GOODS), purpose="flood-relief", settlement="Dostyk",
                 on=almaty(5, 3), actor="storekeeper", key="relief:out")  # fmt: skip
 
     # Housing: a pledge fulfilled in part, a grant committed, partly disbursed and clawed back.
@@ -140,10 +140,10 @@ def build_aid_ledger(aid: Aid) -> None:
                due=dt.date(2020, 12, 31))  # fmt: skip
     aid.fulfil_pledge("KAZAKHMYS-2020", kzt("1200000.50"), actor="cashier", key="pledge:1",
                       on=pendulum.datetime(2020, 7, 15, 10, tz=pendulum.FixedTimezone(5 * 3600)))  # fmt: skip
-    aid.commit_grant("KOKTEREK", fund="HOUSING", amount=kzt("2000000"), purpose="housing", grantee="Kokterek LLP",
+    aid.commit_grant("DOSTYK", fund="HOUSING", amount=kzt("2000000"), purpose="housing", grantee="Dostyk LLP",
                      description="Rebuild 2 houses", on=almaty(7, 20), actor="director")  # fmt: skip
-    aid.disburse("KOKTEREK", kzt("800000"), milestone="foundations", on=almaty(8, 10), actor="officer", key="tr:1")
-    aid.claw_back("KOKTEREK", kzt("100000.25"), reason=next(memos), on=almaty(9, 1), actor="director", key="claw")
+    aid.disburse("DOSTYK", kzt("800000"), milestone="foundations", on=almaty(8, 10), actor="officer", key="tr:1")
+    aid.claw_back("DOSTYK", kzt("100000.25"), reason=next(memos), on=almaty(9, 1), actor="director", key="claw")
 
     # A reversal and a correction (reversal plus replacement), both pointing at their originals.
     twice = aid.donate("GENERAL", kzt("750000"), donor="Private donors", on=almaty(5, 14), actor="cashier",

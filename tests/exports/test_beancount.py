@@ -236,7 +236,7 @@ class TestContent:
         assert names[("Assets:Stock:RELIEF-GOODS:FLOOD", "RELIEF-GOODS")] == ("Assets:Stock:RELIEF-GOODS", "FLOOD")
         opens = {e.account: e for e in entries if isinstance(e, data.Open)}
         assert opens["Assets:Stock:FOOD-PACKAGE:FOOD"].currencies == ["FOOD-PACKAGE"]
-        assert opens["Equity:Memo:Grants:KOKTEREK:HOUSING"].meta["type"] == "memo"
+        assert opens["Equity:Memo:Grants:DOSTYK:HOUSING"].meta["type"] == "memo"
         # the currency is on the posting, not in the name: one bank account per fund, holding each currency
         assert opens["Assets:Bank:GENERAL"].currencies == ["EUR", "KZT"]
         assert opens["Assets:Bank:GENERAL"].meta["account"] == "Assets:Bank:EUR Assets:Bank:KZT"

@@ -35,7 +35,7 @@ FILTERS = [
     {"programme": "FAM-50K"},
     {"region": "Abai"},
     {"donor": "Private donors"},
-    {"project": "KOKTEREK"},
+    {"project": "DOSTYK"},
     {"fund": "GENERAL"},
     {"kind": "donation", "currency": "KZT"},
 ]

@@ -221,7 +221,7 @@ class TestContent:
         assert '    Assets:Stock:RELIEF-GOODS:FLOOD  12.345 "RELIEF-GOODS"\n' in text
         assert "\naccount Income  ; type: R\n" in text
         assert (
-            "\naccount Equity:Memo:Grants:KOKTEREK:HOUSING  ; account: Memo:Grants:KOKTEREK:KZT, fund: HOUSING, units: KZT\n"
+            "\naccount Equity:Memo:Grants:DOSTYK:HOUSING  ; account: Memo:Grants:DOSTYK:KZT, fund: HOUSING, units: KZT\n"
             in text
         )
 

@@ -30,6 +30,7 @@ from aidledger import (
     Quantity,
     ValuationBasis,
     Window,
+    budget_vs_actual,
     grant_status,
 )
 from aidledger.exports.iati import DEFAULT_SECTORS, IatiSummary, ReportingOrg, export_iati
@@ -41,7 +42,7 @@ REF = "XM-DAC-000-0000"
 ORG = ReportingOrg(ref=REF, name="Birgemiz public fund & partners", type="60")
 HOSTILE = '<script>alert("x")</script> & \'single\' "double" \u200fשלום\u200e ]]> \x07bell'
 DONOR_PERSON = "Ivanova Aigerim Serikovna"
-GRANTEE = "Kokterek Builders «Cooperative» & Sons <LLP>"
+GRANTEE = "Dostyk Builders «Cooperative» & Sons <LLP>"
 
 APRIL = pendulum.datetime(2020, 4, 1, 9, tz="Asia/Almaty")
 MAY = pendulum.datetime(2020, 5, 4, 9, tz="Asia/Almaty")
@@ -119,17 +120,17 @@ def campaign(aid: Aid, clock: Clock) -> Aid:
     aid.settle("L1", report, actor="treasurer", on=APRIL.add(days=5))
 
     aid.commit_grant(
-        "KOKTEREK",
+        "DOSTYK",
         fund="HOUSING",
         amount=kzt("340000000"),
         purpose="housing",
         grantee=GRANTEE,
         on=APRIL,
         actor="board",
-        description="Rebuild 120 houses in Kokterek",
+        description="Housing for the residents of Dostyk village, Maktaaral district",
     )
     aid.disburse(
-        "KOKTEREK", kzt("100000000"), milestone="Foundations <poured> & checked", on=APRIL.add(days=10), actor="t"
+        "DOSTYK", kzt("100000000"), milestone="Foundations <poured> & checked", on=APRIL.add(days=10), actor="t"
     )
 
     aid.receive_goods(
@@ -150,11 +151,11 @@ def campaign(aid: Aid, clock: Clock) -> Aid:
     retry = [PaymentLine(HOUSEHOLDS[1], "L-2-retry"), PaymentLine(HOUSEHOLDS[5], "L-6")]
     aid.pay("FAMILIES-50K", retry, actor="maker", on=MAY.add(days=1), list_code="L2")
     aid.refund("CASH-AID", kzt("0.50"), donor="Steppe Telecom JSC", on=MAY, actor="cashier", reason="overpaid")
-    aid.disburse("KOKTEREK", kzt("150000000"), milestone="Walls and roofs", on=MAY, actor="t")
-    aid.claw_back("KOKTEREK", kzt("5000000.25"), on=MAY.add(days=10), actor="t", reason=f"Unspent: {HOSTILE}")
+    aid.disburse("DOSTYK", kzt("150000000"), milestone="Walls and roofs", on=MAY, actor="t")
+    aid.claw_back("DOSTYK", kzt("5000000.25"), on=MAY.add(days=10), actor="t", reason=f"Unspent: {HOSTILE}")
     aid.fulfil_pledge("PL-1", kzt("20000000"), on=MAY, actor="cashier")
     aid.write_off_pledge("PL-1", on=MAY.add(days=20), actor="cashier", reason="will not come")
-    aid.deliver("FOOD", Quantity("10", FOOD_PACKAGE), purpose="food", settlement="Kokterek", on=MAY, actor="store")
+    aid.deliver("FOOD", Quantity("10", FOOD_PACKAGE), purpose="food", settlement="Dostyk", on=MAY, actor="store")
     return aid
 
 
@@ -196,7 +197,7 @@ class TestDocument:
         assert document.startswith(b'<?xml version="1.0" encoding="UTF-8"?>\n<iati-activities version="2.03"')
         assert root.get("generated-datetime") == "2020-06-01T12:00:00Z"
         identifiers = [a.findtext("iati-identifier") for a in root]
-        assert identifiers == [f"{REF}-FAMILIES-50K", f"{REF}-KOKTEREK", f"{REF}-GOODS-FOOD-food"]
+        assert identifiers == [f"{REF}-FAMILIES-50K", f"{REF}-DOSTYK", f"{REF}-GOODS-FOOD-food"]
         assert summary.identifiers == tuple(identifiers)
         assert summary.activities == 3
         assert summary.unattributed_funds == ()
@@ -259,30 +260,72 @@ class TestDocument:
 
 
 class TestProgramme:
-    def test_expenditure_equals_the_net_paid_in_the_ledger(self, campaign: Aid, schema: etree.XMLSchema) -> None:
-        """Approved, minus failed, minus returned: exactly what the programme's expense account holds."""
+    def test_stages_agree_with_the_ledger(self, campaign: Aid, schema: etree.XMLSchema) -> None:
+        """Commitments (2) add up to the expense (approved − failed − returned), disbursements (3) to what was paid
+        net of returns, and the difference to what is still due; no payment is reported as expenditure (4)."""
         root = valid(export(campaign.ledger)[0], schema)
         programme = activity(root, "FAMILIES-50K")
-        in_ledger = campaign.ledger.balance("Expenses:CASH-AID:KZT", "CASH-AID", tags={"programme": "FAMILIES-50K"})
-        # Seven approved (5 in April, 2 in May), L-2 failed, L-3 returned.
+        tags = {"programme": "FAMILIES-50K"}
+        in_ledger = campaign.ledger.balance("Expenses:CASH-AID:KZT", "CASH-AID", tags=tags)
+        due = campaign.ledger.balance("Liabilities:PaymentsDue:KZT", "CASH-AID", tags=tags)
+        # Seven approved (5 in April, 2 in May), L-2 failed, L-3 returned; L-1, L-3, L-4, L-5 paid.
         assert money(in_ledger) == Decimal("250000.00")
-        assert total(programme, "4") == money(in_ledger)
+        assert total(programme, "2") == money(in_ledger)
+        assert total(programme, "3") == Decimal("150000.00")  # four paid, one of them returned
+        assert total(programme, "2") - total(programme, "3") == -money(due) == Decimal("100000.00")  # L2 unpaid
+        assert total(programme, "4") == 0
 
-    def test_payments_are_aggregated_per_month_and_kind(self, campaign: Aid) -> None:
+    def test_payments_are_aggregated_per_month_kind_and_stage(self, campaign: Aid) -> None:
         root = etree.fromstring(export(campaign.ledger)[0])
-        expenditure = activity(root, "FAMILIES-50K").xpath("transaction[transaction-type/@code='4']")
-        shown = sorted(
-            (t.find("transaction-date").get("iso-date"), t.findtext("value"), t.findtext("description/narrative"))
-            for t in expenditure
+        transactions = activity(root, "FAMILIES-50K").xpath(
+            "transaction[transaction-type/@code='2' or transaction-type/@code='3']"
         )
-        assert [(date, value) for date, value, _ in shown] == [
-            ("2020-04-02", "250000.00"),  # five payments approved
-            ("2020-04-06", "-50000.00"),  # L-2 failed
-            ("2020-05-04", "-50000.00"),  # L-3 returned
-            ("2020-05-05", "100000.00"),  # two payments approved
+        shown = sorted(
+            (
+                t.find("transaction-date").get("iso-date"),
+                t.find("transaction-type").get("code"),
+                t.findtext("value"),
+                t.findtext("description/narrative"),
+            )
+            for t in transactions
+        )
+        assert [(date, type_, value) for date, type_, value, _ in shown] == [
+            ("2020-04-02", "2", "250000.00"),  # five payments approved
+            ("2020-04-06", "2", "-50000.00"),  # L-2 failed: its commitment released
+            ("2020-04-06", "3", "150000.00"),  # L-1, L-3, L-4 paid
+            ("2020-05-04", "2", "-50000.00"),  # L-3 returned: its commitment released ...
+            ("2020-05-04", "3", "-50000.00"),  # ... and its disbursement taken back
+            ("2020-05-04", "3", "50000.00"),  # L-5 paid
+            ("2020-05-05", "2", "100000.00"),  # two payments approved
         ]
-        assert "the sum of 5 ledger entries" in shown[0][2]
-        assert "failed" in shown[1][2] and "returned" in shown[2][2]
+        texts = [text for *_, text in shown]
+        assert "approved (committed)" in texts[0] and "the sum of 5 ledger entries" in texts[0]
+        assert "failed (commitment released" in texts[1] and "reported paid" in texts[2]
+        assert "returned (commitment released)" in texts[3] and "returned (money back" in texts[4]
+
+    def test_budget_line_committed_is_commitments_less_disbursements(self, aid: Aid, schema: etree.XMLSchema) -> None:
+        """With a budget line, what the line holds as committed is the activity's 2s less its 3s."""
+        aid.donate("CASH-AID", kzt("1000000"), donor="D", on=APRIL, actor="c")
+        aid.create_programme("P", fund="CASH-AID", purpose="cash-aid", amount=kzt("50000"), actor="board")
+        aid.add_budget_line(
+            "P-Q2", programme="P", amount=kzt("500000"), start=dt.date(2020, 4, 1), end=dt.date(2020, 6, 30),
+            on=APRIL, actor="planner",
+        )  # fmt: skip
+        lines = [PaymentLine(KEYS.pseudonym(f"hh-{n}"), f"R-{n}") for n in range(4)]
+        aid.pay("P", lines, actor="maker", on=APRIL, list_code="B1")
+        aid.send("B1", provider="Kazpost", actor="treasurer", on=APRIL.add(days=1))
+        report = [
+            ProviderLine("R-0", PaymentStatus.PAID, kzt("50000")),
+            ProviderLine("R-1", PaymentStatus.PAID, kzt("50000")),
+            ProviderLine("R-2", PaymentStatus.FAILED, kzt("50000")),
+        ]
+        aid.settle("B1", report, actor="treasurer", on=APRIL.add(days=2))
+        aid.settle("B1", [ProviderLine("R-1", PaymentStatus.RETURNED, kzt("50000"))], actor="t", on=MAY)
+        programme = activity(valid(export(aid.ledger)[0], schema), "P")
+        (line,) = budget_vs_actual(aid.ledger).lines
+        assert total(programme, "2") - total(programme, "3") == money(line.figures.committed) == Decimal("50000.00")
+        assert total(programme, "3") == money(line.figures.disbursed) - money(line.figures.returned)
+        assert [b.findtext("value") for b in programme.findall("budget")] == ["500000.00"]
 
     def test_many_payments_are_one_transaction(self, aid: Aid, schema: etree.XMLSchema) -> None:
         """A list of 150 payments is one expenditure transaction, not 150."""
@@ -293,8 +336,8 @@ class TestProgramme:
         aid.pay("BIG", lines[100:], actor="maker", on=APRIL.add(days=3), list_code="B2")
         document, summary = export(aid.ledger)
         big = activity(valid(document, schema), "BIG")
-        assert big.xpath("count(transaction[transaction-type/@code='4'])") == 1
-        assert total(big, "4") == Decimal("7500000.00")
+        assert big.xpath("count(transaction[transaction-type/@code='2'])") == 1
+        assert total(big, "2") == Decimal("7500000.00")
         assert summary.transactions == 2  # and one for the donation
         for line in lines:
             assert line.beneficiary.pseudonym.encode() not in document
@@ -343,8 +386,8 @@ class TestProgramme:
 class TestGrant:
     def test_commitment_disbursements_and_clawback(self, campaign: Aid, schema: etree.XMLSchema) -> None:
         root = valid(export(campaign.ledger)[0], schema)
-        grant = activity(root, "KOKTEREK")
-        status = grant_status(campaign.ledger, "KOKTEREK")
+        grant = activity(root, "DOSTYK")
+        status = grant_status(campaign.ledger, "DOSTYK")
         assert total(grant, "2") == money(status.committed) == Decimal("340000000.00")
         assert total(grant, "3") == money(status.disbursed) - money(status.clawed_back) == Decimal("244999999.75")
         disbursements = grant.xpath("transaction[transaction-type/@code='3']/value/text()")
@@ -359,7 +402,7 @@ class TestGrant:
         assert (grant.find("sector").get("vocabulary"), grant.find("sector").get("code")) == ("1", "73010")
 
     def test_pledges_and_incoming_funds_of_the_grant_fund(self, campaign: Aid) -> None:
-        grant = activity(etree.fromstring(export(campaign.ledger)[0]), "KOKTEREK")
+        grant = activity(etree.fromstring(export(campaign.ledger)[0]), "DOSTYK")
         assert total(grant, "1") == Decimal("420000000.00")  # the akimat's gift, and the pledge fulfilled
         assert grant.xpath("transaction[transaction-type/@code='11']/value/text()") == [
             "50000000.00",
@@ -419,7 +462,7 @@ class TestHostileText:
         programme = activity(root, "FAMILIES-50K")
         assert programme.findtext("title/narrative") == shown
         assert shown in programme.findtext("description/narrative")  # the fund's name
-        grant = activity(root, "KOKTEREK")
+        grant = activity(root, "DOSTYK")
         described = grant.xpath("transaction/description/narrative/text()")
         assert f"Clawed back (returned by the grantee): Unspent: {shown}" in described
         assert "Tranche: Foundations <poured> & checked" in described
@@ -441,16 +484,16 @@ class TestTimes:
         in_ledger = campaign.ledger.balance(
             "Expenses:CASH-AID:KZT", "CASH-AID", as_of=END_OF_APRIL, tags={"programme": "FAMILIES-50K"}
         )
-        assert total(programme, "4") == money(in_ledger) == Decimal("200000.00")
-        grant = activity(root, "KOKTEREK")
+        assert total(programme, "2") == money(in_ledger) == Decimal("200000.00")
+        grant = activity(root, "DOSTYK")
         assert total(grant, "3") == Decimal("100000000.00")
 
     def test_known_at_reproduces_an_earlier_export(self, campaign: Aid, clock: Clock) -> None:
         """What was recorded by the end of April, exported again in June, is what April's export said."""
         known = pendulum.datetime(2020, 5, 1, tz="UTC")
         root = etree.fromstring(export(campaign.ledger, window=Window(known_at=known))[0])
-        assert total(activity(root, "FAMILIES-50K"), "4") == Decimal("200000.00")
-        assert total(activity(root, "KOKTEREK"), "3") == Decimal("100000000.00")
+        assert total(activity(root, "FAMILIES-50K"), "2") == Decimal("200000.00")
+        assert total(activity(root, "DOSTYK"), "3") == Decimal("100000000.00")
         # A programme defined later is not in the earlier export.
         clock.time = pendulum.datetime(2020, 6, 2, tz="UTC")
         campaign.create_programme("LATER", fund="CASH-AID", purpose="cash-aid", amount=kzt("1"), actor="b")

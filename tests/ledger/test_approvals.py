@@ -35,7 +35,7 @@ def tranches(*tiers: tuple[str, int]) -> ApprovalPolicy:
 
 def tranche(project: Aid, amount: str, code: str, actor: str = "maker") -> JournalEntry:
     """The entry of a tranche, as a maker would submit it (submitted under ``code``)."""
-    return project.submit_tranche("KOKTEREK", kzt(amount), milestone=code, on=APRIL, actor=actor, code=code).entries[0]
+    return project.submit_tranche("DOSTYK", kzt(amount), milestone=code, on=APRIL, actor=actor, code=code).entries[0]
 
 
 class TestEveryPath:
@@ -44,7 +44,7 @@ class TestEveryPath:
         project.ledger.set_approval_policy(tranches(("1000000", 1)), actor="board")
         before = snapshot(project.ledger)
         with pytest.raises(ApprovalRequired, match="needs the approval of 1 distinct checker") as refused:
-            project.disburse("KOKTEREK", kzt("2000000"), milestone="roofs", on=APRIL, actor="maker")
+            project.disburse("DOSTYK", kzt("2000000"), milestone="roofs", on=APRIL, actor="maker")
         assert refused.value.details["scope"] == "kind=grant-tranche"
         assert snapshot(project.ledger) == before
         entry = tranche(project, "2000000", "T-1")
@@ -64,8 +64,8 @@ class TestEveryPath:
     def test_below_the_tier_and_outside_the_scope_nothing_is_needed(self, project: Aid) -> None:
         """A tranche at the tier's amount (not above it) and a clawback (another kind) post directly."""
         project.ledger.set_approval_policy(tranches(("1000000", 1)), actor="board")
-        project.disburse("KOKTEREK", kzt("1000000"), milestone="walls", on=APRIL, actor="maker")
-        project.claw_back("KOKTEREK", kzt("1000000"), on=APRIL, actor="maker", reason="unspent")
+        project.disburse("DOSTYK", kzt("1000000"), milestone="walls", on=APRIL, actor="maker")
+        project.claw_back("DOSTYK", kzt("1000000"), on=APRIL, actor="maker", reason="unspent")
         assert reconcile(project.ledger).ok
 
     def test_a_fund_and_tag_scope_on_the_generic_ledger(self, ledger: Ledger, chart: type[Chart]) -> None:
@@ -166,17 +166,17 @@ class TestPolicyInTime:
         """Entries posted under the old policy stay valid; the new one refuses what the old let through."""
         ledger = project.ledger
         ledger.set_approval_policy(tranches(("1000000", 1)), actor="board")
-        project.disburse("KOKTEREK", kzt("800000"), milestone="m1", on=APRIL, actor="maker")
+        project.disburse("DOSTYK", kzt("800000"), milestone="m1", on=APRIL, actor="maker")
         tranche(project, "2000000", "T-5")
         project.approve("T-5", checker="alice")
         changed = ledger.set_approval_policy(tranches(("500000", 1), ("1500000", 2)), actor="board")
         assert (changed.code, changed.subject) == ("kind=grant-tranche#2", "kind=grant-tranche")
         with pytest.raises(ApprovalRequired):
-            project.disburse("KOKTEREK", kzt("800000"), milestone="m2", on=APRIL, actor="maker")
+            project.disburse("DOSTYK", kzt("800000"), milestone="m2", on=APRIL, actor="maker")
         assert ledger.unapproved() == ()
         assert reconcile(ledger).ok  # the 800,000 and the one-checker 2,000,000 were right when posted
         ledger.set_approval_policy(tranches(), actor="board")  # withdrawn: nothing needed from now on
-        project.disburse("KOKTEREK", kzt("800000"), milestone="m3", on=APRIL, actor="maker")
+        project.disburse("DOSTYK", kzt("800000"), milestone="m3", on=APRIL, actor="maker")
         assert reconcile(ledger).ok
 
     def test_reconcile_reports_an_entry_that_slipped_past(self, project: Aid, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -186,7 +186,7 @@ class TestPolicyInTime:
         tranche(project, "6000000", "T-6")
         with monkeypatch.context() as patched:
             patched.setattr(approvals, "current_policies", lambda *_: {})  # a library that knows no policy
-            slipped = project.disburse("KOKTEREK", kzt("2000000"), milestone="late", on=APRIL, actor="maker")
+            slipped = project.disburse("DOSTYK", kzt("2000000"), milestone="late", on=APRIL, actor="maker")
             short = project.approve("T-6", checker="alice").posted[0]  # one checker where two were needed
         assert verify(ledger).ok  # the chain is intact: only reconcile can tell
         result = reconcile(ledger)

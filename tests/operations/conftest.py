@@ -14,18 +14,18 @@ def kzt(amount: str) -> Money:
     return Money(amount, "KZT")
 
 
-VILLAGE = "Rebuild 120 houses in Kokterek after the flood"
+VILLAGE = "Housing for the residents of Dostyk village, Maktaaral district, after the flood"
 
 
 def commit_village(aid: Aid) -> Aid:
-    """400 million KZT in the housing fund, 340 million of it committed to one village (project KOKTEREK)."""
+    """400 million KZT in the housing fund, 340 million of it committed to one village (project DOSTYK)."""
     aid.donate("HOUSING", kzt("400000000"), donor="D-1", on=APRIL, actor="cashier")
     aid.commit_grant(
-        "KOKTEREK",
+        "DOSTYK",
         fund="HOUSING",
         amount=kzt("340000000"),
         purpose="housing",
-        grantee="Kokterek builders LLP",
+        grantee="Dostyk builders LLP",
         description=VILLAGE,
         on=APRIL,
         actor="director",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import multiprocessing
 
+import pendulum
 import pytest
 
 from aidledger import (
@@ -14,11 +15,13 @@ from aidledger import (
     ExclusionConflict,
     InvalidArgument,
     Ledger,
+    Money,
     OnConflict,
     PaymentLine,
     PaymentStatus,
     ProviderLine,
     Severity,
+    Window,
     audit_report,
     budget_vs_actual,
     exclusion_conflicts,
@@ -45,6 +48,18 @@ def budgeted(aid: Aid) -> Aid:
         on=APRIL, actor="planner", name="Abai, second quarter",
     )  # fmt: skip
     return aid
+
+
+def housing_line(aid: Aid, amount: Money, end: dt.date) -> None:
+    """400 million KZT in the housing fund, 340 million of it committed to project DOSTYK, with one budget line."""
+    aid.donate("HOUSING", kzt("400000000"), donor="D-1", on=APRIL, actor="cashier")
+    aid.commit_grant(
+        "DOSTYK", fund="HOUSING", amount=kzt("340000000"), purpose="housing", grantee="Builders LLP",
+        on=APRIL, actor="director",
+    )  # fmt: skip
+    aid.add_budget_line(
+        "DOSTYK-HOUSING", project="DOSTYK", amount=amount, start=START, end=end, on=APRIL, actor="planner"
+    )
 
 
 def figures(aid: Aid, **window: object) -> tuple[str, ...]:
@@ -161,6 +176,60 @@ class TestCommitments:
             budgeted.pay("ONE-OFF", lines(1), actor="maker", on=APRIL, list_code="L-1", budget_line="ONE-OFF-ABAI")
         assert snapshot(budgeted.ledger) == before
 
+    def test_approval_beyond_the_fund_is_refused(self, budgeted: Aid) -> None:
+        """A submitted list whose line has room but whose fund does not: its approval is refused with what is short,
+        nothing is written, and the list can be approved once the fund has the money."""
+        budgeted.add_budget_line(
+            "ONE-OFF-TURKISTAN", programme="ONE-OFF", amount=kzt("800000"), start=START, end=END,
+            region="Turkistan", on=APRIL, actor="planner",
+        )  # fmt: skip
+        budgeted.submit_payments(
+            "ONE-OFF", lines(1, 2), actor="maker", on=APRIL, list_code="L-1", budget_line="ONE-OFF-ABAI"
+        )
+        budgeted.refund("CASH-AID", kzt("150000"), donor="D-1", on=APRIL, actor="cashier", reason="returned")
+        before = snapshot(budgeted.ledger)
+        with pytest.raises(ExceedsBudget, match=r"come to 50000\.00 KZT: 50000\.00 KZT short") as refused:
+            budgeted.approve_payments("L-1", checker="checker")
+        assert refused.value.details["fund"] == "CASH-AID"
+        assert refused.value.details["shortfall"] == kzt("50000")
+        assert snapshot(budgeted.ledger) == before
+        assert budgeted.ledger.pending("list:L-1").status == "pending"
+        budgeted.donate("CASH-AID", kzt("50000"), donor="D-2", on=APRIL, actor="cashier")
+        budgeted.approve_payments("L-1", checker="checker")
+        assert figures(budgeted)[1] == "100000.00"
+        assert check_budgets(budgeted.ledger).ok
+
+    def test_fund_is_checked_under_the_write_lock(self, budgeted: Aid, monkeypatch: pytest.MonkeyPatch) -> None:
+        """Money leaving the fund between the approval's reads and its write is seen: the check is made in the
+        transaction that writes, so the list is refused and nothing of it is written."""
+        budgeted.submit_payments("ONE-OFF", lines(1, 2, 3), actor="maker", on=APRIL, list_code="L-1")
+        approve = budgeted.ledger.approve
+
+        def another_writer_first(code: str, **options: object) -> object:
+            budgeted.refund("CASH-AID", kzt("900000"), donor="D-1", on=APRIL, actor="cashier", reason="returned")
+            monkeypatch.setattr(budgeted.ledger, "approve", approve)
+            return approve(code, **options)  # type: ignore[arg-type]
+
+        monkeypatch.setattr(budgeted.ledger, "approve", another_writer_first)
+        with pytest.raises(ExceedsBudget, match=r"needs 150000\.00 KZT from fund CASH-AID.*50000\.00 KZT short"):
+            budgeted.approve_payments("L-1", checker="checker")
+        assert figures(budgeted)[1] == "0.00"
+        assert budgeted.ledger.pending("list:L-1").status == "pending"
+        assert check_budgets(budgeted.ledger).ok
+
+    def test_tranche_approval_beyond_the_fund_is_refused(self, aid: Aid) -> None:
+        """A submitted tranche commits against its line on approval: refused when the fund cannot cover it."""
+        housing_line(aid, kzt("340000000"), END)
+        aid.submit_tranche("DOSTYK", kzt("100000000"), milestone="walls", on=APRIL, actor="officer", code="T-1")
+        aid.refund("HOUSING", kzt("330000000"), donor="D-1", on=APRIL, actor="cashier", reason="returned")
+        before = snapshot(aid.ledger)
+        with pytest.raises(ExceedsBudget, match=r"batch T-1 needs 100000000\.00 KZT .* 30000000\.00 KZT short"):
+            aid.approve("T-1", checker="director")
+        assert snapshot(aid.ledger) == before
+        aid.donate("HOUSING", kzt("30000000"), donor="D-2", on=APRIL, actor="cashier")
+        assert aid.approve("T-1", checker="director").posted
+        assert figures(aid, project="DOSTYK")[2] == "100000000.00"
+
     def test_a_programme_with_two_lines_names_one(self, budgeted: Aid) -> None:
         """With two lines a list names its line; the line's region and period must fit the list."""
         budgeted.add_budget_line(
@@ -188,15 +257,7 @@ class TestCommitments:
 class TestGrantLines:
     def test_tranches_disburse_and_clawbacks_release(self, aid: Aid) -> None:
         """A tranche commits and disburses at once; a clawback frees the money; reconcile agrees."""
-        aid.donate("HOUSING", kzt("400000000"), donor="D-1", on=APRIL, actor="cashier")
-        aid.commit_grant(
-            "DOSTYK", fund="HOUSING", amount=kzt("340000000"), purpose="housing", grantee="Builders LLP",
-            on=APRIL, actor="director",
-        )  # fmt: skip
-        aid.add_budget_line(
-            "DOSTYK-HOUSING", project="DOSTYK", amount=kzt("300000000"), start=START, end=dt.date(2020, 12, 31),
-            on=APRIL, actor="planner",
-        )  # fmt: skip
+        housing_line(aid, kzt("300000000"), dt.date(2020, 12, 31))
         aid.disburse("DOSTYK", kzt("9000000"), milestone="foundations", on=APRIL.add(days=1), actor="t")
         aid.claw_back("DOSTYK", kzt("1000000"), on=APRIL.add(days=2), actor="t", reason="unspent")
         assert figures(aid, project="DOSTYK") == ("300000000.00", "0.00", "9000000.00", "1000000.00", "292000000.00")
@@ -270,6 +331,43 @@ class TestExclusionGroups:
         assert [(x.group, x.severity, x.beneficiary, x.programmes) for x in found] == [
             ("ONE-BENEFIT", Severity.SOFT, KEYS.pseudonym("hh-2").pseudonym, ("FAMILIES", "MEDICS"))
         ]
+
+    def test_conflicts_as_of_and_known_at(self, two: Aid) -> None:
+        """Like every query, the conflicts as they stood at an effective time, or as the ledger knew them then."""
+        two.declare_exclusion("ONE-BENEFIT", ["FAMILIES", "MEDICS"], severity=Severity.SOFT, reason="r", actor="a")
+        two.pay("FAMILIES", lines(1, 2), actor="maker", on=APRIL, list_code="F-1")
+        before_medics = pendulum.now("UTC")
+        two.pay("MEDICS", lines(2, prefix="M"), actor="maker", on=APRIL.add(days=1), list_code="M-1")
+        two.send("F-1", provider="Kazpost", actor="cashier", on=APRIL.add(days=2))
+        failed = [ProviderLine("L-2", PaymentStatus.FAILED, kzt("50000"))]
+        before_failure = pendulum.now("UTC")
+        two.settle("F-1", failed, actor="cashier", on=APRIL.add(days=3))
+        both = [("ONE-BENEFIT", KEYS.pseudonym("hh-2").pseudonym, ("FAMILIES", "MEDICS"))]
+
+        def found(**window: object) -> list[tuple[str, str, tuple[str, ...]]]:
+            conflicts = exclusion_conflicts(two.ledger, **window)  # type: ignore[arg-type]
+            return [(x.group, x.beneficiary, x.programmes) for x in conflicts]
+
+        assert found() == []  # the failed payment freed household 2
+        assert found(as_of=APRIL.add(days=2)) == both  # before the failure took effect
+        assert found(as_of=APRIL.add(hours=1)) == []  # before the medics' payment took effect
+        assert found(known_at=before_failure) == both
+        assert found(known_at=before_medics) == []
+        assert found(window=Window(as_of=APRIL.add(days=2))) == both
+        # the auditor's report over a window reads the same
+        assert [x.beneficiary for x in audit_report(two.ledger, window=Window(known_at=before_failure)).exclusions] == [
+            both[0][1]
+        ]
+
+    def test_group_declared_later_is_not_known_earlier(self, two: Aid) -> None:
+        two.pay("FAMILIES", lines(1), actor="maker", on=APRIL, list_code="F-1")
+        two.pay("MEDICS", lines(1, prefix="M"), actor="maker", on=APRIL, list_code="M-1")
+        before_group = pendulum.now("UTC")
+        two.declare_exclusion("ONE-BENEFIT", ["FAMILIES", "MEDICS"], severity=Severity.SOFT, reason="r", actor="a")
+        assert len(exclusion_conflicts(two.ledger)) == 1
+        assert exclusion_conflicts(two.ledger, known_at=before_group) == ()
+        assert len(exclusion_conflicts(two.ledger, known_at=pendulum.now("UTC"), severity=Severity.SOFT)) == 1
+        assert exclusion_conflicts(two.ledger, severity=Severity.HARD) == ()
 
     def test_group_needs_two_programmes_of_one_key(self, two: Aid) -> None:
         """A group of one programme, or of programmes under two key versions, is refused."""

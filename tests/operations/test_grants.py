@@ -37,7 +37,7 @@ def project(aid: Aid) -> Aid:
 class TestCommitments:
     def test_commitment_is_memo_only(self, project: Aid) -> None:
         """A commitment touches no real money: the fund still holds all of it; the project is remembered."""
-        status = grant_status(project.ledger, "KOKTEREK")
+        status = grant_status(project.ledger, "DOSTYK")
         assert (status.committed, status.disbursed, status.remaining) == (kzt("340000000"), kzt("0"), kzt("340000000"))
         assert status.project.description == VILLAGE
         assert project.ledger.fund_balance("HOUSING", "KZT") == kzt("400000000")
@@ -45,12 +45,12 @@ class TestCommitments:
 
     def test_tranches_draw_the_commitment_down(self, project: Aid) -> None:
         """Tranches against milestones spend money and reduce what remains, at every date."""
-        project.disburse("KOKTEREK", kzt("9000000"), milestone="foundations", on=APRIL.add(months=1), actor="t")
-        project.disburse("KOKTEREK", kzt("8000000"), milestone="walls", on=APRIL.add(months=3), actor="t")
-        assert grant_status(project.ledger, "KOKTEREK", window=Window(as_of=APRIL.add(months=2))).remaining == kzt(
+        project.disburse("DOSTYK", kzt("9000000"), milestone="foundations", on=APRIL.add(months=1), actor="t")
+        project.disburse("DOSTYK", kzt("8000000"), milestone="walls", on=APRIL.add(months=3), actor="t")
+        assert grant_status(project.ledger, "DOSTYK", window=Window(as_of=APRIL.add(months=2))).remaining == kzt(
             "331000000"
         )
-        status = grant_status(project.ledger, "KOKTEREK")
+        status = grant_status(project.ledger, "DOSTYK")
         assert (status.disbursed, status.remaining) == (kzt("17000000"), kzt("323000000"))
         assert project.ledger.balance("Expenses:HOUSING:KZT", "HOUSING") == kzt("17000000")
 
@@ -75,9 +75,9 @@ class TestCommitments:
 
     def test_clawback_restores_the_commitment(self, project: Aid) -> None:
         """Unspent money comes back to the fund and what remains grows again; more than was paid is refused."""
-        project.disburse("KOKTEREK", kzt("9000000"), milestone="foundations", on=APRIL, actor="t")
-        project.claw_back("KOKTEREK", kzt("1500000"), reason="two houses not built", on=APRIL.add(days=9), actor="t")
-        status = grant_status(project.ledger, "KOKTEREK")
+        project.disburse("DOSTYK", kzt("9000000"), milestone="foundations", on=APRIL, actor="t")
+        project.claw_back("DOSTYK", kzt("1500000"), reason="two houses not built", on=APRIL.add(days=9), actor="t")
+        status = grant_status(project.ledger, "DOSTYK")
         assert (status.disbursed, status.clawed_back, status.remaining) == (
             kzt("9000000"),
             kzt("1500000"),
@@ -86,7 +86,7 @@ class TestCommitments:
         assert status.remaining == status.committed - status.disbursed + status.clawed_back
         before = snapshot(project.ledger)
         with pytest.raises(ExceedsReceived, match=re.escape("only 7500000.00 KZT was paid out net")):
-            project.claw_back("KOKTEREK", kzt("7500000.01"), reason="x", on=APRIL.add(days=10), actor="t")
+            project.claw_back("DOSTYK", kzt("7500000.01"), reason="x", on=APRIL.add(days=10), actor="t")
         assert snapshot(project.ledger) == before
 
     def test_bad_commitments_are_refused(self, aid: Aid) -> None:
@@ -109,22 +109,20 @@ class TestMakerChecker:
         """Above the threshold, disburse() is refused; a submitted tranche posts on another person's approval."""
         before = snapshot(project.ledger)
         with pytest.raises(ApprovalRequired, match="above the approval threshold"):
-            project.disburse("KOKTEREK", kzt("85000000"), milestone="roofs", on=APRIL, actor="maker")
+            project.disburse("DOSTYK", kzt("85000000"), milestone="roofs", on=APRIL, actor="maker")
         assert snapshot(project.ledger) == before
-        project.submit_tranche(
-            "KOKTEREK", kzt("85000000"), milestone="roofs", on=APRIL, actor="maker", code="KOKTEREK-T2"
-        )
-        assert grant_status(project.ledger, "KOKTEREK").disbursed == kzt("0")
+        project.submit_tranche("DOSTYK", kzt("85000000"), milestone="roofs", on=APRIL, actor="maker", code="DOSTYK-T2")
+        assert grant_status(project.ledger, "DOSTYK").disbursed == kzt("0")
         with pytest.raises(InvalidArgument, match="cannot also approve"):
-            project.approve("KOKTEREK-T2", checker="maker")
-        posted = project.approve("KOKTEREK-T2", checker="controller").posted
+            project.approve("DOSTYK-T2", checker="maker")
+        posted = project.approve("DOSTYK-T2", checker="controller").posted
         assert (posted[0].entry.actor, posted[0].entry.approved_by) == ("maker", "controller")
-        assert grant_status(project.ledger, "KOKTEREK").disbursed == kzt("85000000")
+        assert grant_status(project.ledger, "DOSTYK").disbursed == kzt("85000000")
 
     def test_approved_tranche_still_respects_the_commitment(self, project: Aid) -> None:
         """Approval does not bypass the ledger's rules: a tranche beyond what remains stays refused."""
-        project.submit_tranche("KOKTEREK", kzt("340000000.01"), milestone="all", on=APRIL, actor="m", code="T-ALL")
-        with pytest.raises(InsufficientBalance, match="Memo:Grants:KOKTEREK:KZT"):
+        project.submit_tranche("DOSTYK", kzt("340000000.01"), milestone="all", on=APRIL, actor="m", code="T-ALL")
+        with pytest.raises(InsufficientBalance, match="Memo:Grants:DOSTYK:KZT"):
             project.approve("T-ALL", checker="c")
 
 
@@ -136,13 +134,13 @@ class TestPeriods:
         with pytest.raises(PeriodClosed):
             project.donate("GENERAL", kzt("1"), donor="D", on=APRIL.add(days=3), actor="c")
         with pytest.raises(PeriodClosed):
-            project.disburse("KOKTEREK", kzt("1"), milestone="m", on=APRIL.add(days=3), actor="t")
+            project.disburse("DOSTYK", kzt("1"), milestone="m", on=APRIL.add(days=3), actor="t")
         assert snapshot(project.ledger) == before
         project.donate("GENERAL", kzt("1"), donor="D", on=APRIL.add(months=1), actor="c")
 
     def test_correction_goes_into_the_open_period_and_points_at_the_original(self, project: Aid) -> None:
         """A wrong tranche in a closed month is reversed and replaced in May; both entries point at it."""
-        wrong = project.disburse("KOKTEREK", kzt("9000000"), milestone="foundations", on=APRIL.add(days=5), actor="t")
+        wrong = project.disburse("DOSTYK", kzt("9000000"), milestone="foundations", on=APRIL.add(days=5), actor="t")
         project.close_period(APRIL.end_of("month"), actor="chief-accountant")
         amount = kzt("900000")
         right = JournalEntry(
@@ -163,8 +161,8 @@ class TestPeriods:
         )
         assert reversal.entry.reverses == wrong.id
         assert replacement.entry.tags["corrects"] == wrong.id
-        assert grant_status(project.ledger, "KOKTEREK").disbursed == kzt("900000")
-        assert grant_status(project.ledger, "KOKTEREK", window=Window(as_of=APRIL.end_of("month"))).disbursed == kzt(
+        assert grant_status(project.ledger, "DOSTYK").disbursed == kzt("900000")
+        assert grant_status(project.ledger, "DOSTYK", window=Window(as_of=APRIL.end_of("month"))).disbursed == kzt(
             "9000000"
         )
         with pytest.raises(PeriodClosed):
@@ -187,13 +185,13 @@ class TestTrancheNumbers:
 
     def test_without_a_count_a_tranche_has_its_number_only(self, project: Aid) -> None:
         """A project committed without a count of tranches: "tranche 1"; without a number, no number at all."""
-        assert project.project_of("KOKTEREK").tranches is None
-        first = project.disburse("KOKTEREK", kzt("1000"), milestone="foundations", on=APRIL, actor="t", tranche=1)
-        assert describe(first.entry).narration == "Housing grant tranche 1, project KOKTEREK, foundations"
+        assert project.project_of("DOSTYK").tranches is None
+        first = project.disburse("DOSTYK", kzt("1000"), milestone="foundations", on=APRIL, actor="t", tranche=1)
+        assert describe(first.entry).narration == "Housing grant tranche 1, project DOSTYK, foundations"
         assert "tranches" not in first.entry.tags
-        plain = project.disburse("KOKTEREK", kzt("1000"), milestone="walls", on=APRIL, actor="t")
+        plain = project.disburse("DOSTYK", kzt("1000"), milestone="walls", on=APRIL, actor="t")
         assert "tranche" not in plain.entry.tags
-        assert describe(plain.entry).narration == "Housing grant tranche, project KOKTEREK, walls"
+        assert describe(plain.entry).narration == "Housing grant tranche, project DOSTYK, walls"
 
     @pytest.mark.parametrize(
         ("tranches", "tranche", "message"),

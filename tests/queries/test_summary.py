@@ -73,7 +73,7 @@ class TestAidSummary:
         ((fund, position),) = [(line.fund, line.position) for line in summary.stock]
         assert (fund, position.on_hand, position.delivered) == ("FOOD", Quantity("98", PACKAGE), Quantity("2", PACKAGE))
         (grant,) = summary.grants
-        assert (grant.project.code, grant.disbursed, grant.remaining) == ("KOKTEREK", kzt("6000000"), kzt("9000000"))
+        assert (grant.project.code, grant.disbursed, grant.remaining) == ("DOSTYK", kzt("6000000"), kzt("9000000"))
         assert summary.pledges == ()
 
     def test_as_of(self, books: Aid) -> None:

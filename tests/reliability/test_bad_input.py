@@ -491,13 +491,13 @@ CASES: list[Case] = [
     ),
     Case(
         "a tranche beyond the commitment",
-        lambda w: w.aid.disburse("KOKTEREK", kzt("9000000.01"), milestone="roof", on=MAY.add(days=2), actor="t"),
+        lambda w: w.aid.disburse("DOSTYK", kzt("9000000.01"), milestone="roof", on=MAY.add(days=2), actor="t"),
         ExceedsCommitment,
         "9000000.01 KZT",
     ),
     Case(
         "a tranche above the approval threshold",
-        lambda w: w.aid.disburse("KOKTEREK", kzt("10000000.01"), milestone="roof", on=MAY.add(days=2), actor="t"),
+        lambda w: w.aid.disburse("DOSTYK", kzt("10000000.01"), milestone="roof", on=MAY.add(days=2), actor="t"),
         ApprovalRequired,
         "10000000.01 KZT",
     ),

@@ -811,7 +811,7 @@ class AidMachine(RuleBasedStateMachine):
             claims = ((scope, to.pseudonym),) if (programme and to is not None and kind == "deliver") else ()
             moves.append(MMove(amount, key, claims, event))
             deliveries.append(
-                Delivery(quantity(amount, goods), to=to, settlement=None if to else "Kokterek", region="Abai", key=key)
+                Delivery(quantity(amount, goods), to=to, settlement=None if to else "Dostyk", region="Abai", key=key)
             )
         model_kind = {"deliver": "goods-delivery", "write_off": "goods-loss", "dispatch": "goods-dispatch"}[kind]
 
@@ -825,7 +825,7 @@ class AidMachine(RuleBasedStateMachine):
         def call() -> object:
             one = deliveries[0]
             if kind == "dispatch":
-                return self.aid.dispatch(fund, one.quantity, to="Kokterek", on=when, actor="driver", key=one.key)
+                return self.aid.dispatch(fund, one.quantity, to="Dostyk", on=when, actor="driver", key=one.key)
             if kind == "write_off":
                 return self.aid.write_off(
                     fund,
@@ -976,7 +976,7 @@ class AidMachine(RuleBasedStateMachine):
                     purpose="food",
                 ),
                 lambda: self.aid.deliver(
-                    "FOOD", quantity(q, FOOD_PACKAGE.code), purpose="food", settlement="Kokterek", on=when, actor="v"
+                    "FOOD", quantity(q, FOOD_PACKAGE.code), purpose="food", settlement="Dostyk", on=when, actor="v"
                 ),
             )
 
@@ -1196,10 +1196,10 @@ def test_a_stock_move_key_reused_for_other_goods_is_refused(aid: Aid, move: str)
     def out(amount: int, hour: int) -> PostedEntry:
         goods, when = quantity(amount, FOOD_PACKAGE.code), APRIL.add(hours=hour)
         if move == "deliver":
-            return aid.deliver("FOOD", goods, purpose="food", settlement="Kokterek", on=when, actor="v", key="k")
+            return aid.deliver("FOOD", goods, purpose="food", settlement="Dostyk", on=when, actor="v", key="k")
         if move == "write_off":
             return aid.write_off("FOOD", goods, reason=LossReason.THEFT, on=when, actor="v", key="k")
-        return aid.dispatch("FOOD", goods, to="Kokterek", on=when, actor="v", key="k")
+        return aid.dispatch("FOOD", goods, to="Dostyk", on=when, actor="v", key="k")
 
     out(2, 1)
     with pytest.raises(IdempotencyConflict):

@@ -58,7 +58,7 @@ CHILDREN = (t.postings, t.entry_tags, t.claims, t.claim_releases)
 def fill(aid: Aid) -> Aid:
     """Add to the books of tests/books.py a tranche approved by a checker, a reversal and a period close,
     so that every table holds rows."""
-    aid.submit_tranche("KOKTEREK", kzt("1000000"), milestone="walls", on=MAY.add(days=2), actor="treasurer", code="T-1")
+    aid.submit_tranche("DOSTYK", kzt("1000000"), milestone="walls", on=MAY.add(days=2), actor="treasurer", code="T-1")
     aid.approve("T-1", checker="director")
     wrong = aid.donate("GENERAL", kzt("700.50"), donor="D-3", on=MAY.add(days=3), actor="cashier")
     aid.ledger.reverse(wrong.id, actor="controller", memo="posted to the wrong fund")

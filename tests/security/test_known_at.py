@@ -94,9 +94,9 @@ def clocked(url: str, clock: Clock) -> Iterator[Aid]:
         aid.donate("GENERAL", kzt("3000000"), donor="D-3", on=APRIL, actor="cashier", memo="general appeal")
         aid.pledge("HOUSING", kzt("4000000"), code="P-1", donor="D-4", on=APRIL, actor="cashier")
         aid.fulfil_pledge("P-1", kzt("1000000"), on=MAY, actor="cashier")
-        aid.dispatch("FOOD", Quantity("10", PACKAGE), to="Kokterek", on=MAY, actor="storekeeper")
+        aid.dispatch("FOOD", Quantity("10", PACKAGE), to="Dostyk", on=MAY, actor="storekeeper")
         aid.write_off("FOOD", Quantity("1", PACKAGE), reason=LossReason.DAMAGE, on=MAY, actor="storekeeper")
-        aid.claw_back("KOKTEREK", kzt("250000"), on=MAY.add(days=5), actor="d", reason="unspent")
+        aid.claw_back("DOSTYK", kzt("250000"), on=MAY.add(days=5), actor="d", reason="unspent")
         twice = aid.donate("GENERAL", kzt("70000"), donor="D-5", on=MAY, actor="cashier", memo="entered twice")
         aid.ledger.reverse(twice.id, actor="accountant")
         wrong = aid.donate("GENERAL", kzt("1000"), donor="Typo", on=MAY, actor="cashier", memo="typo")
@@ -146,7 +146,7 @@ def audit(aid: Aid, known_at: dt.datetime | None) -> dict[str, Any]:
         "aid summary": lambda: aid_summary(aid.ledger, window=Window(known_at=k)),
         "aid summary as of April": lambda: aid_summary(aid.ledger, window=Window(as_of=APRIL.add(days=10), known_at=k)),
         "stock position": lambda: stock_position(aid.ledger, "FOOD", PACKAGE, window=Window(known_at=k)),
-        "grant status": lambda: grant_status(aid.ledger, "KOKTEREK", window=Window(known_at=k)),
+        "grant status": lambda: grant_status(aid.ledger, "DOSTYK", window=Window(known_at=k)),
         "pledge status": lambda: pledge_status(aid.ledger, "P-1", window=Window(known_at=k)),
         "journal tests": lambda: journal_tests(
             ledger, threshold=THRESHOLD, seed=7, sample_size=5, tz="Asia/Almaty", window=Window(known_at=k)
@@ -226,7 +226,7 @@ def after_t(aid: Aid) -> None:
                      on=early, actor="d")  # fmt: skip
     aid.disburse("SCHOOL", kzt("990000"), milestone="one", on=APRIL.add(days=3), actor="treasurer")
     aid.disburse("SCHOOL", kzt("980000"), milestone="two", on=APRIL.add(days=4), actor="treasurer")
-    aid.disburse("KOKTEREK", kzt("500000"), milestone="back-dated", on=APRIL.add(days=2), actor="treasurer")
+    aid.disburse("DOSTYK", kzt("500000"), milestone="back-dated", on=APRIL.add(days=2), actor="treasurer")
     # Goods and pledges, back-dated.
     aid.receive_goods("FOOD", Quantity("50", PACKAGE), value=kzt("750000"), basis=ValuationBasis.MARKET_PRICE,
                       donor="Magnum", on=early, actor="storekeeper")  # fmt: skip
@@ -314,7 +314,7 @@ def test_known_at_must_be_an_aware_time(clocked: Aid, bad: object) -> None:
 
     for query in (
         lambda: stock_position(clocked.ledger, "FOOD", PACKAGE, window=Window(known_at=bad)),  # type: ignore[arg-type]
-        lambda: grant_status(clocked.ledger, "KOKTEREK", window=Window(known_at=bad)),  # type: ignore[arg-type]
+        lambda: grant_status(clocked.ledger, "DOSTYK", window=Window(known_at=bad)),  # type: ignore[arg-type]
         lambda: pledge_status(clocked.ledger, "P-1", window=Window(known_at=bad)),  # type: ignore[arg-type]
         lambda: aid_summary(clocked.ledger, window=Window(known_at=bad)),  # type: ignore[arg-type]
     ):

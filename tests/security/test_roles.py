@@ -185,7 +185,7 @@ class TestWriter:
         with Ledger.open(applied.as_(applied.writer)) as ledger:
             aid = Aid(ledger, approval_threshold=kzt("1000000"))
             pending = aid.submit_tranche(
-                "KOKTEREK", kzt("2000000"), milestone="walls", on=APRIL.add(days=40), actor="maker", code="T-2"
+                "DOSTYK", kzt("2000000"), milestone="walls", on=APRIL.add(days=40), actor="maker", code="T-2"
             )
             with pytest.raises(InvalidArgument, match="cannot also approve"):
                 aid.approve(pending.code, checker="maker")
@@ -204,7 +204,7 @@ class TestWriter:
         """A raw INSERT by the writer with the checker equal to the maker is refused by the constraint and the trigger."""
         with Ledger.open(applied.as_(applied.writer)) as ledger:
             aid = Aid(ledger, approval_threshold=kzt("10000000"))
-            aid.submit_tranche("KOKTEREK", kzt("10000001"), milestone="roof", on=APRIL, actor="maker", code="T-3")
+            aid.submit_tranche("DOSTYK", kzt("10000001"), milestone="roof", on=APRIL, actor="maker", code="T-3")
             head = ledger.head()
         engine = sa.create_engine(applied.as_(applied.writer))
         entry = {
@@ -243,7 +243,7 @@ class TestWriter:
         """The checker trigger reads the ledger's records even when the writer shadows them with a temporary table."""
         with Ledger.open(applied.as_(applied.writer)) as ledger:
             Aid(ledger, approval_threshold=kzt("1000000")).submit_tranche(
-                "KOKTEREK", kzt("2000000"), milestone="roof", on=APRIL, actor="maker", code="T-4"
+                "DOSTYK", kzt("2000000"), milestone="roof", on=APRIL, actor="maker", code="T-4"
             )
         engine = sa.create_engine(applied.as_(applied.writer))
         try:

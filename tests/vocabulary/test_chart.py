@@ -12,4 +12,4 @@ def test_chart_names_accounts_without_a_ledger() -> None:
     chart = Chart()
     assert chart.transfers(kzt).code == f"{TRANSFERS_PREFIX}KZT" == "NetAssets:Transfers:KZT"
     assert chart.expenses("cash_aid", kzt).code == "Expenses:CASH-AID:KZT"
-    assert chart.commitment("kokterek", kzt).code == "Memo:Grants:KOKTEREK:KZT"
+    assert chart.commitment("dostyk", kzt).code == "Memo:Grants:DOSTYK:KZT"

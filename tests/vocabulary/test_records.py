@@ -72,7 +72,7 @@ class TestPledgesAndProjects:
         project = Project.from_record(
             record(
                 "project",
-                "KOKTEREK",
+                "DOSTYK",
                 fund="HOUSING",
                 purpose="housing",
                 grantee="Builders LLP",

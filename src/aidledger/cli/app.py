@@ -114,9 +114,11 @@ def demo(
                 "spent": spent.as_dict(),
                 "received": received.as_dict(),
                 "funds": report.funds,
+                "foreign_currency": report.foreign,
                 "programmes": report.programmes,
                 "stock": report.stock,
                 "grants": report.grants,
+                "budgets": report.budgets,
             }
         )
         if not checks.ok:
@@ -131,9 +133,13 @@ def demo(
         )
     )
     rows_table("Funds (net assets, KZT)", report.funds)
+    if report.foreign:
+        rows_table("Held in other currencies (net assets)", report.foreign)
     rows_table("One-off programmes", report.programmes)
     rows_table("Stock", report.stock)
     rows_table("Housing grants", report.grants)
+    if report.budgets:
+        rows_table("Budget lines", report.budgets)
     for totals in (received, spent):
         _print_totals(totals)
     _print_reconciliation(checks)

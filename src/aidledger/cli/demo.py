@@ -12,12 +12,13 @@ from typing import Any
 
 import attrs
 
-from aidledger.core.amounts import Money, currency
+from aidledger.core.amounts import Money, UnitKind, currency
 from aidledger.core.beneficiaries import Pseudonymizer
 from aidledger.demo import FOOD_PACKAGE, RELIEF_GOODS, CampaignPlan, CampaignResult, run_campaign
-from aidledger.demo.plan import APPROVAL_THRESHOLD
+from aidledger.demo.plan import APPROVAL_THRESHOLD, HOUSING_PROJECT, VILLAGE
 from aidledger.ledger.ledger import Ledger
 from aidledger.operations.aid import Aid
+from aidledger.queries.planning import budget_vs_actual
 from aidledger.queries.positions import grant_status, stock_position
 from aidledger.vocabulary import Chart
 
@@ -36,6 +37,8 @@ class DemoReport:
     programmes: list[dict[str, Any]]
     stock: list[dict[str, Any]]
     grants: list[dict[str, Any]]
+    foreign: list[dict[str, Any]] = attrs.Factory(list)
+    budgets: list[dict[str, Any]] = attrs.Factory(list)
 
 
 def run(ledger: Ledger, plan: CampaignPlan, progress: Callable[[str, int, int], None] | None = None) -> DemoReport:
@@ -70,14 +73,51 @@ def run(ledger: Ledger, plan: CampaignPlan, progress: Callable[[str, int, int], 
                 "reconciles": position.reconciles,
             }
         )
-    status = grant_status(ledger, "KOKTEREK")
+    status = grant_status(ledger, HOUSING_PROJECT)
     grants = [
         {
             "project": status.project.code,
+            "for": f"the residents of {VILLAGE}",
             "committed_kzt": status.committed.value,
             "disbursed_kzt": status.disbursed.value,
             "clawed_back_kzt": status.clawed_back.value,
             "remaining_kzt": status.remaining.value,
         }
     ]
-    return DemoReport(result=result, funds=funds, programmes=programmes, stock=stock, grants=grants)
+    return DemoReport(
+        result=result,
+        funds=funds,
+        programmes=programmes,
+        stock=stock,
+        grants=grants,
+        foreign=_foreign(ledger),
+        budgets=_budgets(ledger),
+    )
+
+
+def _foreign(ledger: Ledger) -> list[dict[str, Any]]:
+    """What each fund holds in a currency other than tenge (the euro gift the general fund keeps in euros)."""
+    units = [u for u in ledger.units().values() if u.kind is UnitKind.CURRENCY and u.code != "KZT"]
+    rows = []
+    for code in FUNDS:
+        for unit in sorted(units, key=lambda u: u.code):
+            held = ledger.fund_balance(code, unit)
+            if not held.is_zero():
+                rows.append({"fund": code, "currency": unit.code, "net_assets": held.value})
+    return rows
+
+
+def _budgets(ledger: Ledger) -> list[dict[str, Any]]:
+    """Each budget line against its actuals, in tenge."""
+    return [
+        {
+            "budget_line": status.line.code,
+            "for": f"{status.line.owner.value} {status.line.owner_code}",
+            "budgeted_kzt": status.figures.budgeted.value,
+            "committed_kzt": status.figures.committed.value,
+            "disbursed_kzt": status.figures.disbursed.value,
+            "returned_kzt": status.figures.returned.value,
+            "remaining_kzt": status.figures.remaining.value,
+        }
+        for status in budget_vs_actual(ledger).lines
+    ]

@@ -29,6 +29,7 @@ from aidledger.demo.plan import (
     HOUSING_COMMITMENT,
     HOUSING_PLEDGE,
     HOUSING_PLEDGE_PAID,
+    HOUSING_PROJECT,
     PACKAGE_PRICE,
     PACKAGE_VALUE,
     REFUND,
@@ -38,6 +39,7 @@ from aidledger.demo.plan import (
     TONNE_VALUE,
     TRANCHES,
     USD_RATE,
+    VILLAGE,
     CampaignPlan,
     CampaignResult,
     Progress,
@@ -81,7 +83,7 @@ class _Campaign:
         aid.create_fund("MEDICS", name="Medical workers", purpose="medical-workers")
         aid.create_fund("FOOD", name="Food packages", purpose="food")
         aid.create_fund("FLOOD", name="Relief goods for flooded settlements", purpose="flood-relief")
-        aid.create_fund("HOUSING", name="Housing for the flooded village", purpose="housing")
+        aid.create_fund("HOUSING", name="Housing for the flooded village of Dostyk", purpose="housing")
         aid.create_fund("RESERVE", name="Board reserve", purpose="emergencies", restriction=Restriction.BOARD)
 
     def donations(self) -> None:
@@ -275,28 +277,28 @@ class _Campaign:
                    key="campaign:housing-cash")  # fmt: skip
         aid.fulfil_pledge("KAZAKHMYS-2020", kzt(HOUSING_PLEDGE_PAID[0]), on=day(7, 15), actor=cashier,
                           key="campaign:pledge-1")  # fmt: skip
-        aid.commit_grant("KOKTEREK", fund="HOUSING", amount=kzt(HOUSING_COMMITMENT), purpose="housing",
-                         grantee="Kokterek builders LLP", description="Rebuild 120 houses in Kokterek after the flood",
-                         on=day(7, 20), actor=ACTORS["checker"])  # fmt: skip
+        aid.commit_grant(HOUSING_PROJECT, fund="HOUSING", amount=kzt(HOUSING_COMMITMENT), purpose="housing",
+                         grantee="Dostyk builders LLP", on=day(7, 20), actor=ACTORS["checker"],
+                         description=f"Housing for the residents of {VILLAGE}, after the flood")  # fmt: skip
         # The commitment is also the project's budget line: its tranches disburse against it, the clawback frees it.
-        aid.add_budget_line("KOKTEREK-HOUSING", project="KOKTEREK", amount=kzt(HOUSING_COMMITMENT),
+        aid.add_budget_line(f"{HOUSING_PROJECT}-HOUSING", project=HOUSING_PROJECT, amount=kzt(HOUSING_COMMITMENT),
                             start=dt.date(2020, 7, 1), end=dt.date(2020, 12, 31), on=day(7, 20),
-                            actor=ACTORS["maker"], name="Housing for Kokterek, 2020")  # fmt: skip
+                            actor=ACTORS["maker"], name=f"Housing for the residents of {VILLAGE}, 2020")  # fmt: skip
         for i, (milestone, amount) in enumerate(TRANCHES):
             when = day(8 + i, 10)
             if i == 2:
                 aid.fulfil_pledge("KAZAKHMYS-2020", kzt(HOUSING_PLEDGE_PAID[1]), on=when.subtract(days=3),
                                   actor=cashier, key="campaign:pledge-2")  # fmt: skip
             if amount > APPROVAL_THRESHOLD:
-                code = f"KOKTEREK-{milestone}"
-                pending = aid.submit_tranche("KOKTEREK", kzt(amount), milestone=milestone, on=when,
+                code = f"{HOUSING_PROJECT}-{milestone}"
+                pending = aid.submit_tranche(HOUSING_PROJECT, kzt(amount), milestone=milestone, on=when,
                                              actor=ACTORS["maker"], code=code, key=f"campaign:tranche:{i}")  # fmt: skip
                 if pending.status == "pending":
                     aid.approve(code, checker=ACTORS["checker"])
             else:
-                aid.disburse("KOKTEREK", kzt(amount), milestone=milestone, on=when, actor=ACTORS["maker"],
+                aid.disburse(HOUSING_PROJECT, kzt(amount), milestone=milestone, on=when, actor=ACTORS["maker"],
                              key=f"campaign:tranche:{i}")  # fmt: skip
-        aid.claw_back("KOKTEREK", kzt(CLAWBACK), reason="four houses finished under budget", on=day(12, 15),
+        aid.claw_back(HOUSING_PROJECT, kzt(CLAWBACK), reason="four houses finished under budget", on=day(12, 15),
                       actor=ACTORS["checker"], key="campaign:clawback")  # fmt: skip
         if aid.ledger.entry_by_key("campaign:pledge-write-off") is None:
             aid.write_off_pledge("KAZAKHMYS-2020", on=day(12, 30), actor=ACTORS["checker"],

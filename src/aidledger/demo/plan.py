@@ -6,7 +6,8 @@ through a payment provider, with failed and returned payments paid again;
 per-person payments to 2,100 medical workers in two cities, approved by a
 second person; 240,000 food packages, donated and bought, delivered to
 households; 1,000 tonnes of donated relief goods shipped to flooded
-settlements; a 340,000,000 KZT housing commitment paid in tranches with a
+settlements; 340,000,000 KZT of housing for the residents of Dostyk village,
+Maktaaral district: a budget line, a grant commitment paid in tranches, a
 clawback; a half-year close and a correction after it.
 
 Counts scale with :meth:`CampaignPlan.scaled`; the housing grant does not.
@@ -35,7 +36,7 @@ REGIONS = (
     "Karaganda", "Kostanay", "Kyzylorda", "Mangystau", "Pavlodar", "North Kazakhstan", "Turkistan",
     "Almaty", "Nur-Sultan", "Shymkent",
 )  # fmt: skip
-SETTLEMENTS = ("Myrzakent", "Kokterek", "Zhana-Zhol", "Aksu", "Kyzyl-Kum")
+SETTLEMENTS = ("Myrzakent", "Dostyk", "Zhana-Zhol", "Aksu", "Kyzyl-Kum")
 CASH_DONORS = ("Samruk-Kazyna", "Halyk Bank", "Kaspi", "KazMunayGas", "Kazatomprom", "Private donors")
 HOUSEHOLD_PAYMENT = Decimal("50000")
 MEDIC_PAYMENTS = (Decimal("850000"), Decimal("500000"), Decimal("300000"))  # doctors, nurses, other staff
@@ -46,6 +47,8 @@ USD_PER_HOUSEHOLD = Decimal("10")
 USD_RATE = Decimal("425.50")
 EUR_GIFT = Decimal("50000.00")
 HOUSING_COMMITMENT = Decimal("340000000")
+HOUSING_PROJECT = "DOSTYK"
+VILLAGE = "Dostyk village, Maktaaral district"  # whose residents the housing grant is for
 TRANCHES = (("foundations", Decimal("102000000")), ("walls", Decimal("68000000")),
             ("roofs", Decimal("85000000")), ("finishing", Decimal("68000000")))  # fmt: skip
 CLAWBACK = Decimal("3400000")

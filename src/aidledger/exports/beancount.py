@@ -43,7 +43,7 @@ How the ledger maps to Beancount:
   filters find them.  A tag whose name is not a plain key or is one of the
   field names goes into ``entry-tags`` (JSON); ``claims`` and ``releases`` are
   JSON too.  Tags hold pseudonyms, never personal data.  A payment list and a
-  grant project are also links (``^list-FAM-1``, ``^project-KOKTEREK``).  An
+  grant project are also links (``^list-FAM-1``, ``^project-DOSTYK``).  An
   entry that spans several funds (a release from restriction, a designation) is
   written as one transaction per fund, in the order the funds first appear,
   each with its ``fund`` and the shared link ``^entry-<id>``.  Since each of

@@ -24,30 +24,46 @@ transaction type         from
                          transaction per month and kind and currency
 11 Incoming Commitment   pledges to the activity's fund (negative: pledges written off);
                          per month
-2 Outgoing Commitment    a grant commitment (one per commitment entry)
+2 Outgoing Commitment    a grant commitment (one per commitment entry); one-off payments
+                         approved, per month (approving a list commits its money: the
+                         ledger owes it to the households); as a separate *negative*
+                         commitment per month, the payments the provider reported failed
+                         and those it reported returned (their commitment is released)
 3 Disbursement           a grant tranche (one per tranche); a clawback is a *negative*
-                         disbursement (one per clawback)
-4 Expenditure            one-off payments, per month: the payments approved that month
-                         (the ledger recognises the expense on approval), and as a
-                         separate *negative* expenditure the payments the provider
-                         reported failed, and those it reported returned, that month;
-                         goods delivered in kind, at their average cost, per month
+                         disbursement (one per clawback); one-off payments the provider
+                         reported paid, per month, and as a separate *negative*
+                         disbursement those it reported returned
+4 Expenditure            goods delivered in kind, at their average cost, per month
 =======================  ==================================================================
+
+The three stages of money, as OCHA's Financial Tracking Service and IATI name them:
+
+===============================  ===================  =============================================
+in the ledger                    FTS                  IATI
+===============================  ===================  =============================================
+a budget line                    pledge (the plan)    the activity's ``budget`` (not a transaction)
+a list or tranche approved       commitment           2 Outgoing Commitment
+a payment or tranche paid        paid contribution    3 Disbursement
+goods delivered in kind          paid contribution    4 Expenditure
+a payment failed                 commitment released  negative 2
+a payment returned               money back           negative 3 and negative 2
+a clawback                       money back           negative 3 (the grant's commitment is restored)
+===============================  ===================  =============================================
 
 A programme's or project's **budget lines** are its activity's ``budget``
 elements (type 1 original, status 1 indicative), each with its period and
-amount.  The stages of the money against them are the transactions above: a
-grant's commitment (2) and tranches (3), a programme's payments as expenditure
-(4) when approved, since that is when the ledger recognises the expense (in
-FTS terms: a budget line is the plan, an approved list the commitment, a paid
-payment the paid contribution).
+amount.  For a programme the sums agree with the ledger to the minor unit: the
+outgoing commitments (2) add up to what its expense accounts hold (approved −
+failed − returned), the disbursements (3) to what was paid net of returns, and
+commitments minus disbursements to what is still due to households (approved,
+not yet paid nor failed), which is what its budget line holds as committed.  A
+grant's commitments minus its disbursements are its remaining commitment.
 
-Returned and failed money is reported as negative expenditure (and clawbacks as
+Returned and failed money is reported as negative transactions (and clawbacks as
 negative disbursement): IATI values may be negative, and no transaction type
 fits money coming back from a household or grantee (type 6 is *Loan Repayment*,
 type 7 *Reimbursement*, a disbursement covering costs the recipient already
-had).  So the sum of an activity's expenditure transactions is exactly
-the net amount the ledger's expense accounts hold for it, to the minor unit.
+had).
 
 Goods donated in kind are not incoming funds (IATI 2.03 has no transaction type
 for goods received); their value is reported when they are delivered.  Goods lost
@@ -152,11 +168,33 @@ EXPENDITURE: Final = "4"
 INCOMING_COMMITMENT: Final = "11"
 
 
-_PAYMENT_KINDS: Final = {
-    Kind.PAYMENT.value: "Payments approved",
-    Kind.PAYMENT_FAILED.value: "Payments the provider reported failed (money back to the fund)",
-    Kind.PAYMENT_RETURNED.value: "Payments the provider reported returned (money back to the fund)",
-}
+#: A one-off payment's stages: (entry kind, the account type whose postings measure it, transaction type, text).
+#: Approval commits (the amount due is owed to the household), the provider's payment disburses; a failure
+#: releases the commitment, a return takes back the disbursement and releases the commitment.
+_PAYMENT_STAGES: Final = (
+    (Kind.PAYMENT.value, AccountType.EXPENSE, OUTGOING_COMMITMENT, "Payments approved (committed)"),
+    (
+        Kind.PAYMENT_FAILED.value,
+        AccountType.EXPENSE,
+        OUTGOING_COMMITMENT,
+        "Payments the provider reported failed (commitment released, money back to the fund)",
+    ),
+    (Kind.PAYMENT_PAID.value, AccountType.LIABILITY, DISBURSEMENT, "Payments the provider reported paid"),
+    (
+        Kind.PAYMENT_RETURNED.value,
+        AccountType.EXPENSE,
+        DISBURSEMENT,
+        "Payments the provider reported returned (money back to the fund)",
+    ),
+    (
+        Kind.PAYMENT_RETURNED.value,
+        AccountType.EXPENSE,
+        OUTGOING_COMMITMENT,
+        "Payments the provider reported returned (commitment released)",
+    ),
+)
+_PAYMENT_KINDS: Final = frozenset(kind for kind, *_ in _PAYMENT_STAGES)
+_PAYMENT_TEXTS: Final = {(kind, type_): text for kind, _, type_, text in _PAYMENT_STAGES}
 _INCOMING_KINDS: Final = {
     Kind.DONATION.value: "Cash donations received",
     Kind.REFUND.value: "Donations refunded to donors",
@@ -395,7 +433,13 @@ class _Reader:
             projects={r.code: self._project(r) for r in self._records(RecordKind.PROJECT)},
         )
         kinds = [*_PAYMENT_KINDS, _GOODS_KIND, *_INCOMING_KINDS, *_PLEDGE_KINDS]
-        types_ = (AccountType.EXPENSE, AccountType.REVENUE, AccountType.NET_ASSETS, AccountType.MEMO)
+        types_ = (
+            AccountType.EXPENSE,
+            AccountType.LIABILITY,
+            AccountType.REVENUE,
+            AccountType.NET_ASSETS,
+            AccountType.MEMO,
+        )
         for group in self._grouped(kinds, types_, Tag.PROGRAMME, Tag.PURPOSE):
             self._take(tables, _Row.of(group, self.accounts[group.account]))
         _sum_up(tables)
@@ -416,10 +460,12 @@ class _Reader:
         account_type, is_money, kind, unit = row.account.type, row.is_money, row.group.kind, row.account.unit
         if kind in _PAYMENT_KINDS:
             activity = tables.programmes.get(row.group.tags[0] or "")
-            if activity is None or account_type is not AccountType.EXPENSE or not is_money:
+            stages = [t for k, a, t, _ in _PAYMENT_STAGES if (k, a) == (kind, account_type)]
+            if activity is None or not stages or not is_money:
                 return
             activity.saw(row.day, row.group.recorded)
-            _add(tables.expenditure[activity.code], (row.month, kind, unit.code), row)
+            for type_ in stages:
+                _add(tables.payments[activity.code], (type_, row.month, kind, unit.code), row)
         elif kind == _GOODS_KIND:
             purpose = row.group.tags[1]
             if account_type is not AccountType.EXPENSE or purpose is None:
@@ -611,7 +657,7 @@ class _Tables:
     projects: dict[str, _Activity]
     goods: dict[tuple[str, str], _Activity] = attrs.Factory(dict)
     incoming: defaultdict[str, dict[tuple[str, str, str, str], _Sum]] = attrs.Factory(lambda: defaultdict(dict))
-    expenditure: defaultdict[str, dict[tuple[str, str, str], _Sum]] = attrs.Factory(lambda: defaultdict(dict))
+    payments: defaultdict[str, dict[tuple[str, str, str, str], _Sum]] = attrs.Factory(lambda: defaultdict(dict))
     delivered: defaultdict[tuple[str, str], dict[tuple[str, str], _Sum]] = attrs.Factory(lambda: defaultdict(dict))
     counted: defaultdict[tuple[str, str], defaultdict[str, defaultdict[tuple[str, str, int], int]]] = attrs.Factory(
         lambda: defaultdict(lambda: defaultdict(lambda: defaultdict(int)))
@@ -624,12 +670,12 @@ class _Tables:
 
 
 def _sum_up(tables: _Tables) -> None:
-    """The monthly expenditure transactions of the programmes and of the goods distributions."""
-    for code, spent in tables.expenditure.items():
+    """The monthly commitments and disbursements of the programmes, and the expenditure of the goods distributions."""
+    for code, stages in tables.payments.items():
         activity = tables.programmes[code]
-        for (month, kind, unit), found in spent.items():
-            text = f"{_PAYMENT_KINDS[kind]} in {month}: the sum of {_entries(found.entries)}"
-            _append(activity, EXPENDITURE, found, unit, text)
+        for (type_, month, kind, unit), found in stages.items():
+            text = f"{_PAYMENT_TEXTS[kind, type_]} in {month}: the sum of {_entries(found.entries)}"
+            _append(activity, type_, found, unit, text)
     for key, valued in tables.delivered.items():
         activity = tables.goods[key]
         for (month, unit), found in valued.items():

@@ -7,8 +7,8 @@ alone (:func:`describe`):
   grantee of a grant, the provider a payment list was sent to.  A household is never a payee: a payment to one
   has no payee (its pseudonym stays in the ``beneficiary`` tag), so no personal data can appear there.
 * the **narration** says what happened in words (``Donation from Diaspora fund, 1,000.00 USD at 425.50``,
-  ``Cash aid payment, list FAM-1 line F1``, ``Food package delivered, Kokterek``, ``Housing grant tranche 2 of
-  3, project KOKTEREK``), followed by the entry's memo after a dash when it has one; a reversal starts with
+  ``Cash aid payment, list FAM-1 line F1``, ``Food package delivered, Dostyk``, ``Housing grant tranche 2 of
+  3, project DOSTYK``), followed by the entry's memo after a dash when it has one; a reversal starts with
   ``Reversal:``.
 
 The **dimensions** (:data:`DIMENSIONS`) are the tags an auditor filters on; the exports write each as its own
@@ -108,7 +108,7 @@ def _goods(tags: Mapping[str, str], what: str) -> str:
 
 
 def _grant(tags: Mapping[str, str], what: str) -> str:
-    """``Housing grant tranche 2 of 3, project KOKTEREK, roofs``: the tranche's number and the project's count of
+    """``Housing grant tranche 2 of 3, project DOSTYK, roofs``: the tranche's number and the project's count of
     tranches are the entry's own tags (``tranche``, ``tranches``), where the grant agreement gave them."""
     purpose = _words(tags.get(Tag.PURPOSE, "")) or "Grant"
     number, count = tags.get(Tag.TRANCHE), tags.get(Tag.TRANCHES)

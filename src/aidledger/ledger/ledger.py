@@ -441,13 +441,23 @@ class Ledger:
         with self._reader() as reader:
             return records.read_pending(reader, self._charts, code)
 
-    def approve(self, code: str, *, checker: str, skip_claimed: bool = False) -> BatchResult:
+    def approve(
+        self,
+        code: str,
+        *,
+        checker: str,
+        skip_claimed: bool = False,
+        check: Callable[[LedgerView, PendingBatch], None] | None = None,
+    ) -> BatchResult:
         """Approve a pending batch as ``checker`` (never its maker) and post it, in one transaction.
 
         When an approval policy asks for more distinct checkers than have approved
         so far, the approval is recorded and nothing is posted yet (the result is
         empty and the batch stays ``pending``); the checker who completes the
         count posts it.  A checker approves a batch once, under any spelling.
+        ``check(view, batch)``, if given, runs under the write lock just before the
+        batch is posted (a rule that reads balances, say); whatever it raises refuses
+        the approval and nothing is written.
         """
         check_text("checker", checker, allow_empty=False, limit=200)
         records.check_undecided(self.pending(code), checker, "approve", checker=checker)
@@ -465,6 +475,8 @@ class Ledger:
                 number = f"{code}#{len(batch.approvals) + 1}"
                 records.insert_record(connection, self._clock, approvals.APPROVAL_RECORD, number, code, checker, body)
                 return BatchResult(posted=(), skipped=(), results=())
+            if check is not None:
+                check(LedgerView(self, connection), batch)
             records.insert_record(connection, self._clock, approvals.DECISION_RECORD, code, code, checker, body)
             prepared = [posting.prepare(entry, self._charts) for entry in entries]
             poster = posting.Poster(connection, self._charts, self._clock)

@@ -7,11 +7,10 @@ import datetime as dt
 import attrs
 import pendulum
 
-from aidledger.core.amounts import Money
 from aidledger.core.entries import JournalEntry, PostedEntry
 from aidledger.core.errors import InvalidArgument
 from aidledger.ledger.results import BatchResult
-from aidledger.operations.budgets import BudgetOperations, FundReserve, line_of_entries, over_budget
+from aidledger.operations.budgets import BudgetOperations, approval_check, line_of_entries, over_budget
 from aidledger.operations.donations import DonationOperations
 from aidledger.operations.exclusions import ExclusionOperations
 from aidledger.operations.grants import GrantOperations
@@ -43,14 +42,10 @@ class Aid(
         what its budget line has left)."""
         pending = self.ledger.pending(code)
         budget = line_of_entries(self.ledger, pending.entries)
-        if budget is not None and pending.status == "pending":
-            unit = budget.amount.unit
-            tagged = [e for e in pending.entries if e.tags.get(Tag.BUDGET_LINE) == budget.code]
-            total = Money.from_minor(sum(e.postings[0].minor for e in tagged), unit)
-            reserve = FundReserve.of(self.ledger, self._fund(budget.fund), unit, budget.code)
-            reserve.check(self.ledger.balance, total, f"batch {code}")
-        with over_budget(budget, f"batch {code}"):
-            return self.ledger.approve(code, checker=checker)
+        what = f"batch {code}"
+        check = None if budget is None else approval_check(self.ledger, self._fund(budget.fund), budget, what)
+        with over_budget(budget, what):
+            return self.ledger.approve(code, checker=checker, check=check)
 
     def close_period(self, through: dt.datetime, *, actor: str) -> pendulum.DateTime:
         """Close every effective time up to ``through``: nothing can be posted there any more."""

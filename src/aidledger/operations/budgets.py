@@ -28,9 +28,10 @@ reserved (net assets + outstanding pledges − the free amounts of the fund's
 other lines).  A commitment needs money in hand: it is refused when the fund's
 net assets, less what its other lines reserve, cannot cover it (a pledge not
 yet paid, or money spent outside any budget, can leave a line unbacked).  The lines of a fund are read
-before the write transaction; the balances under the write lock for ``pay``, ``disburse`` and a new line, and
-just before it for the approval of a submitted list or tranche (the line's own memo accounts are always
-checked inside the transaction).
+before the write transaction; the balances are read under the write lock, in the transaction that writes,
+for ``pay``, ``disburse``, a new line and the approval of a submitted list or tranche alike
+(:func:`approval_check`), so two writers cannot both spend the same free money and a refusal writes nothing.
+The line's own memo accounts are checked by the ledger in the same transaction.
 """
 
 from __future__ import annotations
@@ -46,6 +47,7 @@ from aidledger.core.amounts import Amount, Money, Unit
 from aidledger.core.entries import JournalEntry, Posting
 from aidledger.core.errors import ExceedsBudget, InsufficientBalance, InvalidArgument, UnknownRecord
 from aidledger.ledger.ledger import Ledger, LedgerView
+from aidledger.ledger.results import PendingBatch
 from aidledger.operations.base import Operations
 from aidledger.vocabulary import (
     BudgetLine,
@@ -207,6 +209,21 @@ class FundReserve:
                 free=free,
                 shortfall=short,
             )
+
+
+def approval_check(
+    ledger: Ledger, fund: Fund, line: BudgetLine, what: str
+) -> Callable[[LedgerView, PendingBatch], None]:
+    """The check :meth:`Ledger.approve` runs under its write lock before posting a batch that commits against
+    ``line``: the fund, less what its other lines reserve, must cover the batch's entries on the line."""
+    unit = line.amount.unit
+    reserve = FundReserve.of(ledger, fund, unit, line.code)
+
+    def check(view: LedgerView, batch: PendingBatch) -> None:
+        tagged = [e for e in batch.entries if e.tags.get(Tag.BUDGET_LINE) == line.code]
+        reserve.check(view.balance, Money.from_minor(sum(e.postings[0].minor for e in tagged), unit), what)
+
+    return check
 
 
 def line_of_entries(ledger: Ledger, entries: Iterable[JournalEntry]) -> BudgetLine | None:

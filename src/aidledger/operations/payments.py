@@ -48,6 +48,7 @@ from aidledger.ledger.results import BatchResult, PendingBatch
 from aidledger.operations.base import Operations
 from aidledger.operations.budgets import (
     FundReserve,
+    approval_check,
     budget_postings,
     choose_line,
     line_of_entries,
@@ -484,13 +485,13 @@ class PaymentOperations(Operations):
         budget = line_of_entries(self.ledger, pending.entries)
         skip = self._skip(on_conflict)
         what = f"payment list {list_code}"
-        if budget is not None and pending.status == "pending":
+        check = None
+        if budget is not None:
+            check = approval_check(self.ledger, self._fund(prog.fund), budget, what)
             total = Money.from_minor(sum(e.postings[0].minor for e in pending.entries), prog.unit)
-            reserve = FundReserve.of(self.ledger, self._fund(prog.fund), prog.unit, budget.code)
-            reserve.check(self.ledger.balance, total, what)
             what = f"{what} of {total}"
         with over_budget(budget, what), self._exclusions(prog, lines):
-            result = self.ledger.approve(f"list:{list_code}", checker=checker, skip_claimed=skip)
+            result = self.ledger.approve(f"list:{list_code}", checker=checker, skip_claimed=skip, check=check)
         return self._list_result(list_code, prog, lines, result)
 
     @staticmethod

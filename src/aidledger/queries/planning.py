@@ -13,6 +13,7 @@ import datetime as dt
 from collections import defaultdict
 
 import attrs
+from sqlalchemy import select
 
 from aidledger.core.accounts import Account
 from aidledger.core.amounts import Amount, Money, Unit
@@ -20,6 +21,8 @@ from aidledger.core.window import Window
 from aidledger.ledger.ledger import Ledger
 from aidledger.ledger.results import Check
 from aidledger.queries._reading import balance_or_zero, known_records, require_ledger
+from aidledger.store import schema as t
+from aidledger.store import window as store_window
 from aidledger.vocabulary import (
     CLAIM_PREFIX,
     BudgetLine,
@@ -222,16 +225,32 @@ class ExclusionFinding:
     programmes: tuple[str, ...]
 
 
-def exclusion_conflicts(ledger: Ledger, *, severity: Severity | None = None) -> tuple[ExclusionFinding, ...]:
-    """Beneficiaries that two or more programmes of an exclusion group pay now (soft conflicts, and hard ones made
-    before their group was declared), by group and pseudonym."""
-    groups = [ExclusionGroup.from_record(r) for r in require_ledger(ledger).records(RecordKind.EXCLUSION_GROUP)]
+def exclusion_conflicts(
+    ledger: Ledger,
+    *,
+    severity: Severity | None = None,
+    window: Window | None = None,
+    as_of: dt.datetime | None = None,
+    known_at: dt.datetime | None = None,
+) -> tuple[ExclusionFinding, ...]:
+    """Beneficiaries that two or more programmes of an exclusion group pay (soft conflicts, and hard ones made
+    before their group was declared), by group and pseudonym.
+
+    As of the end of ``window`` (or ``as_of``, ``known_at``; by default now): the
+    groups the window knows, and the payments that stand at its end (taken in
+    it, and not failed, returned or reversed in it), so a report made at T is
+    made again identically with ``known_at=T``.
+    """
+    seen = Window.of(window, as_of=as_of, known_at=known_at).at_end()
+    groups = [
+        ExclusionGroup.from_record(r) for r in known_records(require_ledger(ledger), RecordKind.EXCLUSION_GROUP, seen)
+    ]
     groups = [g for g in groups if severity is None or g.severity is severity]
     if not groups:
         return ()
     holders: dict[str, set[str]] = defaultdict(set)
-    for claim in ledger.active_claims(CLAIM_PREFIX):
-        holders[claim.key].add(claim.scope.removeprefix(CLAIM_PREFIX))
+    for scope, key in _standing_claims(ledger, seen):
+        holders[key].add(scope.removeprefix(CLAIM_PREFIX))
     findings = []
     for group in groups:
         for key, programmes in sorted(holders.items()):
@@ -243,6 +262,36 @@ def exclusion_conflicts(ledger: Ledger, *, severity: Severity | None = None) -> 
                     )
                 )
     return tuple(findings)
+
+
+def _standing_claims(ledger: Ledger, window: Window) -> list[tuple[str, str]]:
+    """The programmes' once-per-beneficiary claims (scope, key) taken by an entry in ``window`` and not released by
+    one in it."""
+    c, r = t.claims, t.claim_releases
+    taking, releasing = t.entries.alias("taking"), t.entries.alias("releasing")
+    with ledger.snapshot() as connection:
+        seen = store_window.check_through(connection, window)
+        released = (
+            select(r.c.entry_seq)
+            .join(releasing, releasing.c.seq == r.c.entry_seq)
+            .where(
+                r.c.scope == c.c.scope,
+                r.c.key == c.c.key,
+                r.c.generation == c.c.generation,
+                *store_window.conditions(seen, releasing),
+            )
+        )
+        query = (
+            select(c.c.scope, c.c.key)
+            .join(taking, taking.c.seq == c.c.entry_seq)
+            .where(
+                c.c.scope.startswith(CLAIM_PREFIX, autoescape=True),
+                *store_window.conditions(seen, taking),
+                ~released.exists(),
+            )
+            .order_by(c.c.scope, c.c.key)
+        )
+        return [(str(scope), str(key)) for scope, key in connection.execute(query)]
 
 
 __all__ = [

@@ -110,7 +110,7 @@ def audit_report(
         summary=aid_summary(ledger, window=seen),
         statements=statements,
         journal_tests=tests,
-        exclusions=exclusion_conflicts(ledger),
+        exclusions=exclusion_conflicts(ledger, window=seen),
         budget=budget_vs_actual(ledger, window=seen) if budget else None,
         receipts=receipt_summary(ledger, window=seen),
     )
