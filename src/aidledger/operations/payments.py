@@ -25,7 +25,7 @@ import enum
 import uuid
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 
 import attrs
 
@@ -41,6 +41,7 @@ from aidledger.core.errors import (
     InvalidAmount,
     InvalidArgument,
     PaymentStateError,
+    RepeatedBeneficiary,
 )
 from aidledger.core.validators import instance_of
 from aidledger.ledger.ledger import LedgerView
@@ -54,6 +55,7 @@ from aidledger.operations.budgets import (
     lines_of,
     over_budget,
 )
+from aidledger.operations.refusals import check_not_before, claimed_line, fund_shortfall, repeated_beneficiaries
 from aidledger.operations.exclusions import exclusion_conflict, exclusion_scope, hard_groups
 from aidledger.vocabulary import (
     CLAIM_PREFIX,
@@ -418,9 +420,14 @@ class PaymentOperations(Operations):
             view.put_record(RecordKind.PAYMENT_LIST, code, {"programme": prog.code}, actor=actor)
             return [entries[i] for i in kept]
 
-        with over_budget(budget, f"payment list {code} of {total}"), self._exclusions(prog, lines_checked):
+        repeats = self._repeats(code, prog, lines_checked, skip=skip)
+        with (
+            over_budget(budget, f"payment list {code} of {total}"),
+            self._exclusions(prog, lines_checked, f"payment list {code}"),
+            fund_shortfall(self.ledger, self._fund(prog.fund), total, on, f"payment list {code}"),
+        ):
             result = self._transact(build, skip=skip)
-        return self._list_result(code, prog, lines_checked, result, kept=kept, set_aside=set_aside)
+        return self._list_result(code, prog, lines_checked, result, kept=kept, set_aside=set_aside, named=repeats)
 
     def _list_budget(
         self, programme: Programme, lines: list[PaymentLine], named: str | None, on: dt.datetime
@@ -428,11 +435,31 @@ class PaymentOperations(Operations):
         regions = [line.region if isinstance(line, PaymentLine) else None for line in lines]
         return choose_line(self.ledger, Owner.PROGRAMME, programme.code, named, self._when(on), regions)
 
+    @staticmethod
+    def _repeats(code: str, programme: Programme, lines: list[PaymentLine], *, skip: bool) -> dict[int, str]:
+        """Refuse a list naming one beneficiary on two lines (with ``skip``: the reasons its later lines are set
+        aside, by index)."""
+        pairs = [(line.beneficiary, line.reference) for line in lines]
+        repeats = repeated_beneficiaries(f"payment list {code}", pairs, programme.claim_scope)
+        if repeats and not skip:
+            first = repeats[min(repeats)]
+            raise RepeatedBeneficiary(
+                f"{first}; nothing was posted",
+                lines=first.lines,
+                references=first.references,
+                scope=programme.claim_scope,
+                key=first.details["key"],
+            )
+        return {index: str(error) for index, error in repeats.items()}
+
     @contextmanager
-    def _exclusions(self, programme: Programme, lines: list[PaymentLine]) -> Iterator[None]:
-        """Re-raise a taken exclusion claim as ExclusionConflict, naming the other programme and the list line."""
+    def _exclusions(self, programme: Programme, lines: list[PaymentLine], what: str) -> Iterator[None]:
+        """Re-raise a taken claim naming the list line: an exclusion claim as ExclusionConflict, naming the other
+        programme too."""
+        pairs = [(line.beneficiary, line.reference) for line in lines]
         try:
-            yield
+            with claimed_line(what, pairs, programme.claim_scope):
+                yield
         except DuplicateClaim as error:
             scope = str(error.details.get("scope", ""))
             if isinstance(error, ExclusionConflict) or not scope.startswith(EXCLUSION_CLAIM_PREFIX):
@@ -489,9 +516,18 @@ class PaymentOperations(Operations):
             reserve = FundReserve.of(self.ledger, self._fund(prog.fund), prog.unit, budget.code)
             reserve.check(self.ledger.balance, total, what)
             what = f"{what} of {total}"
-        with over_budget(budget, what), self._exclusions(prog, lines):
+        repeats = self._repeats(list_code, prog, lines, skip=skip)
+        total = Money.from_minor(sum(line.amount.minor for line in lines if line.amount is not None), prog.unit)
+        when = max((e.effective_at for e in pending.entries), default=None)
+        with (
+            over_budget(budget, what),
+            self._exclusions(prog, lines, f"payment list {list_code}"),
+            fund_shortfall(self.ledger, self._fund(prog.fund), total, when, f"payment list {list_code}")
+            if when is not None
+            else nullcontext(),
+        ):
             result = self.ledger.approve(f"list:{list_code}", checker=checker, skip_claimed=skip)
-        return self._list_result(list_code, prog, lines, result)
+        return self._list_result(list_code, prog, lines, result, named=repeats)
 
     @staticmethod
     def _skip(on_conflict: OnConflict) -> bool:
@@ -518,11 +554,14 @@ class PaymentOperations(Operations):
         *,
         kept: list[int] | None = None,
         set_aside: Mapping[int, str] | None = None,
+        named: Mapping[int, str] | None = None,
     ) -> PaymentListResult:
-        """The list's result; ``kept`` are the lines posted as the batch (all by default), ``set_aside`` the others."""
+        """The list's result; ``kept`` are the lines posted as the batch (all by default), ``set_aside`` the others;
+        ``named`` the reasons to give for skipped lines that repeat a beneficiary."""
         reasons = dict(set_aside or {})
         for skipped in result.skipped:
-            reasons[skipped.index if kept is None else kept[skipped.index]] = str(skipped.reason)
+            index = skipped.index if kept is None else kept[skipped.index]
+            reasons[index] = (named or {}).get(index, str(skipped.reason))
         conflicts = tuple(Conflict(lines[index], reason) for index, reason in sorted(reasons.items()))
         total = sum((p.entry.postings[0].minor for p in result.posted), 0)
         return PaymentListResult(
@@ -600,6 +639,7 @@ class PaymentOperations(Operations):
             outcome.clear()
             accepted, settlement = _sort_report(view, prog, list_code, lines)
             outcome.append(settlement)
+            _check_dates(view, prog, list_code, [line for line, _, _ in accepted], self._when(on))
             return [
                 self._settlement_entry(prog, fund, line, tags, key, accounts, actor, on, budgets)
                 for line, tags, key in accepted
@@ -653,6 +693,20 @@ class PaymentOperations(Operations):
             releases=release,
             memo="" if line.line is None else f"provider report line {line.line}",
         )
+
+
+def _check_dates(
+    view: LedgerView, prog: Programme, list_code: str, lines: list[ProviderLine], on: dt.datetime
+) -> None:
+    """A settlement is dated at or after the list was sent and its payment approved (OutOfOrder otherwise)."""
+    keys = [payment_key("payment", prog.code, line.reference) for line in lines]
+    approved = view.entries_by_keys(keys)
+    for line, key in zip(lines, keys, strict=True):
+        what = f"the settlement of payment {line.reference} of list {list_code}"
+        check_not_before(on, "approval", approved[key], what)
+    sent = view.entry_by_key(sent_key(list_code))
+    if sent is not None and lines:
+        check_not_before(on, "sending to the provider", sent, f"the settlement of payment list {list_code}")
 
 
 _FINAL = frozenset({PaymentStatus.PAID.value, PaymentStatus.FAILED.value})
