@@ -20,7 +20,13 @@ from aidledger.core.accounts import Fund
 from aidledger.core.amounts import Money
 from aidledger.core.beneficiaries import Beneficiary
 from aidledger.core.entries import PostedEntry
-from aidledger.core.errors import DuplicateClaim, InsufficientBalance, InsufficientFunds, OutOfOrder, RepeatedBeneficiary
+from aidledger.core.errors import (
+    DuplicateClaim,
+    InsufficientBalance,
+    InsufficientFunds,
+    OutOfOrder,
+    RepeatedBeneficiary,
+)
 from aidledger.ledger.ledger import Ledger
 
 SHOWN = 15  # characters of a pseudonym shown next to line numbers ("v1-" and 12 hex digits)
@@ -49,7 +55,10 @@ def fund_shortfall(ledger: Ledger, fund: Fund, total: Money, on: dt.datetime, wh
         yield
     except InsufficientBalance as error:
         unit = total.unit
-        if type(error) is not InsufficientBalance or error.details.get("what") != f"fund {fund.code} ({unit.code} net assets)":
+        if (
+            type(error) is not InsufficientBalance
+            or error.details.get("what") != f"fund {fund.code} ({unit.code} net assets)"
+        ):
             raise
         # What the fund has at ``on``, and at its latest entry: the list must fit under both.
         held = min(ledger.fund_balance(fund, unit, as_of=on).minor, ledger.fund_balance(fund, unit).minor)
@@ -101,7 +110,7 @@ def repeated_beneficiaries(
             scope=scope,
             key=pseudonym,
         )
-        found.update({i: error for i in indexes[1:]})
+        found.update(dict.fromkeys(indexes[1:], error))
     return found
 
 
