@@ -8,8 +8,12 @@ attributes, and its message names them.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # core.amounts imports this module
+    from aidledger.core.amounts import Money
 
 
 class AidLedgerError(Exception):
@@ -88,6 +92,38 @@ class DuplicateClaim(AidLedgerError):
     """A once-only claim (such as a beneficiary in a one-off programme) is already taken."""
 
 
+class RepeatedBeneficiary(DuplicateClaim):
+    """One beneficiary is on two or more lines of one payment list (or delivery list).
+
+    Attributes:
+        lines: the list's line numbers that name the beneficiary (from 1).
+        references: those lines' references, in the same order.
+    """
+
+    def __init__(self, message: str, *, lines: Sequence[int], references: Sequence[str], **details: Any) -> None:
+        super().__init__(message, lines=tuple(lines), references=tuple(references), **details)
+        self.lines = tuple(lines)
+        self.references = tuple(references)
+
+
+class OutOfOrder(InvalidArgument):
+    """An operation is dated before the event it follows (a settlement before its payment was approved).
+
+    Attributes:
+        effective_at: the operation's effective time, as given.
+        event: what it must follow ("approval", "sending").
+        event_at: when that happened, in the time zone of ``effective_at``.
+    """
+
+    def __init__(
+        self, message: str, *, effective_at: dt.datetime, event: str, event_at: dt.datetime, **details: Any
+    ) -> None:
+        super().__init__(message, effective_at=effective_at, event=event, event_at=event_at, **details)
+        self.effective_at = effective_at
+        self.event = event
+        self.event_at = event_at
+
+
 class LedgerUrlError(AidLedgerError, ValueError):
     """A database URL cannot be used.  The message never contains its password."""
 
@@ -106,6 +142,26 @@ class PurposeMismatch(AidLedgerError):
 
 class ApprovalRequired(AidLedgerError):
     """The amount is above the approval threshold: submit it for a checker's approval instead."""
+
+
+class InsufficientFunds(InsufficientBalance):
+    """A payment list (or another spending of many lines) needs more than its fund has available.
+
+    Attributes:
+        fund: the fund's code.
+        total: what the operation needs (a payment list's total).
+        available: what the fund has available at the operation's effective time.
+        shortfall: ``total - available``, what is missing for the whole operation.
+    """
+
+    def __init__(
+        self, message: str, *, fund: str, total: Money, available: Money, shortfall: Money, **details: Any
+    ) -> None:
+        super().__init__(message, fund=fund, total=total, available=available, shortfall=shortfall, **details)
+        self.fund = fund
+        self.total = total
+        self.available = available
+        self.shortfall = shortfall
 
 
 class InsufficientStock(InsufficientBalance):

@@ -39,7 +39,11 @@ class Aid(
 
     def approve(self, code: str, *, checker: str) -> BatchResult:
         """Approve any submitted batch (a tranche, say) as ``checker`` and post it (refused with ExceedsBudget beyond
-        what its budget line has left)."""
+        what its budget line has left).  The batch's code is the key: approving it again as the same checker
+        returns the entries posted the first time (when they carry idempotency keys) and writes nothing."""
+        first = self._approved_before(code, checker)
+        if first is not None:  # a retry by the same checker: the first result
+            return first
         pending = self.ledger.pending(code)
         budget = line_of_entries(self.ledger, pending.entries)
         what = f"batch {code}"

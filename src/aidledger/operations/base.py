@@ -141,6 +141,21 @@ class Operations:
                 raise error_type(f"{message}: {error}", **dict(error.details)) from error
             raise
 
+    def _approved_before(self, code: str, checker: str) -> BatchResult | None:
+        """The first result of approving batch ``code``, if ``checker`` approved it and it was posted (a retry).
+
+        ``None`` when the batch is still to decide, was decided otherwise or by
+        another checker, or has an entry without an idempotency key to find it
+        by: the ledger's approval then says why, or posts it.
+        """
+        pending = self.ledger.pending(code)
+        keys = [entry.idempotency_key for entry in pending.entries]
+        if pending.status != "approved" or checker not in (*pending.approvals, pending.checker) or None in keys:
+            return None
+        found = [self.ledger.entry_by_key(str(key)) for key in keys]
+        posted = tuple(entry for entry in found if entry is not None)
+        return BatchResult(posted=posted, skipped=(), results=tuple(found))
+
     # -- posting ------------------------------------------------------------------------
 
     def _post(self, entries: Sequence[JournalEntry]) -> list[PostedEntry]:

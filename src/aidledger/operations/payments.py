@@ -22,17 +22,17 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import hashlib
 import uuid
-from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 
 import attrs
 
 from aidledger.core.accounts import Account, Fund, check_code
 from aidledger.core.amounts import Money
 from aidledger.core.beneficiaries import Beneficiary
-from aidledger.core.entries import Claim, JournalEntry, PostedEntry, Posting
+from aidledger.core.entries import Claim, JournalEntry, PostedEntry, Posting, check_text
 from aidledger.core.errors import (
     DuplicateClaim,
     DuplicateDefinition,
@@ -41,6 +41,7 @@ from aidledger.core.errors import (
     InvalidAmount,
     InvalidArgument,
     PaymentStateError,
+    RepeatedBeneficiary,
 )
 from aidledger.core.validators import instance_of
 from aidledger.ledger.ledger import LedgerView
@@ -56,6 +57,8 @@ from aidledger.operations.budgets import (
     over_budget,
 )
 from aidledger.operations.exclusions import exclusion_conflict, exclusion_scope, hard_groups
+from aidledger.operations.refusals import claimed_line, fund_shortfall, repeated_beneficiaries
+from aidledger.operations.settlements import Mismatch, Settlement, check_dates, sort_report
 from aidledger.vocabulary import (
     CLAIM_PREFIX,
     EXCLUSION_CLAIM_PREFIX,
@@ -144,41 +147,6 @@ class PaymentListResult:
     posted: tuple[PostedEntry, ...]
     conflicts: tuple[Conflict, ...]
     total: Money
-
-
-@attrs.frozen
-class Mismatch:
-    """A report line whose amount differs from the ledger's."""
-
-    line: ProviderLine
-    expected: Money
-
-
-@attrs.frozen(kw_only=True)
-class Settlement:
-    """What a provider report settled, and what it could not.
-
-    Attributes:
-        list_code: the list.
-        paid: references settled as paid by this report.
-        failed: references settled as failed (money back to the fund).
-        returned: references settled as returned (money back to the fund).
-        unmatched: report lines for payments the ledger does not hold (in the statement, not in the ledger).
-        mismatched: report lines whose amount differs from the ledger's.
-        duplicates: report lines that repeat, or contradict, a settlement already made.
-        outstanding: references in the list that are still neither paid nor failed.
-        entries: the settlement entries posted.
-    """
-
-    list_code: str
-    paid: tuple[str, ...]
-    failed: tuple[str, ...]
-    returned: tuple[str, ...]
-    unmatched: tuple[ProviderLine, ...]
-    mismatched: tuple[Mismatch, ...]
-    duplicates: tuple[ProviderLine, ...]
-    outstanding: tuple[str, ...]
-    entries: tuple[PostedEntry, ...]
 
 
 class PaymentOperations(Operations):
@@ -376,6 +344,7 @@ class PaymentOperations(Operations):
         list_code: str | None = None,
         on_conflict: OnConflict = OnConflict.REFUSE,
         budget_line: str | None = None,
+        key: str | None = None,
     ) -> PaymentListResult:
         """Approve and post a payment list in one transaction.
 
@@ -393,9 +362,14 @@ class PaymentOperations(Operations):
         is short, beyond what the line or its fund has free.  A beneficiary
         another programme of a hard exclusion group pays is refused with
         ExclusionConflict (or set aside with ``OnConflict.SKIP``).
+
+        ``key`` makes a retry safe without a list code: the list's code is
+        then made from the key (``<programme>-<12 hex digits>``), so the same
+        key names the same list.  Without ``list_code`` or ``key`` each call
+        makes a new list, and a retry pays the list again.
         """
         prog = self.programme_of(programme)
-        code = list_code or f"{prog.code}-{uuid.uuid4().hex[:12]}"
+        code = _list_code(prog.code, list_code, key)
         given = list(lines)
         budget = self._list_budget(prog, given, budget_line, on)
         entries, lines_checked, total = self._payment_entries(
@@ -416,12 +390,17 @@ class PaymentOperations(Operations):
             set_aside.update(aside)
             if reserve is not None and new:
                 reserve.check(view.balance, total, f"payment list {code}")
-            view.put_record(RecordKind.PAYMENT_LIST, code, {"programme": prog.code}, actor=actor)
+            view.put_record(RecordKind.PAYMENT_LIST, code, _list_body(prog, key), actor=actor)
             return [entries[i] for i in kept]
 
-        with over_budget(budget, f"payment list {code} of {total}"), self._exclusions(prog, lines_checked):
+        repeats = self._repeats(code, prog, lines_checked, skip=skip)
+        with (
+            over_budget(budget, f"payment list {code} of {total}"),
+            self._exclusions(prog, lines_checked, f"payment list {code}"),
+            fund_shortfall(self.ledger, self._fund(prog.fund), total, on, f"payment list {code}"),
+        ):
             result = self._transact(build, skip=skip)
-        return self._list_result(code, prog, lines_checked, result, kept=kept, set_aside=set_aside)
+        return self._list_result(code, prog, lines_checked, result, kept=kept, set_aside=set_aside, named=repeats)
 
     def _list_budget(
         self, programme: Programme, lines: list[PaymentLine], named: str | None, on: dt.datetime
@@ -429,17 +408,37 @@ class PaymentOperations(Operations):
         regions = [line.region if isinstance(line, PaymentLine) else None for line in lines]
         return choose_line(self.ledger, Owner.PROGRAMME, programme.code, named, self._when(on), regions)
 
+    @staticmethod
+    def _repeats(code: str, programme: Programme, lines: list[PaymentLine], *, skip: bool) -> dict[int, str]:
+        """Refuse a list naming one beneficiary on two lines (with ``skip``: the reasons its later lines are set
+        aside, by index)."""
+        pairs = [(line.beneficiary, line.reference) for line in lines]
+        repeats = repeated_beneficiaries(f"payment list {code}", pairs, programme.claim_scope)
+        if repeats and not skip:
+            first = repeats[min(repeats)]
+            raise RepeatedBeneficiary(
+                f"{first}; nothing was posted",
+                lines=first.lines,
+                references=first.references,
+                scope=programme.claim_scope,
+                key=first.details["key"],
+            )
+        return {index: str(error) for index, error in repeats.items()}
+
     @contextmanager
-    def _exclusions(self, programme: Programme, lines: list[PaymentLine]) -> Iterator[None]:
-        """Re-raise a taken exclusion claim as ExclusionConflict, naming the other programme and the list line."""
+    def _exclusions(self, programme: Programme, lines: list[PaymentLine], what: str) -> Iterator[None]:
+        """Re-raise a taken claim naming the list line: an exclusion claim as ExclusionConflict, naming the other
+        programme too."""
+        pairs = [(line.beneficiary, line.reference) for line in lines]
         try:
-            yield
+            with claimed_line(what, pairs, programme.claim_scope):
+                yield
         except DuplicateClaim as error:
             scope = str(error.details.get("scope", ""))
             if isinstance(error, ExclusionConflict) or not scope.startswith(EXCLUSION_CLAIM_PREFIX):
                 raise
-            pairs = [(line.beneficiary.pseudonym, line.reference) for line in lines]
-            raise exclusion_conflict(self.ledger, programme.code, pairs, error) from error
+            named = [(beneficiary.pseudonym, reference) for beneficiary, reference in pairs]
+            raise exclusion_conflict(self.ledger, programme.code, named, error) from error
 
     def submit_payments(
         self,
@@ -451,11 +450,14 @@ class PaymentOperations(Operations):
         list_code: str,
         note: str = "",
         budget_line: str | None = None,
+        key: str | None = None,
     ) -> PendingBatch:
         """Submit a payment list for a checker's approval (see :meth:`approve_payments`).
 
         The pending batch and the list's record are stored in one transaction:
         both or neither, so a failed submission can be made again with the same list code.
+        The list code is the submission's key; ``key``, if given, is kept with
+        it, and a later submission of the list with another key is refused.
         """
         prog = self.programme_of(programme)
         given = list(lines)
@@ -466,7 +468,7 @@ class PaymentOperations(Operations):
 
         def build(view: LedgerView) -> list[JournalEntry]:
             submitted[:] = [view.submit(entries, actor=actor, code=f"list:{list_code}", note=note)]
-            view.put_record(RecordKind.PAYMENT_LIST, list_code, {"programme": prog.code}, actor=actor)
+            view.put_record(RecordKind.PAYMENT_LIST, list_code, _list_body(prog, key), actor=actor)
             return []
 
         self._transact(build)
@@ -478,21 +480,31 @@ class PaymentOperations(Operations):
         """Approve a submitted payment list as ``checker`` (never its maker), and post it.
 
         Approving commits the list against its budget line (see :meth:`pay`).
+        Approving it again as the same checker (a retry) returns the payments
+        posted the first time and writes nothing.
         """
         prog = self._list_programme(list_code)
+        first = self._approved_before(f"list:{list_code}", checker)
         pending = self.ledger.pending(f"list:{list_code}")
+        if first is not None:  # a retry by the same checker: the payments it posted
+            return self._list_result(list_code, prog, [_line_of(e.entry) for e in first.posted], first)
         lines = [_line_of(entry) for entry in pending.entries]
         budget = line_of_entries(self.ledger, pending.entries)
         skip = self._skip(on_conflict)
         what = f"payment list {list_code}"
-        check = None
-        if budget is not None:
-            check = approval_check(self.ledger, self._fund(prog.fund), budget, what)
-            total = Money.from_minor(sum(e.postings[0].minor for e in pending.entries), prog.unit)
-            what = f"{what} of {total}"
-        with over_budget(budget, what), self._exclusions(prog, lines):
+        total = Money.from_minor(sum(line.amount.minor for line in lines if line.amount is not None), prog.unit)
+        check = None if budget is None else approval_check(self.ledger, self._fund(prog.fund), budget, what)
+        repeats = self._repeats(list_code, prog, lines, skip=skip)
+        when = max((e.effective_at for e in pending.entries), default=None)
+        with (
+            over_budget(budget, f"{what} of {total}"),
+            self._exclusions(prog, lines, what),
+            fund_shortfall(self.ledger, self._fund(prog.fund), total, when, what)
+            if when is not None
+            else nullcontext(),
+        ):
             result = self.ledger.approve(f"list:{list_code}", checker=checker, skip_claimed=skip, check=check)
-        return self._list_result(list_code, prog, lines, result)
+        return self._list_result(list_code, prog, lines, result, named=repeats)
 
     @staticmethod
     def _skip(on_conflict: OnConflict) -> bool:
@@ -519,11 +531,14 @@ class PaymentOperations(Operations):
         *,
         kept: list[int] | None = None,
         set_aside: Mapping[int, str] | None = None,
+        named: Mapping[int, str] | None = None,
     ) -> PaymentListResult:
-        """The list's result; ``kept`` are the lines posted as the batch (all by default), ``set_aside`` the others."""
+        """The list's result; ``kept`` are the lines posted as the batch (all by default), ``set_aside`` the others;
+        ``named`` the reasons to give for skipped lines that repeat a beneficiary."""
         reasons = dict(set_aside or {})
         for skipped in result.skipped:
-            reasons[skipped.index if kept is None else kept[skipped.index]] = str(skipped.reason)
+            index = skipped.index if kept is None else kept[skipped.index]
+            reasons[index] = (named or {}).get(index, str(skipped.reason))
         conflicts = tuple(Conflict(lines[index], reason) for index, reason in sorted(reasons.items()))
         total = sum((p.entry.postings[0].minor for p in result.posted), 0)
         return PaymentListResult(
@@ -599,8 +614,9 @@ class PaymentOperations(Operations):
 
         def build(view: LedgerView) -> list[JournalEntry]:
             outcome.clear()
-            accepted, settlement = _sort_report(view, prog, list_code, lines)
+            accepted, settlement = sort_report(view, prog, list_code, lines)
             outcome.append(settlement)
+            check_dates(view, prog, list_code, [line for line, _, _ in accepted], self._when(on))
             return [
                 self._settlement_entry(prog, fund, line, tags, key, accounts, actor, on, budgets)
                 for line, tags, key in accepted
@@ -656,98 +672,6 @@ class PaymentOperations(Operations):
         )
 
 
-_FINAL = frozenset({PaymentStatus.PAID.value, PaymentStatus.FAILED.value})
-
-
-def _may_settle(status: PaymentStatus, done: set[str]) -> bool:
-    """Paid or failed once, never both; returned only after paid, and once."""
-    if status is PaymentStatus.RETURNED:
-        return PaymentStatus.PAID.value in done and PaymentStatus.RETURNED.value not in done
-    return not done & _FINAL
-
-
-def _sort_report(
-    view: LedgerView, prog: Programme, list_code: str, lines: list[ProviderLine]
-) -> tuple[list[tuple[ProviderLine, Mapping[str, str], str]], Settlement]:
-    """The report lines to settle (each with its payment's tags), and what the report settles and leaves."""
-    if view.entry_by_key(sent_key(list_code)) is None:
-        raise PaymentStateError(
-            f"payment list {list_code} was not sent to a provider; send it before settling", list_code=list_code
-        )
-    prefix = payment_key("payment", prog.code, "")  # a reversal made with a key of its own is not a payment
-    keys = view.keys_tagged(Tag.LIST, list_code, kind=Kind.PAYMENT.value)
-    in_list = {key.removeprefix(prefix) for key in keys if key.startswith(prefix)}
-    references = in_list | {line.reference for line in lines}
-    facts = view.facts([payment_key("payment", prog.code, r) for r in sorted(references)])
-    # A reversed payment is no longer in the list: neither outstanding nor to be settled.
-    in_list = {r for r in in_list if not facts[payment_key("payment", prog.code, r)].reversed}
-    events = [(r, status.value) for r in sorted(references) for status in PaymentStatus]
-    standing, next_key = _standing_settlements(view, [payment_key(event, prog.code, r) for r, event in events])
-    state: dict[str, set[str]] = defaultdict(set)
-    for reference, event in events:
-        if payment_key(event, prog.code, reference) in standing:
-            state[reference].add(event)
-    accepted: list[tuple[ProviderLine, Mapping[str, str], str]] = []
-    settled: dict[PaymentStatus, list[str]] = {status: [] for status in PaymentStatus}
-    unmatched: list[ProviderLine] = []
-    mismatched: list[Mismatch] = []
-    duplicates: list[ProviderLine] = []
-    for line in lines:
-        payment = facts.get(payment_key("payment", prog.code, line.reference))
-        if payment is None or line.reference not in in_list:
-            unmatched.append(line)
-            continue
-        debits = payment.debits.get(prog.unit.code, 0)
-        # A payment debits its expense; one with a budget line also debits the line's committed memo account as much.
-        expected = Money.from_minor(debits // 2 if Tag.BUDGET_LINE in payment.tags else debits, prog.unit)
-        if line.amount != expected:
-            mismatched.append(Mismatch(line, expected))
-            continue
-        if not _may_settle(line.status, state[line.reference]):
-            duplicates.append(line)
-            continue
-        state[line.reference].add(line.status.value)
-        accepted.append((line, payment.tags, next_key[payment_key(line.status.value, prog.code, line.reference)]))
-        settled[line.status].append(line.reference)
-    settlement = Settlement(
-        list_code=list_code,
-        paid=tuple(settled[PaymentStatus.PAID]),
-        failed=tuple(settled[PaymentStatus.FAILED]),
-        returned=tuple(settled[PaymentStatus.RETURNED]),
-        unmatched=tuple(unmatched),
-        mismatched=tuple(mismatched),
-        duplicates=tuple(duplicates),
-        outstanding=tuple(sorted(r for r in in_list if not state[r] & _FINAL)),
-        entries=(),
-    )
-    return accepted, settlement
-
-
-def _standing_settlements(view: LedgerView, keys: list[str]) -> tuple[set[str], dict[str, str]]:
-    """Which settlement keys stand (posted, not reversed), and the key each event's next entry is posted under.
-
-    A settlement that was reversed no longer stands (issue 16): the payment may
-    be settled again, under the key ``<key>:after:<reversed entry id>``, so that
-    a retry of that settlement still finds it and posts nothing twice.
-    """
-    standing: set[str] = set()
-    next_key = {key: key for key in keys}
-    looking = dict(next_key)  # the first key -> the key looked up in this round
-    while looking:
-        found = view.facts(list(looking.values()))
-        after: dict[str, str] = {}
-        for first, key in looking.items():
-            fact = found.get(key)
-            if fact is None:
-                continue
-            if not fact.reversed:
-                standing.add(first)
-                continue
-            next_key[first] = after[first] = f"{first}:after:{fact.id}"
-        looking = after
-    return standing, next_key
-
-
 def _first_call_lines(
     view: LedgerView, list_code: str, entries: list[JournalEntry], *, skip: bool
 ) -> tuple[list[int], dict[int, str]]:
@@ -787,3 +711,21 @@ def _line_of(entry: JournalEntry) -> PaymentLine:
         amount=Money(entry.postings[0].amount.value, entry.postings[0].amount.unit),
         region=entry.tags.get(Tag.REGION),
     )
+
+
+def _list_code(programme: str, list_code: str | None, key: str | None) -> str:
+    """The code of a list: as given, made from ``key`` (the same key, the same code), or new."""
+    if list_code is not None:
+        return list_code
+    if key is None:
+        return f"{programme}-{uuid.uuid4().hex[:12]}"
+    named = check_text("idempotency key", key, allow_empty=False, limit=500)
+    return f"{programme}-{hashlib.sha256(named.encode()).hexdigest()[:12]}"
+
+
+def _list_body(programme: Programme, key: str | None) -> dict[str, object]:
+    """A payment list's record: its programme, and the key it was made under (if any)."""
+    body: dict[str, object] = {"programme": programme.code}
+    if key is not None:
+        body["key"] = check_text("idempotency key", key, allow_empty=False, limit=500)
+    return body
