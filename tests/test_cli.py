@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import sqlite3
 import subprocess
@@ -186,6 +187,8 @@ def test_report_fund_statement_and_filters(demo_db: Path) -> None:
         (["export", "{db}", "-f", "html", "-o", "/nonexistent/r.html"], "cannot write '/nonexistent/r.html'"),
         (["import", "{db}", "/nonexistent.csv", "--kind", "statement"], "cannot read the statement"),
         (["import", "{db}", "x.csv", "--kind", "cheque"], "unknown kind 'cheque'"),
+        (["report", "{db}", "--locale", "xx_YY"], "unknown locale 'xx_YY'"),
+        (["export", "{db}", "-f", "csv", "--locale", "kk_KZ"], "--locale is an option of --format html, not csv"),
         (["report", "postgresql://u:secret@127.0.0.1:1/x"], "cannot open ledger at postgresql+psycopg://u:***@"),
     ],
 )
@@ -202,6 +205,25 @@ def test_export_html(demo_db: Path, tmp_path: Path) -> None:
     result = run("export", str(demo_db), "--format", "html", "--output", str(page), cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert "verifies and reconciles" in page.read_text(encoding="utf-8")
+
+
+def test_money_reads_one_way_and_in_the_locale_asked_for(demo_db: Path, tmp_path: Path) -> None:
+    """Tables and Totals lines group thousands the same way; --locale writes them as kk_KZ does (HTML too)."""
+    plain = run("report", str(demo_db), "--by", "fund", cwd=demo_db.parent)
+    assert plain.returncode == 0, plain.stderr
+    assert "18,000,000.00" in plain.stdout and "Totals: " in plain.stdout
+    totals = next(line for line in plain.stdout.splitlines() if line.startswith("Totals: "))
+    assert re.search(r"[ ,]342,685,000\.00 KZT", totals), totals
+    local = run("report", str(demo_db), "--by", "fund", "--locale", "kk_KZ", cwd=demo_db.parent)
+    assert local.returncode == 0, local.stderr
+    nb = "\N{NO-BREAK SPACE}"
+    assert f"18{nb}000{nb}000,00" in local.stdout and f",00{nb}₸" in local.stdout
+    page = tmp_path / "report.html"
+    result = run("export", str(demo_db), "-f", "html", "--locale", "ru_KZ", "--tz", "Asia/Almaty", "-o", str(page),
+                 cwd=tmp_path)  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    html = page.read_text(encoding="utf-8")
+    assert f"18{nb}000{nb}000,00{nb}₸" in html and "(Asia/Almaty)" in html
 
 
 def test_import_a_statement(demo_db: Path, tmp_path: Path) -> None:

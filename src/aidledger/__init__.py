@@ -56,6 +56,7 @@ from aidledger.core.errors import (
     UnknownFund,
     UnknownRecord,
 )
+from aidledger.core.formatting import format_amount, format_number, format_time
 from aidledger.core.window import Digest, Window
 from aidledger.demo import (
     FOOD_PACKAGE,
@@ -449,6 +450,9 @@ __all__ = [
     "export_iati",
     "export_pain001",
     "follow_up_lines",
+    "format_amount",
+    "format_number",
+    "format_time",
     "fund_statement",
     "grant_status",
     "inclusion_proof",

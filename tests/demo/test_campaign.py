@@ -120,7 +120,7 @@ REFUSALS: list[tuple[str, Callable[[Aid], object], type[AidLedgerError], str]] =
             actor="officer",
         ),
         ExceedsCommitment,
-        "project DOSTYK has less than 20400000.01 KZT committed",
+        "project DOSTYK has less than 20,400,000.01 KZT committed",
     ),
     (
         "a clawback of more than was paid",
@@ -190,7 +190,7 @@ REFUSALS: list[tuple[str, Callable[[Aid], object], type[AidLedgerError], str]] =
         "paying from a fund whose money was spent",
         lambda aid: aid.pay("FAMILIES-50K", [household(10_000_000)], actor="o", on=AUGUST, list_code="EXTRA-2"),
         InsufficientBalance,
-        "fund CASH-AID (KZT net assets) would go 50000.00 KZT below zero",
+        "fund CASH-AID (KZT net assets) would go 50,000.00 KZT below zero",
     ),
     (
         "a float amount",

@@ -61,7 +61,9 @@ class TestCommitments:
                          actor="d")  # fmt: skip
         aid.disburse("SMALL", kzt("4000000"), milestone="roof", on=APRIL, actor="t")
         before = snapshot(aid.ledger)
-        with pytest.raises(ExceedsCommitment, match=re.escape("project SMALL has less than 1000000.01 KZT committed")):
+        with pytest.raises(
+            ExceedsCommitment, match=re.escape("project SMALL has less than 1,000,000.01 KZT committed")
+        ):
             aid.disburse("SMALL", kzt("1000000.01"), milestone="rest", on=APRIL, actor="t")
         assert snapshot(aid.ledger) == before
         assert grant_status(aid.ledger, "SMALL").remaining == kzt("1000000")

@@ -138,7 +138,9 @@ class TestDelivering:
         before = snapshot(stocked.ledger)
         with pytest.raises(
             InsufficientStock,
-            match=re.escape("holds 1000 FOOD-PACKAGE at 2020-04-01T09:00:00+06:00, less than the 1001 FOOD-PACKAGE"),
+            match=re.escape(
+                "holds 1,000 FOOD-PACKAGE at 2020-04-01T09:00:00+06:00 (Asia/Almaty), less than the 1,001 FOOD-PACKAGE"
+            ),
         ):
             stocked.deliver("FOOD", packages("1001"), purpose="food", settlement="Ayagoz", on=APRIL, actor="v")
         assert snapshot(stocked.ledger) == before
@@ -218,7 +220,7 @@ class TestBatches:
         """Stock is checked for the batch's total, not per line; nothing is written."""
         batch = [Delivery(packages("400"), settlement=f"S-{n}") for n in range(3)]
         before = snapshot(stocked.ledger)
-        with pytest.raises(InsufficientStock, match=re.escape("less than the 1200 FOOD-PACKAGE asked for")):
+        with pytest.raises(InsufficientStock, match=re.escape("less than the 1,200 FOOD-PACKAGE asked for")):
             stocked.deliver_many("FOOD", batch, purpose="food", on=APRIL, actor="v")
         assert snapshot(stocked.ledger) == before
 

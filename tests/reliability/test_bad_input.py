@@ -479,7 +479,7 @@ CASES: list[Case] = [
             "FOOD", Quantity("1000", PACKAGE), purpose="food", to=KEYS.pseudonym("hh-5"), on=MAY.add(days=2), actor="v"
         ),
         InsufficientStock,
-        "1000",
+        "1,000 FOOD-PACKAGE",
     ),
     Case(
         "delivering food for housing",

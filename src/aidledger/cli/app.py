@@ -22,12 +22,16 @@ from rich.text import Text
 from aidledger.cli import log as log_commands
 from aidledger.cli.output import (
     JsonOption,
+    LocaleOption,
     TzOption,
     UrlArgument,
+    count_text,
     emit_json,
     flat,
     money_option,
     money_table,
+    money_text,
+    numbers_in,
     out,
     plain_attrs,
     progress_bar,
@@ -37,6 +41,7 @@ from aidledger.cli.output import (
 from aidledger.cli.roles import roles as roles_command
 from aidledger.core.beneficiaries import Pseudonymizer
 from aidledger.core.errors import AidLedgerError, InvalidArgument
+from aidledger.core.formatting import check_locale
 from aidledger.core.window import Window
 from aidledger.ledger.ledger import Ledger
 from aidledger.queries.audit import Dimension
@@ -220,8 +225,8 @@ def _print_totals(totals: AuditTotals) -> None:
     )
     out.print(
         Text(
-            "Totals: " + ", ".join(f"{amount}" for amount in totals.totals.values())
-            + f"; {totals.entries:,} entries, {totals.beneficiaries:,} distinct beneficiaries"
+            "Totals: " + ", ".join(money_text(amount) for amount in totals.totals.values())
+            + f"; {count_text(totals.entries)} entries, {count_text(totals.beneficiaries)} distinct beneficiaries"
         )
     )  # fmt: skip
 
@@ -255,12 +260,14 @@ def report(
     sample: Annotated[int, typer.Option(help="Journal tests: how many entries to sample.")] = 25,
     budget: Annotated[bool, typer.Option("--budget", help="Budget against actuals for every budget line too.")] = False,
     tz: TzOption = "UTC",
+    locale: LocaleOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Audit totals, programme summaries, stock, grants and pledges, exclusion conflicts; a fund's statement with
     --fund; the journal-entry tests with --journal-tests; budget against actuals with --budget."""
     from aidledger.queries.report import JournalTestOptions, audit_report
 
+    check_locale(locale)  # an unknown locale is refused before anything is read
     window = Window(
         start=when(start, tz, "--from"), end=when(end, tz, "--to"), known_at=when(known_at, tz, "--known-at"),
         through=through,
@@ -275,7 +282,8 @@ def report(
     if as_json:
         emit_json(_report_dict(result))
     else:
-        _print_report(result)
+        with numbers_in(locale):
+            _print_report(result)
 
 
 def _filters(where: list[str] | None) -> dict[Dimension | str, str]:
@@ -407,7 +415,7 @@ def _print_journal_tests(tests: JournalTestReport) -> None:
     money_table(
         f"Sample ({tests.sample.method.value}, seed {tests.sample.seed})",
         ["seq", "entry", "kind", "amount"],
-        [[x.seq, x.id, x.kind, "" if x.amount is None else str(x.amount)] for x in tests.sample.entries],
+        [[x.seq, x.id, x.kind, "" if x.amount is None else money_text(x.amount)] for x in tests.sample.entries],
     )
 
 
@@ -481,6 +489,7 @@ def export(
     message_id: Annotated[
         str | None, typer.Option(help="pain001: the file's message id (default: the list's code).")
     ] = None,
+    locale: LocaleOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Write the ledger for another tool: Beancount, hledger, CSV (spreadsheet-safe), IATI 2.03 XML or HTML;
@@ -488,6 +497,9 @@ def export(
 
     Beneficiaries appear by pseudonym only, unless --personal-data asks for the registry's data (CSV).
     """
+    if locale is not None and format_ != "html":
+        raise InvalidArgument(f"--locale is an option of --format html, not {format_}", value=locale)
+    check_locale(locale)
     if format_ == "pain001":
         from aidledger.cli.bank import Pain001Options, export_pain001_files
 
@@ -501,6 +513,7 @@ def export(
     keys = _personal_data_keys(format_, personal_data, registry_url, key_version)
     options: dict[str, object] = {
         "tz": tz, "reporting_org": reporting_org, "org_type": org_type, "country": country, "format_": format_,
+        "locale": locale,
         "journal": _journal_options(
             format_, summary, by, title, span=start is not None or end is not None, where=_filters(where)
         ),
@@ -569,10 +582,10 @@ def _output(path: str, *, binary: bool, private: bool = False) -> Iterator[Any]:
         yield stream
 
 
-def _export_html(ledger: Ledger, out: TextIO, *, tz: str, **_: object) -> object:
+def _export_html(ledger: Ledger, out: TextIO, *, tz: str, locale: str | None, **_: object) -> object:
     from aidledger.exports.html import export_html
 
-    return export_html(ledger, out, tz=tz)
+    return export_html(ledger, out, tz=tz, locale=locale)
 
 
 def _export_iati(

@@ -11,6 +11,7 @@ import json
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from decimal import Decimal
 from typing import Annotated, Any
 
@@ -24,6 +25,7 @@ from rich.text import Text
 
 from aidledger.core.amounts import Amount, Money
 from aidledger.core.errors import AidLedgerError, InvalidArgument
+from aidledger.core.formatting import check_locale, format_amount, format_number
 
 # Stored text is data: no emoji codes (":bank:" is part of account names), no markup, no guessing.
 # Piped output is not cut to 80 columns.
@@ -61,8 +63,43 @@ def cell(value: object) -> str:
     if isinstance(value, bool):
         return "yes" if value else "NO"
     if isinstance(value, Decimal | int):
-        return f"{value:,}"
+        return format_number(value, locale=_LOCALE.get())
+    if isinstance(value, Amount):
+        return money_text(value)
     return str(value)
+
+
+# The locale the running command writes numbers in (its --locale option); None: 1,234,567.50 KZT.
+_LOCALE: ContextVar[str | None] = ContextVar("aidledger_cli_locale", default=None)
+
+LocaleOption = Annotated[
+    str | None,
+    typer.Option(
+        "--locale",
+        help="Write amounts as this locale does, e.g. kk_KZ or ru_KZ (1 234 567,50 ₸), en_US, de_DE; "
+        "by default 1,234,567.50 KZT.",
+    ),
+]
+
+
+@contextmanager
+def numbers_in(locale: str | None) -> Iterator[None]:
+    """Tables and totals printed inside are written in ``locale`` (InvalidArgument if Babel does not know it)."""
+    token = _LOCALE.set(check_locale(locale))
+    try:
+        yield
+    finally:
+        _LOCALE.reset(token)
+
+
+def money_text(amount: Amount) -> str:
+    """An amount as the running command writes amounts: ``1,234,567.50 KZT``, or in its --locale."""
+    return format_amount(amount, locale=_LOCALE.get())
+
+
+def count_text(number: int) -> str:
+    """A count as the running command writes numbers: ``1,234``, or in its --locale."""
+    return format_number(number, locale=_LOCALE.get())
 
 
 @contextmanager
@@ -149,13 +186,17 @@ def money_option(text: str | None, what: str = "--threshold") -> Money | None:
 
 __all__ = [
     "JsonOption",
+    "LocaleOption",
     "TzOption",
     "UrlArgument",
     "cell",
+    "count_text",
     "emit_json",
     "flat",
     "money_option",
     "money_table",
+    "money_text",
+    "numbers_in",
     "out",
     "plain_attrs",
     "progress_bar",

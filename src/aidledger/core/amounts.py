@@ -288,7 +288,20 @@ class Amount:
         return self.value >= self._same_unit(other, "compare").value
 
     def __str__(self) -> str:
+        """The plain machine form, ``1234567.50 KZT``: what JSON and logs carry; people read :meth:`__format__`."""
         return f"{self.value:f} {self.unit.code}"
+
+    def __format__(self, spec: str) -> str:
+        """``format(amount, ",")`` is ``1,234,567.50 KZT``; ``""`` is ``str(amount)``.
+
+        The spec is Python's (fill, alignment, sign, width, grouping, precision, type ``f``); see
+        :func:`aidledger.format_amount`, which also takes a locale.
+        """
+        if spec == "":
+            return str(self)
+        from aidledger.core.formatting import format_amount
+
+        return format_amount(self, spec)
 
     def to_moneyed(self) -> moneyed.Money:
         """This amount as a py-moneyed ``Money`` (for formatting); currencies only."""

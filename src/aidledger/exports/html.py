@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal
 from importlib import resources
 from typing import TextIO
@@ -22,6 +22,7 @@ import pendulum
 
 from aidledger.core.amounts import Amount, Unit
 from aidledger.core.errors import InvalidArgument
+from aidledger.core.formatting import check_locale, format_amount, format_time
 from aidledger.core.window import Window
 from aidledger.ledger.ledger import Ledger
 from aidledger.ledger.results import Reconciliation, Verification
@@ -91,17 +92,14 @@ def _chart(title: str, unit: str, points: Sequence[tuple[str, Decimal, str]], *,
     return Chart(title, unit, tuple(bars), 60 + step * max(len(points), 1), height, False)
 
 
-def _series(totals: AuditTotals, dimension: str, unit: str) -> list[tuple[str, Decimal, str]]:
+def _series(
+    totals: AuditTotals, dimension: str, unit: str, fmt: Callable[[Amount], str]
+) -> list[tuple[str, Decimal, str]]:
     return [
-        (str(row.group[dimension] or "(none)"), row.amount.value, _amount(row.amount))
+        (str(row.group[dimension] or "(none)"), row.amount.value, fmt(row.amount))
         for row in totals.rows
         if row.amount.unit.code == unit
     ]
-
-
-def _amount(amount: Amount) -> str:
-    sign = "-" if amount.value < 0 else ""
-    return f"{sign}{abs(amount.value):,f} {amount.unit.code}"
 
 
 _TEMPLATE = resources.files("aidledger.exports").joinpath("report.html").read_text(encoding="utf-8")
@@ -115,6 +113,7 @@ def export_html(
     *,
     title: str = "aidledger",
     tz: str = "UTC",
+    locale: str | None = None,
     window: Window | None = None,
     generated_at: dt.datetime | None = None,
     verification: Verification | None = None,
@@ -126,7 +125,9 @@ def export_html(
         ledger: the ledger.
         out: an open text file.
         title: the report's title (shown as text).
-        tz: the time zone months are counted in for the spending chart.
+        tz: the time zone months are counted in for the spending chart, and the report's time is shown in.
+        locale: write amounts as this locale does (``kk_KZ``: ``1 234 567,50 ₸``); by default
+            ``1,234,567.50 KZT`` (see :func:`~aidledger.format_amount`).
         window: which entries the totals, summaries and balances cover (a :class:`~aidledger.Window`;
             a digest included); by default all of them.
         generated_at: the time printed as the report's date (default: now).
@@ -139,6 +140,11 @@ def export_html(
         raise InvalidArgument(f"out must be an open text file, got {out!r}", value=out)
     if window is not None and not isinstance(window, Window):
         raise InvalidArgument(f"window must be a Window, got {window!r}", value=window)
+    check_locale(locale)
+
+    def fmt(amount: Amount) -> str:
+        return format_amount(amount, locale=locale)
+
     given = Window() if window is None else window
     covered = given
     verification = verification if verification is not None else verify(ledger)
@@ -157,17 +163,19 @@ def export_html(
     charts = []
     for code in currencies:
         charts.append(
-            _chart(f"Spending by month ({code}, {tz})", code, _series(by_month, "month", code), horizontal=False)
+            _chart(f"Spending by month ({code}, {tz})", code, _series(by_month, "month", code, fmt), horizontal=False)
         )
-        charts.append(_chart(f"Spending by region ({code})", code, _series(by_region, "region", code), horizontal=True))
-    funds, fund_points = _fund_balances(ledger, covered, units)
+        charts.append(
+            _chart(f"Spending by region ({code})", code, _series(by_region, "region", code, fmt), horizontal=True)
+        )
+    funds, fund_points = _fund_balances(ledger, covered, units, fmt)
     for code, points in sorted(fund_points.items()):
         charts.append(_chart(f"Fund balances ({code})", code, points, horizontal=True))
     if not charts:
         charts.append(_chart("Spending by month", "", [], horizontal=False))
     page = _ENVIRONMENT.from_string(_TEMPLATE).render(
         title=title,
-        generated=pendulum.instance(generated_at or pendulum.now("UTC")).isoformat(),
+        generated=format_time((generated_at or pendulum.now("UTC")).replace(microsecond=0), tz),
         url=ledger.url,
         entries=verification.entries,
         digest=verification.digest,
@@ -183,14 +191,14 @@ def export_html(
             Counter((x.group, x.severity.value, ", ".join(x.programmes)) for x in exclusion_conflicts(ledger)).items()
         ),
         receipts=receipt_summary(ledger, window=covered),
-        fmt=_amount,
+        fmt=fmt,
     )
     out.write(page)
     return ReportSummary(charts=len(charts), ok=verification.ok and reconciliation.ok, window=covered)
 
 
 def _fund_balances(
-    ledger: Ledger, window: Window, units: Mapping[str, Unit]
+    ledger: Ledger, window: Window, units: Mapping[str, Unit], fmt: Callable[[Amount], str]
 ) -> tuple[list[tuple[str, str, str, str, str]], dict[str, list[tuple[str, Decimal, str]]]]:
     """The table rows and the chart points of every fund's balance in each currency it holds, over ``window``."""
     funds = []
@@ -201,6 +209,6 @@ def _fund_balances(
             if not units[code].is_currency:
                 continue
             balance = ledger.fund_balance(fund, code, window=window)
-            funds.append((fund.code, fund.name, fund.restriction.value, code, _amount(balance)))
-            points.setdefault(code, []).append((fund.code, balance.value, _amount(balance)))
+            funds.append((fund.code, fund.name, fund.restriction.value, code, fmt(balance)))
+            points.setdefault(code, []).append((fund.code, balance.value, fmt(balance)))
     return funds, points

@@ -24,6 +24,8 @@ from typing import Final
 import attrs
 
 from aidledger.core.entries import JournalEntry
+from aidledger.core.errors import InvalidArgument
+from aidledger.core.formatting import format_number
 from aidledger.vocabulary import Event, Kind, Tag
 
 __all__ = ["DIMENSIONS", "Description", "describe"]
@@ -70,8 +72,8 @@ def _words(code: str) -> str:
 def _grouped(number: str) -> str:
     """A decimal with thousands separators (``36000.00`` → ``36,000.00``); other text unchanged."""
     try:
-        return f"{Decimal(number):,f}"
-    except (InvalidOperation, ValueError):
+        return format_number(Decimal(number))
+    except (InvalidOperation, InvalidArgument):
         return number
 
 

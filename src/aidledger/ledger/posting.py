@@ -37,6 +37,7 @@ from aidledger.core.errors import (
     UnknownAccount,
     UnknownFund,
 )
+from aidledger.core.formatting import format_time
 from aidledger.core.times import MICROS_PER_DAY, day_date, from_micros, to_micros, zone_name
 from aidledger.ledger import approvals
 from aidledger.ledger.balances import Balances
@@ -144,8 +145,8 @@ def close_period(
     last = connection.execute(select(c.seq, c.closed_through, c.hash).order_by(c.seq.desc()).limit(1)).first()
     if last is not None and closing < last.closed_through:
         raise PeriodClosed(
-            f"the ledger is already closed through {from_micros(last.closed_through).isoformat()}, "
-            f"after {through.isoformat()}",
+            f"the ledger is already closed through "
+            f"{format_time(from_micros(last.closed_through), zone_name(through))}, after {format_time(through)}",
             closed_through=from_micros(last.closed_through),
         )
     seq = 1 if last is None else last.seq + 1
@@ -271,8 +272,9 @@ class Poster:
         for prepared in batch:
             if prepared.effective_at <= closed:
                 raise PeriodClosed(
-                    f"entry effective {prepared.entry.effective_at.isoformat()} falls in a closed period "
-                    f"(closed through {from_micros(closed).isoformat()}); post the correction in an open period",
+                    f"entry effective {format_time(prepared.entry.effective_at)} falls in a closed period (closed "
+                    f"through {format_time(from_micros(closed), zone_name(prepared.entry.effective_at))}); "
+                    f"post the correction in an open period",
                     effective_at=prepared.entry.effective_at,
                     closed_through=from_micros(closed),
                 )
@@ -464,17 +466,18 @@ class Poster:
             if new:
                 entry = batch[order].entry
                 message = (
-                    f"{what} would go {short} below zero at "
-                    f"{from_micros(effective).isoformat()} (entry {entry.kind!r}, "
+                    f"{what} would go {short:,} below zero at "
+                    f"{format_time(from_micros(effective), zone_name(entry.effective_at))} (entry {entry.kind!r}, "
                     f"memo {entry.memo!r}); nothing was posted"
                 )
             else:
                 # A stored posting after a back-dated withdrawal now dips below zero.
                 entry = batch[deltas[0][1]].entry
                 message = (
-                    f"{what} would go {short} below zero at {from_micros(effective).isoformat()} "
+                    f"{what} would go {short:,} below zero at "
+                    f"{format_time(from_micros(effective), zone_name(entry.effective_at))} "
                     f"because of a back-dated entry {entry.kind!r} effective "
-                    f"{entry.effective_at.isoformat()}; nothing was posted"
+                    f"{format_time(entry.effective_at)}; nothing was posted"
                 )
             raise InsufficientBalance(message, what=what, shortfall=short, effective_at=from_micros(effective))
 
@@ -571,7 +574,7 @@ class Poster:
         for (account_id, fund_id, day), delta in rows.day_delta.items():
             stored = days.get((account_id, fund_id, day), 0)
             if abs(stored + delta) > MAX_MINOR:
-                when = day_date(day).isoformat()
+                when = f"{day_date(day).isoformat()} (UTC)"
                 raise self._beyond(account_id, fund_id, stored, delta, f"daily change on {when}")
 
     def _beyond(self, account_id: int, fund_id: int, stored: int, delta: int, what: str) -> InvalidAmount:

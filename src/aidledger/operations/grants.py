@@ -161,7 +161,7 @@ class GrantOperations(Operations):
             return [entry]
 
         with (
-            self._translate(memo_account, ExceedsCommitment, f"project {project} has less than {amount} committed"),
+            self._translate(memo_account, ExceedsCommitment, f"project {project} has less than {amount:,} committed"),
             over_budget(budget, what),
         ):
             return self._transact(build).posted[0]

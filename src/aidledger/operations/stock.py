@@ -23,6 +23,7 @@ from aidledger.core.amounts import Amount, Money, Quantity, Rounding
 from aidledger.core.beneficiaries import Beneficiary
 from aidledger.core.entries import Claim, JournalEntry, PostedEntry, Posting, check_text
 from aidledger.core.errors import IdempotencyConflict, InsufficientStock, InvalidArgument
+from aidledger.core.formatting import format_time
 from aidledger.ledger.ledger import LedgerView
 from aidledger.ledger.results import BatchResult
 from aidledger.operations.base import Operations
@@ -398,8 +399,8 @@ def _valued(view: LedgerView, route: _Route, moves: list[_Move]) -> list[Journal
     held_value = view.balance(route.source_value, route.fund, as_of=route.when)
     if on_hand.value < asked:
         raise InsufficientStock(
-            f"{route.source_quantity.code} in fund {route.fund.code} holds {on_hand} at {route.when.isoformat()}, "
-            f"less than the {Quantity(asked, unit)} asked for; nothing was posted",
+            f"{route.source_quantity.code} in fund {route.fund.code} holds {on_hand:,} at {format_time(route.when)}, "
+            f"less than the {Quantity(asked, unit):,} asked for; nothing was posted",
             what=route.source_quantity.code,
             on_hand=on_hand,
             asked=Quantity(asked, unit),

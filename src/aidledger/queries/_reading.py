@@ -10,7 +10,8 @@ from sqlalchemy import ColumnElement, select
 from aidledger.core.accounts import Account, Fund
 from aidledger.core.amounts import Amount
 from aidledger.core.errors import InvalidArgument, UnknownAccount, UnknownRecord
-from aidledger.core.times import to_micros
+from aidledger.core.formatting import format_time
+from aidledger.core.times import to_micros, zone_name
 from aidledger.core.window import Window
 from aidledger.ledger.ledger import Ledger
 from aidledger.ledger.log import LogReader
@@ -90,7 +91,8 @@ def known_record(ledger: Ledger, kind: str, code: str, window: Window) -> Record
         raise UnknownRecord(f"no {kind} {code!r} known at digest {window.through}", kind=kind, code=code)
     if known_at is not None and to_micros(found.recorded_at) > to_micros(known_at, "known_at"):
         raise UnknownRecord(
-            f"no {kind} {code!r} known at {known_at.isoformat()} (recorded {found.recorded_at.isoformat()})",
+            f"no {kind} {code!r} known at {format_time(known_at)} "
+            f"(recorded {format_time(found.recorded_at, zone_name(known_at))})",
             kind=kind,
             code=code,
         )
