@@ -20,6 +20,7 @@ from rich.table import Table
 from rich.text import Text
 
 from aidledger.cli import log as log_commands
+from aidledger.cli.flags import FlagGroup, FlagTyper
 from aidledger.cli.output import (
     JsonOption,
     TzOption,
@@ -53,8 +54,9 @@ if TYPE_CHECKING:
 
 DIMENSIONS = [d.value for d in Dimension]
 
-app = typer.Typer(
+app = FlagTyper(
     name="aidledger",
+    cls=FlagGroup,
     help="An append-only, double-entry ledger for aid funds.",
     add_completion=False,
     no_args_is_help=True,
@@ -251,8 +253,15 @@ def report(
     tz: TzOption = "UTC",
     as_json: JsonOption = False,
 ) -> None:
-    """Audit totals, programme summaries, stock, grants and pledges, exclusion conflicts; a fund's statement with
-    --fund; the journal-entry tests with --journal-tests; budget against actuals with --budget."""
+    """Audit totals, programmes, stock, grants, pledges and exclusion conflicts, from one reading of the ledger.
+
+    With --fund, the fund's statement; with --journal-tests, the journal-entry
+    tests and a sample of entries to vouch; with --budget, budget against
+    actuals.  A --where filter that matches nothing is named on stderr: a value
+    no entry has ever carried is refused (exit 2, with the values that come
+    close); a value the ledger knows but that has nothing in the period is
+    warned about, and the report is printed (exit 0).
+    """
     from aidledger.queries.report import JournalTestOptions, audit_report
 
     window = Window(

@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import enum
 import json
+import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -25,9 +26,24 @@ from rich.text import Text
 from aidledger.core.amounts import Amount, Money
 from aidledger.core.errors import AidLedgerError, InvalidArgument
 
+#: How wide tables are when standard output is not a terminal and ``COLUMNS`` is not set.
+PIPED_WIDTH = 160
+
+
+def output_width() -> int | None:
+    """The width of printed tables: ``COLUMNS`` if it is set, else the terminal's, else :data:`PIPED_WIDTH`.
+
+    ``None`` lets the console take ``COLUMNS`` or the terminal's width itself.
+    """
+    columns = os.environ.get("COLUMNS", "").strip()
+    if (columns.isdigit() and int(columns) > 0) or sys.stdout.isatty():
+        return None
+    return PIPED_WIDTH
+
+
 # Stored text is data: no emoji codes (":bank:" is part of account names), no markup, no guessing.
-# Piped output is not cut to 80 columns.
-out = Console(soft_wrap=True, emoji=False, highlight=False, width=None if sys.stdout.isatty() else 160)
+# Piped output is not cut to 80 columns unless COLUMNS asks for it.
+out = Console(soft_wrap=True, emoji=False, highlight=False, width=output_width())
 
 UrlArgument = Annotated[
     str, typer.Argument(help="Database URL (sqlite:///file.db, postgresql://...) or a SQLite path.")
