@@ -40,7 +40,7 @@ from aidledger.core.beneficiaries import Pseudonymizer
 from aidledger.core.errors import AidLedgerError, InvalidArgument
 from aidledger.core.window import Window
 from aidledger.ledger.ledger import Ledger
-from aidledger.queries.audit import Dimension
+from aidledger.queries.audit import Dimension, Flow
 from aidledger.queries.verification import verify as verify_chain
 from aidledger.registry.registry import Registry
 
@@ -94,7 +94,7 @@ def demo(
     """Build the motivating aid campaign (donations, payments, food, relief goods, housing) and report on it."""
     from aidledger.cli.demo import run
     from aidledger.demo import CampaignPlan
-    from aidledger.queries.audit import Flow, audit_totals
+    from aidledger.queries.audit import audit_totals
     from aidledger.queries.reconcile import reconcile as run_checks
 
     plan = CampaignPlan.scaled(scale)
@@ -200,24 +200,31 @@ def _print_reconciliation(result: Reconciliation) -> None:
     out.print(Text("OK: everything reconciles" if result.ok else f"NOT OK: {len(result.failed)} check(s) fail"))
 
 
-def _totals_rows(totals: AuditTotals) -> list[list[object]]:
+def _totals_rows(totals: AuditTotals, *, people: bool) -> list[list[object]]:
+    """The rows of a totals table; a group without a value says what its entries are (``goods-loss (no purpose)``)."""
     return [
-        [*(v or "(none)" for v in row.group.values()), row.amount.unit.code, row.amount.value, row.entries,
-         row.beneficiaries]
+        [*(v if v is not None else f"{', '.join(row.kinds)} (no {d})" for d, v in row.group.items()),
+         row.amount.unit.code, row.amount.value, row.entries, *([row.beneficiaries] if people else [])]
         for row in totals.rows
     ]  # fmt: skip
 
 
 def _print_totals(totals: AuditTotals) -> None:
+    """Audit totals as a table and a Totals line; what is received has no beneficiaries, so no column for them."""
+    title = f"{totals.flow.value.capitalize()}, by {', '.join(d.value for d in totals.by)}"
+    if not totals.rows:
+        out.print(Text(f"{title}: no entries"))
+        return
+    people = totals.flow is not Flow.RECEIVED
     money_table(
-        f"{totals.flow.value.capitalize()}, by {', '.join(d.value for d in totals.by)}",
-        [*(d.value for d in totals.by), "unit", "amount", "entries", "beneficiaries"],
-        _totals_rows(totals),
+        title,
+        [*(d.value for d in totals.by), "unit", "amount", "entries", *(["beneficiaries"] if people else [])],
+        _totals_rows(totals, people=people),
     )
     out.print(
         Text(
-            "Totals: " + ", ".join(f"{amount}" for amount in totals.totals.values())
-            + f"; {totals.entries:,} entries, {totals.beneficiaries:,} distinct beneficiaries"
+            "Totals: " + ", ".join(f"{amount}" for amount in totals.totals.values()) + f"; {totals.entries:,} entries"
+            + (f", {totals.beneficiaries:,} distinct beneficiaries" if people else "")
         )
     )  # fmt: skip
 
@@ -275,6 +282,8 @@ def report(
             ledger, window=window, flow=flow, by=dimensions, where=_filters(where), fund=fund, journal=options, tz=tz,
             budget=budget,
         )  # fmt: skip
+    for warning in result.warnings:
+        sys.stderr.write(f"aidledger: warning: {warning}\n")
     if as_json:
         emit_json(_report_dict(result))
     else:
@@ -305,6 +314,7 @@ def _report_dict(report: AuditReport) -> dict[str, Any]:
         "exclusion_conflicts": [plain_attrs(x) for x in report.exclusions],
         "budget": None if report.budget is None else _budget_dict(report.budget),
         "verified_receipt": [plain_attrs(x) for x in report.receipts],
+        "warnings": list(report.warnings),
     }
 
 
@@ -326,6 +336,7 @@ def _print_report(report: AuditReport) -> None:
              p.net_paid.value, p.beneficiaries_paid]
             for p in summary.programmes
         ],
+        if_any=True,
     )  # fmt: skip
     money_table(
         "Stock",
@@ -336,18 +347,21 @@ def _print_report(report: AuditReport) -> None:
              s.position.on_hand_value.value, s.position.reconciles]
             for s in summary.stock
         ],
+        if_any=True,
     )  # fmt: skip
     money_table(
         "Grants",
         ["project", "committed", "disbursed", "clawed back", "remaining"],
         [[g.project.code, g.committed.value, g.disbursed.value, g.clawed_back.value, g.remaining.value]
          for g in summary.grants],
+        if_any=True,
     )  # fmt: skip
     money_table(
         "Pledges",
         ["pledge", "donor", "promised", "fulfilled", "written off", "outstanding"],
         [[p.pledge.code, p.pledge.donor, p.pledge.amount.value, p.fulfilled.value, p.written_off.value,
           p.outstanding.value] for p in summary.pledges],
+        if_any=True,
     )  # fmt: skip
     if report.exclusions:
         money_table(
@@ -408,10 +422,14 @@ def _print_statement(statement: FundStatement) -> None:
 def _print_journal_tests(tests: JournalTestReport) -> None:
     money_table("Journal-entry tests", ["test", "findings"], [[name, n] for name, n in tests.findings.items()])
     money_table(
-        f"Sample ({tests.sample.method.value}, seed {tests.sample.seed})",
-        ["seq", "entry", "kind", "amount"],
-        [[x.seq, x.id, x.kind, "" if x.amount is None else str(x.amount)] for x in tests.sample.entries],
-    )
+        f"Sample ({tests.sample.method.value}, seed {tests.sample.seed}): the entries to vouch",
+        ["seq", "date", "kind", "actor", "amount", "memo", "source"],
+        [
+            [x.seq, x.effective_at.to_date_string(), x.kind, x.actor, "\n".join(str(a) for a in x.amounts), x.memo,
+             x.source or ""]
+            for x in tests.sample.entries
+        ],
+    )  # fmt: skip
 
 
 def _statement_dict(statement: FundStatement) -> dict[str, Any]:

@@ -116,7 +116,10 @@ def when(text: str | None, tz: str, what: str) -> pendulum.DateTime | None:
     return parsed
 
 
-def money_table(title: str, columns: list[str], rows: list[list[object]]) -> None:
+def money_table(title: str, columns: list[str], rows: list[list[object]], *, if_any: bool = False) -> None:
+    """Rows as a table: numbers right, text left; ``if_any``: nothing at all when there are no rows."""
+    if if_any and not rows:
+        return
     table = Table(title=title)
     numeric = [bool(rows) and isinstance(rows[0][i], Decimal | int) for i in range(len(columns))]
     for column, right in zip(columns, numeric, strict=True):

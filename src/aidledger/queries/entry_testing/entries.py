@@ -136,7 +136,8 @@ def debits_by_unit(connection: Connection, seqs: Iterable[int]) -> dict[int, tup
 
     An entry's amount in a unit is the sum of its debits in that unit, memo
     accounts left out (see the package's common rules); the amounts of one entry
-    are in the order of their unit codes.  An entry with no such debit is left out.
+    are currencies first, then goods, each in the order of their codes.  An
+    entry with no such debit is left out.
     """
     a, p = t.accounts.c, t.postings.c
     units = stored_units(connection)
@@ -147,8 +148,10 @@ def debits_by_unit(connection: Connection, seqs: Iterable[int]) -> dict[int, tup
             .select_from(t.postings.join(t.accounts, a.id == p.account_id))
             .where(p.entry_seq.in_(chunk), p.amount > 0, a.type != AccountType.MEMO.value)
             .group_by(p.entry_seq, a.unit_code)
-            .order_by(p.entry_seq, a.unit_code)
         )
         for seq, code, minor in connection.execute(query):
             found.setdefault(int(seq), []).append(Amount.from_minor(int(minor), units[code]))
-    return {seq: tuple(amounts) for seq, amounts in found.items()}
+    return {
+        seq: tuple(sorted(amounts, key=lambda x: (not x.unit.is_currency, x.unit.code)))
+        for seq, amounts in found.items()
+    }
