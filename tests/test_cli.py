@@ -39,7 +39,9 @@ def test_demo_is_safe_to_run_twice(tmp_path: Path) -> None:
     assert first.stdout == second.stdout
     assert "OK: everything reconciles" in first.stdout and "intact" in first.stdout
     assert "FAMILIES-50K │           360 │ 18,000,000.00" in first.stdout
-    assert "CASH-AID │ cash-aid                │ KZT          │  18,000,000.00 │     366 │           360" in first.stdout
+    assert (
+        "CASH-AID │ cash-aid                │ KZT          │  18,000,000.00 │     366 │           360" in first.stdout
+    )
     data = json.loads(run("demo", "--scale", "0.001", "--json", cwd=tmp_path).stdout)
     assert data["entries"] == 1022
     assert data["verified"] and data["reconciliation"]["ok"]
@@ -51,6 +53,7 @@ def test_demo_is_safe_to_run_twice(tmp_path: Path) -> None:
         "amount": "18000000.00",
         "entries": 366,
         "beneficiaries": 360,
+        "kinds": ["payment", "payment-failed", "payment-returned"],
     }
     assert {f["fund"]: f["net_assets_kzt"] for f in data["funds"]}["HOUSING"] == "60400000.00"
     assert all(row["reconciles"] for row in data["stock"])
