@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import sqlite3
@@ -17,7 +18,9 @@ from aidledger import Aid, Ledger
 from tests.ledger.test_tamper import behind_the_library
 
 
-def run(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+def run(*args: str, cwd: Path, columns: int | None = None) -> subprocess.CompletedProcess[str]:
+    """The command, its output piped; ``COLUMNS`` unset (tables at their piped width) unless ``columns`` is given."""
+    environment = {name: value for name, value in os.environ.items() if name != "COLUMNS"}
     return subprocess.run(
         [sys.executable, "-c", "from aidledger.cli import main; main()", *args],
         capture_output=True,
@@ -25,6 +28,7 @@ def run(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
         cwd=cwd,
         check=False,
         timeout=120,
+        env=environment if columns is None else environment | {"COLUMNS": str(columns)},
     )
 
 
@@ -36,7 +40,9 @@ def test_demo_is_safe_to_run_twice(tmp_path: Path) -> None:
     assert first.stdout == second.stdout
     assert "OK: everything reconciles" in first.stdout and "intact" in first.stdout
     assert "FAMILIES-50K │           360 │ 18,000,000.00" in first.stdout
-    assert "CASH-AID │ cash-aid        │ KZT          │  18,000,000.00 │     366 │           360" in first.stdout
+    assert (
+        "CASH-AID │ cash-aid                │ KZT          │  18,000,000.00 │     366 │           360" in first.stdout
+    )
     data = json.loads(run("demo", "--scale", "0.001", "--json", cwd=tmp_path).stdout)
     assert data["entries"] == 1022
     assert data["verified"] and data["reconciliation"]["ok"]
@@ -48,6 +54,7 @@ def test_demo_is_safe_to_run_twice(tmp_path: Path) -> None:
         "amount": "18000000.00",
         "entries": 366,
         "beneficiaries": 360,
+        "kinds": ["payment", "payment-failed", "payment-returned"],
     }
     assert {f["fund"]: f["net_assets_kzt"] for f in data["funds"]}["HOUSING"] == "60400000.00"
     assert all(row["reconciles"] for row in data["stock"])

@@ -107,6 +107,16 @@ class TestAuditTotals:
             by_account[str(row["account"])] = by_account.get(str(row["account"]), 0) + row.amount.minor
         assert {(code, str(books.ledger.balance(code))) for code in by_account} == expected
 
+    def test_each_row_names_the_kinds_of_its_entries(self, books: Aid) -> None:
+        """A row's kinds (and its entry count) are those of the rows it splits into by kind."""
+        by_fund = audit_totals(books.ledger, by="fund")
+        by_kind = audit_totals(books.ledger, by=["fund", "kind"])
+        for row in by_fund.rows:
+            parts = [r for r in by_kind.rows if r["fund"] == row["fund"] and r.amount.unit == row.amount.unit]
+            assert row.kinds == tuple(sorted(str(r["kind"]) for r in parts))
+            assert row.entries == sum(r.entries for r in parts)
+            assert all(r.kinds == (r["kind"],) for r in parts)
+
     def test_empty_ledger_and_as_dict(self, aid: Aid) -> None:
         totals = audit_totals(aid.ledger, by=["month", "fund"])
         assert (totals.rows, totals.totals, totals.entries) == ((), {}, 0)
@@ -121,6 +131,7 @@ class TestAuditTotals:
             "amount": "100000.00",
             "entries": 4,
             "beneficiaries": 2,
+            "kinds": ["payment", "payment-failed"],
         }
         assert data["selection"]["as_of"] == before_may.isoformat()
 

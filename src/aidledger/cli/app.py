@@ -20,6 +20,7 @@ from rich.table import Table
 from rich.text import Text
 
 from aidledger.cli import log as log_commands
+from aidledger.cli.flags import FlagGroup, FlagTyper
 from aidledger.cli.output import (
     JsonOption,
     LocaleOption,
@@ -44,7 +45,7 @@ from aidledger.core.errors import AidLedgerError, InvalidArgument
 from aidledger.core.formatting import check_locale
 from aidledger.core.window import Window
 from aidledger.ledger.ledger import Ledger
-from aidledger.queries.audit import Dimension
+from aidledger.queries.audit import Dimension, Flow
 from aidledger.queries.verification import verify as verify_chain
 from aidledger.registry.registry import Registry
 
@@ -58,8 +59,9 @@ if TYPE_CHECKING:
 
 DIMENSIONS = [d.value for d in Dimension]
 
-app = typer.Typer(
+app = FlagTyper(
     name="aidledger",
+    cls=FlagGroup,
     help="An append-only, double-entry ledger for aid funds.",
     add_completion=False,
     no_args_is_help=True,
@@ -97,7 +99,7 @@ def demo(
     """Build the motivating aid campaign (donations, payments, food, relief goods, housing) and report on it."""
     from aidledger.cli.demo import run
     from aidledger.demo import CampaignPlan
-    from aidledger.queries.audit import Flow, audit_totals
+    from aidledger.queries.audit import audit_totals
     from aidledger.queries.reconcile import reconcile as run_checks
 
     plan = CampaignPlan.scaled(scale)
@@ -209,24 +211,32 @@ def _print_reconciliation(result: Reconciliation) -> None:
     out.print(Text("OK: everything reconciles" if result.ok else f"NOT OK: {len(result.failed)} check(s) fail"))
 
 
-def _totals_rows(totals: AuditTotals) -> list[list[object]]:
+def _totals_rows(totals: AuditTotals, *, people: bool) -> list[list[object]]:
+    """The rows of a totals table; a group without a value says what its entries are (``goods-loss (no purpose)``)."""
     return [
-        [*(v or "(none)" for v in row.group.values()), row.amount.unit.code, row.amount.value, row.entries,
-         row.beneficiaries]
+        [*(v if v is not None else f"{', '.join(row.kinds)} (no {d})" for d, v in row.group.items()),
+         row.amount.unit.code, row.amount.value, row.entries, *([row.beneficiaries] if people else [])]
         for row in totals.rows
     ]  # fmt: skip
 
 
 def _print_totals(totals: AuditTotals) -> None:
+    """Audit totals as a table and a Totals line; what is received has no beneficiaries, so no column for them."""
+    title = f"{totals.flow.value.capitalize()}, by {', '.join(d.value for d in totals.by)}"
+    if not totals.rows:
+        out.print(Text(f"{title}: no entries"))
+        return
+    people = totals.flow is not Flow.RECEIVED
     money_table(
-        f"{totals.flow.value.capitalize()}, by {', '.join(d.value for d in totals.by)}",
-        [*(d.value for d in totals.by), "unit", "amount", "entries", "beneficiaries"],
-        _totals_rows(totals),
+        title,
+        [*(d.value for d in totals.by), "unit", "amount", "entries", *(["beneficiaries"] if people else [])],
+        _totals_rows(totals, people=people),
     )
     out.print(
         Text(
             "Totals: " + ", ".join(money_text(amount) for amount in totals.totals.values())
-            + f"; {count_text(totals.entries)} entries, {count_text(totals.beneficiaries)} distinct beneficiaries"
+            + f"; {count_text(totals.entries)} entries"
+            + (f", {count_text(totals.beneficiaries)} distinct beneficiaries" if people else "")
         )
     )  # fmt: skip
 
@@ -263,8 +273,15 @@ def report(
     locale: LocaleOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Audit totals, programme summaries, stock, grants and pledges, exclusion conflicts; a fund's statement with
-    --fund; the journal-entry tests with --journal-tests; budget against actuals with --budget."""
+    """Audit totals, programmes, stock, grants, pledges and exclusion conflicts, from one reading of the ledger.
+
+    With --fund, the fund's statement; with --journal-tests, the journal-entry
+    tests and a sample of entries to vouch; with --budget, budget against
+    actuals.  A --where filter that matches nothing is named on stderr: a value
+    no entry has ever carried is refused (exit 2, with the values that come
+    close); a value the ledger knows but that has nothing in the period is
+    warned about, and the report is printed (exit 0).
+    """
     from aidledger.queries.report import JournalTestOptions, audit_report
 
     check_locale(locale)  # an unknown locale is refused before anything is read
@@ -279,6 +296,8 @@ def report(
             ledger, window=window, flow=flow, by=dimensions, where=_filters(where), fund=fund, journal=options, tz=tz,
             budget=budget,
         )  # fmt: skip
+    for warning in result.warnings:
+        sys.stderr.write(f"aidledger: warning: {warning}\n")
     if as_json:
         emit_json(_report_dict(result))
     else:
@@ -310,6 +329,7 @@ def _report_dict(report: AuditReport) -> dict[str, Any]:
         "exclusion_conflicts": [plain_attrs(x) for x in report.exclusions],
         "budget": None if report.budget is None else _budget_dict(report.budget),
         "verified_receipt": [plain_attrs(x) for x in report.receipts],
+        "warnings": list(report.warnings),
     }
 
 
@@ -331,6 +351,7 @@ def _print_report(report: AuditReport) -> None:
              p.net_paid.value, p.beneficiaries_paid]
             for p in summary.programmes
         ],
+        if_any=True,
     )  # fmt: skip
     money_table(
         "Stock",
@@ -341,18 +362,21 @@ def _print_report(report: AuditReport) -> None:
              s.position.on_hand_value.value, s.position.reconciles]
             for s in summary.stock
         ],
+        if_any=True,
     )  # fmt: skip
     money_table(
         "Grants",
         ["project", "committed", "disbursed", "clawed back", "remaining"],
         [[g.project.code, g.committed.value, g.disbursed.value, g.clawed_back.value, g.remaining.value]
          for g in summary.grants],
+        if_any=True,
     )  # fmt: skip
     money_table(
         "Pledges",
         ["pledge", "donor", "promised", "fulfilled", "written off", "outstanding"],
         [[p.pledge.code, p.pledge.donor, p.pledge.amount.value, p.fulfilled.value, p.written_off.value,
           p.outstanding.value] for p in summary.pledges],
+        if_any=True,
     )  # fmt: skip
     if report.exclusions:
         money_table(
@@ -413,10 +437,14 @@ def _print_statement(statement: FundStatement) -> None:
 def _print_journal_tests(tests: JournalTestReport) -> None:
     money_table("Journal-entry tests", ["test", "findings"], [[name, n] for name, n in tests.findings.items()])
     money_table(
-        f"Sample ({tests.sample.method.value}, seed {tests.sample.seed})",
-        ["seq", "entry", "kind", "amount"],
-        [[x.seq, x.id, x.kind, "" if x.amount is None else money_text(x.amount)] for x in tests.sample.entries],
-    )
+        f"Sample ({tests.sample.method.value}, seed {tests.sample.seed}): the entries to vouch",
+        ["seq", "date", "kind", "actor", "amount", "memo", "source"],
+        [
+            [x.seq, x.effective_at.to_date_string(), x.kind, x.actor, "\n".join(map(money_text, x.amounts)), x.memo,
+             x.source or ""]
+            for x in tests.sample.entries
+        ],
+    )  # fmt: skip
 
 
 def _statement_dict(statement: FundStatement) -> dict[str, Any]:

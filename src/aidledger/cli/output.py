@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import enum
 import json
+import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -27,9 +28,24 @@ from aidledger.core.amounts import Amount, Money
 from aidledger.core.errors import AidLedgerError, InvalidArgument
 from aidledger.core.formatting import check_locale, format_amount, format_number
 
+#: How wide tables are when standard output is not a terminal and ``COLUMNS`` is not set.
+PIPED_WIDTH = 160
+
+
+def output_width() -> int | None:
+    """The width of printed tables: ``COLUMNS`` if it is set, else the terminal's, else :data:`PIPED_WIDTH`.
+
+    ``None`` lets the console take ``COLUMNS`` or the terminal's width itself.
+    """
+    columns = os.environ.get("COLUMNS", "").strip()
+    if (columns.isdigit() and int(columns) > 0) or sys.stdout.isatty():
+        return None
+    return PIPED_WIDTH
+
+
 # Stored text is data: no emoji codes (":bank:" is part of account names), no markup, no guessing.
-# Piped output is not cut to 80 columns.
-out = Console(soft_wrap=True, emoji=False, highlight=False, width=None if sys.stdout.isatty() else 160)
+# Piped output is not cut to 80 columns unless COLUMNS asks for it.
+out = Console(soft_wrap=True, emoji=False, highlight=False, width=output_width())
 
 UrlArgument = Annotated[
     str, typer.Argument(help="Database URL (sqlite:///file.db, postgresql://...) or a SQLite path.")
@@ -137,7 +153,10 @@ def when(text: str | None, tz: str, what: str) -> pendulum.DateTime | None:
     return parsed
 
 
-def money_table(title: str, columns: list[str], rows: list[list[object]]) -> None:
+def money_table(title: str, columns: list[str], rows: list[list[object]], *, if_any: bool = False) -> None:
+    """Rows as a table: numbers right, text left; ``if_any``: nothing at all when there are no rows."""
+    if if_any and not rows:
+        return
     table = Table(title=title)
     numeric = [bool(rows) and isinstance(rows[0][i], Decimal | int) for i in range(len(columns))]
     for column, right in zip(columns, numeric, strict=True):

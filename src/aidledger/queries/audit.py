@@ -94,12 +94,15 @@ class TotalsRow:
         amount: the net amount, in one unit (a group spanning units has a row per unit).
         entries: how many entries contributed.
         beneficiaries: distinct beneficiaries (pseudonyms) with a positive net amount in the group.
+        kinds: the kinds of the entries in the group, sorted: what a group without a value
+            is (losses of goods carry no purpose: their group's kinds say ``goods-loss``).
     """
 
     group: Mapping[str, str | None]
     amount: Amount
     entries: int
     beneficiaries: int
+    kinds: tuple[str, ...] = ()
 
     def __getitem__(self, dimension: str) -> str | None:
         return self.group[dimension]
@@ -140,6 +143,7 @@ class AuditTotals:
                     "amount": f"{row.amount.value:f}",
                     "entries": row.entries,
                     "beneficiaries": row.beneficiaries,
+                    "kinds": list(row.kinds),
                 }
                 for row in self.rows
             ],
@@ -354,8 +358,10 @@ def _grouped_rows(
     columns = [sel.column(d, periods).label(f"d{i}") for i, d in enumerate(dimensions)]
     keys = [*columns, sel.a.c.unit_code.label("unit")]
     beneficiary = sel.tag(Tag.BENEFICIARY).label("beneficiary")
+    # Grouped by kind too (an entry has one kind, so the counts add up across kinds).
+    kind = sel.e.c.kind.label("kind")
     totals_query = sel.joined(
-        select(*keys, func.sum(sel.p.c.amount), func.count(distinct(sel.p.c.entry_seq))).group_by(*keys)
+        select(*keys, kind, func.sum(sel.p.c.amount), func.count(distinct(sel.p.c.entry_seq))).group_by(*keys, kind)
     )
     # Beneficiaries: those whose net amount in the group is positive.
     per_person = (
@@ -367,19 +373,24 @@ def _grouped_rows(
     outer_keys = [per_person.c[f"d{i}"] for i in range(len(dimensions))] + [per_person.c.unit]
     people_query = select(*outer_keys, func.count()).where(per_person.c.net * sign > 0).group_by(*outer_keys)
     people = {tuple(row[:-1]): int(row[-1]) for row in connection.execute(people_query)}
+    groups: dict[tuple[Any, ...], tuple[int, int, list[str]]] = {}
+    for row in connection.execute(totals_query):
+        *key, entry_kind, minor, count = row
+        before, counted, kinds = groups.get(tuple(key), (0, 0, []))
+        groups[tuple(key)] = (before + int(minor), counted + int(count), [*kinds, str(entry_kind)])
     rows = []
     per_unit: dict[str, int] = {}
-    for row in connection.execute(totals_query):
-        *values, unit_code, minor, count = row
+    for (*values, unit_code), (minor, count, kinds) in groups.items():
         rows.append(
             TotalsRow(
                 group={d.value: v for d, v in zip(dimensions, values, strict=True)},
-                amount=Amount.from_minor(sign * int(minor), units[unit_code]),
-                entries=int(count),
+                amount=Amount.from_minor(sign * minor, units[unit_code]),
+                entries=count,
                 beneficiaries=people.get((*values, unit_code), 0),
+                kinds=tuple(sorted(kinds)),
             )
         )
-        per_unit[unit_code] = per_unit.get(unit_code, 0) + sign * int(minor)
+        per_unit[unit_code] = per_unit.get(unit_code, 0) + sign * minor
     rows.sort(key=lambda r: (tuple("" if v is None else v for v in r.group.values()), r.amount.unit.code))
     return rows, per_unit
 

@@ -7,11 +7,15 @@ for Python, so a script gets exactly the figures the command shows.
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Mapping, Sequence
 
 import attrs
+from sqlalchemy import select
+from sqlalchemy.engine import Connection
 
 from aidledger.core.amounts import Money
+from aidledger.core.errors import InvalidArgument
 from aidledger.core.window import Window
 from aidledger.ledger.ledger import Ledger
 from aidledger.queries._reading import require_ledger
@@ -21,6 +25,7 @@ from aidledger.queries.planning import BudgetReport, ExclusionFinding, budget_vs
 from aidledger.queries.receipts import ReceiptSummary, receipt_summary
 from aidledger.queries.statements import FundStatement, fund_statement
 from aidledger.queries.summary import AidSummary, aid_summary
+from aidledger.store import schema as t
 
 
 @attrs.frozen(kw_only=True)
@@ -52,6 +57,8 @@ class AuditReport:
             live payments have no window, so this part is as the ledger stands).
         budget: budget against actuals per budget line, if it was asked for.
         receipts: the verified-receipt summary of each programme with recorded outcomes.
+        warnings: what the reader must know to read the report right: a ``where`` filter whose
+            values the ledger knows but that matches nothing in the window (the totals are zero).
     """
 
     window: Window
@@ -62,6 +69,7 @@ class AuditReport:
     exclusions: tuple[ExclusionFinding, ...] = ()
     budget: BudgetReport | None = None
     receipts: tuple[ReceiptSummary, ...] = ()
+    warnings: tuple[str, ...] = ()
 
 
 def audit_report(
@@ -89,10 +97,15 @@ def audit_report(
 
     Returns:
         :class:`AuditReport`; each part is what its own query returns for the same window.
+
+    Raises:
+        InvalidArgument: an argument is wrong, or a ``where`` value was never carried by any
+            entry (a mistyped code: the message names it and the values that come close).
     """
     ledger = require_ledger(ledger)
     seen = Window.of(window)
     totals = audit_totals(ledger, flow=flow, by=by, where=where, window=seen, tz=tz)
+    warnings = _unmatched(ledger, totals, where or {})
     statements = fund_statement(ledger, fund, window=seen) if fund is not None else ()
     tests = None
     if journal is not None:
@@ -113,7 +126,63 @@ def audit_report(
         exclusions=exclusion_conflicts(ledger, window=seen),
         budget=budget_vs_actual(ledger, window=seen) if budget else None,
         receipts=receipt_summary(ledger, window=seen),
+        warnings=warnings,
     )
+
+
+def _unmatched(ledger: Ledger, totals: AuditTotals, where: Mapping[Dimension | str, str]) -> tuple[str, ...]:
+    """A warning if the filters match nothing; :class:`InvalidArgument` if one names a value no entry has."""
+    if totals.rows or not where:
+        return ()
+    filters = {Dimension(key) if isinstance(key, str) else key: value for key, value in where.items()}
+    with ledger.snapshot() as connection:
+        for dimension, value in filters.items():
+            known = _known_values(connection, dimension)
+            if value not in known:
+                raise InvalidArgument(
+                    f"filter {dimension.value}={value!r} matches nothing: no entry has ever had that "
+                    f"{dimension.value}; {_suggestion(value, known, dimension)}",
+                    value=value,
+                )
+    shown = ", ".join(f"{d.value}={v}" for d, v in filters.items())
+    return (
+        f"no {totals.flow.value} entries match {shown} in this window: the totals are zero "
+        f"(the ledger knows each value, so the filter is not mistyped)",
+    )
+
+
+def _known_values(connection: Connection, dimension: Dimension) -> list[str]:
+    """Every value of ``dimension`` that the ledger holds, sorted."""
+    columns = {
+        Dimension.FUND: t.funds.c.code,
+        Dimension.ACCOUNT: t.accounts.c.code,
+        Dimension.KIND: t.entries.c.kind,
+        Dimension.CURRENCY: t.units.c.code,
+    }
+    column = columns.get(dimension)
+    if column is None:
+        tags = t.entry_tags.c
+        query = select(tags.value).where(tags.name == dimension.value).distinct()
+    else:
+        query = select(column).distinct()
+    return sorted(str(value) for value in connection.execute(query).scalars())
+
+
+def _suggestion(value: str, known: Sequence[str], dimension: Dimension) -> str:
+    """The known values that come close to ``value`` (same letters in another case first), or what there is."""
+    same = [k for k in known if k.casefold() == value.casefold()]
+    close = same + [k for k in difflib.get_close_matches(value, known, n=3, cutoff=0.6) if k not in same]
+    if close:
+        return "did you mean " + " or ".join(repr(k) for k in close) + "?"
+    if not known:
+        return f"no entry has a {dimension.value}"
+    listed = ", ".join(known[:_LISTED])
+    more = f" and {len(known) - _LISTED} more" if len(known) > _LISTED else ""
+    return f"the ledger has {listed}{more}"
+
+
+#: How many known values a refused filter lists when none comes close.
+_LISTED = 10
 
 
 __all__ = ["AuditReport", "JournalTestOptions", "audit_report"]

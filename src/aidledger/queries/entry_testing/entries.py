@@ -12,7 +12,7 @@ from sqlalchemy import and_, case, func, select
 from sqlalchemy.engine import Connection
 
 from aidledger.core.accounts import AccountType
-from aidledger.core.amounts import Unit
+from aidledger.core.amounts import Amount, Unit, UnitKind
 from aidledger.core.times import from_micros
 from aidledger.queries.entry_testing.scope import Scope
 from aidledger.store import schema as t
@@ -121,3 +121,37 @@ def amounts(connection: Connection, scope: Scope, unit: Unit) -> Any:
         .subquery()
     )
     return select(grouped).where(grouped.c.amount.is_not(None)).subquery()
+
+
+def stored_units(connection: Connection) -> dict[str, Unit]:
+    """Every unit the ledger knows, by code, as stored."""
+    return {
+        row.code: Unit(code=row.code, kind=UnitKind(row.kind), exponent=row.exponent, measure=row.measure)
+        for row in connection.execute(select(t.units))
+    }
+
+
+def debits_by_unit(connection: Connection, seqs: Iterable[int]) -> dict[int, tuple[Amount, ...]]:
+    """The amount of each of these entries in every unit it has one in, by sequence number.
+
+    An entry's amount in a unit is the sum of its debits in that unit, memo
+    accounts left out (see the package's common rules); the amounts of one entry
+    are currencies first, then goods, each in the order of their codes.  An
+    entry with no such debit is left out.
+    """
+    a, p = t.accounts.c, t.postings.c
+    units = stored_units(connection)
+    found: dict[int, list[Amount]] = {}
+    for chunk in chunks(sorted(set(seqs))):
+        query = (
+            select(p.entry_seq, a.unit_code, func.sum(p.amount))
+            .select_from(t.postings.join(t.accounts, a.id == p.account_id))
+            .where(p.entry_seq.in_(chunk), p.amount > 0, a.type != AccountType.MEMO.value)
+            .group_by(p.entry_seq, a.unit_code)
+        )
+        for seq, code, minor in connection.execute(query):
+            found.setdefault(int(seq), []).append(Amount.from_minor(int(minor), units[code]))
+    return {
+        seq: tuple(sorted(amounts, key=lambda x: (not x.unit.is_currency, x.unit.code)))
+        for seq, amounts in found.items()
+    }

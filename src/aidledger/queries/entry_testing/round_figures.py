@@ -9,13 +9,12 @@ import attrs
 from sqlalchemy import select
 from sqlalchemy.engine import Connection
 
-from aidledger.core.amounts import Amount, Money, Unit, UnitKind
+from aidledger.core.amounts import Amount, Money, Unit
 from aidledger.core.errors import InvalidAmount, InvalidArgument
 from aidledger.core.window import Window
 from aidledger.ledger.ledger import Ledger
-from aidledger.queries.entry_testing.entries import EntryRef, amounts, entry_ref
+from aidledger.queries.entry_testing.entries import EntryRef, amounts, entry_ref, stored_units
 from aidledger.queries.entry_testing.scope import Scope, ledger_of, reading
-from aidledger.store import schema as t
 
 
 @attrs.frozen
@@ -91,13 +90,6 @@ def round_unit(multiple: object, min_amount: object) -> Unit | None:
     return only
 
 
-def _units(connection: Connection) -> dict[str, Unit]:
-    return {
-        row.code: Unit(code=row.code, kind=UnitKind(row.kind), exponent=row.exponent, measure=row.measure)
-        for row in connection.execute(select(t.units))
-    }
-
-
 def find_round_amounts(
     connection: Connection,
     scope: Scope,
@@ -108,7 +100,7 @@ def find_round_amounts(
     """:func:`round_amounts` on a scope read in ``connection`` (``only``: from :func:`round_unit`)."""
     found: list[RoundAmount] = []
     units = sorted(
-        (u for u in _units(connection).values() if u.is_currency and (only is None or u == only)),
+        (u for u in stored_units(connection).values() if u.is_currency and (only is None or u == only)),
         key=lambda u: u.code,
     )
     if only is not None and not units:

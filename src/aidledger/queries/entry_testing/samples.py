@@ -8,15 +8,16 @@ from collections.abc import Collection, Iterable
 from typing import Any
 
 import attrs
+import pendulum
 from sqlalchemy import func, literal, select
 from sqlalchemy.engine import Connection
 
-from aidledger.core.amounts import Money, Unit
+from aidledger.core.amounts import Amount, Money, Unit
 from aidledger.core.errors import InvalidArgument
 from aidledger.core.window import Window
 from aidledger.ledger.ledger import Ledger
 from aidledger.queries.entry_testing.arguments import currency_of, positive_int
-from aidledger.queries.entry_testing.entries import amounts
+from aidledger.queries.entry_testing.entries import amounts, chunks, debits_by_unit, entry_columns, entry_ref
 from aidledger.queries.entry_testing.scope import Scope, ledger_of, reading
 from aidledger.store import schema as t
 
@@ -32,7 +33,7 @@ class SampleMethod(enum.Enum):
 
 @attrs.frozen
 class SampledEntry:
-    """One entry of a sample.
+    """One entry of a sample, with what it takes to pull its voucher.
 
     Attributes:
         id: the entry's id.
@@ -40,6 +41,14 @@ class SampledEntry:
         kind: its kind.
         amount: its amount in the sample's currency, or ``None`` when the sample has no currency.
         hits: how many monetary-unit selection points fell in it (1 for a random sample).
+        amounts: its amount in every unit it has one in (the sum of its debits in the unit, memo
+            accounts left out), in the order of the unit codes: what the voucher shows, whether or
+            not the sample has a currency.
+        effective_at: when it happened, in the time zone it was posted with (the voucher's date).
+        recorded_at: when the ledger recorded it (UTC).
+        actor: who made it.
+        memo: its description, as posted (often empty for entries posted in bulk).
+        source: the source document it was posted from (a statement line, a report), or ``None``.
     """
 
     id: str
@@ -47,6 +56,12 @@ class SampledEntry:
     kind: str
     amount: Money | None
     hits: int
+    amounts: tuple[Amount, ...]
+    effective_at: pendulum.DateTime
+    recorded_at: pendulum.DateTime
+    actor: str
+    memo: str
+    source: str | None
 
 
 @attrs.frozen
@@ -174,11 +189,11 @@ def draw_sample(connection: Connection, scope: Scope, rule: SampleRule) -> Sampl
     interval: Money | None = None
     if rule.method is SampleMethod.RANDOM:
         chosen = set(rng.sample(range(size), min(rule.size, size)))
-        picked = [_sampled(row, 1, rule.unit) for position, row in enumerate(rows) if position in chosen]
+        picked = [_Pick(row, 1) for position, row in enumerate(rows) if position in chosen]
     else:
         unit = _monetary_unit(rule.unit)
         interval = Money.from_minor(total // rule.size, unit)
-        picked = _monetary_unit_points(rows, rng, rule.size, total, unit)
+        picked = _monetary_unit_points(rows, rng, rule.size, total)
     return Sample(
         method=rule.method,
         seed=rule.seed,
@@ -186,14 +201,20 @@ def draw_sample(connection: Connection, scope: Scope, rule: SampleRule) -> Sampl
         population=size,
         total=None if rule.unit is None else Money.from_minor(total, rule.unit),
         interval=interval,
-        entries=tuple(picked),
+        entries=_vouched(connection, picked, rule.unit),
         through_seq=scope.through_seq,
     )
 
 
-def _monetary_unit_points(
-    rows: Iterable[Any], rng: random.Random, n: int, total: int, unit: Unit
-) -> list[SampledEntry]:
+@attrs.frozen
+class _Pick:
+    """A population row the sample took, and how many selection points fell in it."""
+
+    row: Any
+    hits: int
+
+
+def _monetary_unit_points(rows: Iterable[Any], rng: random.Random, n: int, total: int) -> list[_Pick]:
     """The entries holding the ``n`` selection points, the amounts laid end to end in chain order."""
     if total <= 0:
         return []
@@ -202,16 +223,34 @@ def _monetary_unit_points(
     def points_below(x: int) -> int:
         return 0 if x <= origin else min(n, (x - origin - 1) // total + 1)
 
-    picked: list[SampledEntry] = []
+    picked: list[_Pick] = []
     reached = 0
     for row in rows:
         before, reached = reached, reached + int(row.amount)
         hits = points_below(n * reached) - points_below(n * before)
         if hits:
-            picked.append(_sampled(row, hits, unit))
+            picked.append(_Pick(row, hits))
     return picked
 
 
-def _sampled(row: Any, hits: int, unit: Unit | None) -> SampledEntry:
-    amount = None if unit is None else Money.from_minor(int(row.amount), unit)
-    return SampledEntry(id=str(row.id), seq=int(row.seq), kind=str(row.kind), amount=amount, hits=hits)
+def _vouched(connection: Connection, picked: list[_Pick], unit: Unit | None) -> tuple[SampledEntry, ...]:
+    """The sampled entries, each with its date, actor, memo, source document and amounts."""
+    e = t.entries.c
+    seqs = [int(pick.row.seq) for pick in picked]
+    details: dict[int, Any] = {}
+    for chunk in chunks(seqs):
+        query = select(*entry_columns(), e.memo, e.source).where(e.seq.in_(chunk))
+        details.update((int(row.seq), row) for row in connection.execute(query))
+    debits = debits_by_unit(connection, seqs)
+    sampled = []
+    for pick in picked:
+        row, ref = details[int(pick.row.seq)], entry_ref(details[int(pick.row.seq)])
+        sampled.append(
+            SampledEntry(
+                id=ref.id, seq=ref.seq, kind=ref.kind, hits=pick.hits,
+                amount=None if unit is None else Money.from_minor(int(pick.row.amount), unit),
+                amounts=debits.get(ref.seq, ()), effective_at=ref.effective_at, recorded_at=ref.recorded_at,
+                actor=ref.actor, memo=str(row.memo), source=None if row.source is None else str(row.source),
+            )
+        )  # fmt: skip
+    return tuple(sampled)
