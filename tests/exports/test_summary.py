@@ -141,7 +141,7 @@ def test_the_command_writes_summaries_and_periods(tmp_path: Path) -> None:
         (["-f", "beancount", "--summary", "year"], "summary must be one of day, week, month, got 'year'"),
         (["-f", "csv", "--summary", "month"], "--summary is not an option of --format csv"),
         (["-f", "hledger", "--title", "x"], "--title is not an option of --format hledger"),
-        (["-f", "html", "--from", "2020-04-01"], "--from/--to is not an option of --format html"),
+        (["-f", "iati", "--from", "2020-04-01"], "--from/--to is not an option of --format iati"),
     ]:
         refused = aidledger("export", str(db), *args, cwd=tmp_path)
         assert refused.returncode == 2 and message in refused.stderr and "Traceback" not in refused.stderr

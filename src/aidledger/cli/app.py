@@ -492,12 +492,14 @@ def export(
         str, typer.Option(help="With --summary: dimensions kept apart, comma-separated, e.g. programme,region.")
     ] = "",
     start: Annotated[
-        str | None, typer.Option("--from", help="Beancount/hledger/CSV: first day (or time) of the entries.")
+        str | None, typer.Option("--from", help="Beancount/hledger/CSV/HTML: first day (or time) of the entries.")
     ] = None,
     end: Annotated[
-        str | None, typer.Option("--to", help="Beancount/hledger/CSV: the day (or time) after them.")
+        str | None, typer.Option("--to", help="Beancount/hledger/CSV/HTML: the day (or time) after them.")
     ] = None,
-    title: Annotated[str | None, typer.Option(help="Beancount: the books' title (Fava shows it).")] = None,
+    title: Annotated[
+        str | None, typer.Option(help="Beancount: the books' title (Fava shows it); HTML: the report's title.")
+    ] = None,
     where: Annotated[
         list[str] | None,
         typer.Option(help="Beancount/hledger: only entries with DIMENSION=VALUE (repeatable), e.g. programme=P1."),
@@ -610,10 +612,12 @@ def _output(path: str, *, binary: bool, private: bool = False) -> Iterator[Any]:
         yield stream
 
 
-def _export_html(ledger: Ledger, out: TextIO, *, tz: str, locale: str | None, **_: object) -> object:
+def _export_html(
+    ledger: Ledger, out: TextIO, *, tz: str, locale: str | None, journal: dict[str, Any], window: Window, **_: object
+) -> object:
     from aidledger.exports.html import export_html
 
-    return export_html(ledger, out, tz=tz, locale=locale)
+    return export_html(ledger, out, tz=tz, locale=locale, window=window, **journal)
 
 
 def _export_iati(
@@ -636,16 +640,20 @@ def _export_iati(
 def _journal_options(
     format_: str, summary: str | None, by: str, title: str | None, span: bool, where: dict[Dimension | str, str]
 ) -> dict[str, Any]:
-    """The Beancount/hledger-only options given, or InvalidArgument if one is given for a format without it
+    """The Beancount/hledger/HTML-only options given, or InvalidArgument if one is given for a format without it
     (``span``: --from or --to was given)."""
     options: dict[str, Any] = {"where": where} if where else {}
     if summary is not None or by:
         options.update(summary=summary, by=[d.strip() for d in by.split(",") if d.strip()])
     if title is not None:
         options["title"] = title
-    allowed = {"beancount": ("summary", "by", "title", "where"), "hledger": ("summary", "by", "where")}.get(format_, ())
-    for name in [*options, *(["from/--to"] if span and format_ not in ("beancount", "hledger", "csv") else [])]:
-        if name not in allowed:
+    allowed = {
+        "beancount": ("summary", "by", "title", "where"),
+        "hledger": ("summary", "by", "where"),
+        "html": ("title",),
+    }
+    for name in [*options, *(["from/--to"] if span and format_ not in ("beancount", "hledger", "csv", "html") else [])]:
+        if name not in allowed.get(format_, ()):
             raise InvalidArgument(f"--{name} is not an option of --format {format_}", value=name)
     return options
 

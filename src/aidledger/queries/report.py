@@ -79,7 +79,7 @@ def audit_report(
     flow: Flow | str = Flow.SPENT,
     by: Sequence[Dimension | str] | Dimension | str = (Dimension.FUND, Dimension.PURPOSE),
     where: Mapping[Dimension | str, str] | None = None,
-    fund: str | None = None,
+    fund: str | Sequence[str] | None = None,
     journal: JournalTestOptions | None = None,
     tz: str = "UTC",
     budget: bool = False,
@@ -91,7 +91,7 @@ def audit_report(
         window: the entries to report on (all by default); ``Window(known_at=T)``
             reproduces a report made at T.
         flow, by, where, tz: as for :func:`~aidledger.audit_totals`.
-        fund: a fund whose statements to include.
+        fund: a fund whose statements to include, or several funds' codes.
         journal: run the journal-entry tests with these options (``None``: do not run them).
         budget: include :func:`~aidledger.budget_vs_actual` for the window.
 
@@ -106,7 +106,8 @@ def audit_report(
     seen = Window.of(window)
     totals = audit_totals(ledger, flow=flow, by=by, where=where, window=seen, tz=tz)
     warnings = _unmatched(ledger, totals, where or {})
-    statements = fund_statement(ledger, fund, window=seen) if fund is not None else ()
+    funds = () if fund is None else (fund,) if isinstance(fund, str) else tuple(fund)
+    statements = tuple(statement for code in funds for statement in fund_statement(ledger, code, window=seen))
     tests = None
     if journal is not None:
         tests = journal_tests(
