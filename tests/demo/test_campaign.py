@@ -22,6 +22,7 @@ from aidledger import (
     ExceedsPledge,
     ExceedsReceived,
     InsufficientBalance,
+    InsufficientFunds,
     InsufficientStock,
     InvalidAmount,
     InvalidArgument,
@@ -189,8 +190,8 @@ REFUSALS: list[tuple[str, Callable[[Aid], object], type[AidLedgerError], str]] =
     (
         "paying from a fund whose money was spent",
         lambda aid: aid.pay("FAMILIES-50K", [household(10_000_000)], actor="o", on=AUGUST, list_code="EXTRA-2"),
-        InsufficientBalance,
-        "fund CASH-AID (KZT net assets) would go 50,000.00 KZT below zero",
+        InsufficientFunds,
+        "payment list EXTRA-2 totals 50,000.00 KZT, but fund CASH-AID has 0.00 KZT available on 2020-08-01T10:00:00+06:00",
     ),
     (
         "a float amount",

@@ -40,8 +40,8 @@ def test_a_short_list_names_its_total_what_is_available_and_the_whole_shortfall(
         kzt("1000000"),
         kzt("500000"),
     )
-    assert "L1 totals 1500000.00 KZT" in str(error)
-    assert "500000.00 KZT short" in str(error)
+    assert "L1 totals 1,500,000.00 KZT" in str(error)
+    assert "500,000.00 KZT short" in str(error)
     assert "+06:00" in str(error)  # the time zone the caller gave
     assert snapshot(programme.ledger) == before
 

@@ -27,6 +27,8 @@ from aidledger.core.errors import (
     OutOfOrder,
     RepeatedBeneficiary,
 )
+from aidledger.core.formatting import format_time
+from aidledger.core.times import zone_name
 from aidledger.ledger.ledger import Ledger
 
 SHOWN = 15  # characters of a pseudonym shown next to line numbers ("v1-" and 12 hex digits)
@@ -64,19 +66,19 @@ def fund_shortfall(ledger: Ledger, fund: Fund, total: Money, on: dt.datetime, wh
         held = min(ledger.fund_balance(fund, unit, as_of=on).minor, ledger.fund_balance(fund, unit).minor)
         available = Money.from_minor(max(held, 0), unit)
         missing = total.minor - available.minor
-        when = on.isoformat()
+        when = format_time(on)
         if missing > 0:
-            message = f"{what} totals {total}, but fund {fund.code} has {available} available on {when}"
+            message = f"{what} totals {total:,}, but fund {fund.code} has {available:,} available on {when}"
         else:  # the dip is between ``on`` and the latest entry: the first line's dip is all that is known
             found = error.details.get("shortfall")
             missing = found.minor if isinstance(found, Money) else 0
             message = (
-                f"{what} totals {total}; fund {fund.code} has {available} on {when} and at its latest entry, "
+                f"{what} totals {total:,}; fund {fund.code} has {available:,} on {when} and at its latest entry, "
                 f"but entries dated in between leave less ({error})"
             )
         shortfall = Money.from_minor(missing, unit)
         raise InsufficientFunds(
-            f"{message}: {shortfall} short; nothing was posted",
+            f"{message}: {shortfall:,} short; nothing was posted",
             fund=fund.code,
             total=total,
             available=available,
@@ -143,7 +145,7 @@ def check_not_before(on: dt.datetime, event: str, earlier: PostedEntry, what: st
     event_at = earlier.entry.effective_at.astimezone(on.tzinfo)
     if on < event_at:
         raise OutOfOrder(
-            f"{what} is dated {on.isoformat()}, before its {event} on {event_at.isoformat()}; "
+            f"{what} is dated {format_time(on)}, before its {event} on {format_time(event_at, zone_name(on))}; "
             f"date it at or after the {event}; nothing was posted",
             effective_at=on,
             event=event,
