@@ -2,18 +2,29 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from typing import Any
+
 from aidledger import Ledger
-from aidledger.ledger.log import LogReader
+from aidledger.ledger.log import COLUMNS, LogReader
+
+
+def columns(rows: Iterable[tuple[Any, ...]], table: str, *names: str) -> list[tuple[Any, ...]]:
+    """The named columns of every streamed row (the reader streams plain tuples of ``COLUMNS[table]``)."""
+    places = [COLUMNS[table].index(name) for name in names]
+    return [tuple(row[i] for i in places) for row in rows]
 
 
 class TestLogReader:
     def test_every_table_is_read_in_the_order_of_its_entries(self, filled: Ledger) -> None:
         """Entries by sequence; postings, tags and claims by their entry; closes by their own sequence."""
         with LogReader.of(filled) as log:
-            assert [row.seq for row in log.entries()] == [1, 2, 3, 4, 5, 6]
-            assert [(row.entry_seq, row.line) for row in log.postings()][:3] == [(1, 1), (1, 2), (2, 1)]
-            assert [row.entry_seq for row in log.tags()] == [1, 2, 3, 4, 5, 6]
-            assert [(row.entry_seq, row.key) for row in log.claims()] == [(n, f"hh{n - 1}") for n in range(2, 7)]
+            assert [row[0] for row in columns(log.entries(), "entries", "seq")] == [1, 2, 3, 4, 5, 6]
+            postings = columns(log.postings(), "postings", "entry_seq", "line")
+            assert postings[:3] == [(1, 1), (1, 2), (2, 1)]
+            assert [row[0] for row in columns(log.tags(), "entry_tags", "entry_seq")] == [1, 2, 3, 4, 5, 6]
+            claims = columns(log.claims(), "claims", "entry_seq", "key")
+            assert claims == [(n, f"hh{n - 1}") for n in range(2, 7)]
             assert list(log.releases()) == []
             assert [row.seq for row in log.period_closes()] == [1, 2]
             assert log.records() == []
