@@ -31,12 +31,14 @@ from aidledger import (
     ExceedsPledge,
     ExceedsReceived,
     InsufficientBalance,
+    InsufficientFunds,
     InsufficientStock,
     InvalidAmount,
     InvalidArgument,
     PaymentStateError,
     PeriodClosed,
     PurposeMismatch,
+    RepeatedBeneficiary,
 )
 
 # -- the chart the aid operations use ------------------------------------------------------------------------
@@ -189,6 +191,8 @@ class Plan:
     records: list[tuple[str, str, object]] = attrs.Factory(list)
     skip: bool = False  # set aside entries whose claims are taken instead of refusing them
     translate: tuple[str, type[InsufficientBalance]] | None = None  # the operation's own error for one account
+    #: The operation's own error for a fund whose net assets would dip (a payment list names its whole shortfall).
+    fund_error: type[InsufficientBalance] = InsufficientBalance
 
 
 @attrs.frozen
@@ -275,6 +279,7 @@ class MPending:
     maker: str
     entries: list[MEntry]
     status: str = "pending"
+    checker: str | None = None  # who approved it
 
 
 # -- the model ---------------------------------------------------------------------------------------------------
@@ -394,7 +399,7 @@ class Model:
                 released[pair] += 1
         todo = [plan.entries[i] for i in fresh if i not in skipped]
         if todo:
-            self._check_balances(todo, plan.translate)
+            self._check_balances(todo, plan.translate, plan.fund_error)
         return Accepted(plan, tuple(todo), tuple(known), tuple(skipped))
 
     def _judge_periods_and_reversals(self, entries: list[MEntry]) -> None:
@@ -408,7 +413,12 @@ class Model:
             if original.reverses is not None:
                 raise Refusal(InvalidArgument, f"entry {target} is a reversal")
 
-    def _check_balances(self, batch: list[MEntry], translate: tuple[str, type[InsufficientBalance]] | None) -> None:
+    def _check_balances(
+        self,
+        batch: list[MEntry],
+        translate: tuple[str, type[InsufficientBalance]] | None,
+        fund_error: type[InsufficientBalance] = InsufficientBalance,
+    ) -> None:
         """Refuse if a guarded account or a fund's net assets would dip below zero at any effective time.
 
         Accounts are checked before funds, each in the order of its first line in the batch (the ledger's
@@ -433,7 +443,7 @@ class Model:
         funds = {(fund, acct.unit) for entry in batch for acct, fund, _ in entry.lines if acct.net_assets}
         for fund, unit in sorted(funds):
             if self._dips(("fund", fund, unit), batch, 1):
-                raise Refusal(InsufficientBalance, f"fund {fund} ({unit} net assets) would go below zero")
+                raise Refusal(fund_error, f"fund {fund} ({unit} net assets) would go below zero")
 
     @staticmethod
     def _net(entry: MEntry, key: tuple[str, ...]) -> int:
@@ -661,6 +671,12 @@ class AidModel(Model):
             raise Refusal(InvalidArgument, "an empty payment list")
         return entries, total
 
+    @staticmethod
+    def check_repeats(pseudonyms: list[str]) -> None:
+        """As the ledger: a list naming one beneficiary on two lines is refused before anything is posted."""
+        if len(set(pseudonyms)) < len(pseudonyms):
+            raise Refusal(RepeatedBeneficiary, "one beneficiary on two lines of the list")
+
     def check_list(self, list_code: str, programme: str) -> None:
         existing = self.lists.get(list_code)
         if existing is not None and existing.programme != programme:
@@ -673,7 +689,9 @@ class AidModel(Model):
         if total > self.threshold:
             raise Refusal(ApprovalRequired, f"list total {total} above {self.threshold}")
         self.check_list(list_code, programme)
-        return Plan(entries, records=[("payment-list", list_code, programme)], skip=skip)
+        if not skip:
+            self.check_repeats([pseudonym for _, pseudonym, _ in lines])
+        return Plan(entries, records=[("payment-list", list_code, programme)], skip=skip, fund_error=InsufficientFunds)
 
     def note_list(self, list_code: str, programme: str, maker: str, lines: list[tuple[str, str, int | None]]) -> MList:
         """Remember a payment list (on acceptance of a pay or a submit)."""
@@ -770,11 +788,17 @@ class AidModel(Model):
     def approve(self, code: str, checker: str, *, skip: bool = False) -> Plan:
         """Approve a pending batch (a payment list or a tranche) as ``checker``."""
         pending = self.pending[code]
+        retry = pending.status == "approved" and checker == pending.checker
+        if retry and all(entry.key is not None for entry in pending.entries):
+            return Plan([])  # approving again as the same checker: the first result, nothing written
+        if code.startswith("list:") and not skip:  # as the ledger: before the batch's status and maker
+            self.check_repeats([pair[1] for entry in pending.entries for pair in entry.claims])
         if pending.status != "pending":
             raise Refusal(InvalidArgument, f"batch {code} is {pending.status}")
         if checker == pending.maker:
             raise Refusal(InvalidArgument, f"{checker} made batch {code}")
-        return Plan([attrs.evolve(entry) for entry in pending.entries], skip=skip)
+        fund_error = InsufficientFunds if code.startswith("list:") else InsufficientBalance
+        return Plan([attrs.evolve(entry) for entry in pending.entries], skip=skip, fund_error=fund_error)
 
     def reject(self, code: str, checker: str) -> None:
         pending = self.pending[code]

@@ -493,7 +493,7 @@ CASES: list[Case] = [
         "a tranche beyond the commitment",
         lambda w: w.aid.disburse("DOSTYK", kzt("9000000.01"), milestone="roof", on=MAY.add(days=2), actor="t"),
         ExceedsCommitment,
-        "9000000.01 KZT",
+        "9,000,000.01 KZT",
     ),
     Case(
         "a tranche above the approval threshold",

@@ -553,7 +553,7 @@ class AidMachine(RuleBasedStateMachine):
         reject=st.sampled_from([False, False, False, True]),
     )
     def decide_list(self, pick: int, checker: str, skip: bool, reject: bool) -> None:
-        """A checker approves (or rejects) a submitted list; never its maker, never twice."""
+        """A checker approves (or rejects) a submitted list; never its maker; again only as a retry."""
         codes = sorted(code for code in self.model.pending if code.startswith("list:"))
         code = codes[pick % len(codes)]
         self.tick()
@@ -568,6 +568,7 @@ class AidMachine(RuleBasedStateMachine):
         )
         if isinstance(verdict, Accepted):
             self.model.pending[code].status = "approved"
+            self.model.pending[code].checker = checker
             self.model.lists[list_code].pending = "approved"
             assert len(result.conflicts) == len(verdict.skipped)
 
@@ -700,7 +701,7 @@ class AidMachine(RuleBasedStateMachine):
         reject=st.sampled_from([False, False, False, True]),
     )
     def decide_tranche(self, pick: int, checker: str, reject: bool) -> None:
-        """A checker approves (or rejects) a submitted tranche; never its maker, never twice."""
+        """A checker approves (or rejects) a submitted tranche; never its maker; again only as a retry."""
         codes = sorted(code for code in self.model.pending if not code.startswith("list:"))
         code = codes[pick % len(codes)]
         self.tick()
@@ -712,6 +713,7 @@ class AidMachine(RuleBasedStateMachine):
         )
         if isinstance(verdict, Accepted):
             self.model.pending[code].status = "approved"
+            self.model.pending[code].checker = checker
 
     @precondition(lambda self: self.model.projects)
     @rule(pick=picks, percent=share, keyed=st.booleans())

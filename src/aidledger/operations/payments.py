@@ -393,7 +393,9 @@ class PaymentOperations(Operations):
             view.put_record(RecordKind.PAYMENT_LIST, code, _list_body(prog, key), actor=actor)
             return [entries[i] for i in kept]
 
-        repeats = self._repeats(code, prog, lines_checked, skip=skip)
+        # A retry (the list is recorded) posts what its first call posted: its lines are not judged again.
+        retry = self.ledger.record(RecordKind.PAYMENT_LIST, code) is not None
+        repeats = {} if retry else self._repeats(code, prog, lines_checked, skip=skip)
         with (
             over_budget(budget, f"payment list {code} of {total}"),
             self._exclusions(prog, lines_checked, f"payment list {code}"),

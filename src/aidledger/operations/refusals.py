@@ -131,7 +131,7 @@ def claimed_line(what: str, pairs: Sequence[tuple[Beneficiary, str]], scope: str
         number, reference = numbered[0]
         holder = str(error).rsplit(" by ", 1)[-1]
         raise DuplicateClaim(
-            f"{what}: line {number} ({reference}): beneficiary {short(str(key))} is already taken in {scope} "
+            f"{what}: line {number} ({reference}): beneficiary {key} is already taken in {scope} "
             f"by {holder}, a payment not failed or returned; nothing was posted",
             scope=scope,
             key=key,
