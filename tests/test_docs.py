@@ -105,6 +105,7 @@ def run_command(example: Example, page: Path) -> None:
         "COLUMNS": "120",
         "NO_COLOR": "1",
         "TERM": "dumb",
+        "AIDLEDGER_SOURCE": str(DOCS.parent),  # the clone, for the install page
     }
     done = subprocess.run(
         ["bash", "-c", example.code],
