@@ -73,6 +73,22 @@ def test_demo_prints_the_euro_gift_and_the_housing_budget(tmp_path: Path) -> Non
     assert "Kokterek" not in shown.stdout and "OK: everything reconciles" in shown.stdout
 
 
+def test_demo_writes_its_tables_and_totals_in_the_locale_given(tmp_path: Path) -> None:
+    """--locale as report takes it: the demo's tables and Totals lines read 1 234 567,50 ₸ for kk_KZ; an unknown
+    locale is refused (exit 2) before the campaign is built."""
+    shown = run("demo", "--scale", "0.001", "--locale", "kk_KZ", cwd=tmp_path)
+    assert shown.returncode == 0, shown.stderr
+    held = shown.stdout.split("Held in other currencies")[1].split("One-off programmes")[0]
+    space = "\u00a0"  # Babel groups kk_KZ digits with a no-break space
+    assert f"50{space}000,00" in held and "50,000.00" not in held
+    assert f"14{space}750{space}000,00" in shown.stdout.split("Funds (net assets, KZT)")[1].split("Held in")[0]
+    totals = [line for line in shown.stdout.splitlines() if line.startswith("Totals:")]
+    assert len(totals) == 2 and all(re.search(rf"\d{{3}}{space}\d{{3}},00{space}₸", line) for line in totals), totals
+    refused = run("demo", "other.db", "--scale", "0.001", "--locale", "xx_YY", cwd=tmp_path)
+    assert refused.returncode == 2 and "unknown locale 'xx_YY'" in refused.stderr
+    assert not (tmp_path / "other.db").exists()
+
+
 def test_demo_refuses_another_plan_on_the_same_ledger(tmp_path: Path) -> None:
     """Finishing a campaign with a different size is refused before anything is posted."""
     assert run("demo", "--scale", "0.001", cwd=tmp_path).returncode == 0

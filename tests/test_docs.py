@@ -5,9 +5,10 @@ A ```text block right after a python block is the output it must print.
 
 A ```console block runs in the same directory, after the python blocks above
 it: each ``$ command`` line runs in bash (with ``aidledger`` on PATH), and the
-lines under it, up to the next ``$``, are its exact stdout and stderr.  The
-command must exit 0, unless its output ends with a line ``[exit N]`` (alone, it
-checks the status and leaves the output uncompared).
+lines under it, up to the next ``$``, are its exact stdout and stderr (a command
+with nothing under it must print nothing).  The command must exit 0, unless its
+output ends with a line ``[exit N]`` (alone, it checks the status and leaves the
+output uncompared).
 """
 
 from __future__ import annotations
@@ -63,6 +64,8 @@ def commands(block: str, line: int) -> list[Example]:
         if lines and (match := EXIT.match(lines[-1].strip())):
             rest = "\n".join(lines[:-1]) if len(lines) > 1 else None  # "[exit N]" alone: output not compared
             found[index] = attrs.evolve(example, expected=rest, status=int(match.group(1)))
+        elif example.expected is None:
+            found[index] = attrs.evolve(example, expected="")  # nothing under it: it must print nothing
     return found
 
 
@@ -105,6 +108,7 @@ def run_command(example: Example, page: Path) -> None:
         "COLUMNS": "120",
         "NO_COLOR": "1",
         "TERM": "dumb",
+        "AIDLEDGER_SOURCE": str(DOCS.parent),  # the clone, for the install page
     }
     done = subprocess.run(
         ["bash", "-c", example.code],
@@ -154,6 +158,19 @@ def test_console_blocks_are_read_as_commands_and_outputs() -> None:
     assert [(e.code, e.expected, e.status, e.line) for e in found] == [
         ("aidledger verify x.db", "chain intact", 0, 11),
         ("aidledger reconcile y.db", "FAILED", 1, 13),
-        ("true", None, 0, 16),
+        ("true", "", 0, 16),
         ("false", None, 1, 17),
     ]
+
+
+def test_a_command_with_nothing_under_it_must_print_nothing() -> None:
+    """Every shell example shows what it prints: no output under a command means it prints nothing."""
+    found = commands("$ touch x\n$ aidledger verify x.db\n\n$ false\n[exit 1]", 1)
+    assert [(e.code, e.expected, e.status) for e in found] == [
+        ("touch x", "", 0),
+        ("aidledger verify x.db", "", 0),
+        ("false", None, 1),
+    ]
+    example = attrs.evolve(found[0], code="echo printed")
+    with pytest.raises(AssertionError, match="echo printed"):
+        run_command(example, README)

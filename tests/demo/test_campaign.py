@@ -127,7 +127,7 @@ REFUSALS: list[tuple[str, Callable[[Aid], object], type[AidLedgerError], str]] =
         "a clawback of more than was paid",
         lambda aid: aid.claw_back("DOSTYK", kzt("319600000.01"), reason="x", on=AUGUST, actor="o"),
         ExceedsReceived,
-        "only 319600000.00 KZT was paid out net",
+        "only 319,600,000.00 KZT was paid out net",
     ),
     (
         "a tranche above the approval threshold without a checker",
@@ -166,7 +166,7 @@ REFUSALS: list[tuple[str, Callable[[Aid], object], type[AidLedgerError], str]] =
         "a refund of more than the donor gave",
         lambda aid: aid.refund("MEDICS", kzt("9999999999"), donor="Halyk Bank", on=AUGUST, actor="c", reason="x"),
         ExceedsReceived,
-        "cannot refund 9999999999.00 KZT to Halyk Bank",
+        "cannot refund 9,999,999,999.00 KZT to Halyk Bank",
     ),
     (
         "a payment out of a fund's empty bank",

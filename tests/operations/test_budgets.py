@@ -143,7 +143,7 @@ class TestCommitments:
         """A list beyond what the line has left is refused, naming the line and what is short; nothing is written."""
         budgeted.pay("ONE-OFF", lines(1, 2), actor="maker", on=APRIL, list_code="L-1")
         before = snapshot(budgeted.ledger)
-        with pytest.raises(ExceedsBudget, match=r"budget line ONE-OFF-ABAI has left: 50000\.00 KZT short") as refused:
+        with pytest.raises(ExceedsBudget, match=r"budget line ONE-OFF-ABAI has left: 50,000\.00 KZT short") as refused:
             budgeted.pay("ONE-OFF", lines(3, 4), actor="maker", on=APRIL, list_code="L-2")
         assert refused.value.details["line"] == "ONE-OFF-ABAI"
         assert snapshot(budgeted.ledger) == before
@@ -156,7 +156,7 @@ class TestCommitments:
         budgeted.submit_payments("ONE-OFF", lines(1, 2, 3, 4), actor="maker", on=APRIL, list_code="BIG")
         assert figures(budgeted)[1] == "0.00"
         before = snapshot(budgeted.ledger)
-        with pytest.raises(ExceedsBudget, match=r"50000\.00 KZT short"):
+        with pytest.raises(ExceedsBudget, match=r"50,000\.00 KZT short"):
             budgeted.approve_payments("BIG", checker="checker")
         assert snapshot(budgeted.ledger) == before
         budgeted.submit_payments("ONE-OFF", lines(1, 2), actor="maker", on=APRIL, list_code="SMALL")
@@ -264,7 +264,7 @@ class TestGrantLines:
         assert reconcile(aid.ledger).ok
         aid.submit_tranche("DOSTYK", kzt("293000000"), milestone="roofs", on=APRIL.add(days=3), actor="t", code="T")
         before = snapshot(aid.ledger)
-        with pytest.raises(ExceedsBudget, match=r"1000000\.00 KZT short"):
+        with pytest.raises(ExceedsBudget, match=r"1,000,000\.00 KZT short"):
             aid.approve("T", checker="director")
         assert snapshot(aid.ledger) == before
         # money coming back after the line's period still goes back to the line it was paid from

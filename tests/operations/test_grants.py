@@ -87,7 +87,7 @@ class TestCommitments:
         )
         assert status.remaining == status.committed - status.disbursed + status.clawed_back
         before = snapshot(project.ledger)
-        with pytest.raises(ExceedsReceived, match=re.escape("only 7500000.00 KZT was paid out net")):
+        with pytest.raises(ExceedsReceived, match=re.escape("only 7,500,000.00 KZT was paid out net")):
             project.claw_back("DOSTYK", kzt("7500000.01"), reason="x", on=APRIL.add(days=10), actor="t")
         assert snapshot(project.ledger) == before
 

@@ -147,7 +147,7 @@ class TestExactlyOnce:
 
     def test_line_amount_rules(self, programme: Aid) -> None:
         """Fixed programmes refuse other amounts; per-line programmes need amounts within their maximum."""
-        with pytest.raises(InvalidAmount, match=re.escape("pays exactly 50000.00 KZT")):
+        with pytest.raises(InvalidAmount, match=re.escape("pays exactly 50,000.00 KZT")):
             programme.pay("ONE-OFF", [PaymentLine(KEYS.pseudonym("a"), "A", amount=kzt("49999"))], actor="m", on=APRIL)
         programme.create_programme(
             "MEDICS",

@@ -457,7 +457,7 @@ CASES: list[Case] = [
         "a payment of another amount than the programme's",
         lambda w: w.aid.pay("ONE-OFF", [attrs.evolve(household(9, "Abai"), amount=kzt("60000"))], actor="m", on=MAY),
         InvalidAmount,
-        "pays exactly 50000.00 KZT, not 60000.00 KZT",
+        "pays exactly 50,000.00 KZT, not 60,000.00 KZT",
     ),
     Case(
         "a payment in the wrong currency",
@@ -465,7 +465,7 @@ CASES: list[Case] = [
             "ONE-OFF", [attrs.evolve(household(9, "Abai"), amount=Money("50000", "USD"))], actor="m", on=MAY
         ),
         InvalidAmount,
-        "not 50000.00 USD",
+        "not 50,000.00 USD",
     ),
     Case(
         "settling an unknown list",

@@ -72,10 +72,10 @@ class Operations:
         if not isinstance(amount, Money):
             raise InvalidAmount(f"{what} must be Money, got {amount!r}", value=amount)
         if amount.value <= 0:
-            raise InvalidAmount(f"{what} must be positive, got {amount}", value=amount)
+            raise InvalidAmount(f"{what} must be positive, got {amount:,}", value=amount)
         expected = unit or self.currency
         if amount.unit != expected:
-            raise InvalidAmount(f"{what} must be in {expected.code}, got {amount}", value=amount)
+            raise InvalidAmount(f"{what} must be in {expected.code}, got {amount:,}", value=amount)
         return amount
 
     @staticmethod

@@ -247,8 +247,9 @@ def over_budget(line: BudgetLine | None, what: str) -> Iterator[None]:
         if f":{component(line.code)}:" not in str(error.details.get("what", "")):
             raise
         short = error.details.get("shortfall")
+        shown = format(short, ",") if isinstance(short, Amount) else short
         raise ExceedsBudget(
-            f"{what} exceeds what budget line {line.code} has left: {short} short; nothing was posted",
+            f"{what} exceeds what budget line {line.code} has left: {shown} short; nothing was posted",
             line=line.code,
             shortfall=short,
         ) from error

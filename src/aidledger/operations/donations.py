@@ -336,7 +336,7 @@ class DonationOperations(Operations):
             given = -view.balance(revenue, target, tags={Tag.DONOR: donor})
             if given < money:
                 raise ExceedsReceived(
-                    f"cannot refund {money} to {donor}: the donor's net donations to {target.code} are {given}",
+                    f"cannot refund {money:,} to {donor}: the donor's net donations to {target.code} are {given:,}",
                     donor=donor,
                     given=given,
                     refund=money,
@@ -420,7 +420,7 @@ class DonationOperations(Operations):
             idempotency_key=key,
             tags={Tag.PLEDGE: code, Tag.DONOR: pledge.donor, Tag.EVENT: Event.FULFILLED},
         )
-        with self._translate(memo_account, ExceedsPledge, f"pledge {code} has less than {money} outstanding"):
+        with self._translate(memo_account, ExceedsPledge, f"pledge {code} has less than {money:,} outstanding"):
             return self._post([entry])[0]
 
     def write_off_pledge(

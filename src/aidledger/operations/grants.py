@@ -150,7 +150,7 @@ class GrantOperations(Operations):
         entry = self._tranche(found, amount, milestone, on, actor, key, budget, tranche)
         self._needs_approval(amount, f"tranche of project {project}")
         memo_account = self.chart.commitment(found.code, found.committed.unit)
-        what = f"tranche of {amount} to project {project}"
+        what = f"tranche of {amount:,} to project {project}"
 
         fund = self._fund(found.fund)
         reserve = None if budget is None else FundReserve.of(self.ledger, fund, amount.unit, budget.code)
@@ -237,13 +237,13 @@ class GrantOperations(Operations):
             net = view.balance(expense, fund, tags={Tag.PROJECT: found.code})
             if net < money:
                 raise ExceedsReceived(
-                    f"cannot claw back {money} from project {project}: only {net} was paid out net",
+                    f"cannot claw back {money:,} from project {project}: only {net:,} was paid out net",
                     project=project,
                     paid_out=net,
                 )
             return [entry]
 
-        with over_budget(budget, f"clawback of {money} from project {project}"):
+        with over_budget(budget, f"clawback of {money:,} from project {project}"):
             return self._transact(build).posted[0]
 
 

@@ -314,8 +314,8 @@ class PaymentOperations(Operations):
         if programme.amount is not None:
             if line.amount is not None and line.amount != programme.amount:
                 raise InvalidAmount(
-                    f"line {number} ({line.reference}): programme {programme.code} pays exactly {programme.amount}, "
-                    f"not {line.amount}",
+                    f"line {number} ({line.reference}): programme {programme.code} pays exactly {programme.amount:,}, "
+                    f"not {line.amount:,}",
                     line=number,
                     value=line.amount,
                 )
@@ -328,7 +328,7 @@ class PaymentOperations(Operations):
         amount = self._money(line.amount, f"line {number} amount", maximum.unit)
         if amount > maximum:
             raise InvalidAmount(
-                f"line {number} ({line.reference}): {amount} is above the programme's maximum {maximum}",
+                f"line {number} ({line.reference}): {amount:,} is above the programme's maximum {maximum:,}",
                 line=number,
                 value=amount,
             )
@@ -397,7 +397,7 @@ class PaymentOperations(Operations):
         retry = self.ledger.record(RecordKind.PAYMENT_LIST, code) is not None
         repeats = {} if retry else self._repeats(code, prog, lines_checked, skip=skip)
         with (
-            over_budget(budget, f"payment list {code} of {total}"),
+            over_budget(budget, f"payment list {code} of {total:,}"),
             self._exclusions(prog, lines_checked, f"payment list {code}"),
             fund_shortfall(self.ledger, self._fund(prog.fund), total, on, f"payment list {code}"),
         ):
@@ -499,7 +499,7 @@ class PaymentOperations(Operations):
         repeats = self._repeats(list_code, prog, lines, skip=skip)
         when = max((e.effective_at for e in pending.entries), default=None)
         with (
-            over_budget(budget, f"{what} of {total}"),
+            over_budget(budget, f"{what} of {total:,}"),
             self._exclusions(prog, lines, what),
             fund_shortfall(self.ledger, self._fund(prog.fund), total, when, what)
             if when is not None
