@@ -13,6 +13,7 @@ import subprocess
 import sys
 import threading
 from collections.abc import Iterator
+
 import attrs
 import pendulum
 import pytest
@@ -111,7 +112,7 @@ def writing(url: str) -> Iterator[list[int]]:
                     n = posted[0]
                     aid.donate("CASH-AID", kzt("1000"), donor=f"D-{n}", on=on, actor="cashier", key=f"late-{n}")
                     posted[0] += 1
-        except BaseException as error:  # noqa: BLE001 - reported by the test below
+        except BaseException as error:
             failures.append(error)
 
     thread = threading.Thread(target=work)
@@ -151,7 +152,7 @@ def test_a_write_on_the_standby_is_refused_with_a_typed_error(replication: Repli
     with Ledger.open(replication.replica_url) as ledger:
         before = ledger.head()
         assert ledger.funds() and verify(ledger).ok
-        with pytest.raises(StorageError, match="is read-only .*hot standby.*write through the primary"):
+        with pytest.raises(StorageError, match=r"is read-only .*hot standby.*write through the primary"):
             Aid(ledger).donate("CASH-AID", kzt("5"), donor="D-X", on=APRIL, actor="cashier")
         assert ledger.head() == before
     with Ledger.open(replication.replica_url, read_only=True) as ledger:
