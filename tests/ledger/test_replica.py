@@ -13,6 +13,7 @@ import subprocess
 import sys
 import threading
 from collections.abc import Iterator
+from typing import NoReturn
 
 import attrs
 import pendulum
@@ -48,7 +49,7 @@ class Replication:
     replica_url: str  # the same ledger on the standby
 
 
-def _unavailable(reason: str) -> None:
+def _unavailable(reason: str) -> NoReturn:
     if os.environ.get("CI") == "true":
         pytest.fail(reason)
     pytest.skip(reason)
