@@ -56,22 +56,12 @@ class PostgresServer:
     @classmethod
     def start(cls, *, durable: bool = False) -> PostgresServer:
         """Start a new server; ``durable=False`` turns fsync off (tests only)."""
-        bindir = find_bindir()
-        if bindir is None:
-            raise PostgresUnavailable("no PostgreSQL binaries (install Debian's postgresql package)")
-        directory = Path(tempfile.mkdtemp(prefix="aidledger-pg-"))
-        os.chmod(directory, 0o755)  # noqa: S103 - the postgres user must reach its data directory
-        as_root = os.geteuid() == 0
-        if as_root:
-            shutil.chown(directory, "postgres", "postgres")
-        port = _free_port()
-        server = cls(port=port, directory=directory, bindir=bindir)
-        data = directory / "data"
+        server = cls._new()
         server._run(
             [
-                str(bindir / "initdb"),
+                str(server.bindir / "initdb"),
                 "-D",
-                str(data),
+                str(server.directory / "data"),
                 "-U",
                 "postgres",
                 "--auth=trust",
@@ -80,25 +70,82 @@ class PostgresServer:
                 "--locale=C.UTF-8",
             ]
         )
-        options = f"-p {port} -k {directory} -c listen_addresses=127.0.0.1 -c max_connections=200"
+        server._launch(durable=durable)
+        return server
+
+    def start_standby(self) -> PostgresServer:
+        """Start a streaming hot standby of this server (``pg_basebackup -R``); stop it on its own.
+
+        The standby answers read-only queries on its own port, replays what this
+        primary writes (see :meth:`catch_up`), and reports its oldest snapshot
+        back (``hot_standby_feedback``) so that a long read is not cancelled.
+        """
+        standby = self._new()
+        try:
+            standby._run(
+                [
+                    str(self.bindir / "pg_basebackup"),
+                    *("-h", "127.0.0.1", "-p", str(self.port), "-U", self.user),
+                    *("-D", str(standby.directory / "data"), "-R", "-X", "stream", "-c", "fast"),
+                ]
+            )
+            standby._launch(durable=False, extra=" -c hot_standby=on -c hot_standby_feedback=on")
+        except PostgresUnavailable:
+            standby.stop()
+            raise
+        return standby
+
+    def catch_up(self, primary: PostgresServer, *, timeout: float = 60.0) -> str:
+        """Wait until this standby has replayed everything ``primary`` wrote so far; the primary's LSN then."""
+        import psycopg
+
+        with psycopg.connect(primary._dsn(), autocommit=True) as connection:
+            row = connection.execute("SELECT pg_current_wal_lsn()::text").fetchone()
+        lsn = str(row[0]) if row else ""
+        deadline = time.monotonic() + timeout
+        with psycopg.connect(self._dsn(), autocommit=True) as connection:
+            while True:
+                replayed = connection.execute("SELECT pg_last_wal_replay_lsn() >= %s::pg_lsn", (lsn,)).fetchone()
+                if replayed and replayed[0]:
+                    return lsn
+                if time.monotonic() > deadline:
+                    raise PostgresUnavailable(f"the standby on port {self.port} did not replay up to {lsn}")
+                time.sleep(0.02)
+
+    @classmethod
+    def _new(cls) -> PostgresServer:
+        """A server not started yet: its directory (the postgres user's when run as root), port and binaries."""
+        bindir = find_bindir()
+        if bindir is None:
+            raise PostgresUnavailable("no PostgreSQL binaries (install Debian's postgresql package)")
+        directory = Path(tempfile.mkdtemp(prefix="aidledger-pg-"))
+        os.chmod(directory, 0o755)  # noqa: S103 - the postgres user must reach its data directory
+        if os.geteuid() == 0:
+            shutil.chown(directory, "postgres", "postgres")
+        return cls(port=_free_port(), directory=directory, bindir=bindir)
+
+    def _launch(self, *, durable: bool, extra: str = "") -> None:
+        options = f"-p {self.port} -k {self.directory} -c listen_addresses=127.0.0.1 -c max_connections=200"
         if not durable:
             options += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
-        server._run(
+        self._run(
             [
-                str(bindir / "pg_ctl"),
+                str(self.bindir / "pg_ctl"),
                 "-D",
-                str(data),
+                str(self.directory / "data"),
                 "-o",
-                options,
+                options + extra,
                 "-l",
-                str(directory / "log"),
+                str(self.directory / "log"),
                 "-w",
                 "-t",
                 "60",
                 "start",
             ]
         )
-        return server
+
+    def _dsn(self, database: str = "postgres") -> str:
+        return f"host=127.0.0.1 port={self.port} user={self.user} dbname={database}"
 
     def _run(self, command: list[str]) -> None:
         if os.geteuid() == 0:
@@ -118,9 +165,7 @@ class PostgresServer:
         import psycopg
 
         name = name or f"t_{uuid.uuid4().hex[:12]}"
-        with psycopg.connect(
-            f"host=127.0.0.1 port={self.port} user={self.user} dbname=postgres", autocommit=True
-        ) as connection:
+        with psycopg.connect(self._dsn(), autocommit=True) as connection:
             connection.execute(f'CREATE DATABASE "{name}" TEMPLATE template0')
         return self.url(name)
 

@@ -53,6 +53,7 @@ from aidledger.store import window as store_window
 T = TypeVar("T")
 _RETRIES: Final = 8
 _RETRYABLE_SQLSTATES: Final = frozenset({"40001", "40P01", "55P03"})
+_READ_ONLY_SQLSTATE: Final = "25006"  # read_only_sql_transaction: a hot standby, or a read-only session
 
 
 class Ledger:
@@ -196,6 +197,13 @@ class Ledger:
                 if isinstance(error, IntegrityError) or not _retryable(error) or attempt == _RETRIES - 1:
                     if isinstance(error, IntegrityError):
                         raise StorageError(f"the database refused the write: {first_line(error.orig)}") from None
+                    if getattr(error.orig, "sqlstate", None) == _READ_ONLY_SQLSTATE:
+                        raise StorageError(
+                            f"the database at {self.url} is read-only ({first_line(error.orig)}): a hot standby "
+                            "replica, or a server set to default_transaction_read_only, serves reads only; "
+                            "nothing was written, write through the primary",
+                            url=self.url,
+                        ) from None
                     raise StorageError(
                         f"the database failed: {type(error.orig).__name__}: {first_line(error.orig)}"
                     ) from None

@@ -92,9 +92,24 @@ def create(url: URL, *, read_only: bool = False, create_file: bool = True) -> En
             return _sqlite_engine(url, read_only=read_only, create_file=create_file and not read_only)
         if read_only:
             url = _with_option(url, "-c default_transaction_read_only=on")
-        return create_engine(url, isolation_level="READ COMMITTED", pool_pre_ping=True)
+        engine = create_engine(url, isolation_level="READ COMMITTED", pool_pre_ping=True)
+        event.listen(engine, "checkin", _server_access_mode)
+        return engine
     except (ArgumentError, NoSuchModuleError) as error:
         raise LedgerUrlError(f"cannot use {shown(url)}: {error}", url=shown(url)) from None
+
+
+def _server_access_mode(dbapi_connection: Any, _: Any) -> None:
+    """Let a pooled connection's transactions start as the server says (a plain ``BEGIN``).
+
+    A read-only snapshot sets psycopg's ``read_only``, and SQLAlchemy resets it
+    to ``False`` on check-in, so every later transaction on that connection
+    would start with ``BEGIN READ WRITE``: refused by a hot standby (even for
+    reading) and overriding ``default_transaction_read_only`` of a read-only
+    ledger.  ``None`` leaves the access mode to the server.
+    """
+    if dbapi_connection is not None:
+        dbapi_connection.read_only = None
 
 
 def _with_option(url: URL, option: str) -> URL:
