@@ -133,7 +133,7 @@ REFUSALS: list[tuple[str, Callable[[Aid], object], type[AidLedgerError], str]] =
         "a tranche above the approval threshold without a checker",
         lambda aid: aid.disburse("DOSTYK", kzt("100000000.01"), milestone="m", on=AUGUST, actor="o"),
         ApprovalRequired,
-        "above the approval threshold of 100000000.00 KZT",
+        "above the approval threshold of 100,000,000.00 KZT",
     ),
     (
         "the maker approving their own list",

@@ -167,7 +167,7 @@ class TestSplit:
 
     def test_limits_that_cannot_be_met(self) -> None:
         with pytest.raises(
-            InvalidArgument, match=re.escape("transfer 'AID-2020-000001' of 50000.00 KZT is above the limit")
+            InvalidArgument, match=re.escape("transfer 'AID-2020-000001' of 50,000.00 KZT is above the limit")
         ):
             split(instruction(), max_amount=Money("49999.99", "KZT"))
         with pytest.raises(InvalidArgument, match="max_lines must be a positive integer"):

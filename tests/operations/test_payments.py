@@ -311,7 +311,7 @@ class TestMakerChecker:
         programme.donate("CASH-AID", kzt("2000000"), donor="D-2", on=APRIL, actor="c")
         before = snapshot(programme.ledger)
         with pytest.raises(
-            ApprovalRequired, match=re.escape("10050000.00 KZT is above the approval threshold of 10000000.00")
+            ApprovalRequired, match=re.escape("10,050,000.00 KZT is above the approval threshold of 10,000,000.00")
         ):
             programme.pay("ONE-OFF", many, actor="maker", on=APRIL, list_code="BIG")
         assert snapshot(programme.ledger) == before

@@ -499,7 +499,7 @@ CASES: list[Case] = [
         "a tranche above the approval threshold",
         lambda w: w.aid.disburse("DOSTYK", kzt("10000000.01"), milestone="roof", on=MAY.add(days=2), actor="t"),
         ApprovalRequired,
-        "10000000.01 KZT",
+        "10,000,000.01 KZT",
     ),
     Case(
         "a programme against its fund's purpose",

@@ -81,7 +81,7 @@ class Posting:
     def __attrs_post_init__(self) -> None:
         if self.amount.unit != self.account.unit:
             raise UnitMismatch(
-                f"posting of {self.amount} to {self.account.code}, which is held in {self.account.unit.code}",
+                f"posting of {self.amount:,} to {self.account.code}, which is held in {self.account.unit.code}",
                 account=self.account.code,
                 amount=self.amount,
             )
@@ -108,7 +108,7 @@ def _positive(amount: Amount, account: Account) -> Amount:
         raise InvalidAmount(f"amount must be Money or Quantity, got {amount!r}", value=amount)
     if amount.value <= 0:
         raise InvalidAmount(
-            f"debit and credit amounts must be positive, got {amount} for {account.code}",
+            f"debit and credit amounts must be positive, got {amount:,} for {account.code}",
             value=amount,
             account=account.code,
         )

@@ -98,7 +98,7 @@ def _refusal(entry: JournalEntry, needed: int, have: int, policies: Iterable[App
     unit = strictest.tiers[0].above.unit
     total = Amount.from_minor(entry_total(entry, unit), unit)
     return ApprovalRequired(
-        f"entry {entry.kind!r} by {entry.actor!r} of {total} needs the approval of {needed} distinct checker(s), "
+        f"entry {entry.kind!r} by {entry.actor!r} of {total:,} needs the approval of {needed} distinct checker(s), "
         f"none of them its maker, under the approval policy for {strictest.scope}, and has {have}: submit it "
         "(Ledger.submit) and let the checkers approve it (Ledger.approve); nothing was posted",
         kind=entry.kind,

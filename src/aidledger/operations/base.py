@@ -116,7 +116,7 @@ class Operations:
     def _needs_approval(self, total: Money, what: str) -> None:
         if self.approval_threshold is not None and total > self.approval_threshold:
             raise ApprovalRequired(
-                f"{what} of {total} is above the approval threshold of {self.approval_threshold}: "
+                f"{what} of {total:,} is above the approval threshold of {self.approval_threshold:,}: "
                 f"submit it for approval by a checker",
                 total=total,
                 threshold=self.approval_threshold,

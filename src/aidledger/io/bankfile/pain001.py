@@ -255,7 +255,7 @@ def split(
     for transfer in instruction.transfers:
         if max_amount is not None and transfer.amount > max_amount:
             raise InvalidArgument(
-                f"transfer {transfer.end_to_end_id!r} of {transfer.amount} is above the limit of {max_amount}",
+                f"transfer {transfer.end_to_end_id!r} of {transfer.amount:,} is above the limit of {max_amount:,}",
                 end_to_end_id=transfer.end_to_end_id,
             )
         full = max_lines is not None and len(parts[-1]) == max_lines
