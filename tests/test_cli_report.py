@@ -12,7 +12,7 @@ import pendulum
 import pytest
 
 from aidledger import Aid, JournalTestOptions, Ledger, Money, audit_report
-from aidledger.cli.app import _report_dict
+from aidledger.cli.printed import report_dict
 from tests.test_cli import run
 
 COMMANDS = ("demo", "verify", "prove", "check-proof", "reconcile", "report", "export", "import", "migrate", "roles")
@@ -128,7 +128,7 @@ def test_the_command_prints_what_audit_report_returns(demo_db: Path) -> None:
         value = audit_report(
             ledger, by=["fund", "month"], tz="Asia/Almaty", fund="CASH-AID", journal=JournalTestOptions(seed=3)
         )
-    assert shown == json.loads(json.dumps(_report_dict(value), default=lambda d: f"{Decimal(d):f}"))
+    assert shown == json.loads(json.dumps(report_dict(value), default=lambda d: f"{Decimal(d):f}"))
 
 
 class TestHelpAndWidth:

@@ -16,25 +16,22 @@ from typing import TYPE_CHECKING, Annotated, Any, BinaryIO, TextIO
 import attrs
 import pendulum
 import typer
-from rich.table import Table
 from rich.text import Text
 
 from aidledger.cli import log as log_commands
+from aidledger.cli import printed
 from aidledger.cli.flags import FlagGroup, FlagTyper
 from aidledger.cli.output import (
     JsonOption,
     LocaleOption,
     TzOption,
     UrlArgument,
-    count_text,
     emit_json,
     flat,
     money_option,
     money_table,
-    money_text,
     numbers_in,
     out,
-    plain_attrs,
     progress_bar,
     rows_table,
     when,
@@ -54,10 +51,6 @@ if TYPE_CHECKING:
     from aidledger.demo import CampaignPlan
     from aidledger.ledger.results import Reconciliation, Verification
     from aidledger.queries.audit import AuditTotals
-    from aidledger.queries.entry_testing import JournalTestReport
-    from aidledger.queries.planning import BudgetReport
-    from aidledger.queries.report import AuditReport
-    from aidledger.queries.statements import FundStatement
 
 DIMENSIONS = [d.value for d in Dimension]
 
@@ -121,7 +114,7 @@ def demo(
                 "entries": verification.entries,
                 "verified": verification.ok,
                 "digest": verification.digest,
-                "reconciliation": _reconciliation_dict(checks),
+                "reconciliation": printed.reconciliation_dict(checks),
                 "spent": spent.as_dict(),
                 "received": received.as_dict(),
                 "funds": report.funds,
@@ -168,8 +161,8 @@ def _print_demo(
     if report.budgets:
         rows_table("Budget lines", report.budgets)
     for each in totals:
-        _print_totals(each)
-    _print_reconciliation(checks)
+        printed.print_totals(each)
+    printed.print_reconciliation(checks)
     out.print(
         Text(
             f"Hash chain: {verification.entries:,} entries, {'intact' if verification.ok else 'BROKEN'}; "
@@ -191,72 +184,11 @@ def reconcile(url: UrlArgument, as_json: JsonOption = False) -> None:
     with Ledger.open(url, read_only=True) as ledger:
         result = run_checks(ledger)
     if as_json:
-        emit_json(_reconciliation_dict(result))
+        emit_json(printed.reconciliation_dict(result))
     else:
-        _print_reconciliation(result)
+        printed.print_reconciliation(result)
     if not result.ok:
         raise typer.Exit(1)
-
-
-def _reconciliation_dict(result: Reconciliation) -> dict[str, Any]:
-    return {
-        "ok": result.ok,
-        "checks": [
-            {
-                "name": check.name,
-                "ok": check.ok,
-                "compared": check.compared,
-                "difference": check.difference,
-                "details": list(check.details),
-            }
-            for check in result.checks
-        ],
-    }
-
-
-def _print_reconciliation(result: Reconciliation) -> None:
-    table = Table(title="Reconciliation")
-    for column in ("check", "result", "compared", "difference"):
-        table.add_column(column)
-    for check in result.checks:
-        table.add_row(
-            Text(check.name),
-            Text("ok" if check.ok else "FAILS", style="" if check.ok else "bold red"),
-            Text(check.compared),
-            Text("\n".join([check.difference, *check.details]).strip()),
-        )
-    out.print(table)
-    out.print(Text("OK: everything reconciles" if result.ok else f"NOT OK: {len(result.failed)} check(s) fail"))
-
-
-def _totals_rows(totals: AuditTotals, *, people: bool) -> list[list[object]]:
-    """The rows of a totals table; a group without a value says what its entries are (``goods-loss (no purpose)``)."""
-    return [
-        [*(v if v is not None else f"{', '.join(row.kinds)} (no {d})" for d, v in row.group.items()),
-         row.amount.unit.code, row.amount.value, row.entries, *([row.beneficiaries] if people else [])]
-        for row in totals.rows
-    ]  # fmt: skip
-
-
-def _print_totals(totals: AuditTotals) -> None:
-    """Audit totals as a table and a Totals line; what is received has no beneficiaries, so no column for them."""
-    title = f"{totals.flow.value.capitalize()}, by {', '.join(d.value for d in totals.by)}"
-    if not totals.rows:
-        out.print(Text(f"{title}: no entries"))
-        return
-    people = totals.flow is not Flow.RECEIVED
-    money_table(
-        title,
-        [*(d.value for d in totals.by), "unit", "amount", "entries", *(["beneficiaries"] if people else [])],
-        _totals_rows(totals, people=people),
-    )
-    out.print(
-        Text(
-            "Totals: " + ", ".join(money_text(amount) for amount in totals.totals.values())
-            + f"; {count_text(totals.entries)} entries"
-            + (f", {count_text(totals.beneficiaries)} distinct beneficiaries" if people else "")
-        )
-    )  # fmt: skip
 
 
 @app.command()
@@ -317,10 +249,10 @@ def report(
     for warning in result.warnings:
         sys.stderr.write(f"aidledger: warning: {warning}\n")
     if as_json:
-        emit_json(_report_dict(result))
+        emit_json(printed.report_dict(result))
     else:
         with numbers_in(locale):
-            _print_report(result)
+            printed.print_report(result)
 
 
 def _filters(where: list[str] | None) -> dict[Dimension | str, str]:
@@ -332,142 +264,6 @@ def _filters(where: list[str] | None) -> dict[Dimension | str, str]:
             raise InvalidArgument(f"--where takes DIMENSION=VALUE, got {item!r}", value=item)
         filters[name.strip()] = value
     return filters
-
-
-def _report_dict(report: AuditReport) -> dict[str, Any]:
-    summary, tests = report.summary, report.journal_tests
-    return {
-        "totals": report.totals.as_dict(),
-        "programmes": [plain_attrs(p) | {"net_paid": plain_attrs(p.net_paid)} for p in summary.programmes],
-        "stock": [{"fund": s.fund, **plain_attrs(s.position)} for s in summary.stock],
-        "grants": [plain_attrs(g) for g in summary.grants],
-        "pledges": [plain_attrs(p) for p in summary.pledges],
-        "fund_statements": [_statement_dict(x) for x in report.statements],
-        "journal_tests": None if tests is None else plain_attrs(tests),
-        "exclusion_conflicts": [plain_attrs(x) for x in report.exclusions],
-        "budget": None if report.budget is None else _budget_dict(report.budget),
-        "verified_receipt": [plain_attrs(x) for x in report.receipts],
-        "warnings": list(report.warnings),
-    }
-
-
-def _budget_dict(budget: BudgetReport) -> dict[str, Any]:
-    return {
-        "lines": [{"line": x.line.code, "owner": x.line.owner_code, **plain_attrs(x.figures)} for x in budget.lines],
-        "totals": {code: plain_attrs(figures) for code, figures in budget.totals.items()},
-    }
-
-
-def _print_report(report: AuditReport) -> None:
-    summary = report.summary
-    _print_totals(report.totals)
-    money_table(
-        "One-off programmes",
-        ["programme", "approved", "paid", "failed", "returned", "outstanding", "net paid", "beneficiaries paid"],
-        [
-            [p.programme.code, p.approved.value, p.paid.value, p.failed.value, p.returned.value, p.outstanding.value,
-             p.net_paid.value, p.beneficiaries_paid]
-            for p in summary.programmes
-        ],
-        if_any=True,
-    )  # fmt: skip
-    money_table(
-        "Stock",
-        ["fund", "commodity", "received", "delivered", "lost", "in transit", "on hand", "on hand value", "reconciles"],
-        [
-            [s.fund, s.position.commodity, s.position.received.value, s.position.delivered.value,
-             s.position.lost.value, s.position.in_transit.value, s.position.on_hand.value,
-             s.position.on_hand_value.value, s.position.reconciles]
-            for s in summary.stock
-        ],
-        if_any=True,
-    )  # fmt: skip
-    money_table(
-        "Grants",
-        ["project", "committed", "disbursed", "clawed back", "remaining"],
-        [[g.project.code, g.committed.value, g.disbursed.value, g.clawed_back.value, g.remaining.value]
-         for g in summary.grants],
-        if_any=True,
-    )  # fmt: skip
-    money_table(
-        "Pledges",
-        ["pledge", "donor", "promised", "fulfilled", "written off", "outstanding"],
-        [[p.pledge.code, p.pledge.donor, p.pledge.amount.value, p.fulfilled.value, p.written_off.value,
-          p.outstanding.value] for p in summary.pledges],
-        if_any=True,
-    )  # fmt: skip
-    if report.exclusions:
-        money_table(
-            "Exclusion conflicts (one beneficiary in two programmes of a group)",
-            ["group", "severity", "beneficiary", "programmes"],
-            [[x.group, x.severity.value, x.beneficiary, ", ".join(x.programmes)] for x in report.exclusions],
-        )
-    if report.budget is not None:
-        _print_budget(report.budget)
-    if report.receipts:
-        money_table(
-            "Verified receipt (95% Wilson interval of the discrepancy rate)",
-            ["programme", "verified", "received", "partly", "not received", "unreachable", "rate", "low", "high"],
-            [[x.programme, x.verified, x.received, x.partly, x.not_received, x.unreachable,
-              "" if x.rate is None else str(x.rate), "" if x.low is None else str(x.low),
-              "" if x.high is None else str(x.high)] for x in report.receipts],
-        )  # fmt: skip
-    for statement in report.statements:
-        _print_statement(statement)
-    if report.journal_tests is not None:
-        _print_journal_tests(report.journal_tests)
-
-
-def _print_budget(budget: BudgetReport) -> None:
-    rows = [
-        [x.line.code, x.line.owner_code, x.figures.budgeted.value, x.figures.committed.value,
-         x.figures.disbursed.value, x.figures.returned.value, x.figures.remaining.value]
-        for x in budget.lines
-    ]  # fmt: skip
-    rows += [
-        [f"total {code}", "", f.budgeted.value, f.committed.value, f.disbursed.value, f.returned.value,
-         f.remaining.value]
-        for code, f in budget.totals.items()
-    ]  # fmt: skip
-    money_table(
-        "Budget against actuals",
-        ["line", "of", "budgeted", "committed", "disbursed", "returned", "remaining"],
-        rows,
-    )
-
-
-def _print_statement(statement: FundStatement) -> None:
-    money_table(
-        f"Fund {statement.fund.code} ({statement.currency.code})",
-        ["line", "amount", "entries"],
-        [
-            ["opening balance", statement.opening.value, 0],
-            *(["received: " + x.label, x.amount.value, x.entries] for x in statement.receipts),
-            *(["transferred: " + x.label, x.amount.value, x.entries] for x in statement.transfers),
-            *(["other: " + x.label, x.amount.value, x.entries] for x in statement.other),
-            *(["spent: " + x.label, -x.amount.value, x.entries] for x in statement.spending),
-            ["closing balance", statement.closing.value, 0],
-        ],
-    )
-    out.print(Text("Statement reconciles" if statement.reconciles else "Statement does NOT reconcile"))
-
-
-def _print_journal_tests(tests: JournalTestReport) -> None:
-    money_table("Journal-entry tests", ["test", "findings"], [[name, n] for name, n in tests.findings.items()])
-    money_table(
-        f"Sample ({tests.sample.method.value}, seed {tests.sample.seed}): the entries to vouch",
-        ["seq", "date", "kind", "actor", "amount", "memo", "source"],
-        [
-            [x.seq, x.effective_at.to_date_string(), x.kind, x.actor, "\n".join(map(money_text, x.amounts)), x.memo,
-             x.source or ""]
-            for x in tests.sample.entries
-        ],
-    )  # fmt: skip
-
-
-def _statement_dict(statement: FundStatement) -> dict[str, Any]:
-    data: dict[str, Any] = plain_attrs(statement)
-    return data | {"reconciles": statement.reconciles, "fund": statement.fund.code}
 
 
 FORMATS = ("beancount", "hledger", "csv", "iati", "html", "pain001")
