@@ -65,6 +65,21 @@ def postgres() -> Iterator[PostgresServer]:
         server.stop()
 
 
+def _previous() -> dict[str, dict[str, Any]]:
+    """The figures of the last full run (``results.json`` before this run replaces it), by name."""
+    try:
+        return dict(json.loads(RESULTS_FILE.read_text())["results"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return {}
+
+
+def _measured_at() -> str:
+    try:
+        return str(json.loads(RESULTS_FILE.read_text())["measured_at"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return "at an unknown time"
+
+
 def _fmt(value: float) -> str:
     return f"{value:,.0f}" if value >= 100 else f"{value:,.3g}"
 
@@ -74,13 +89,20 @@ def report() -> Iterator[None]:
     yield
     if not RESULTS:
         return
-    lines = ["", f"{'benchmark':<44} {'aidledger':>16} {'raw limit':>16} {'ratio':>8}  target"]
+    before = _previous()
+    lines = [
+        "",
+        f"{'benchmark':<44} {'before':>16} {'aidledger':>16} {'raw limit':>16} {'ratio':>8}  target",
+    ]
     for name, row in RESULTS.items():
         limit = f"{_fmt(row['limit'])}" if "limit" in row else ""
         ratio = f"{row['ratio']:.1%}" if row.get("ratio") is not None else ""
         value = f"{_fmt(row['value'])} {row['unit']}"
-        lines.append(f"{name:<44} {value:>16} {limit:>16} {ratio:>8}  {row['target']}")
+        earlier = f"{_fmt(before[name]['value'])} {row['unit']}" if name in before else "-"
+        lines.append(f"{name:<44} {earlier:>16} {value:>16} {limit:>16} {ratio:>8}  {row['target']}")
     print("\n".join(lines))
+    if before:
+        print(f"(before: {RESULTS_FILE.name} as it was, measured {_measured_at()})")
     if SMOKE:
         return
     RESULTS_FILE.write_text(

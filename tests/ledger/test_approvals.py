@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import attrs
 import pytest
 
@@ -18,6 +21,7 @@ from aidledger import (
     verify,
 )
 from aidledger.ledger import approvals
+from aidledger.store import triggers
 from tests.conftest import T0, Chart
 from tests.helpers import snapshot
 from tests.operations.conftest import APRIL, commit_village, kzt
@@ -27,6 +31,17 @@ from tests.operations.conftest import APRIL, commit_village, kzt
 def project(aid: Aid) -> Aid:
     """340 million KZT committed to one village, and an Aid configured with no approval threshold at all."""
     return Aid(commit_village(aid).ledger)
+
+
+@contextmanager
+def without_the_database_rule(ledger: Ledger) -> Iterator[None]:
+    """The database's approval rule dropped (by its owner, say), so that only reconcile can find what slips past."""
+    with ledger.engine.begin() as connection:
+        postgres = connection.dialect.name == "postgresql"
+        connection.exec_driver_sql("DROP TRIGGER log_entry_approved" + (" ON log" if postgres else ""))
+    yield
+    with ledger.engine.begin() as connection:
+        triggers.create(connection, (), checker=False, frozen=False)
 
 
 def tranches(*tiers: tuple[str, int]) -> ApprovalPolicy:
@@ -105,7 +120,13 @@ class TestEveryPath:
         assert reconcile(ledger).ok
         with pytest.MonkeyPatch.context() as patched:
             patched.setattr(approvals, "current_policies", lambda *_: {})  # a library that knows no policy
-            slipped = [ledger.post(gift("HOUSING", "200")), ledger.post(gift("GENERAL", "200", project="P-1"))]
+            before = snapshot(ledger)
+            for refused in (gift("HOUSING", "200"), gift("GENERAL", "200", project="P-1")):
+                with pytest.raises(ApprovalRequired, match="the database refused the entry"):
+                    ledger.post(refused)
+            assert snapshot(ledger) == before
+            with without_the_database_rule(ledger):
+                slipped = [ledger.post(gift("HOUSING", "200")), ledger.post(gift("GENERAL", "200", project="P-1"))]
             ledger.post(gift("GENERAL", "200", project="P-2"))  # in no scope
         found = [(u.entry.seq, u.needed, u.scope) for u in ledger.unapproved()]
         assert found == [(slipped[0].seq, 1, "fund=HOUSING"), (slipped[1].seq, 2, "tag=project=P-1")]
@@ -184,7 +205,7 @@ class TestPolicyInTime:
         ledger = project.ledger
         ledger.set_approval_policy(tranches(("1000000", 1), ("5000000", 2)), actor="board")
         tranche(project, "6000000", "T-6")
-        with monkeypatch.context() as patched:
+        with monkeypatch.context() as patched, without_the_database_rule(ledger):
             patched.setattr(approvals, "current_policies", lambda *_: {})  # a library that knows no policy
             slipped = project.disburse("DOSTYK", kzt("2000000"), milestone="late", on=APRIL, actor="maker")
             short = project.approve("T-6", checker="alice").posted[0]  # one checker where two were needed
@@ -210,6 +231,64 @@ class TestPolicyInTime:
         with monkeypatch.context() as patched:
             patched.setattr(approvals, "check_post", lambda *_: None)
             patched.setattr("aidledger.ledger.ledger._not_approved_by_hand", lambda _: None)
-            early = ledger.post(attrs.evolve(entry, approved_by="alice"))
+            with pytest.raises(ApprovalRequired, match="the database refused"):  # no decision by alice before it
+                ledger.post(attrs.evolve(entry, approved_by="alice"))
+            with without_the_database_rule(ledger):
+                early = ledger.post(attrs.evolve(entry, approved_by="alice"))
         project.approve("T-7", checker="alice")  # its decision comes after the first copy was logged
         assert [u.entry.seq for u in ledger.unapproved()] == [early.seq]
+
+
+class TestTheDatabaseRefuses:
+    """The database itself refuses an entry that lacks the approvals the policy in force asks for, whatever the
+    code that writes it checks (here: a library whose own check is switched off)."""
+
+    @pytest.fixture
+    def unchecked(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        monkeypatch.setattr(approvals, "check_post", lambda *_: None)
+        monkeypatch.setattr(approvals, "current_policies", lambda *_: {})
+
+    @pytest.mark.usefixtures("unchecked")
+    def test_a_tranche_posted_without_approval(self, project: Aid) -> None:
+        """Aid(ledger) with no threshold and a library that skips the check: 2,000,000 KZT is refused."""
+        project.ledger.set_approval_policy(tranches(("1000000", 1)), actor="board")
+        before = snapshot(project.ledger)
+        with pytest.raises(ApprovalRequired, match="the database refused the entry: aidledger: the approval policy"):
+            project.disburse("DOSTYK", kzt("2000000"), milestone="roofs", on=APRIL, actor="maker")
+        assert snapshot(project.ledger) == before
+        project.disburse("DOSTYK", kzt("1000000"), milestone="walls", on=APRIL, actor="maker")  # at the tier: free
+        assert reconcile(project.ledger).ok
+
+    @pytest.mark.usefixtures("unchecked")
+    def test_one_checker_where_two_are_needed(self, project: Aid) -> None:
+        """Approved by one checker under a two-checker tier: the decision and the entry are refused together."""
+        project.ledger.set_approval_policy(tranches(("5000000", 2)), actor="board")
+        tranche(project, "6000000", "T-9")
+        before = snapshot(project.ledger)
+        with pytest.raises(ApprovalRequired, match="the database refused"):
+            project.approve("T-9", checker="alice")
+        assert snapshot(project.ledger) == before
+        assert project.ledger.pending("T-9").status == "pending"
+
+    def test_two_checkers_pass_the_database(self, project: Aid, monkeypatch: pytest.MonkeyPatch) -> None:
+        """Two distinct checkers, the first recorded as an approval, the second as the decision: posted."""
+        project.ledger.set_approval_policy(tranches(("5000000", 2)), actor="board")
+        tranche(project, "6000000", "T-10")
+        assert project.approve("T-10", checker="alice").posted == ()
+        monkeypatch.setattr(approvals, "check_post", lambda *_: None)  # only the database counts now
+        assert len(project.approve("T-10", checker="bob").posted) == 1
+        assert reconcile(project.ledger).ok
+
+    @pytest.mark.usefixtures("unchecked")
+    def test_a_checker_counts_once_and_the_maker_never(self, project: Aid) -> None:
+        """The maker's approval record and a second record of the same checker add nothing."""
+        ledger = project.ledger
+        ledger.set_approval_policy(tranches(("5000000", 3)), actor="board")
+        tranche(project, "6000000", "T-11")
+        body = {"decision": "approved"}
+        for number, actor in enumerate(("maker", "alice", "alice"), start=1):  # written past the library's rules
+            ledger.put_record("approval", f"T-11#{number}", body, actor=actor, subject="T-11")
+        with pytest.raises(ApprovalRequired, match="the database refused"):
+            ledger.approve("T-11", checker="bob")  # alice and bob: two distinct checkers of the three needed
+        ledger.put_record("approval", "T-11#4", body, actor="carol", subject="T-11")
+        assert len(ledger.approve("T-11", checker="bob").posted) == 1

@@ -1,5 +1,5 @@
-"""Migrating a ledger written before the one log (revision 0001) to the log (0002) and its tree (0003), on both
-databases.
+"""Migrating a ledger written before the one log (revision 0001) to the log (0002), its tree (0003) and the
+database's approval rule (0004), on both databases.
 
 A revision-0001 database is made the way that version left it: a ledger filled by
 this library, with the log and log tree tables, their triggers and the rule freezing an entry's
@@ -12,8 +12,9 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
-from aidledger import Aid, Ledger, reconcile, verify
+from aidledger import Aid, ApprovalPolicy, ApprovalRequired, Ledger, reconcile, verify
 from aidledger.core.errors import SchemaMismatch
+from aidledger.ledger import approvals
 from aidledger.queries.proofs import consistency_proof, tree_check, tree_digest
 from aidledger.store import schema as t
 from aidledger.store import triggers
@@ -22,10 +23,19 @@ from tests.operations.conftest import kzt
 from tests.reliability.test_tampering import fill
 
 
+def drop_approval_rule(connection: sa.Connection) -> None:
+    """Take out the database's approval rule, which revisions before 0004 did not have."""
+    postgres = connection.dialect.name == "postgresql"
+    connection.exec_driver_sql("DROP TRIGGER log_entry_approved" + (" ON log" if postgres else ""))
+    if postgres:
+        connection.exec_driver_sql("DROP FUNCTION aidledger_entry_approved()")
+
+
 def back_to_0001(ledger: Ledger) -> None:
     """Take the one log out of ``ledger``'s database, as revision 0001 had it."""
     with ledger.engine.begin() as connection:
         postgres = connection.dialect.name == "postgresql"
+        drop_approval_rule(connection)
         for table in triggers.ENTRY_ROWS:
             connection.exec_driver_sql(f"DROP TRIGGER IF EXISTS {table}_frozen" + (f" ON {table}" if postgres else ""))
         if postgres:
@@ -72,6 +82,7 @@ def test_a_ledger_of_revision_0002_gets_the_tree_of_its_log(books: Aid, url: str
     before = verify(ledger)
     published = tree_check(ledger).digest
     with ledger.engine.begin() as connection:
+        drop_approval_rule(connection)
         connection.exec_driver_sql("DROP TABLE log_tree")
         connection.exec_driver_sql("UPDATE alembic_version SET version_num = '0002'")
     ledger.close()
@@ -82,4 +93,25 @@ def test_a_ledger_of_revision_0002_gets_the_tree_of_its_log(books: Aid, url: str
         assert published.size == before.log_seq
         Aid(migrated).donate("GENERAL", kzt("10"), donor="D-9", on=MAY.add(days=9), actor="cashier")
         assert consistency_proof(migrated, published).new.size == published.size + 1
+        assert reconcile(migrated).ok
+
+
+def test_a_ledger_of_revision_0003_gets_the_approval_rule(
+    books: Aid, url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Migration 0004 adds the database's approval rule: no hash changes, the entries posted before the policy stay
+    valid, and an entry above the policy without its approvals is refused by the database from then on."""
+    ledger = fill(books).ledger
+    ledger.set_approval_policy(ApprovalPolicy(kind="donation", tiers=[(kzt("1000"), 1)]), actor="board")
+    before = verify(ledger)
+    with ledger.engine.begin() as connection:
+        drop_approval_rule(connection)
+        connection.exec_driver_sql("UPDATE alembic_version SET version_num = '0003'")
+    ledger.close()
+    monkeypatch.setattr(approvals, "check_post", lambda *_: None)  # only the database checks
+    with Ledger.open(url) as migrated:
+        assert verify(migrated).digest == before.digest
+        with pytest.raises(ApprovalRequired, match="the database refused the entry"):
+            Aid(migrated).donate("GENERAL", kzt("5000"), donor="D-9", on=MAY.add(days=9), actor="cashier")
+        Aid(migrated).donate("GENERAL", kzt("1000"), donor="D-9", on=MAY.add(days=9), actor="cashier")
         assert reconcile(migrated).ok

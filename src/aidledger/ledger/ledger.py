@@ -34,7 +34,7 @@ from aidledger.core.accounts import Account, Fund
 from aidledger.core.amounts import Amount, Unit
 from aidledger.core.approvals import POLICY_RECORD, ApprovalPolicy, required_checkers
 from aidledger.core.entries import Claim, JournalEntry, PostedEntry, Posting, check_text
-from aidledger.core.errors import AidLedgerError, InvalidArgument, StorageError
+from aidledger.core.errors import AidLedgerError, ApprovalRequired, InvalidArgument, StorageError
 from aidledger.core.times import from_micros, now
 from aidledger.core.window import Window
 from aidledger.ledger import approvals, posting, records
@@ -48,6 +48,7 @@ from aidledger.ledger.view import LedgerView
 from aidledger.store import engine as store_engine
 from aidledger.store import log as store_log
 from aidledger.store import schema as t
+from aidledger.store import triggers
 from aidledger.store import window as store_window
 
 T = TypeVar("T")
@@ -196,7 +197,7 @@ class Ledger:
             except (OperationalError, DBAPIError) as error:
                 if isinstance(error, IntegrityError) or not _retryable(error) or attempt == _RETRIES - 1:
                     if isinstance(error, IntegrityError):
-                        raise StorageError(f"the database refused the write: {first_line(error.orig)}") from None
+                        raise _refused(error) from None
                     if getattr(error.orig, "sqlstate", None) == _READ_ONLY_SQLSTATE:
                         raise StorageError(
                             f"the database at {self.url} is read-only ({first_line(error.orig)}): a hot standby "
@@ -659,6 +660,17 @@ class Ledger:
                 return reader.count_standing_tagged(name, kind=kind)
         with self.snapshot() as connection:
             return Balances(connection).count_tagged(name, kind=kind)
+
+
+def _refused(error: IntegrityError) -> AidLedgerError:
+    """The typed error for a write the database's own rules refused."""
+    reason = first_line(error.orig)
+    if triggers.APPROVAL_MESSAGE in str(error.orig):
+        return ApprovalRequired(
+            f"the database refused the entry: {reason}; submit it (Ledger.submit) and let the checkers approve "
+            "it (Ledger.approve); nothing was posted"
+        )
+    return StorageError(f"the database refused the write: {reason}")
 
 
 def _not_approved_by_hand(entry: JournalEntry) -> None:

@@ -22,7 +22,7 @@ from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 from aidledger.core.errors import LedgerUrlError, NotALedger, SchemaMismatch
 
 #: The newest migration; a test checks it is Alembic's head.
-SCHEMA_REVISION: Final = "0003"
+SCHEMA_REVISION: Final = "0004"
 BUSY_TIMEOUT_MS: Final = 60_000
 WRITE: Final = "aidledger_write"
 

@@ -48,7 +48,12 @@ VERSION_TABLE: Final = "alembic_version"
 CACHES: Final = {"balances": ("SELECT", "INSERT", "UPDATE"), "balance_days": ("SELECT", "INSERT", "UPDATE")}
 HEAD: Final = "ledger_head"
 #: The trigger functions of :mod:`aidledger.store.triggers`, owned by the owner.
-FUNCTIONS: Final = ("aidledger_append_only()", "aidledger_checker_not_maker()", "aidledger_entry_frozen()")
+FUNCTIONS: Final = (
+    "aidledger_append_only()",
+    "aidledger_checker_not_maker()",
+    "aidledger_entry_frozen()",
+    "aidledger_entry_approved()",
+)
 #: Every privilege PostgreSQL knows on a table.
 TABLE_PRIVILEGES: Final = ("SELECT", "INSERT", "UPDATE", "DELETE", "TRUNCATE", "REFERENCES", "TRIGGER")
 

@@ -157,7 +157,7 @@ def upgrade() -> None:
             genesis=GENESIS
         )
     )
-    triggers.create(op.get_bind(), APPEND_ONLY, frozen=False)
+    triggers.create(op.get_bind(), APPEND_ONLY, frozen=False, approved=False)
 
 
 def downgrade() -> None:

@@ -41,7 +41,7 @@ def upgrade() -> None:
     op.create_index("ix_log_entries", "log", ["entries"])
     connection = op.get_bind()
     log.append(connection, _existing_items(connection), tree=False)
-    triggers.create(connection, ("log",), checker=False)
+    triggers.create(connection, ("log",), checker=False, approved=False)
 
 
 def _existing_items(connection: sa.Connection) -> list[log.Item]:

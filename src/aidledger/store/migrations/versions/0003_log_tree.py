@@ -32,7 +32,7 @@ def upgrade() -> None:
     connection = op.get_bind()
     rows = connection.execute(sa.text("SELECT seq, kind, ref, item, entries, prev_hash FROM log ORDER BY seq"))
     tree.build(connection, rows)
-    triggers.create(connection, ("log_tree",), checker=False, frozen=False)
+    triggers.create(connection, ("log_tree",), checker=False, frozen=False, approved=False)
 
 
 def downgrade() -> None:
