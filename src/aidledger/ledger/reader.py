@@ -91,22 +91,45 @@ class Reader:
         """The entries posted with any of these idempotency keys, by key (keys never posted are absent)."""
         e = t.entries.c
         found: dict[str, PostedEntry] = {}
-        for chunk in chunks(list(keys)):
-            for key, entry_id in self._connection.execute(
-                select(e.idempotency_key, e.id).where(e.idempotency_key.in_(chunk))
-            ):
-                found[key] = self.entry(entry_id)
+        for chunk in chunks(sorted(set(keys))):
+            rows = self._connection.execute(select(t.entries).where(e.idempotency_key.in_(chunk)).order_by(e.seq))
+            for posted in self.load_page(rows.all()):
+                key = posted.entry.idempotency_key
+                if key is not None:
+                    found[key] = posted
         return found
 
+    def latest_by_keys(self, keys: Sequence[str]) -> PostedEntry | None:
+        """Of the entries posted with any of these keys, the one effective last (the first posted among equals)."""
+        e = t.entries.c
+        latest: Any = None
+        for chunk in chunks(sorted(set(keys))):
+            row = self._connection.execute(
+                select(t.entries).where(e.idempotency_key.in_(chunk)).order_by(e.effective_at.desc(), e.seq).limit(1)
+            ).first()
+            if row is not None and (
+                latest is None or (row.effective_at, -row.seq) > (latest.effective_at, -latest.seq)
+            ):
+                latest = row
+        return None if latest is None else self.load_page([latest])[0]
+
     def load_page(self, rows: Sequence[Any]) -> list[PostedEntry]:
-        """The entries of ``rows`` (entries table rows in seq order), with their postings, tags and claims."""
+        """The entries of ``rows`` (entries table rows in seq order), with their postings, tags and claims.
+
+        Their children are read by one range of entry numbers when the rows are consecutive, else by their numbers.
+        """
+        if not rows:
+            return []
         first, last = rows[0].seq, rows[-1].seq
+        consecutive = last - first + 1 == len(rows)
+        seqs = [row.seq for row in rows]
         connection = self._connection
 
         def children(table: Any, *order: Any) -> dict[int, list[Any]]:
             found: dict[int, list[Any]] = defaultdict(list)
-            query = select(table).where(table.c.entry_seq >= first, table.c.entry_seq <= last)
-            for child in connection.execute(query.order_by(table.c.entry_seq, *order)):
+            column = table.c.entry_seq
+            wanted = [column >= first, column <= last] if consecutive else [column.in_(seqs)]
+            for child in connection.execute(select(table).where(*wanted).order_by(column, *order)):
                 found[child.entry_seq].append(child)
             return found
 

@@ -53,6 +53,10 @@ class LedgerView:
         """The entries posted with any of these idempotency keys, by key (keys never posted are absent)."""
         return self._reader.entries_by_keys(keys)
 
+    def latest_by_keys(self, keys: Sequence[str]) -> PostedEntry | None:
+        """Of the entries posted with any of these keys, the one effective last (the first posted among equals)."""
+        return self._reader.latest_by_keys(keys)
+
     def keys_tagged(self, name: str, value: str, *, kind: str | None = None) -> list[str]:
         """Idempotency keys of the entries carrying tag ``name=value`` (of one kind, if given)."""
         return self._reader.keys_tagged(name, value, kind=kind)

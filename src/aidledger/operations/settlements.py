@@ -60,11 +60,11 @@ class Settlement:
 
 def check_dates(view: LedgerView, prog: Programme, list_code: str, lines: list[ProviderLine], on: dt.datetime) -> None:
     """A settlement is dated at or after the list was sent and its payment approved (OutOfOrder otherwise)."""
-    keys = [payment_key("payment", prog.code, line.reference) for line in lines]
-    approved = view.entries_by_keys(keys)
-    for line, key in zip(lines, keys, strict=True):
-        what = f"the settlement of payment {line.reference} of list {list_code}"
-        check_not_before(on, "approval", approved[key], what)
+    prefix = payment_key("payment", prog.code, "")
+    latest = view.latest_by_keys([prefix + line.reference for line in lines])  # approved last: the one to check
+    if latest is not None and latest.entry.idempotency_key is not None:
+        reference = latest.entry.idempotency_key.removeprefix(prefix)
+        check_not_before(on, "approval", latest, f"the settlement of payment {reference} of list {list_code}")
     sent = view.entry_by_key(sent_key(list_code))
     if sent is not None and lines:
         check_not_before(on, "sending to the provider", sent, f"the settlement of payment list {list_code}")
