@@ -35,12 +35,13 @@ from aidledger.core.amounts import Amount, Unit
 from aidledger.core.approvals import POLICY_RECORD, ApprovalPolicy, required_checkers
 from aidledger.core.entries import Claim, JournalEntry, PostedEntry, Posting, check_text
 from aidledger.core.errors import AidLedgerError, ApprovalRequired, InvalidArgument, StorageError
-from aidledger.core.times import from_micros, now
+from aidledger.core.times import from_micros, now, to_micros
 from aidledger.core.window import Window
 from aidledger.ledger import approvals, posting, records
 from aidledger.ledger import chart as charting
 from aidledger.ledger.balances import Balances, trial_balance
 from aidledger.ledger.chart import Charts
+from aidledger.ledger.group import GroupCommit
 from aidledger.ledger.reader import Reader
 from aidledger.ledger.results import BatchResult, EntryFacts, Head, PendingBatch, Record, TrialBalance, Unapproved
 from aidledger.ledger.rows import first_line
@@ -72,6 +73,7 @@ class Ledger:
         self._url = url
         self._clock = clock
         self._charts = Charts(self.snapshot)
+        self._group: GroupCommit[posting.Prepared, PostedEntry] = GroupCommit(self._post_together)
         self._postgres = engine.dialect.name == "postgresql"
         self._read_only = False
 
@@ -284,8 +286,55 @@ class Ledger:
     # -- posting -------------------------------------------------------------
 
     def post(self, entry: JournalEntry) -> PostedEntry:
-        """Post one entry, or return the first result if its idempotency key was posted."""
-        return self.post_batch([entry]).posted[0]
+        """Post one entry, or return the first result if its idempotency key was posted.
+
+        Posts from threads sharing this Ledger that arrive while another is being
+        written share one transaction and one durable commit (see
+        :mod:`aidledger.ledger.group`); each is still checked, refused and made
+        idempotent on its own.
+        """
+        if not isinstance(entry, JournalEntry):
+            raise InvalidArgument(f"expected a JournalEntry, got {entry!r}", value=entry)
+        _not_approved_by_hand(entry)
+        prepared = posting.prepare(entry, self._charts)
+        if getattr(self._local, "writing", False):  # inside a write of this thread: refused as such
+            return self._post([prepared], skip_claimed=False).posted[0]
+        return self._group.submit(prepared)
+
+    def _post_together(self, batch: list[posting.Prepared]) -> list[PostedEntry | BaseException]:
+        """Post ``batch`` in one transaction: its posted entries, or, if one is refused, each in a savepoint of its
+        own, so that what refuses one (returned in its place) refuses it alone."""
+        if len(batch) == 1:
+            return [self._post(batch, skip_claimed=False).posted[0]]
+
+        def work(connection: Connection, seq: int, hash_: str, recorded: int) -> list[PostedEntry | BaseException]:
+            poster = posting.Poster(connection, self._charts, self._clock)
+            savepoint = connection.begin_nested()
+            try:  # all of them together, as post_many would: one statement per table
+                together = poster.post(batch, seq, hash_, recorded).results
+            except (AidLedgerError, IntegrityError):
+                together = (None,)
+            if None not in together:
+                savepoint.commit()
+                return [posted for posted in together if posted is not None]
+            savepoint.rollback()
+            outcomes: list[PostedEntry | BaseException] = []
+            for prepared in batch:
+                savepoint = connection.begin_nested()
+                try:
+                    posted = poster.post([prepared], seq, hash_, recorded)
+                except (AidLedgerError, IntegrityError) as error:
+                    savepoint.rollback()
+                    outcomes.append(_refused(error) if isinstance(error, IntegrityError) else error)
+                    continue
+                savepoint.commit()
+                entry = posted.posted[0]
+                if entry.seq > seq:
+                    seq, hash_, recorded = entry.seq, entry.hash, max(recorded, to_micros(entry.recorded_at))
+                outcomes.append(entry)
+            return outcomes
+
+        return self._write(work)
 
     def post_many(self, entries: Iterable[JournalEntry]) -> list[PostedEntry]:
         """Post a batch of entries in one transaction: all of them, or (on any error) none.
