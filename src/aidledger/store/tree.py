@@ -18,6 +18,7 @@ the digest it claims.
 from __future__ import annotations
 
 import hashlib
+import itertools
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any, Final
 
@@ -166,17 +167,36 @@ def differences(connection: Connection, limit: int = 20) -> tuple[list[Differenc
     g = t.log_tree.c
     level, sha256 = 0, hashlib.sha256
     while hashes:
-        stored = {row.idx: row.hash for row in connection.execute(select(g.idx, g.hash).where(g.level == level))}
-        for idx, value in enumerate(hashes):
-            have = stored.pop(idx, "")
-            if have != value.hex():
-                found.append(Difference(level, idx, value.hex(), str(have)))
-        found.extend(Difference(level, int(idx), "", str(have)) for idx, have in sorted(stored.items()))
+        if len(found) < limit:
+            stored = connection.execute(select(g.idx, g.hash).where(g.level == level).order_by(g.idx))
+            found.extend(itertools.islice(_level_differences(level, hashes, stored), limit - len(found)))
         hashes = [sha256(b"\x01" + hashes[i] + hashes[i + 1]).digest() for i in range(0, len(hashes) - 1, 2)]
         level += 1
     extra = connection.execute(select(g.level, g.idx, g.hash).where(g.level >= level).order_by(g.level, g.idx))
-    found.extend(Difference(row.level, row.idx, "", row.hash) for row in extra)
+    found.extend(Difference(row.level, row.idx, "", row.hash) for row in itertools.islice(extra, limit))
     return found[:limit], size, root
+
+
+def _level_differences(level: int, hashes: list[bytes], stored: Iterable[Any]) -> Iterator[Difference]:
+    """The stored nodes of one level (rows of idx and hash, by idx) that differ from ``hashes``, in idx order.
+
+    The rows are read as they come, never all at once: a campaign's log has a million leaves.  A row whose idx
+    is not a whole number (a changed row) is a node that should not be there.
+    """
+    rows = iter(stored)
+    row = next(rows, None)
+    for idx, value in enumerate(hashes):
+        while row is not None and (type(row.idx) is not int or row.idx < idx):
+            yield Difference(level, row.idx, "", str(row.hash))
+            row = next(rows, None)
+        have = ""
+        if row is not None and row.idx == idx:
+            have, row = str(row.hash), next(rows, None)
+        if have != value.hex():
+            yield Difference(level, idx, value.hex(), have)
+    while row is not None:
+        yield Difference(level, row.idx, "", str(row.hash))
+        row = next(rows, None)
 
 
 def _unhex(value: object, level: int, idx: int) -> bytes:
