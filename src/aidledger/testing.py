@@ -96,11 +96,15 @@ class PostgresServer:
         return standby
 
     def catch_up(self, primary: PostgresServer, *, timeout: float = 60.0) -> str:
-        """Wait until this standby has replayed everything ``primary`` wrote so far; the primary's LSN then."""
+        """Wait until this standby has replayed everything ``primary`` wrote so far; the primary's LSN then.
+
+        "Wrote" is the primary's insert position: with ``synchronous_commit=off`` (a server started without
+        ``durable``) a commit returns before its WAL is written, so the write position can lag the last commits.
+        """
         import psycopg
 
         with psycopg.connect(primary._dsn(), autocommit=True) as connection:
-            row = connection.execute("SELECT pg_current_wal_lsn()::text").fetchone()
+            row = connection.execute("SELECT pg_current_wal_insert_lsn()::text").fetchone()
         lsn = str(row[0]) if row else ""
         deadline = time.monotonic() + timeout
         with psycopg.connect(self._dsn(), autocommit=True) as connection:
