@@ -293,10 +293,7 @@ class Ledger:
         :mod:`aidledger.ledger.group`); each is still checked, refused and made
         idempotent on its own.
         """
-        if not isinstance(entry, JournalEntry):
-            raise InvalidArgument(f"expected a JournalEntry, got {entry!r}", value=entry)
-        _not_approved_by_hand(entry)
-        prepared = posting.prepare(entry, self._charts)
+        (prepared,) = self._prepare([entry])
         if getattr(self._local, "writing", False):  # inside a write of this thread: refused as such
             return self._post([prepared], skip_claimed=False).posted[0]
         return self._group.submit(prepared)
@@ -350,15 +347,19 @@ class Ledger:
         Set-aside entries are reported in ``BatchResult.skipped`` with the reason;
         every other refusal still refuses the whole batch.
         """
+        prepared = self._prepare(entries)
+        if not prepared:
+            return BatchResult(posted=(), skipped=(), results=())
+        return self._post(prepared, skip_claimed=skip_claimed)
+
+    def _prepare(self, entries: Iterable[JournalEntry]) -> list[posting.Prepared]:
+        """``entries`` checked (entries, none naming its own checker) and prepared for posting."""
         batch = list(entries)
         for entry in batch:
             if not isinstance(entry, JournalEntry):
                 raise InvalidArgument(f"expected a JournalEntry, got {entry!r}", value=entry)
             _not_approved_by_hand(entry)
-        if not batch:
-            return BatchResult(posted=(), skipped=(), results=())
-        prepared = [posting.prepare(entry, self._charts) for entry in batch]
-        return self._post(prepared, skip_claimed=skip_claimed)
+        return [posting.prepare(entry, self._charts) for entry in batch]
 
     def transact(
         self, build: Callable[[LedgerView], Sequence[JournalEntry]], *, skip_claimed: bool = False
