@@ -92,6 +92,40 @@ assert registry.person("KZ-HH-1").name == "Aigerim"
     assert "cryptography" in loaded_after(code)
 
 
+def test_the_operations_queries_exports_and_files_load_on_first_use() -> None:
+    """``import aidledger`` loads the core and the ledger; what is built on them comes with its first name."""
+    code = """
+import sys, aidledger
+later = ("aidledger.operations", "aidledger.vocabulary", "aidledger.registry", "aidledger.queries",
+         "aidledger.exports", "aidledger.io", "aidledger.demo")
+assert not [name for name in sys.modules if name.startswith(later)], sorted(sys.modules)
+assert aidledger.verify.__module__ == "aidledger.queries.verification"
+assert "aidledger.queries.verification" in sys.modules and "aidledger.exports.iati" not in sys.modules
+"""
+    loaded_after(code)
+
+
+def test_the_lazy_names_are_the_ones_imported_for_type_checkers() -> None:
+    """Each lazy name is imported under ``TYPE_CHECKING`` from the module it is loaded from, and resolves to it."""
+    import ast
+    import importlib
+
+    import aidledger
+
+    tree = ast.parse(Path(aidledger.__file__).read_text(encoding="utf-8"))
+    (block,) = [node for node in tree.body if isinstance(node, ast.If) and ast.unparse(node.test) == "TYPE_CHECKING"]
+    imported = {
+        node.module: tuple(alias.name for alias in node.names)
+        for node in block.body
+        if isinstance(node, ast.ImportFrom)
+    }
+    assert imported == aidledger._LAZY_MODULES
+    for module, names in imported.items():
+        for name in names:
+            assert getattr(aidledger, name) is getattr(importlib.import_module(module), name)
+    assert set(aidledger._LAZY) <= set(aidledger.__all__) <= set(dir(aidledger))
+
+
 def test_unknown_names_are_still_attribute_errors() -> None:
     import aidledger
 

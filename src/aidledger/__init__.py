@@ -58,48 +58,6 @@ from aidledger.core.errors import (
 )
 from aidledger.core.formatting import format_amount, format_number, format_time
 from aidledger.core.window import Digest, Window
-from aidledger.demo import (
-    FOOD_PACKAGE,
-    RELIEF_GOODS,
-    CampaignExpectations,
-    CampaignPlan,
-    CampaignResult,
-    run_campaign,
-)
-from aidledger.exports._common import ExportSummary
-from aidledger.exports.beancount import export_beancount
-from aidledger.exports.csv import export_csv
-from aidledger.exports.hledger import export_hledger
-from aidledger.exports.iati import IatiSummary, ReportingOrg, export_iati
-from aidledger.exports.narration import Description, describe
-from aidledger.io.bankfile import (
-    BankStatement,
-    CreditDebit,
-    CreditTransfer,
-    EntryStatus,
-    PainFile,
-    PaymentInstruction,
-    StatementEntry,
-    TransactionDetail,
-    read_camt,
-    read_mt940,
-    write_pain001,
-)
-from aidledger.io.banking import (
-    PaymentFiles,
-    export_pain001,
-    follow_up_lines,
-    payment_instruction,
-    post_credits,
-    read_bank_file,
-    read_payee_accounts,
-    settle_statement,
-    statement_lines,
-    statement_report,
-)
-from aidledger.io.csvfile import DIALECTS, CsvDialect
-from aidledger.io.provider import read_provider_report
-from aidledger.io.statement import read_statement
 from aidledger.ledger.ledger import EntryFacts, Ledger, LedgerView
 from aidledger.ledger.results import (
     BatchResult,
@@ -115,130 +73,379 @@ from aidledger.ledger.results import (
     Unapproved,
     Verification,
 )
-from aidledger.operations.aid import Aid
-from aidledger.operations.donations import Gift
-from aidledger.operations.payments import (
-    Conflict,
-    Mismatch,
-    OnConflict,
-    PaymentLine,
-    PaymentListResult,
-    Settlement,
-)
-from aidledger.operations.stock import Delivery, LossReason, ValuationBasis
-from aidledger.queries.audit import AuditTotals, Dimension, Flow, TotalsRow, audit_totals
-from aidledger.queries.consortium import ConsortiumList, ConsortiumParty, SharedHouseholds
-from aidledger.queries.entry_testing import (
-    AfterClose,
-    AfterCloseReason,
-    EntriesWithoutDescription,
-    EntryRef,
-    JournalTestReport,
-    OffHoursEntry,
-    RareActor,
-    RoundAmount,
-    Sample,
-    SampledEntry,
-    SampleMethod,
-    SeveralProgrammes,
-    SplitGroup,
-    SplitItem,
-    SplitReason,
-    TimeBasis,
-    UnusualActors,
-    entries_after_close,
-    entries_without_description,
-    journal_tests,
-    round_amounts,
-    same_beneficiary_several_programmes,
-    sample_entries,
-    split_under_threshold,
-    unusual_actors,
-)
-from aidledger.queries.matching import (
-    BankLine,
-    LedgerItem,
-    ProviderMatch,
-    ProviderPair,
-    StatementGroup,
-    StatementMatch,
-    StatementPair,
-    Unresolved,
-    match_provider_report,
-    match_statement,
-)
-from aidledger.queries.payment_lists import ListedPayment, ListedPayments, listed_payments, payment_references
-from aidledger.queries.planning import (
-    BudgetFigures,
-    BudgetLineStatus,
-    BudgetReport,
-    ExclusionFinding,
-    budget_vs_actual,
-    exclusion_conflicts,
-)
-from aidledger.queries.positions import (
-    DoublePayment,
-    GrantStatus,
-    PledgeStatus,
-    StockPosition,
-    UnclaimedPayment,
-    double_payments,
-    grant_status,
-    pledge_status,
-    stock_position,
-    unclaimed_payments,
-)
-from aidledger.queries.proofs import (
-    DonorReceipt,
-    Extension,
-    ItemProof,
-    LogExtension,
-    TreeCheck,
-    TreeDigest,
-    check_extends,
-    consistency_proof,
-    donor_receipt,
-    inclusion_proof,
-    tree_check,
-    tree_digest,
-)
-from aidledger.queries.receipts import (
-    PaidPayment,
-    ReceiptSample,
-    ReceiptSummary,
-    paid_payments,
-    receipt_sample,
-    receipt_summary,
-    wilson_interval,
-)
-from aidledger.queries.reconcile import reconcile
-from aidledger.queries.report import AuditReport, JournalTestOptions, audit_report
-from aidledger.queries.statements import FundStatement, StatementLine, fund_statement
-from aidledger.queries.summary import AidSummary, ProgrammeSummary, StockLine, aid_summary, programme_summary
-from aidledger.queries.verification import verify
-from aidledger.registry import Person, PersonStatus, Registry
-from aidledger.vocabulary import (
-    BudgetLine,
-    ExclusionGroup,
-    Outcome,
-    Owner,
-    PaymentStatus,
-    Pledge,
-    Programme,
-    Project,
-    ProviderLine,
-    ReceiptVerification,
-    Scope,
-    Severity,
-)
 
 if TYPE_CHECKING:
+    from aidledger.demo import (
+        FOOD_PACKAGE,
+        RELIEF_GOODS,
+        CampaignExpectations,
+        CampaignPlan,
+        CampaignResult,
+        run_campaign,
+    )
+    from aidledger.exports._common import ExportSummary
+    from aidledger.exports.beancount import export_beancount
+    from aidledger.exports.csv import export_csv
+    from aidledger.exports.hledger import export_hledger
     from aidledger.exports.html import ReportSummary, export_html
+    from aidledger.exports.iati import IatiSummary, ReportingOrg, export_iati
+    from aidledger.exports.narration import Description, describe
+    from aidledger.io.bankfile import (
+        BankStatement,
+        CreditDebit,
+        CreditTransfer,
+        EntryStatus,
+        PainFile,
+        PaymentInstruction,
+        StatementEntry,
+        TransactionDetail,
+        read_camt,
+        read_mt940,
+        write_pain001,
+    )
+    from aidledger.io.banking import (
+        PaymentFiles,
+        export_pain001,
+        follow_up_lines,
+        payment_instruction,
+        post_credits,
+        read_bank_file,
+        read_payee_accounts,
+        settle_statement,
+        statement_lines,
+        statement_report,
+    )
+    from aidledger.io.csvfile import DIALECTS, CsvDialect
+    from aidledger.io.provider import read_provider_report
+    from aidledger.io.statement import read_statement
+    from aidledger.operations.aid import Aid
+    from aidledger.operations.donations import Gift
+    from aidledger.operations.payments import Conflict, Mismatch, OnConflict, PaymentLine, PaymentListResult, Settlement
+    from aidledger.operations.stock import Delivery, LossReason, ValuationBasis
+    from aidledger.queries.audit import AuditTotals, Dimension, Flow, TotalsRow, audit_totals
+    from aidledger.queries.consortium import ConsortiumList, ConsortiumParty, SharedHouseholds
+    from aidledger.queries.entry_testing import (
+        AfterClose,
+        AfterCloseReason,
+        EntriesWithoutDescription,
+        EntryRef,
+        JournalTestReport,
+        OffHoursEntry,
+        RareActor,
+        RoundAmount,
+        Sample,
+        SampledEntry,
+        SampleMethod,
+        SeveralProgrammes,
+        SplitGroup,
+        SplitItem,
+        SplitReason,
+        TimeBasis,
+        UnusualActors,
+        entries_after_close,
+        entries_without_description,
+        journal_tests,
+        round_amounts,
+        same_beneficiary_several_programmes,
+        sample_entries,
+        split_under_threshold,
+        unusual_actors,
+    )
+    from aidledger.queries.matching import (
+        BankLine,
+        LedgerItem,
+        ProviderMatch,
+        ProviderPair,
+        StatementGroup,
+        StatementMatch,
+        StatementPair,
+        Unresolved,
+        match_provider_report,
+        match_statement,
+    )
+    from aidledger.queries.payment_lists import ListedPayment, ListedPayments, listed_payments, payment_references
+    from aidledger.queries.planning import (
+        BudgetFigures,
+        BudgetLineStatus,
+        BudgetReport,
+        ExclusionFinding,
+        budget_vs_actual,
+        exclusion_conflicts,
+    )
+    from aidledger.queries.positions import (
+        DoublePayment,
+        GrantStatus,
+        PledgeStatus,
+        StockPosition,
+        UnclaimedPayment,
+        double_payments,
+        grant_status,
+        pledge_status,
+        stock_position,
+        unclaimed_payments,
+    )
+    from aidledger.queries.proofs import (
+        DonorReceipt,
+        Extension,
+        ItemProof,
+        LogExtension,
+        TreeCheck,
+        TreeDigest,
+        check_extends,
+        consistency_proof,
+        donor_receipt,
+        inclusion_proof,
+        tree_check,
+        tree_digest,
+    )
+    from aidledger.queries.receipts import (
+        PaidPayment,
+        ReceiptSample,
+        ReceiptSummary,
+        paid_payments,
+        receipt_sample,
+        receipt_summary,
+        wilson_interval,
+    )
+    from aidledger.queries.reconcile import reconcile
+    from aidledger.queries.report import AuditReport, JournalTestOptions, audit_report
+    from aidledger.queries.statements import FundStatement, StatementLine, fund_statement
+    from aidledger.queries.summary import AidSummary, ProgrammeSummary, StockLine, aid_summary, programme_summary
+    from aidledger.queries.verification import verify
+    from aidledger.registry import Person, PersonStatus, Registry
+    from aidledger.vocabulary import (
+        BudgetLine,
+        ExclusionGroup,
+        Outcome,
+        Owner,
+        PaymentStatus,
+        Pledge,
+        Programme,
+        Project,
+        ProviderLine,
+        ReceiptVerification,
+        Scope,
+        Severity,
+    )
 
 __version__ = "0.1.0"
 
-#: Public names whose module loads a heavy library (jinja2): imported on first use, not by ``import aidledger``.
-_LAZY = {"ReportSummary": "aidledger.exports.html", "export_html": "aidledger.exports.html"}
+#: Public names imported on first use, not by ``import aidledger`` (which loads the core and the ledger): the aid
+#: operations and their vocabulary, the registry, the queries, the exports (the HTML report loads jinja2), bank and
+#: provider files (lxml, mt-940) and the demo campaign.  The same imports are above for type checkers; a test
+#: checks that they agree.
+_LAZY_MODULES: dict[str, tuple[str, ...]] = {
+    "aidledger.demo": (
+        "FOOD_PACKAGE",
+        "RELIEF_GOODS",
+        "CampaignExpectations",
+        "CampaignPlan",
+        "CampaignResult",
+        "run_campaign",
+    ),
+    "aidledger.exports._common": ("ExportSummary",),
+    "aidledger.exports.beancount": ("export_beancount",),
+    "aidledger.exports.csv": ("export_csv",),
+    "aidledger.exports.hledger": ("export_hledger",),
+    "aidledger.exports.html": (
+        "ReportSummary",
+        "export_html",
+    ),
+    "aidledger.exports.iati": (
+        "IatiSummary",
+        "ReportingOrg",
+        "export_iati",
+    ),
+    "aidledger.exports.narration": (
+        "Description",
+        "describe",
+    ),
+    "aidledger.io.bankfile": (
+        "BankStatement",
+        "CreditDebit",
+        "CreditTransfer",
+        "EntryStatus",
+        "PainFile",
+        "PaymentInstruction",
+        "StatementEntry",
+        "TransactionDetail",
+        "read_camt",
+        "read_mt940",
+        "write_pain001",
+    ),
+    "aidledger.io.banking": (
+        "PaymentFiles",
+        "export_pain001",
+        "follow_up_lines",
+        "payment_instruction",
+        "post_credits",
+        "read_bank_file",
+        "read_payee_accounts",
+        "settle_statement",
+        "statement_lines",
+        "statement_report",
+    ),
+    "aidledger.io.csvfile": (
+        "DIALECTS",
+        "CsvDialect",
+    ),
+    "aidledger.io.provider": ("read_provider_report",),
+    "aidledger.io.statement": ("read_statement",),
+    "aidledger.operations.aid": ("Aid",),
+    "aidledger.operations.donations": ("Gift",),
+    "aidledger.operations.payments": (
+        "Conflict",
+        "Mismatch",
+        "OnConflict",
+        "PaymentLine",
+        "PaymentListResult",
+        "Settlement",
+    ),
+    "aidledger.operations.stock": (
+        "Delivery",
+        "LossReason",
+        "ValuationBasis",
+    ),
+    "aidledger.queries.audit": (
+        "AuditTotals",
+        "Dimension",
+        "Flow",
+        "TotalsRow",
+        "audit_totals",
+    ),
+    "aidledger.queries.consortium": (
+        "ConsortiumList",
+        "ConsortiumParty",
+        "SharedHouseholds",
+    ),
+    "aidledger.queries.entry_testing": (
+        "AfterClose",
+        "AfterCloseReason",
+        "EntriesWithoutDescription",
+        "EntryRef",
+        "JournalTestReport",
+        "OffHoursEntry",
+        "RareActor",
+        "RoundAmount",
+        "Sample",
+        "SampledEntry",
+        "SampleMethod",
+        "SeveralProgrammes",
+        "SplitGroup",
+        "SplitItem",
+        "SplitReason",
+        "TimeBasis",
+        "UnusualActors",
+        "entries_after_close",
+        "entries_without_description",
+        "journal_tests",
+        "round_amounts",
+        "same_beneficiary_several_programmes",
+        "sample_entries",
+        "split_under_threshold",
+        "unusual_actors",
+    ),
+    "aidledger.queries.matching": (
+        "BankLine",
+        "LedgerItem",
+        "ProviderMatch",
+        "ProviderPair",
+        "StatementGroup",
+        "StatementMatch",
+        "StatementPair",
+        "Unresolved",
+        "match_provider_report",
+        "match_statement",
+    ),
+    "aidledger.queries.payment_lists": (
+        "ListedPayment",
+        "ListedPayments",
+        "listed_payments",
+        "payment_references",
+    ),
+    "aidledger.queries.planning": (
+        "BudgetFigures",
+        "BudgetLineStatus",
+        "BudgetReport",
+        "ExclusionFinding",
+        "budget_vs_actual",
+        "exclusion_conflicts",
+    ),
+    "aidledger.queries.positions": (
+        "DoublePayment",
+        "GrantStatus",
+        "PledgeStatus",
+        "StockPosition",
+        "UnclaimedPayment",
+        "double_payments",
+        "grant_status",
+        "pledge_status",
+        "stock_position",
+        "unclaimed_payments",
+    ),
+    "aidledger.queries.proofs": (
+        "DonorReceipt",
+        "Extension",
+        "ItemProof",
+        "LogExtension",
+        "TreeCheck",
+        "TreeDigest",
+        "check_extends",
+        "consistency_proof",
+        "donor_receipt",
+        "inclusion_proof",
+        "tree_check",
+        "tree_digest",
+    ),
+    "aidledger.queries.receipts": (
+        "PaidPayment",
+        "ReceiptSample",
+        "ReceiptSummary",
+        "paid_payments",
+        "receipt_sample",
+        "receipt_summary",
+        "wilson_interval",
+    ),
+    "aidledger.queries.reconcile": ("reconcile",),
+    "aidledger.queries.report": (
+        "AuditReport",
+        "JournalTestOptions",
+        "audit_report",
+    ),
+    "aidledger.queries.statements": (
+        "FundStatement",
+        "StatementLine",
+        "fund_statement",
+    ),
+    "aidledger.queries.summary": (
+        "AidSummary",
+        "ProgrammeSummary",
+        "StockLine",
+        "aid_summary",
+        "programme_summary",
+    ),
+    "aidledger.queries.verification": ("verify",),
+    "aidledger.registry": (
+        "Person",
+        "PersonStatus",
+        "Registry",
+    ),
+    "aidledger.vocabulary": (
+        "BudgetLine",
+        "ExclusionGroup",
+        "Outcome",
+        "Owner",
+        "PaymentStatus",
+        "Pledge",
+        "Programme",
+        "Project",
+        "ProviderLine",
+        "ReceiptVerification",
+        "Scope",
+        "Severity",
+    ),
+}
+_LAZY = {name: module for module, names in _LAZY_MODULES.items() for name in names}
 
 
 def __getattr__(name: str) -> object:
@@ -249,6 +456,10 @@ def __getattr__(name: str) -> object:
     value = getattr(importlib.import_module(_LAZY[name]), name)
     globals()[name] = value
     return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
 
 
 __all__ = [
