@@ -36,16 +36,17 @@ def check_text(what: str, value: object, *, allow_empty: bool = True, limit: int
     """
     if not isinstance(value, str):
         raise InvalidArgument(f"{what} must be text, got {value!r}", value=value)
-    if not allow_empty and not value.strip():
+    if not allow_empty and (not value or value.isspace()):
         raise InvalidArgument(f"{what} must not be empty", value=value)
     if "\x00" in value:
         raise InvalidArgument(f"{what} must not contain NUL characters: {value!r}", value=value)
     if len(value) > limit:
         raise InvalidArgument(f"{what} is {len(value)} characters long; the limit is {limit}", value=value[:80] + "…")
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        raise InvalidArgument(f"{what} is not valid Unicode text: {value!r}", value=value) from None
+    if not value.isascii():  # ASCII text encodes; other text may hold an unpaired surrogate
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise InvalidArgument(f"{what} is not valid Unicode text: {value!r}", value=value) from None
     return value
 
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 from collections.abc import Mapping, Sequence
 from json.encoder import encode_basestring
 from typing import Any, Final
@@ -88,7 +87,7 @@ def _fields_text(fields: Mapping[str, Any], chart: str) -> str:
     # Keys are sorted: "actor" < "chart" < every other key, so the chart goes second.
     rest = {key: value for key, value in fields.items() if key != "actor"}
     actor = fields["actor"]
-    actor_text = f'"{actor}"' if isinstance(actor, str) and _PLAIN.match(actor) else _dumps(actor)
+    actor_text = f'"{actor}"' if isinstance(actor, str) and _plain(actor) else _dumps(actor)
     return '{"actor":' + actor_text + ',"chart":' + chart + "," + _dumps(rest)[1:]
 
 
@@ -182,7 +181,7 @@ def entry_hash(
         and type(digest) is str
         and type(entry_id) is str
         and type(prev_hash) is str
-        and _PLAIN.match(digest + entry_id + prev_hash)  # each part is plain if and only if the whole is
+        and _plain(digest + entry_id + prev_hash)  # each part is plain if and only if the whole is
     ):
         # The same text json.dumps makes (sorted keys, nothing to escape), without its cost.
         text = (
@@ -193,8 +192,14 @@ def entry_hash(
     return _sha256({"v": FORMAT, "fields": digest, "seq": seq, "id": entry_id, "rec": recorded_at, "prev": prev_hash})
 
 
-#: Text that JSON writes as is between quotes.
-_PLAIN: Final = re.compile(r"[0-9A-Za-z_.:-]*\Z")
+def _plain(text: str) -> bool:
+    """Whether JSON writes ``text`` as it is between quotes (``ensure_ascii=False``).
+
+    JSON escapes only ``"``, ``\\`` and the control characters below U+0020, none
+    of which is printable; a text with other unprintable characters (which JSON
+    would not escape) is simply left to ``json.dumps``.
+    """
+    return text.isprintable() and '"' not in text and "\\" not in text
 
 
 def _dumps(obj: object) -> str:
@@ -263,7 +268,7 @@ def log_text(*, seq: int, kind: str, ref: str, item: str, entries: int, prev_has
         and type(ref) is str
         and type(item) is str
         and type(prev_hash) is str
-        and _PLAIN.match(kind + ref + item + prev_hash)  # each part is plain if and only if the whole is
+        and _plain(kind + ref + item + prev_hash)  # each part is plain if and only if the whole is
     )
     if type(seq) is int and type(entries) is int and plain:
         # The same text json.dumps makes (sorted keys, nothing to escape), without its cost.

@@ -12,9 +12,10 @@ A refusal raises before anything is written.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import uuid
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from decimal import Decimal
 from typing import Any, Final
 
@@ -67,6 +68,8 @@ _ENTRY_COLUMNS: Final = (
 _POSTING_COLUMNS: Final = ("entry_seq", "line", "account_id", "fund_id", "amount", "effective_at")
 _CLAIM_COLUMNS: Final = ("scope", "key", "generation", "entry_seq")
 
+#: ``entry_hash`` is given the fields' fingerprint already made.
+_NO_FIELDS: Final[Mapping[str, Any]] = {}
 #: A change to one balance: effective time, position in the batch, minor units.
 _Delta = tuple[int, int, int]
 #: Claim and release generations by (batch index, scope, key).
@@ -75,13 +78,24 @@ _Generations = dict[tuple[int, str, str], int]
 
 @attrs.frozen
 class Prepared:
-    """An entry checked against the chart, with its canonical fields, ready to store."""
+    """An entry checked against the chart, with its canonical fields' fingerprint, ready to store."""
 
     entry: JournalEntry
     effective_at: int
-    fields: dict[str, Any]
+    tz: str
+    postings: tuple[tuple[str, str, str, int], ...]  # account code, fund code, unit code, minor
     fingerprint: str
     lines: tuple[tuple[int, int, int], ...]  # account id, fund id, minor
+
+    def fields(self) -> dict[str, Any]:
+        """The entry's canonical fields without the chart (:func:`aidledger.core.hashing.draft_fields`)."""
+        entry = self.entry
+        return hashing.draft_fields(
+            kind=entry.kind, effective_at=self.effective_at, effective_tz=self.tz, actor=entry.actor,
+            memo=entry.memo, idempotency_key=entry.idempotency_key, source=entry.source, tags=entry.tags,
+            claims=[(c.scope, c.key) for c in entry.claims], releases=[(c.scope, c.key) for c in entry.releases],
+            reverses=entry.reverses, approved_by=entry.approved_by, postings=self.postings, chart=None,
+        )  # fmt: skip
 
 
 def prepare(entry: JournalEntry, charts: Charts) -> Prepared:
@@ -115,24 +129,16 @@ def prepare(entry: JournalEntry, charts: Charts) -> Prepared:
         referenced[("fund", fund_code)] = None
         referenced[("unit", posting.amount.unit.code)] = None
     effective = to_micros(entry.effective_at)
-    fields = hashing.draft_fields(
-        kind=entry.kind,
-        effective_at=effective,
-        effective_tz=zone_name(entry.effective_at),
-        actor=entry.actor,
-        memo=entry.memo,
-        idempotency_key=entry.idempotency_key,
-        source=entry.source,
-        tags=entry.tags,
-        claims=[(c.scope, c.key) for c in entry.claims],
-        releases=[(c.scope, c.key) for c in entry.releases],
-        reverses=entry.reverses,
-        approved_by=entry.approved_by,
-        postings=canonical,
-        chart=None,
-    )
-    digest = hashing.fingerprint(fields, chart=chart.text(referenced))
-    return Prepared(entry, effective, fields, digest, tuple(lines))
+    tz = zone_name(entry.effective_at)
+    # The fingerprint hashes draft_fields' JSON with the chart's text, written without json.dumps (same bytes).
+    text = hashing.stored_fields_text(
+        kind=entry.kind, effective_at=effective, effective_tz=tz, actor=entry.actor, memo=entry.memo,
+        idempotency_key=entry.idempotency_key, source=entry.source, tags=entry.tags,
+        claims=[(c.scope, c.key) for c in entry.claims], releases=[(c.scope, c.key) for c in entry.releases],
+        reverses=entry.reverses, approved_by=entry.approved_by, postings=canonical, chart=chart.text(referenced),
+    )  # fmt: skip
+    digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
+    return Prepared(entry, effective, tz, tuple(canonical), digest, tuple(lines))
 
 
 def close_period(
@@ -524,7 +530,7 @@ class Poster:
             seq += 1
             entry_id = str(uuid.uuid4())
             digest = hashing.entry_hash(
-                prepared.fields,
+                _NO_FIELDS,
                 seq=seq,
                 entry_id=entry_id,
                 recorded_at=recorded,
@@ -684,7 +690,7 @@ class _Rows:
                 entry.idempotency_key,
                 entry.kind,
                 eff,
-                prepared.fields["tz"],
+                prepared.tz,
                 recorded,
                 entry.actor,
                 entry.memo,

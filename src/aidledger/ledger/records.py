@@ -118,7 +118,7 @@ def pending_body(entries: Iterable[JournalEntry], actor: str, note: str, charts:
                 actor=entry.actor,
             )
     check_text("note", note)
-    return {"entries": [prepare(entry, charts).fields for entry in batch], "note": note}
+    return {"entries": [prepare(entry, charts).fields() for entry in batch], "note": note}
 
 
 def read_pending(reader: Reader, charts: Charts, code: str) -> PendingBatch:
