@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import pytest
 from sqlalchemy.engine import Connection
 
-from aidledger import Aid, CampaignPlan, Ledger, PaymentLine, Pseudonymizer, reconcile, run_campaign
+from aidledger import Aid, CampaignPlan, Ledger, PaymentLine, Pseudonymizer, reconcile, run_campaign, verify
 from tests.ledger.test_tamper import behind_the_library
 from tests.operations.conftest import APRIL, kzt
 
@@ -46,6 +46,7 @@ def test_a_campaign_reconciles(campaign: Ledger) -> None:
         "payment claims",
     ]
     assert all(check.compared for check in result.checks)
+    assert result.verification == verify(campaign)  # the log it reconciled, verified once
 
 
 def test_a_changed_maintained_balance_is_named(campaign: Ledger) -> None:

@@ -43,7 +43,6 @@ from aidledger.core.formatting import check_locale
 from aidledger.core.window import Window
 from aidledger.ledger.ledger import Ledger
 from aidledger.queries.audit import Dimension, Flow
-from aidledger.queries.verification import verify as verify_chain
 from aidledger.registry.registry import Registry
 
 if TYPE_CHECKING:
@@ -102,8 +101,8 @@ def demo(
     plan = CampaignPlan.scaled(scale)
     with Ledger.open(url) as ledger, progress_bar(quiet=as_json) as progress:
         report = run(ledger, plan, progress)
-        verification = verify_chain(ledger)
         checks = run_checks(ledger)
+        verification = checks.verification
         spent = audit_totals(ledger, flow=Flow.SPENT, by=["fund", "purpose"])
         received = audit_totals(ledger, flow=Flow.RECEIVED, by=["fund", "kind"])
     if as_json:

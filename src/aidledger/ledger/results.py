@@ -267,9 +267,12 @@ class Reconciliation:
 
     Attributes:
         checks: the checks, in the order they ran.
+        verification: the verification of the log that the books were checked
+            against (its ``digest`` names the log that was reconciled).
     """
 
     checks: tuple[Check, ...]
+    verification: Verification
 
     @property
     def ok(self) -> bool:

@@ -208,13 +208,15 @@ BOOK_CHECKS: Final[tuple[Callable[[Books], Check], ...]] = (
 )
 
 
-def check_books(ledger: Ledger) -> tuple[Check, ...]:
+def check_books(ledger: Ledger, verification: Verification | None = None) -> tuple[Check, ...]:
     """Run :data:`BOOK_CHECKS` on ``ledger``; each check says what it compared and the difference.
 
-    The chain is verified first, on a snapshot of its own; the other figures
-    are read from one later snapshot, so they agree with one another.
+    The chain is verified first, on a snapshot of its own (or ``verification``
+    is the one :func:`aidledger.reconcile` just made); the other figures are
+    read from one later snapshot, so they agree with one another.
     """
-    verification = verify(ledger)
+    if verification is None:
+        verification = verify(ledger)
     with ledger.snapshot() as connection:
         books = Books.read(connection, verification)
     return tuple(check(books) for check in BOOK_CHECKS)

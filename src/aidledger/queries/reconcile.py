@@ -24,6 +24,7 @@ from aidledger.queries.books import check_books
 from aidledger.queries.planning import check_budgets
 from aidledger.queries.positions import grant_status, pledge_status, stock_position, unclaimed_payments
 from aidledger.queries.proofs import check_log_tree
+from aidledger.queries.verification import verify
 from aidledger.vocabulary import Kind, RecordKind, Tag
 
 #: A reconciliation check: the ledger in, its verdict out.
@@ -209,8 +210,9 @@ def reconcile(ledger: Ledger) -> Reconciliation:
     """
     if not isinstance(ledger, Ledger):
         raise InvalidArgument(f"expected a Ledger, got {ledger!r}", value=ledger)
+    verification = verify(ledger)  # once: the books are checked against it, and the result carries it
     checks: list[Check] = []
     for checker in CHECKS:
-        verdict = checker(ledger)
+        verdict = check_books(ledger, verification) if checker is check_books else checker(ledger)
         checks.extend([verdict] if isinstance(verdict, Check) else verdict)
-    return Reconciliation(checks=tuple(checks))
+    return Reconciliation(checks=tuple(checks), verification=verification)
