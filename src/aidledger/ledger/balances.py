@@ -15,7 +15,7 @@ from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
 import attrs
-from sqlalchemy import and_, distinct, func, select, tuple_
+from sqlalchemy import and_, distinct, func, select
 from sqlalchemy.engine import Connection
 
 from aidledger.core.accounts import AccountType
@@ -237,23 +237,29 @@ class Balances:
         day = cutoff // MICROS_PER_DAY
         d = t.balance_days.c
         for chunk in chunks(stale):
+            # Accounts in the chunk's accounts and funds in its funds, pairs outside it left out below: SQLite
+            # finds these by the index, where a row-value IN of the pairs would scan the whole table.
+            accounts, funds = sorted({a for a, _ in chunk}), sorted({f for _, f in chunk})
             days = (
                 select(d.account_id, d.fund_id, func.sum(d.delta))
-                .where(tuple_(d.account_id, d.fund_id).in_(chunk), d.day < day)
+                .where(d.account_id.in_(accounts), d.fund_id.in_(funds), d.day < day)
                 .group_by(d.account_id, d.fund_id)
             )
             partial = (
                 select(p.account_id, p.fund_id, func.sum(p.amount))
                 .where(
-                    tuple_(p.account_id, p.fund_id).in_(chunk),
+                    p.account_id.in_(accounts),
+                    p.fund_id.in_(funds),
                     p.effective_at >= day * MICROS_PER_DAY,
                     p.effective_at <= cutoff,
                 )
                 .group_by(p.account_id, p.fund_id)
             )
+            wanted = set(chunk)
             for query in (days, partial):
                 for account_id, fund, minor in self._connection.execute(query):
-                    result[(account_id, fund)] = result.get((account_id, fund), 0) + int(minor)
+                    if (account_id, fund) in wanted:
+                        result[(account_id, fund)] = result.get((account_id, fund), 0) + int(minor)
 
     def grouped(
         self,

@@ -46,15 +46,26 @@ def rows_in(
     Plain driver SQL with a ``VALUES`` list: SQLAlchemy's expanding ``IN``
     compiles each chunk again, which cost more than the query itself.
     ``columns`` are column names or aggregates (quoted by the caller's choice);
-    with ``group`` the rows are grouped by ``key``.
+    with ``group`` the rows are grouped by ``key``.  A key of several columns
+    is joined to the ``VALUES`` list rather than tested with a row-value
+    ``IN``: SQLite scans the whole table for the latter (as many rows as the
+    table holds, for every chunk) and looks each key up in the index for the
+    former.
     """
     quote = connection.dialect.identifier_preparer.quote
     marker = mark(connection)
-    names = ", ".join(quote(k) for k in key)
-    picked = ", ".join(c if "(" in c else quote(c) for c in columns)
+    name = quote(table.name)
+    names = ", ".join(f"{name}.{quote(k)}" for k in key)
+    picked = ", ".join(c if "(" in c else f"{name}.{quote(c)}" for c in columns)
     one = f"({', '.join([marker] * len(key))})"
+    wanted = ", ".join(f"_k{i}" for i in range(len(key)))
+    joined = " AND ".join(f"{name}.{quote(k)} = _wanted._k{i}" for i, k in enumerate(key))
     for chunk in chunks(values):
-        sql = f"SELECT {picked} FROM {quote(table.name)} WHERE ({names}) IN (VALUES {', '.join([one] * len(chunk))})"
+        listed = ", ".join([one] * len(chunk))
+        if len(key) == 1:
+            sql = f"SELECT {picked} FROM {name} WHERE {names} IN (VALUES {listed})"
+        else:
+            sql = f"WITH _wanted ({wanted}) AS (VALUES {listed}) SELECT {picked} FROM _wanted JOIN {name} ON {joined}"
         if group:
             sql += f" GROUP BY {names}"
         flat = tuple(v for row in chunk for v in row)
