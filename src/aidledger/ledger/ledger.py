@@ -47,7 +47,6 @@ from aidledger.ledger.results import BatchResult, EntryFacts, Head, PendingBatch
 from aidledger.ledger.rows import first_line
 from aidledger.ledger.view import LedgerView
 from aidledger.store import engine as store_engine
-from aidledger.store import log as store_log
 from aidledger.store import schema as t
 from aidledger.store import triggers
 from aidledger.store import window as store_window
@@ -739,10 +738,17 @@ def _refuse_changed_head(connection: Connection, seq: int, hash_: str) -> None:
     The head is a cache the writers keep; a head or journal changed behind the
     library must not become the base of new entries.
     """
-    e = t.entries.c
-    newest = connection.execute(select(e.seq, e.hash).order_by(e.seq.desc()).limit(1)).first()
-    found = (0, hashing.GENESIS) if newest is None else (newest.seq, newest.hash)
-    logged = store_log.tail(connection).entries
+    e, g = t.entries.c, t.log.c
+
+    def newest(column: Any) -> Any:
+        return select(column).order_by(e.seq.desc()).limit(1).scalar_subquery()
+
+    # One statement: the newest entry, and the newest entry the log covers (each an index seek).
+    seq_found, hash_found, logged = connection.execute(
+        select(newest(e.seq), newest(e.hash), select(g.entries).order_by(g.seq.desc()).limit(1).scalar_subquery())
+    ).one()
+    found = (0, hashing.GENESIS) if seq_found is None else (seq_found, hash_found)
+    logged = logged or 0
     if (seq, hash_) != found or logged != seq:
         raise StorageError(
             f"the ledger head {seq}:{hash_} does not match the newest entry {found[0]}:{found[1]} "

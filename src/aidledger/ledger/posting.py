@@ -206,8 +206,8 @@ class Poster:
         todo = [batch[i] for i in fresh]
         if todo:
             approvals.check_post(self._connection, self._charts, [p.entry for p in todo], batch_code)
-            self._check_balances(todo)
-            written = self._store(todo, fresh, generations, head_seq, head_hash, head_recorded)
+            balances = self._check_balances(todo)
+            written = self._store(todo, fresh, generations, head_seq, head_hash, head_recorded, balances)
             for index, posted in zip(fresh, written, strict=True):
                 results[index] = posted
         # Duplicates of a key inside this batch share the first one's result.
@@ -382,21 +382,28 @@ class Poster:
 
     # -- balance invariants -----------------------------------------------------------
 
-    def _check_balances(self, batch: list[Prepared]) -> None:
-        """Refuse the batch if any account or fund would go below zero at any effective time."""
+    def _check_balances(self, batch: list[Prepared]) -> dict[tuple[int, int], tuple[int, int]]:
+        """Refuse the batch if any account or fund would go below zero at any effective time.
+
+        Returns the maintained balances of every account and fund the batch
+        posts to, as read for the check (``_store`` updates them: one read).
+        """
         chart = self._charts.current
         by_account: dict[tuple[int, int], list[_Delta]] = defaultdict(list)
         by_fund: dict[tuple[int, str], list[_Delta]] = defaultdict(list)
+        pairs: dict[tuple[int, int], None] = {}
         for order, prepared in enumerate(batch):
             eff = prepared.effective_at
             for account_id, fund_id, minor in prepared.lines:
+                pairs[(account_id, fund_id)] = None
                 account = chart.account_by_id[account_id]
                 if not account.allow_negative and minor * account.normal_side.value < 0:
                     by_account[(account_id, fund_id)].append((eff, order, minor))
                 if account.type in NET_ASSET_TYPES:
                     by_fund[(fund_id, account.unit.code)].append((eff, order, minor))
+        balances = self._balance_rows(list(pairs))
         if by_account:
-            self._check_accounts(batch, by_account)
+            self._check_accounts(batch, by_account, balances)
         # Funds: only those that may not go negative and lose net assets somewhere in the batch.
         for (fund_id, unit_code), deltas in by_fund.items():
             if chart.fund_by_id[fund_id].allow_negative or not any(d[2] < 0 for d in deltas):
@@ -406,8 +413,14 @@ class Poster:
             fund = chart.fund_by_id[fund_id]
             what = f"fund {fund.code} ({unit_code} net assets)"
             self._check_running(account_ids, fund_id, total, last, deltas, 1, batch, what)
+        return balances
 
-    def _check_accounts(self, batch: list[Prepared], by_account: dict[tuple[int, int], list[_Delta]]) -> None:
+    def _check_accounts(
+        self,
+        batch: list[Prepared],
+        by_account: dict[tuple[int, int], list[_Delta]],
+        balances: dict[tuple[int, int], tuple[int, int]],
+    ) -> None:
         """Refuse the batch if an account that may not go negative would, in a fund."""
         chart = self._charts.current
         # The account's check must see every line of the batch on it, not only the decreases.
@@ -416,10 +429,9 @@ class Poster:
             for account_id, fund_id, minor in prepared.lines:
                 if (account_id, fund_id) in by_account:
                     full[(account_id, fund_id)].append((prepared.effective_at, order, minor))
-        rows = self._balance_rows(list(full))
         for key, deltas in full.items():
             account = chart.account_by_id[key[0]]
-            total, last = rows.get(key, (0, None))
+            total, last = balances.get(key, (0, None))
             what = f"account {account.code} in fund {chart.fund_by_id[key[1]].code}"
             self._check_running([key[0]], key[1], total, last, deltas, account.normal_side.value, batch, what)
 
@@ -520,7 +532,9 @@ class Poster:
         head_seq: int,
         head_hash: str,
         head_recorded: int,
+        balances: dict[tuple[int, int], tuple[int, int]],
     ) -> list[PostedEntry]:
+        """Write the rows of ``batch``; ``balances`` are the stored balances of every pair it posts to."""
         recorded = max(to_micros(self._clock(), "clock time"), head_recorded)
         recorded_at = from_micros(recorded)
         rows = _Rows()
@@ -545,7 +559,6 @@ class Poster:
             )
             prev = digest
         connection = self._connection
-        balances = self._balance_rows(list(rows.balance_delta))
         days = self._day_rows(list(rows.day_delta))
         self._check_limits(rows, balances, days)  # before anything is written
         insert_rows(connection, t.entries, _ENTRY_COLUMNS, rows.entries)
