@@ -5,10 +5,13 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 
 import pytest
+from sqlalchemy import event
 
-from aidledger import Ledger
+from aidledger import Claim, Ledger
 from aidledger.ledger import rows
 from aidledger.store import schema as t
+from tests.conftest import T0, Chart
+from tests.helpers import transfer
 
 
 class TestChunks:
@@ -47,6 +50,40 @@ class TestDriverSql:
             assert sorted(tuple(row) for row in found) == [(c, 2) for c in codes]
             grouped = rows.rows_in(connection, t.units, ("kind", "count(*)"), ("kind",), [("currency",)], group=True)
             assert [tuple(row) for row in grouped] == [("currency", 5)]
+
+    def test_rows_in_by_a_key_of_several_columns(
+        self, funded: Ledger, chart: type[Chart], monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """Rows by (scope, key) pairs come back whole and grouped; SQLite finds each pair by the index.
+
+        A row-value ``IN`` of the pairs made SQLite scan every claim for every chunk of pairs.
+        """
+        original = rows.chunks
+        monkeypatch.setattr(rows, "chunks", lambda items, size=2: original(items, size))
+        claims = [Claim("programme-1", f"hh-{n}") for n in range(5)]
+        funded.post_many([transfer(chart.cash_aid, chart.bank, chart.general, "1", T0, claims=[c]) for c in claims])
+        asked = [("programme-1", "hh-1"), ("programme-1", "hh-3"), ("programme-1", "hh-9"), ("other", "hh-1")]
+        sql: list[str] = []
+        listen = lambda *args: sql.append(args[2])  # noqa: E731 - (conn, cursor, statement, ...)
+        event.listen(funded.engine, "before_cursor_execute", listen)
+        try:
+            with funded.engine.connect() as connection:
+                found = rows.rows_in(
+                    connection, t.claims, ("scope", "key", "count(*)"), ("scope", "key"), asked, group=True
+                )
+                assert sorted(tuple(row) for row in found) == [("programme-1", "hh-1", 1), ("programme-1", "hh-3", 1)]
+        finally:
+            event.remove(funded.engine, "before_cursor_execute", listen)
+        sql = [statement for statement in sql if "claims" in statement]
+        assert len(sql) == 2  # two chunks of two pairs
+        if funded.dialect == "sqlite":
+            with funded.engine.connect() as connection:
+                plan = connection.exec_driver_sql(
+                    f"EXPLAIN QUERY PLAN {sql[0]}", tuple(v for p in asked[:2] for v in p)
+                )
+                details = [row[-1] for row in plan]
+            assert not [d for d in details if d.startswith("SCAN claims")], details
+            assert [d for d in details if d.startswith("SEARCH claims")], details
 
     def test_the_parameter_marker_is_the_drivers(self, ledger: Ledger) -> None:
         """psycopg takes ``%s``, sqlite3 ``?``."""
