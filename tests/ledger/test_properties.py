@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from decimal import Decimal
 from pathlib import Path
 
+import attrs
 import pendulum
 import pytest
 from hypothesis import given
@@ -29,6 +31,8 @@ from aidledger import (
     currency,
     verify,
 )
+from aidledger.core import hashing
+from aidledger.ledger import posting
 from tests.conftest import new_url
 from tests.helpers import snapshot
 
@@ -209,3 +213,36 @@ def test_bad_input_raises_its_typed_error_and_changes_nothing(
     assert isinstance(raised.value, AidLedgerError)
     assert str(raised.value)
     assert snapshot(ledger) == before
+
+
+#: Text with whatever JSON must escape (quotes, backslashes, control characters) and characters beyond ASCII.
+any_text = st.text(alphabet=st.characters(codec="utf-8", exclude_characters="\x00"), max_size=12)
+
+
+@functools.cache
+def chart_ledger() -> Ledger:
+    """One in-memory ledger with the property tests' chart, for the tests that only prepare entries."""
+    return open_ledger("sqlite://")
+
+
+@given(
+    entry=balanced_entry(),
+    actor=any_text.filter(str.strip),
+    memo=any_text,
+    source=st.none() | any_text.filter(str.strip),
+    tags=st.dictionaries(st.from_regex(r"[a-z][a-z0-9_]{0,8}", fullmatch=True), any_text, max_size=3),
+)
+def test_the_fingerprint_a_post_writes_is_the_plain_paths(
+    entry: JournalEntry, actor: str, memo: str, source: str | None, tags: dict[str, str]
+) -> None:
+    """A post fingerprints its text written without json.dumps; it is json.dumps's text of the canonical fields."""
+    entry = attrs.evolve(entry, actor=actor, memo=memo, source=source, tags=tags)
+    charts = chart_ledger()._charts
+    prepared = posting.prepare(entry, charts)
+    referenced = {
+        key: None
+        for p in entry.postings
+        for key in (("account", p.account.code), ("fund", p.fund.code), ("unit", p.amount.unit.code))
+    }
+    plain = hashing.fingerprint(prepared.fields(), chart=charts.current.text(referenced))
+    assert prepared.fingerprint == plain
