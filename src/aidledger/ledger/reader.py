@@ -25,7 +25,7 @@ from aidledger.core.times import from_micros
 from aidledger.core.window import Window
 from aidledger.ledger.chart import Charts
 from aidledger.ledger.results import EntryFacts, Head, Record
-from aidledger.ledger.rows import chunks
+from aidledger.ledger.rows import chunks, rows_in
 from aidledger.store import schema as t
 from aidledger.store import window as store_window
 
@@ -195,32 +195,39 @@ class Reader:
     def facts(self, keys: Sequence[str]) -> dict[str, EntryFacts]:
         """For each posted idempotency key: the entry's id, its total debit per unit, its tags, and whether it
         was reversed."""
-        e, p, g = t.entries.c, t.postings.c, t.entry_tags.c
         found: dict[str, EntryFacts] = {}
         chart = self._charts.current
+        connection = self._connection
         for chunk in chunks(list(keys)):
-            rows = self._connection.execute(select(e.seq, e.id, e.idempotency_key).where(e.idempotency_key.in_(chunk)))
-            by_seq = {row.seq: row for row in rows}
+            # Driver SQL, one query per table for the chunk: settling reads the facts of every line of a report.
+            by_seq = {
+                seq: (entry_id, key)
+                for seq, entry_id, key in rows_in(
+                    connection, t.entries, ("seq", "id", "idempotency_key"), ("idempotency_key",), [(k,) for k in chunk]
+                )
+            }
             if not by_seq:
                 continue
+            seqs = [(seq,) for seq in by_seq]
             debits: dict[int, dict[str, int]] = defaultdict(lambda: defaultdict(int))
-            for seq, account_id, amount in self._connection.execute(
-                select(p.entry_seq, p.account_id, p.amount).where(p.entry_seq.in_(list(by_seq)), p.amount > 0)
+            for seq, account_id, amount in rows_in(
+                connection, t.postings, ("entry_seq", "account_id", "amount"), ("entry_seq",), seqs
             ):
-                debits[seq][chart.account_by_id[account_id].unit.code] += amount
+                if amount > 0:
+                    debits[seq][chart.account_by_id[account_id].unit.code] += amount
             tags: dict[int, dict[str, str]] = defaultdict(dict)
-            for seq, name, value in self._connection.execute(
-                select(g.entry_seq, g.name, g.value).where(g.entry_seq.in_(list(by_seq)))
+            for seq, name, value in rows_in(
+                connection, t.entry_tags, ("entry_seq", "name", "value"), ("entry_seq",), seqs
             ):
                 tags[seq][name] = value
-            ids = [row.id for row in by_seq.values()]
-            reversed_ids = set(self._connection.execute(select(e.reverses).where(e.reverses.in_(ids))).scalars())
-            for seq, row in by_seq.items():
-                found[row.idempotency_key] = EntryFacts(
-                    id=row.id,
+            ids = [(entry_id,) for entry_id, _ in by_seq.values()]
+            reversed_ids = {row[0] for row in rows_in(connection, t.entries, ("reverses",), ("reverses",), ids)}
+            for seq, (entry_id, key) in by_seq.items():
+                found[key] = EntryFacts(
+                    id=entry_id,
                     debits=dict(debits[seq]),
                     tags=types.MappingProxyType(tags[seq]),
-                    reversed=row.id in reversed_ids,
+                    reversed=entry_id in reversed_ids,
                 )
         return found
 
