@@ -64,7 +64,10 @@ class TestDriverSql:
         funded.post_many([transfer(chart.cash_aid, chart.bank, chart.general, "1", T0, claims=[c]) for c in claims])
         asked = [("programme-1", "hh-1"), ("programme-1", "hh-3"), ("programme-1", "hh-9"), ("other", "hh-1")]
         sql: list[str] = []
-        listen = lambda *args: sql.append(args[2])  # noqa: E731 - (conn, cursor, statement, ...)
+
+        def listen(connection: object, cursor: object, statement: str, *rest: object) -> None:
+            sql.append(statement)
+
         event.listen(funded.engine, "before_cursor_execute", listen)
         try:
             with funded.engine.connect() as connection:

@@ -15,7 +15,7 @@ import datetime as dt
 import hashlib
 import uuid
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any, Final
 
@@ -89,13 +89,20 @@ class Prepared:
 
     def fields(self) -> dict[str, Any]:
         """The entry's canonical fields without the chart (:func:`aidledger.core.hashing.draft_fields`)."""
-        entry = self.entry
-        return hashing.draft_fields(
-            kind=entry.kind, effective_at=self.effective_at, effective_tz=self.tz, actor=entry.actor,
-            memo=entry.memo, idempotency_key=entry.idempotency_key, source=entry.source, tags=entry.tags,
-            claims=[(c.scope, c.key) for c in entry.claims], releases=[(c.scope, c.key) for c in entry.releases],
-            reverses=entry.reverses, approved_by=entry.approved_by, postings=self.postings, chart=None,
-        )  # fmt: skip
+        return hashing.draft_fields(**_canonical(self.entry, self.effective_at, self.tz, self.postings), chart=None)
+
+
+def _canonical(
+    entry: JournalEntry, effective_at: int, tz: str, postings: Sequence[tuple[str, str, str, int]]
+) -> dict[str, Any]:
+    """What an entry's canonical fields are made of: the arguments of ``draft_fields`` and ``stored_fields_text``
+    but the chart."""
+    return {
+        "kind": entry.kind, "effective_at": effective_at, "effective_tz": tz, "actor": entry.actor,
+        "memo": entry.memo, "idempotency_key": entry.idempotency_key, "source": entry.source, "tags": entry.tags,
+        "claims": [(c.scope, c.key) for c in entry.claims], "releases": [(c.scope, c.key) for c in entry.releases],
+        "reverses": entry.reverses, "approved_by": entry.approved_by, "postings": postings,
+    }  # fmt: skip
 
 
 def prepare(entry: JournalEntry, charts: Charts) -> Prepared:
@@ -131,12 +138,7 @@ def prepare(entry: JournalEntry, charts: Charts) -> Prepared:
     effective = to_micros(entry.effective_at)
     tz = zone_name(entry.effective_at)
     # The fingerprint hashes draft_fields' JSON with the chart's text, written without json.dumps (same bytes).
-    text = hashing.stored_fields_text(
-        kind=entry.kind, effective_at=effective, effective_tz=tz, actor=entry.actor, memo=entry.memo,
-        idempotency_key=entry.idempotency_key, source=entry.source, tags=entry.tags,
-        claims=[(c.scope, c.key) for c in entry.claims], releases=[(c.scope, c.key) for c in entry.releases],
-        reverses=entry.reverses, approved_by=entry.approved_by, postings=canonical, chart=chart.text(referenced),
-    )  # fmt: skip
+    text = hashing.stored_fields_text(**_canonical(entry, effective, tz, canonical), chart=chart.text(referenced))
     digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
     return Prepared(entry, effective, tz, tuple(canonical), digest, tuple(lines))
 
